@@ -1,0 +1,44 @@
+"""microtensor: a small, fast, exact autograd framework on numpy.
+
+>>> import microtensor as mt
+>>> x = mt.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor  # first: defines Tensor
+from . import autograd, testing
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import xp as _xp
+from .creation import (arange, eye, full, full_like, ones, ones_like, rand, randn, zeros,
+                       zeros_like)
+from .functional import stack, std, var
+from .ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, cat, chunk,
+                  clamp, cos, div, elu, eq, exp, expand, flatten, fold, ge, gt, le,
+                  leaky_relu, log, log1p, log_softmax, logical_and, logical_not,
+                  logical_or, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul,
+                  ne, neg, pad, permute, pow, relu, reshape, sigmoid, sin, softmax, softplus,
+                  split, sqrt, squeeze, sub, sum, sum_to, tanh, transpose, unfold, unsqueeze,
+                  where)
+from .random import manual_seed
+
+float16, float32, float64 = _xp.float16, _xp.float32, _xp.float64
+int32, int64, bool_ = _xp.int32, _xp.int64, _xp.bool_
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "autograd", "testing", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "manual_seed", "set_default_dtype", "get_default_dtype",
+    "float16", "float32", "float64", "int32", "int64", "bool_",
+    "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",
+    "full_like", "var", "std", "stack",
+    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "broadcast_to", "cat",
+    "chunk", "clamp", "cos", "div", "elu", "eq", "exp", "expand", "flatten", "fold", "ge",
+    "gt", "le", "leaky_relu", "log", "log1p", "log_softmax", "logical_and", "logical_not",
+    "logical_or", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "mul", "ne", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sin",
+    "softmax", "softplus", "split", "sqrt", "squeeze", "sub", "sum", "sum_to", "tanh",
+    "transpose", "unfold", "unsqueeze", "where",
+]

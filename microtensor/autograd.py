@@ -1,0 +1,497 @@
+"""The engine: graph nodes, reverse-mode backward, grad(), grad-mode switches, anomaly mode.
+
+Forward: `apply(Op, *args)` runs `Op.forward` on arrays and, when grad mode is on and
+an input requires grad, records a `Node` holding the op, its inputs and what the VJP
+needs. A node never refers to its own output, so a dropped graph is freed by
+reference counting.
+
+Backward: an iterative topological sort (Kahn's algorithm over consumer counts)
+from the roots, then each node's VJP once, in order. Gradients live in a local dict
+keyed by node; only leaves (and tensors that asked with `retain_grad`) keep `.grad`.
+Without `create_graph` the VJPs run on bare arrays (fast, no Tensor objects); with it
+they run on Tensors through the same code, so the gradient is itself a graph.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from typing import Callable
+
+from .backend import ndarray, sum_to, xp
+from .tensor import Tensor, _wrap
+
+__all__ = [
+    "Node", "apply", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "apply_inplace",
+]
+
+_state = {"grad": True, "anomaly": False}
+# Bumped by every in-place op: while it is unchanged since a node was made, no input
+# of that node can have been modified, and backward skips the version comparison.
+_inplace = [0]
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops applied now record a graph."""
+    return _state["grad"]
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = _state["grad"]
+        _state["grad"] = self.mode
+
+    def __exit__(self, *exc) -> None:
+        _state["grad"] = self.prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops inside record no graph (evaluation, optimizer updates).
+
+    >>> import microtensor as mt
+    >>> x = mt.tensor([1.0], requires_grad=True)
+    >>> with mt.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """Ops inside record a graph even within `no_grad`."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):
+    """Grad mode on or off, for a block, a function, or (called alone) from now on."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self.prev = _state["grad"]
+        _state["grad"] = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn: Callable) -> Callable:
+        _state["grad"] = self.prev
+        return super().__call__(fn)
+
+
+class detect_anomaly:
+    """Inside, a NaN or inf produced by a VJP raises an error naming the op and the user
+    line that created it in the forward pass. Costs a stack capture per op, so it is off
+    by default."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        self.prev = _state["anomaly"]
+        _state["anomaly"] = self.check_nan
+
+    def __exit__(self, *exc) -> None:
+        _state["anomaly"] = self.prev
+
+
+def is_anomaly_enabled() -> bool:
+    return _state["anomaly"]
+
+
+class Node:
+    """One recorded op application: what backward needs, and no reference to the output.
+
+    `args` are the op's inputs (Tensors, or constants such as Python scalars), `out` the
+    output array when the op's VJP reads it (`Op.save_output`), `versions` the version
+    counters of the inputs whose values the VJP reads (`Op.saves`), to catch a later
+    in-place change; `dirty` says the output itself was changed in place.
+    """
+
+    __slots__ = ("op", "args", "attrs", "out", "versions", "epoch", "n_out",
+                 "hooks", "retained", "trace", "dirty", "__weakref__")
+
+    def __init__(self, op, args, attrs, out, n_out):
+        self.op = op
+        self.args = args
+        self.attrs = attrs
+        self.out = out
+        self.n_out = n_out
+        self.versions = tuple(args[i]._version if isinstance(args[i], Tensor) else 0
+                              for i in op.saves)
+        self.epoch = _inplace[0]
+        self.hooks = None
+        self.retained = None
+        self.trace = _user_frame() if _state["anomaly"] else None
+        self.dirty = False
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self) -> str:
+        return f"<{self.op.name}Backward>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """The nodes (or leaf tensors) feeding this one, as in PyTorch."""
+        if self.args is None:
+            return ()
+        return tuple(a._node if a._node is not None else a for a in self.args
+                     if isinstance(a, Tensor) and a.requires_grad)
+
+
+def _user_frame() -> str:
+    """The innermost stack frame outside the microtensor package, as 'file:line: code'."""
+    pkg = os.path.dirname(__file__)
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not frame.filename.startswith(pkg):
+            return f"{frame.filename}:{frame.lineno}: {frame.line}"
+    return "<unknown>"
+
+
+def apply(op, *args, **attrs):
+    """Run `op` forward on `args` (Tensors or constants) and record a node if needed."""
+    arrays = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            if a.requires_grad:
+                record = True
+        else:
+            arrays.append(a)
+    out = op.forward(*arrays, **attrs)
+    if not (record and _state["grad"] and op.differentiable):
+        if op.n_out == 1:
+            return _wrap(out)
+        return tuple(_wrap(o) for o in out)
+    if op.n_out == 1:
+        node = Node(op, args, attrs, out if op.save_output else None, 1)
+        return _wrap(out, node, 0)
+    node = Node(op, args, attrs, out if op.save_output else None, len(out))
+    return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+
+
+def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
+    """Apply `op` to (t, *args) and write the result into t's array: PyTorch's in-place
+    semantics. Under grad mode t's history is rebased onto the new node; nodes that saved
+    t's old value see its version change and refuse to backward through stale data."""
+    recording = _state["grad"]
+    if recording and t.requires_grad and t._node is None:
+        raise RuntimeError(
+            f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
+            f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
+    old = _wrap(t.data, t._node, t._oi)
+    old.requires_grad = t.requires_grad
+    old._version = t._version
+    res = apply(op, old, *args, **attrs)
+    if res.shape != t.shape:
+        raise RuntimeError(
+            f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
+            f"tensor of shape {t.shape} in place")
+    xp.copyto(t.data, res.data, casting="same_kind")
+    _inplace[0] += 1
+    t._version += 1
+    old._version += 1
+    if t._node is not None:
+        t._node.dirty = True
+    if recording and res._node is not None:
+        t._node, t._oi, t.requires_grad = res._node, 0, True
+    return t
+
+
+class _ArrayNS:
+    """What VJPs call on bare arrays (ordinary backward)."""
+
+    sum_to = staticmethod(sum_to)
+
+
+class _TensorNS:
+    """What VJPs call on Tensors (create_graph=True): filled in by ops.py."""
+
+
+def _sum_to(B, g, shape):
+    return g if g.shape == shape else B.sum_to(g, shape)
+
+
+def _seed(root: Tensor, gradient, name: str):
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{name}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)")
+        return xp.ones(root.shape, dtype=root.dtype)
+    g = gradient if isinstance(gradient, Tensor) else Tensor(xp.asarray(gradient, root.dtype))
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}")
+    return g if g.requires_grad else g.data  # a seed that requires grad joins create_graph
+
+
+def _graph_order(roots: list) -> list:
+    """Nodes reachable from `roots`, each after every node that consumes it."""
+    consumers = {}
+    stack = list(dict.fromkeys(roots))
+    for n in stack:
+        consumers[n] = 0
+    while stack:
+        node = stack.pop()
+        if node.args is None:
+            raise RuntimeError(
+                f"backward: trying to go through the graph of {node.op.name} a second time, "
+                f"but its saved values were freed after the first backward; pass "
+                f"retain_graph=True to the first backward (or grad) call")
+        for a in node.args:
+            if isinstance(a, Tensor) and a._node is not None:
+                p = a._node
+                if p in consumers:
+                    consumers[p] += 1
+                else:
+                    consumers[p] = 1
+                    stack.append(p)
+    ready = [n for n in dict.fromkeys(roots) if consumers[n] == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for a in node.args:
+            if isinstance(a, Tensor) and a._node is not None:
+                p = a._node
+                consumers[p] -= 1
+                if consumers[p] == 0:
+                    ready.append(p)
+    return order
+
+
+def _check_versions(node) -> None:
+    for i, v in zip(node.op.saves, node.versions):
+        a = node.args[i]
+        if isinstance(a, Tensor) and a._version != v:
+            raise RuntimeError(
+                f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
+                f"by an in-place operation (version {v} -> {a._version}); clone it before "
+                f"changing it, or change it after backward")
+    if node.dirty and node.op.save_output:
+        raise RuntimeError(
+            f"{node.op.name}: its output, saved for backward, was modified by an in-place "
+            f"operation; clone it before changing it")
+
+
+def _run_hooks(hooks, g, create_graph):
+    for hook in hooks:
+        res = hook(g if create_graph else Tensor(g))
+        if res is not None:
+            g = res if create_graph else (res.data if isinstance(res, Tensor) else res)
+    return g
+
+
+def _check_finite(node, grads) -> None:
+    for g in grads:
+        if g is None:
+            continue
+        data = g.data if isinstance(g, Tensor) else g
+        if not xp.all(xp.isfinite(data)):
+            where = node.trace or "<created before anomaly mode was enabled>"
+            raise RuntimeError(
+                f"anomaly: the backward of {node.op.name} produced NaN or inf; the op was "
+                f"created at {where}")
+
+
+def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
+         capture: dict | None = None) -> dict:
+    """Back-propagate `seeds` from `roots` (tensors). Leaves get `.grad`, unless `capture`
+    names the tensors whose gradient to return instead (autograd.grad)."""
+    B = _TensorNS if create_graph else _ArrayNS
+    grads: dict = {}
+    leaf_grads: dict = {}
+    root_nodes = []
+    for t, s in zip(roots, seeds):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"backward: element of shape {t.shape} does not require grad and has no "
+                f"grad_fn; did you forget requires_grad=True on an input, or run it "
+                f"under no_grad()?")
+        if not create_graph and isinstance(s, Tensor):
+            s = s.data
+        elif create_graph and not isinstance(s, Tensor):
+            s = _wrap(s)
+        if t._node is None:
+            _accumulate(leaf_grads, t, s)
+            continue
+        _add_grad(grads, t._node, t._oi, s)
+        root_nodes.append(t._node)
+    capture_nodes = {}
+    if capture is not None:
+        for t in capture.values():
+            if t._node is not None:
+                capture_nodes.setdefault(t._node, []).append(t)
+    order = _graph_order(root_nodes) if root_nodes else []
+    with _GradMode(create_graph):
+        for node in order:
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if node.hooks or node.retained:
+                g = _node_hooks(node, g, create_graph)
+            if node in capture_nodes:
+                for t in capture_nodes[node]:
+                    leaf_grads[id(t)] = (t, g if node.n_out == 1 else g[t._oi])
+            if node.epoch != _inplace[0] or node.dirty:
+                _check_versions(node)
+            args = node.args
+            if create_graph:
+                inputs = args
+                out = _recompute(node) if node.op.save_output else None
+            else:
+                inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+                out = node.out
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            in_grads = node.op.vjp(B, g, out, inputs, needs, **node.attrs)
+            if node.trace is not None:
+                _check_finite(node, in_grads)
+            for a, need, gi in zip(args, needs, in_grads):
+                if not need or gi is None:
+                    continue
+                gi = _sum_to(B, gi, a.data.shape)
+                if a._node is None:
+                    _accumulate(leaf_grads, a, gi)
+                else:
+                    _add_grad(grads, a._node, a._oi, gi)
+            if not retain_graph:
+                node.args = None
+                node.out = None
+    return leaf_grads
+
+
+def _add_grad(grads: dict, node, oi: int, g) -> None:
+    if node.n_out == 1:
+        prev = grads.get(node)
+        grads[node] = g if prev is None else prev + g
+    else:
+        slot = grads.setdefault(node, [None] * node.n_out)
+        slot[oi] = g if slot[oi] is None else slot[oi] + g
+
+
+def _accumulate(leaf_grads: dict, t: Tensor, g) -> None:
+    key = id(t)
+    prev = leaf_grads.get(key)
+    leaf_grads[key] = (t, g if prev is None else prev[1] + g)
+
+
+def _node_hooks(node, g, create_graph):
+    """Run hooks and retain_grad of a non-leaf output once its gradient is complete."""
+    multi = node.n_out > 1
+    for oi in range(node.n_out):
+        gi = g[oi] if multi else g
+        if gi is None:
+            continue
+        if node.hooks and oi in node.hooks:
+            gi = _run_hooks(node.hooks[oi], gi, create_graph)
+        if node.retained and oi in node.retained:
+            t = node.retained[oi]()
+            if t is not None:
+                _store_grad(t, gi if create_graph else gi.copy(), create_graph)
+        if multi:
+            g[oi] = gi
+        else:
+            g = gi
+    return g
+
+
+def _recompute(node):
+    """The op's output as a Tensor of its inputs, for VJPs that read it under create_graph:
+    recomputing keeps the node free of a reference to its output."""
+    return apply(node.op, *node.args, **node.attrs)
+
+
+def _store_grad(t: Tensor, g, create_graph: bool) -> None:
+    """Accumulate `g` into `t.grad` as PyTorch does: in place normally, out of place
+    (keeping the graph) under create_graph."""
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.dtype:
+        g = g.astype(t.dtype)
+    if t.grad is None:
+        # A VJP may hand the same array (or a view of it) to several tensors: own a copy.
+        t.grad = Tensor(g.copy() if not g.flags.owndata or g.base is not None else g)
+    elif t.grad.requires_grad:
+        t.grad = Tensor(t.grad.data + g)
+    else:
+        t.grad.data += g
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (torch.autograd.backward)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, (Tensor, ndarray)):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    retain = create_graph if retain_graph is None else retain_graph
+    leaf_grads = _run(tensors, seeds, retain, create_graph)
+    shared: set = set()
+    for t, g in leaf_grads.values():
+        if t._hooks:
+            g = _run_hooks(t._hooks, g, create_graph)
+        if not create_graph and id(g) in shared:
+            g = g.copy()
+        shared.add(id(g))
+        _store_grad(t, g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of `outputs` with respect to `inputs`, returned rather than stored in
+    `.grad` (torch.autograd.grad). With create_graph=True they are differentiable.
+
+    >>> import microtensor as mt
+    >>> x = mt.tensor(3.0, requires_grad=True)
+    >>> (dx,) = mt.autograd.grad(x ** 3, x, create_graph=True)
+    >>> (d2x,) = mt.autograd.grad(dx, x)
+    >>> float(dx), float(d2x)
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    seeds = [_seed(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    leaf_grads = _run(outputs, seeds, retain, create_graph,
+                      capture={id(t): t for t in inputs})
+    result = []
+    for i, t in enumerate(inputs):
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    f"pass allow_unused=True to get None for it")
+            result.append(None)
+            continue
+        g = entry[1]
+        result.append(g if isinstance(g, Tensor) else Tensor(g))
+    return tuple(result)

@@ -1,0 +1,92 @@
+"""The one seam between microtensor and its array library.
+
+Every array operation in the package reaches numpy through this module, so a
+GPU array library with numpy's API (CuPy, for one) can be added here later
+without touching an op definition. Besides the library itself (`xp`) it holds
+the few array kernels numpy lacks: broadcast reduction, scatter-add and the
+im2col/col2im pair used by the convolution layers.
+"""
+from __future__ import annotations
+
+import numpy as xp
+
+ndarray = xp.ndarray
+
+__all__ = ["xp", "ndarray", "sum_to", "index_add", "im2col", "col2im", "conv_out_size"]
+
+
+def sum_to(a: ndarray, shape: tuple) -> ndarray:
+    """Sum `a` down to `shape`, undoing numpy broadcasting (the VJP of broadcast_to)."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1
+    )
+    if axes:
+        a = a.sum(axis=axes, keepdims=True)
+    return a.reshape(shape) if lead or a.shape != shape else a
+
+
+def index_add(shape: tuple, index, values: ndarray, dtype) -> ndarray:
+    """Zeros of `shape` with `values` added at `index`; repeated indices accumulate."""
+    out = xp.zeros(shape, dtype=dtype)
+    if _is_basic(index):
+        out[index] = values  # slices and ints never repeat an element
+    else:
+        xp.add.at(out, index, values)
+    return out
+
+
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, xp.integer))
+               for p in parts)
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Number of window positions along one spatial axis (PyTorch's formula)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _windows(x_padded: ndarray, kernel, stride, dilation, out_hw):
+    """A strided view (N, C, kh, kw, oh, ow) of every window; no copy."""
+    n, c = x_padded.shape[:2]
+    sn, sc, sh, sw = x_padded.strides
+    (kh, kw), (oh, ow) = kernel, out_hw
+    return xp.lib.stride_tricks.as_strided(
+        x_padded,
+        shape=(n, c, kh, kw, oh, ow),
+        strides=(sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]),
+        writeable=False,
+    )
+
+
+def im2col(x: ndarray, kernel, stride, padding, dilation) -> ndarray:
+    """(N, C, H, W) -> (N, C*kh*kw, L) columns of every window, as torch.nn.functional.unfold."""
+    n, c, h, w = x.shape
+    oh = conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    ow = conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if padding[0] or padding[1]:
+        x = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
+    cols = _windows(x, kernel, stride, dilation, (oh, ow))
+    return cols.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+
+
+def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:
+    """(N, C*kh*kw, L) -> (N, C, H, W), summing overlaps: the transpose of im2col (fold)."""
+    h, w = size
+    kh, kw = kernel
+    n = cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    oh = conv_out_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_out_size(w, kw, stride[1], padding[1], dilation[1])
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+    out = xp.zeros((n, c, hp, wp), dtype=cols.dtype)
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    # One strided add per kernel offset (kh*kw of them): windows at one offset never overlap.
+    for i in range(kh):
+        hi = i * dilation[0]
+        for j in range(kw):
+            wj = j * dilation[1]
+            out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+                wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
+    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]

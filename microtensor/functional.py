@@ -1,0 +1,40 @@
+"""Composites: functions built from the primitives in ops.py, with no VJP of their own
+(autodiff derives their gradients)."""
+from __future__ import annotations
+
+import math
+
+from . import ops
+from .tensor import Tensor
+
+__all__ = ["var", "std", "stack"]
+
+
+def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
+    """Variance over `dim`, divided by N - correction (Bessel's correction by default,
+    as torch.var)."""
+    dims = ops._dims(dim, x.ndim, "var")
+    n = x.data.size if dims is None else math.prod(x.shape[d] for d in dims)
+    if n - correction <= 0:
+        raise ValueError(f"var: {n} elements with correction={correction} leave no degrees "
+                         f"of freedom")
+    centred = x - ops.mean(x, dims, keepdim=True)
+    return ops.sum(centred * centred, dims, keepdim) / (n - correction)
+
+
+def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
+    """Standard deviation: sqrt of var (same `correction`)."""
+    return ops.sqrt(var(x, dim, correction=correction, keepdim=keepdim))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dim (cat of unsqueezed tensors)."""
+    tensors = [ops._t(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, but tensor 0 has "
+                             f"shape {tensors[0].shape}; all must match")
+    d = ops._dim(dim, tensors[0].ndim + 1, "stack")
+    return ops.cat([ops.unsqueeze(t, d) for t in tensors], d)
