@@ -53,7 +53,7 @@ class _GradMode:
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
+            with _GradMode(self.mode):
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -147,7 +147,7 @@ class Node:
         return self.op.name
 
     def __repr__(self) -> str:
-        return f"<{self.op.name}Backward>"
+        return f"<{self.op.__name__}Backward>"
 
     @property
     def next_functions(self) -> tuple:
@@ -178,7 +178,13 @@ def apply(op, *args, **attrs):
                 record = True
         else:
             arrays.append(a)
-    out = op.forward(*arrays, **attrs)
+    try:
+        out = op.forward(*arrays, **attrs)
+    except ValueError as e:
+        if str(e).startswith(op.name + ":"):
+            raise
+        shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
+        raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
     if not (record and _state["grad"] and op.differentiable):
         if op.n_out == 1:
             return _wrap(out)

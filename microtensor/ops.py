@@ -400,7 +400,6 @@ class Amin(_Extremum):
 
 
 class LogSumExp(Op):
-    save_output = True
     saves = (0,)
 
     def forward(a, dim, keepdim):
@@ -410,9 +409,12 @@ class LogSumExp(Op):
         return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dim])
 
     def vjp(B, g, out, args, needs, dim, keepdim):
+        # softmax(a), shifted by a constant max rather than by `out`: at |a| ~ 1e4 in
+        # float32, out = m + log(s) has lost the digits that exp(a - out) would need.
         a = args[0]
-        return (_unreduce(B, g, a.shape, dim, keepdim)
-                * B.exp(a - _unreduce(B, out, a.shape, dim, keepdim)),)
+        m = B.value(a).max(axis=dim, keepdims=True)
+        e = B.exp(a - xp.where(xp.isfinite(m), m, 0))
+        return (_unreduce(B, g, a.shape, dim, keepdim) * e / B.sum(e, dim, True),)
 
 
 class Softmax(Op):
@@ -565,6 +567,7 @@ def _fill_namespaces() -> None:
         "sum": lambda a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim),
         "exp": xp.exp, "log": xp.log, "sin": xp.sin, "cos": xp.cos, "sign": xp.sign,
         "sigmoid": _sigmoid, "where": xp.where, "minimum": xp.minimum,
+        "value": lambda a: a,
         "cast": lambda a, dtype: a.astype(dtype, copy=False),
         "zeros": xp.zeros,
         "cat": lambda parts, dim: xp.concatenate(parts, axis=dim),
@@ -585,6 +588,7 @@ def _fill_namespaces() -> None:
         "exp": lambda a: apply(Exp, a), "log": lambda a: apply(Log, a),
         "sin": lambda a: apply(Sin, a), "cos": lambda a: apply(Cos, a),
         "sign": lambda a: apply(Sign, a), "sigmoid": lambda a: apply(Sigmoid, a),
+        "value": lambda a: a.data,  # a constant: used only where the math is shift-invariant
         "where": lambda c, a, b: apply(Where, c, a, b),
         "minimum": lambda a, b: apply(Minimum, a, b),
         "cast": lambda a, dtype: apply(Cast, a, dtype=dtype),

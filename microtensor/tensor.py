@@ -153,13 +153,16 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(",
-                               precision=4, suppress_small=False)
+        data = self.data
+        finite = data[xp.isfinite(data)] if data.dtype.kind == "f" else data
+        whole = data.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
+        body = xp.array2string(data, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec" if whole else "fixed")
         extra = []
         if self.dtype not in (_default["dtype"], xp.int64, xp.bool_):
             extra.append(f"dtype={self.dtype}")
         if self._node is not None:
-            extra.append(f"grad_fn=<{self._node.op.name}Backward>")
+            extra.append(f"grad_fn={self._node!r}")
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extra) + ")"

@@ -1,0 +1,1 @@
+"""Benchmarks for microtensor (run `python3 -m benchmarks.engine --help`)."""

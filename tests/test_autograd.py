@@ -1,0 +1,337 @@
+"""The engine: accumulation, graph shapes, hooks, grad modes, freeing, versions, order 2."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import microtensor as mt
+
+
+def leaf(values, dtype=mt.float64):
+    return mt.tensor(values, dtype=dtype, requires_grad=True)
+
+
+def test_x_times_x_gives_two_x():
+    x = leaf([1.0, 2.0, 3.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, -2.0])
+    (x * 3).sum().backward()
+    (x * 4).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+
+
+def test_diamond_graph_sums_both_paths():
+    # y = a*b + a*c with b = 2a, c = a**2  -> dy/da = 4a + 3a^2
+    a = leaf(1.5)
+    b, c = a * 2, a ** 2
+    y = a * b + a * c
+    y.backward()
+    assert a.grad.item() == pytest.approx(4 * 1.5 + 3 * 1.5 ** 2)
+
+
+def test_only_leaves_keep_grad():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.sum().backward()
+    assert h.grad is None
+    assert x.grad is not None and not h.is_leaf and x.is_leaf
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.data, [6.0, 12.0])
+
+
+def test_leaf_hook_can_replace_the_gradient():
+    x = leaf([1.0, 2.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(seen[0], [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.data, [20.0, 40.0])
+
+
+def test_non_leaf_hook_sees_the_full_gradient_before_it_flows_on():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    calls = []
+    remove = h.register_hook(lambda g: calls.append(g.data.copy()))
+    (h + h).sum().backward(retain_graph=True)  # two consumers: the hook runs once, on the sum
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [2.0, 2.0])
+    remove()
+    x.grad = None
+    (h * 1).sum().backward()
+    assert len(calls) == 1
+
+
+def test_grad_fn_names_the_op():
+    x = leaf([1.0])
+    y = (x @ mt.ones(1, 2, dtype=mt.float64)).exp()
+    assert y.grad_fn.name == "exp"
+    assert repr(y.grad_fn) == "<ExpBackward>"
+    assert x.grad_fn is None
+
+
+def test_no_grad_records_nothing_and_enable_grad_overrides_it():
+    x = leaf([1.0])
+    with mt.no_grad():
+        y = x * 2
+        with mt.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+
+def test_no_grad_works_as_a_decorator_and_restores_the_mode():
+    @mt.no_grad()
+    def f(t):
+        return t * 2
+
+    x = leaf([1.0])
+    assert not f(x).requires_grad
+    assert mt.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_call_context_and_decorator():
+    x = leaf([1.0])
+    mt.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        mt.set_grad_enabled(True)
+    with mt.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @mt.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+    assert not f(x).requires_grad and mt.is_grad_enabled()
+
+
+def test_detach_shares_data_and_cuts_the_graph():
+    x = leaf([1.0, 2.0])
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None
+    y = (x * d).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])  # d is a constant
+
+
+def test_second_backward_without_retain_graph_is_a_clear_error():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 4 * np.exp([1.0, 2.0]))
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*gradient"):
+        (x * 2).backward()
+    (x * 2).backward(mt.tensor([1.0, 10.0], dtype=mt.float64))
+    np.testing.assert_allclose(x.grad.data, [2.0, 20.0])
+
+
+def test_backward_gradient_of_the_wrong_shape_is_refused():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\)"):
+        (x * 2).backward(mt.ones(3))
+
+
+def test_chain_of_100000_ops_runs_backward_without_recursion():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_dropped_loss_frees_its_graph_by_reference_counting():
+    x = leaf(np.ones(3))
+    y = (x.exp() * x).sum()
+    node = weakref.ref(y.grad_fn)
+    inner = weakref.ref(y.grad_fn.next_functions[0])
+    gc.disable()  # prove it is reference counting, not the cycle collector
+    try:
+        del y
+        assert node() is None and inner() is None
+    finally:
+        gc.enable()
+
+
+def test_backward_releases_saved_values():
+    x = leaf(np.ones(3))
+    h = x.exp()
+    y = (h * 2).sum()
+    y.backward()
+    assert h.grad_fn.args is None and h.grad_fn.out is None
+
+
+def test_inplace_change_of_a_saved_input_is_caught_at_backward():
+    x = leaf([1.0, 2.0])
+    a = x * 1
+    b = a * a  # mul saves a
+    with mt.no_grad():
+        a.mul_(5)
+    with pytest.raises(RuntimeError, match=r"^mul: an input of shape \(2,\) saved for backward "
+                                           r"was modified by an in-place operation"):
+        b.sum().backward()
+
+
+def test_inplace_change_of_a_saved_output_is_caught_at_backward():
+    x = leaf([1.0, 2.0])
+    e = x.exp()  # exp saves its output
+    with mt.no_grad():
+        e.add_(1)
+    with pytest.raises(RuntimeError, match="^exp: its output, saved for backward"):
+        e.sum().backward()
+
+
+def test_inplace_op_on_a_leaf_that_requires_grad_is_refused():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="add_: a leaf tensor"):
+        x += 1
+    with mt.no_grad():
+        x += 1  # optimizers do this
+    np.testing.assert_array_equal(x.data, [2.0, 3.0])
+    assert x._version == 1
+
+
+def test_inplace_op_on_a_non_leaf_is_recorded_and_differentiated():
+    x = leaf([1.0, 2.0])
+    h = x * 1
+    h.add_(x)  # h = x + x
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_setitem_is_differentiable_for_both_sides():
+    x = leaf([1.0, 2.0, 3.0])
+    v = leaf(5.0)
+    h = x * 1
+    h[1] = v * 2
+    (h * mt.tensor([1.0, 10.0, 100.0], dtype=mt.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 100.0])
+    assert v.grad.item() == 20.0
+
+
+def test_grad_returns_gradients_without_touching_dot_grad():
+    x, y = leaf(2.0), leaf(3.0)
+    gx, gy = mt.autograd.grad(x * x * y, [x, y])
+    assert (gx.item(), gy.item()) == (12.0, 4.0)
+    assert x.grad is None and y.grad is None
+
+
+def test_grad_of_an_unused_input_is_an_error_unless_allowed():
+    x, y = leaf(2.0), leaf(3.0)
+    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+        mt.autograd.grad(x * 2, [x, y], retain_graph=True)
+    gx, gy = mt.autograd.grad(x * 2, [x, y], allow_unused=True)
+    assert gx.item() == 2.0 and gy is None
+
+
+def test_grad_of_grad_gives_the_second_derivative():
+    x = leaf(0.7)
+    (d1,) = mt.autograd.grad(x.sin() * x, x, create_graph=True)
+    (d2,) = mt.autograd.grad(d1, x)
+    # d/dx (x sin x) = sin x + x cos x; d2 = 2 cos x - x sin x
+    assert d1.item() == pytest.approx(np.sin(0.7) + 0.7 * np.cos(0.7))
+    assert d2.item() == pytest.approx(2 * np.cos(0.7) - 0.7 * np.sin(0.7))
+
+
+def test_third_derivative_of_a_cube():
+    x = leaf(2.0)
+    (d1,) = mt.autograd.grad(x ** 3, x, create_graph=True)
+    (d2,) = mt.autograd.grad(d1, x, create_graph=True)
+    (d3,) = mt.autograd.grad(d2, x)
+    assert (d1.item(), d2.item(), d3.item()) == (12.0, 12.0, 6.0)
+
+
+def test_hessian_vector_product_of_a_quadratic_form():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 4))
+    A = mt.tensor(a)
+    x = leaf(rng.standard_normal(4))
+    v = mt.tensor(rng.standard_normal(4))
+    f = (x @ A @ x) * 0.5
+    (g,) = mt.autograd.grad(f, x, create_graph=True)
+    (hv,) = mt.autograd.grad((g * v).sum(), x)
+    np.testing.assert_allclose(hv.data, 0.5 * (a + a.T) @ v.data, rtol=1e-12)
+
+
+def test_backward_with_create_graph_leaves_a_differentiable_grad():
+    x = leaf([1.0, 2.0])
+    (x ** 3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [6.0, 12.0])
+
+
+def test_backward_through_several_roots():
+    x = leaf([1.0, 2.0])
+    mt.autograd.backward([x * 2, (x * x).sum()], [mt.ones(2, dtype=mt.float64), None])
+    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mt.tensor(1.0).backward()
+
+
+def test_gradients_handed_to_two_leaves_do_not_alias():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).sum().backward()  # add hands the same gradient array to both
+    a.grad.data *= 2
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+
+
+def test_leaf_gradient_keeps_the_leaf_dtype():
+    x = leaf([1.0, 2.0], dtype=mt.float32)
+    (x * mt.tensor([1.0, 2.0], dtype=mt.float64)).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_anomaly_mode_names_the_op_and_the_forward_line():
+    x = leaf([0.0, 1.0])
+    with mt.autograd.detect_anomaly():
+        y = x.sqrt()  # the line anomaly mode must point at
+        with np.errstate(divide="ignore"), pytest.raises(RuntimeError) as err:
+            y.sum().backward()
+    message = str(err.value)
+    assert "sqrt" in message and "NaN or inf" in message
+    assert "test_autograd.py" in message and "y = x.sqrt()" in message
+
+
+def test_without_anomaly_mode_nodes_record_no_stack():
+    x = leaf([1.0])
+    assert (x * 2).grad_fn.trace is None
+
+
+def test_split_outputs_share_one_node_and_unused_pieces_get_zero_gradient():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    a, b = x.split(2)
+    assert a.grad_fn is b.grad_fn
+    (b * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 3.0, 3.0])
