@@ -14,6 +14,8 @@ they run on Tensors through the same code, so the gradient is itself a graph.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import os
 import traceback
 from typing import Callable
@@ -30,6 +32,7 @@ _state = {"grad": True, "anomaly": False}
 # Bumped by every in-place op: while it is unchanged since a node was made, no input
 # of that node can have been modified, and backward skips the version comparison.
 _inplace = [0]
+_creation = itertools.count()  # nodes are numbered as made: a topological order
 
 
 def is_grad_enabled() -> bool:
@@ -119,26 +122,29 @@ def is_anomaly_enabled() -> bool:
 class Node:
     """One recorded op application: what backward needs, and no reference to the output.
 
-    `args` are the op's inputs (Tensors, or constants such as Python scalars), `out` the
-    output array when the op's VJP reads it (`Op.save_output`), `versions` the version
-    counters of the inputs whose values the VJP reads (`Op.saves`), to catch a later
-    in-place change; `dirty` says the output itself was changed in place.
+    `args` are the op's inputs (Tensors, or constants such as Python scalars), `arrays`
+    their values and `needs` which of them want a gradient, both as they were at the
+    call; `out` is the output array when the op's VJP reads it (`Op.save_output`).
+    `epoch` is the in-place counter at creation: an input stamped later was modified
+    after being saved; `dirty` says the output itself was changed in place. `extra`
+    holds hooks and retain_grad requests of the outputs, `trace` the user's line (only
+    in anomaly mode).
     """
 
-    __slots__ = ("op", "args", "attrs", "out", "versions", "epoch", "n_out",
-                 "hooks", "retained", "trace", "dirty", "__weakref__")
+    __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "epoch", "seq",
+                 "extra", "trace", "dirty", "__weakref__")
 
-    def __init__(self, op, args, attrs, out, n_out):
+    def __init__(self, op, args, arrays, needs, attrs, out, n_out):
         self.op = op
         self.args = args
+        self.arrays = arrays
+        self.needs = needs
         self.attrs = attrs
         self.out = out
         self.n_out = n_out
-        self.versions = tuple(args[i]._version if isinstance(args[i], Tensor) else 0
-                              for i in op.saves)
         self.epoch = _inplace[0]
-        self.hooks = None
-        self.retained = None
+        self.seq = next(_creation)
+        self.extra = None
         self.trace = _user_frame() if _state["anomaly"] else None
         self.dirty = False
 
@@ -154,8 +160,17 @@ class Node:
         """The nodes (or leaf tensors) feeding this one, as in PyTorch."""
         if self.args is None:
             return ()
-        return tuple(a._node if a._node is not None else a for a in self.args
-                     if isinstance(a, Tensor) and a.requires_grad)
+        return tuple(a._node if a._node is not None else a
+                     for a, need in zip(self.args, self.needs) if need)
+
+    def _extra(self, kind: str, oi: int):
+        """The hook list or retained-tensor slot of output `oi` (created on first use)."""
+        if self.extra is None:
+            self.extra = {}
+        return self.extra.setdefault((kind, oi), [])
+
+
+_by_creation = operator.attrgetter("seq")
 
 
 def _user_frame() -> str:
@@ -170,14 +185,18 @@ def _user_frame() -> str:
 def apply(op, *args, **attrs):
     """Run `op` forward on `args` (Tensors or constants) and record a node if needed."""
     arrays = []
+    needs = []
     record = False
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a.data)
             if a.requires_grad:
                 record = True
+                needs.append(True)
+                continue
         else:
             arrays.append(a)
+        needs.append(False)
     try:
         out = op.forward(*arrays, **attrs)
     except ValueError as e:
@@ -190,10 +209,44 @@ def apply(op, *args, **attrs):
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
     if op.n_out == 1:
-        node = Node(op, args, attrs, out if op.save_output else None, 1)
+        node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, 1)
         return _wrap(out, node, 0)
-    node = Node(op, args, attrs, out if op.save_output else None, len(out))
+    node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, len(out))
     return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+
+
+_NO_ATTRS: dict = {}
+
+
+def apply1(op, a):
+    """apply() for one input and no attributes: the hot path of elementwise ops."""
+    if not isinstance(a, Tensor):
+        return apply(op, a)
+    out = op.forward(a.data)
+    if a.requires_grad and _state["grad"] and op.differentiable:
+        return _wrap(out, Node(op, (a,), (a.data,), (True,), _NO_ATTRS,
+                               out if op.save_output else None, 1))
+    return _wrap(out)
+
+
+def apply2(op, a, b):
+    """apply() for two inputs and no attributes: the hot path of arithmetic."""
+    if isinstance(a, Tensor):
+        da, ra = a.data, a.requires_grad
+    else:
+        da, ra = a, False
+    if isinstance(b, Tensor):
+        db, rb = b.data, b.requires_grad
+    else:
+        db, rb = b, False
+    try:
+        out = op.forward(da, db)
+    except ValueError:
+        return apply(op, a, b)  # again, for the error message naming the op and shapes
+    if (ra or rb) and _state["grad"] and op.differentiable:
+        return _wrap(out, Node(op, (a, b), (da, db), (ra, rb), _NO_ATTRS,
+                               out if op.save_output else None, 1))
+    return _wrap(out)
 
 
 def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
@@ -214,14 +267,21 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
             f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
             f"tensor of shape {t.shape} in place")
     xp.copyto(t.data, res.data, casting="same_kind")
-    _inplace[0] += 1
-    t._version += 1
-    old._version += 1
+    bump_version(t)
+    old._version = t._version
     if t._node is not None:
         t._node.dirty = True
     if recording and res._node is not None:
         t._node, t._oi, t.requires_grad = res._node, 0, True
     return t
+
+
+def bump_version(t: Tensor) -> None:
+    """Mark t's array as changed in place: nodes made before now that saved it will
+    refuse to use it. Versions are stamps of a global counter, so a node needs to store
+    only the counter's value at its creation."""
+    _inplace[0] += 1
+    t._version = _inplace[0]
 
 
 class _ArrayNS:
@@ -232,10 +292,6 @@ class _ArrayNS:
 
 class _TensorNS:
     """What VJPs call on Tensors (create_graph=True): filled in by ops.py."""
-
-
-def _sum_to(B, g, shape):
-    return g if g.shape == shape else B.sum_to(g, shape)
 
 
 def _seed(root: Tensor, gradient, name: str):
@@ -253,11 +309,11 @@ def _seed(root: Tensor, gradient, name: str):
 
 
 def _graph_order(roots: list) -> list:
-    """Nodes reachable from `roots`, each after every node that consumes it."""
-    consumers = {}
-    stack = list(dict.fromkeys(roots))
-    for n in stack:
-        consumers[n] = 0
+    """Nodes reachable from `roots`, consumers before producers. A node is always made
+    after its inputs' nodes, so creation order reversed is a topological order: one
+    iterative walk to collect, one C-level sort."""
+    seen = set(roots)
+    stack = list(seen)
     while stack:
         node = stack.pop()
         if node.args is None:
@@ -265,36 +321,23 @@ def _graph_order(roots: list) -> list:
                 f"backward: trying to go through the graph of {node.op.name} a second time, "
                 f"but its saved values were freed after the first backward; pass "
                 f"retain_graph=True to the first backward (or grad) call")
-        for a in node.args:
-            if isinstance(a, Tensor) and a._node is not None:
+        for a, need in zip(node.args, node.needs):
+            if need:
                 p = a._node
-                if p in consumers:
-                    consumers[p] += 1
-                else:
-                    consumers[p] = 1
+                if p is not None and p not in seen:
+                    seen.add(p)
                     stack.append(p)
-    ready = [n for n in dict.fromkeys(roots) if consumers[n] == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for a in node.args:
-            if isinstance(a, Tensor) and a._node is not None:
-                p = a._node
-                consumers[p] -= 1
-                if consumers[p] == 0:
-                    ready.append(p)
-    return order
+    return sorted(seen, key=_by_creation, reverse=True)
 
 
 def _check_versions(node) -> None:
-    for i, v in zip(node.op.saves, node.versions):
+    for i in node.op.saves:
         a = node.args[i]
-        if isinstance(a, Tensor) and a._version != v:
+        if isinstance(a, Tensor) and a._version > node.epoch:
             raise RuntimeError(
                 f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
-                f"by an in-place operation (version {v} -> {a._version}); clone it before "
-                f"changing it, or change it after backward")
+                f"by an in-place operation after it was saved; clone it before changing "
+                f"it, or change it after backward")
     if node.dirty and node.op.save_output:
         raise RuntimeError(
             f"{node.op.name}: its output, saved for backward, was modified by an in-place "
@@ -322,9 +365,9 @@ def _check_finite(node, grads) -> None:
 
 
 def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
-         capture: dict | None = None) -> dict:
-    """Back-propagate `seeds` from `roots` (tensors). Leaves get `.grad`, unless `capture`
-    names the tensors whose gradient to return instead (autograd.grad)."""
+         capture: list | None = None) -> dict:
+    """Back-propagate `seeds` from `roots`. Returns {leaf: gradient}; with `capture`
+    (autograd.grad) also the gradients of those non-leaf tensors."""
     B = _TensorNS if create_graph else _ArrayNS
     grads: dict = {}
     leaf_grads: dict = {}
@@ -339,51 +382,55 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             s = s.data
         elif create_graph and not isinstance(s, Tensor):
             s = _wrap(s)
-        if t._node is None:
-            _accumulate(leaf_grads, t, s)
+        if t._node is None:  # backward on a leaf: its gradient is the seed, copied
+            prev = leaf_grads.get(t)
+            leaf_grads[t] = (s if create_graph else s.copy()) if prev is None else prev + s
             continue
         _add_grad(grads, t._node, t._oi, s)
         root_nodes.append(t._node)
-    capture_nodes = {}
-    if capture is not None:
-        for t in capture.values():
-            if t._node is not None:
-                capture_nodes.setdefault(t._node, []).append(t)
+    captured = {}
+    for t in capture or ():
+        if t._node is not None:
+            captured.setdefault(t._node, []).append(t)
     order = _graph_order(root_nodes) if root_nodes else []
+    epoch = _inplace[0]
     with _GradMode(create_graph):
         for node in order:
             g = grads.pop(node, None)
             if g is None:
                 continue
-            if node.hooks or node.retained:
+            if node.extra is not None:
                 g = _node_hooks(node, g, create_graph)
-            if node in capture_nodes:
-                for t in capture_nodes[node]:
-                    leaf_grads[id(t)] = (t, g if node.n_out == 1 else g[t._oi])
-            if node.epoch != _inplace[0] or node.dirty:
+            if captured and node in captured:
+                for t in captured[node]:
+                    leaf_grads[t] = g if node.n_out == 1 else g[t._oi]
+            if node.epoch != epoch or node.dirty:
                 _check_versions(node)
-            args = node.args
+            op, args, needs = node.op, node.args, node.needs
             if create_graph:
-                inputs = args
-                out = _recompute(node) if node.op.save_output else None
+                in_grads = op.vjp(B, g, _recompute(node) if op.save_output else None, args,
+                                  needs, **node.attrs)
             else:
-                inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-                out = node.out
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            in_grads = node.op.vjp(B, g, out, inputs, needs, **node.attrs)
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
             if node.trace is not None:
                 _check_finite(node, in_grads)
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
                     continue
-                gi = _sum_to(B, gi, a.data.shape)
-                if a._node is None:
-                    _accumulate(leaf_grads, a, gi)
+                shape = a.data.shape
+                if gi.shape != shape:  # the one place broadcasting is undone
+                    gi = B.sum_to(gi, shape)
+                p = a._node
+                if p is None:
+                    prev = leaf_grads.get(a)
+                    leaf_grads[a] = gi if prev is None else prev + gi
+                elif p.n_out == 1:
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else prev + gi
                 else:
-                    _add_grad(grads, a._node, a._oi, gi)
+                    _add_grad(grads, p, a._oi, gi)
             if not retain_graph:
-                node.args = None
-                node.out = None
+                node.args = node.arrays = node.out = None
     return leaf_grads
 
 
@@ -396,12 +443,6 @@ def _add_grad(grads: dict, node, oi: int, g) -> None:
         slot[oi] = g if slot[oi] is None else slot[oi] + g
 
 
-def _accumulate(leaf_grads: dict, t: Tensor, g) -> None:
-    key = id(t)
-    prev = leaf_grads.get(key)
-    leaf_grads[key] = (t, g if prev is None else prev[1] + g)
-
-
 def _node_hooks(node, g, create_graph):
     """Run hooks and retain_grad of a non-leaf output once its gradient is complete."""
     multi = node.n_out > 1
@@ -409,10 +450,11 @@ def _node_hooks(node, g, create_graph):
         gi = g[oi] if multi else g
         if gi is None:
             continue
-        if node.hooks and oi in node.hooks:
-            gi = _run_hooks(node.hooks[oi], gi, create_graph)
-        if node.retained and oi in node.retained:
-            t = node.retained[oi]()
+        hooks = node.extra.get(("hook", oi))
+        if hooks:
+            gi = _run_hooks(hooks, gi, create_graph)
+        for ref in node.extra.get(("retain", oi), ()):
+            t = ref()
             if t is not None:
                 _store_grad(t, gi if create_graph else gi.copy(), create_graph)
         if multi:
@@ -438,9 +480,9 @@ def _store_grad(t: Tensor, g, create_graph: bool) -> None:
         g = g.astype(t.dtype)
     if t.grad is None:
         # A VJP may hand the same array (or a view of it) to several tensors: own a copy.
-        t.grad = Tensor(g.copy() if not g.flags.owndata or g.base is not None else g)
+        t.grad = _wrap(g if g.base is None else g.copy())
     elif t.grad.requires_grad:
-        t.grad = Tensor(t.grad.data + g)
+        t.grad = _wrap(t.grad.data + g)
     else:
         t.grad.data += g
 
@@ -454,14 +496,21 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
     retain = create_graph if retain_graph is None else retain_graph
     leaf_grads = _run(tensors, seeds, retain, create_graph)
-    shared: set = set()
-    for t, g in leaf_grads.values():
+    given: set = set()  # arrays already handed to a leaf: a second leaf gets a copy
+    for t, g in leaf_grads.items():
         if t._hooks:
             g = _run_hooks(t._hooks, g, create_graph)
-        if not create_graph and id(g) in shared:
-            g = g.copy()
-        shared.add(id(g))
-        _store_grad(t, g, create_graph)
+        if create_graph:
+            _store_grad(t, g, True)
+        elif t.grad is None:
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            elif g.base is not None or id(g) in given:
+                g = g.copy()
+            given.add(id(g))
+            t.grad = _wrap(g)
+        else:
+            _store_grad(t, g, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -486,18 +535,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     seeds = [_seed(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
-    leaf_grads = _run(outputs, seeds, retain, create_graph,
-                      capture={id(t): t for t in inputs})
+    leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)
     result = []
     for i, t in enumerate(inputs):
-        entry = leaf_grads.get(id(t))
-        if entry is None:
+        g = leaf_grads.get(t)
+        if g is None:
             if not allow_unused:
                 raise RuntimeError(
                     f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                     f"pass allow_unused=True to get None for it")
             result.append(None)
             continue
-        g = entry[1]
         result.append(g if isinstance(g, Tensor) else Tensor(g))
     return tuple(result)

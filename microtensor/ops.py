@@ -29,7 +29,7 @@ from .backend import col2im, conv_out_size, im2col, index_add, ndarray, xp
 from .tensor import Tensor, _wrap
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "log1p", "sqrt",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "exp", "log", "log1p", "sqrt",
     "abs", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus",
     "clamp", "maximum", "minimum", "where", "sum", "mean", "max", "min", "amax", "amin",
     "logsumexp", "argmax", "argmin", "all", "any", "softmax", "log_softmax", "reshape",
@@ -99,7 +99,11 @@ class Pow(Op):
         a, b = args
         ga = gb = None
         if needs[0]:
-            ga = g * b * a ** (b - 1) if not (isinstance(b, (int, float)) and b == 0) else g * 0
+            if isinstance(b, (int, float)):  # the usual tensor ** constant: no pow needed
+                ga = g * 0 if b == 0 else g * b if b == 1 else g * (2 * a) if b == 2 \
+                    else g * b * a ** (b - 1)
+            else:
+                ga = g * b * a ** (b - 1)
         if needs[1]:
             if isinstance(a, (int, float)):
                 log_a = math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
@@ -137,7 +141,7 @@ class MatMul(Op):
     def vjp(B, g, out, args, needs):
         a, b = args
         if a.ndim == 2 and b.ndim == 2:
-            return (g @ B.mT(b) if needs[0] else None), (B.mT(a) @ g if needs[1] else None)
+            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
         a2 = B.reshape(a, (1,) + a.shape) if a.ndim == 1 else a
         b2 = B.reshape(b, b.shape + (1,)) if b.ndim == 1 else b
         g2 = g
@@ -155,6 +159,36 @@ class MatMul(Op):
             if b.ndim == 1:
                 gb = B.reshape(B.sum_to(gb, b.shape + (1,)), b.shape)
         return ga, gb
+
+
+class Linear(Op):
+    """x @ weight.T + bias, as torch.nn.functional.linear: the layer every network is
+    made of, as one node instead of three (matmul, transpose, add). The bias gradient
+    is g itself; the engine's sum_to reduces it over the batch."""
+
+    saves = (0, 1)
+
+    def forward(x, weight, bias):
+        try:
+            out = x @ weight.T
+        except ValueError:
+            raise ValueError(f"linear: input of shape {x.shape} does not match weight of "
+                             f"shape {weight.shape} ({x.shape[-1] if x.ndim else None} "
+                             f"!= {weight.shape[-1]} in_features)") from None
+        if bias is not None:
+            out += bias
+        return out
+
+    def vjp(B, g, out, args, needs):
+        x, w = args[0], args[1]
+        gx = g @ w if needs[0] else None
+        gw = None
+        if needs[1]:
+            if x.ndim == 2:
+                gw = B.mT(g) @ x
+            else:
+                gw = B.mT(B.reshape(g, (-1, g.shape[-1]))) @ B.reshape(x, (-1, x.shape[-1]))
+        return gx, gw, (g if needs[2] else None)
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -369,7 +403,10 @@ class Sum(Op):
 
 
 class Mean(Op):
-    def forward(a, dim, keepdim): return a.mean(axis=dim, keepdims=keepdim)
+    def forward(a, dim, keepdim):
+        # sum / n: the same pairwise summation as ndarray.mean without its Python wrapper
+        n = a.size if dim is None else math.prod(a.shape[d] for d in dim)
+        return xp.true_divide(a.sum(axis=dim, keepdims=keepdim), n)
 
     def vjp(B, g, out, args, needs, dim, keepdim):
         shape = args[0].shape
@@ -559,7 +596,7 @@ class Fold(Op):
 def _fill_namespaces() -> None:
     """The same names over bare arrays (_ArrayNS) and over Tensor ops (_TensorNS)."""
     arrays = {
-        "broadcast_to": xp.broadcast_to,
+        "broadcast_to": backend.broadcast_to,
         "reshape": lambda a, shape: a.reshape(shape),
         "permute": lambda a, dims: a.transpose(dims),
         "unsqueeze": xp.expand_dims,
@@ -657,6 +694,15 @@ def matmul(a, b) -> Tensor:
     """Matrix product with numpy.matmul semantics (1-D, 2-D, batched and broadcast)."""
     return apply(MatMul, _t(a) if not isinstance(a, ndarray) else a,
                  _t(b) if not isinstance(b, ndarray) else b)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias with weight of shape (out_features, in_features)."""
+    if weight.ndim != 2 or (bias is not None and bias.shape not in ((weight.shape[0],), ())):
+        raise ValueError(f"linear: weight must be (out_features, in_features) and bias "
+                         f"(out_features,), got weight {weight.shape} and bias "
+                         f"{None if bias is None else bias.shape}")
+    return apply(Linear, x, weight, bias)
 
 
 def exp(x): return apply(Exp, x)

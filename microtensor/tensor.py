@@ -2,6 +2,7 @@
 one-line delegation to an op in `ops.py`; no op logic lives here."""
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 from .backend import ndarray, xp
@@ -187,10 +188,9 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad: the tensor does not require grad")
             return
-        import weakref
-        node = self._node
-        node.retained = node.retained or {}
-        node.retained[self._oi] = weakref.ref(self)
+        slot = self._node._extra("retain", self._oi)
+        if not any(ref() is self for ref in slot):
+            slot.append(weakref.ref(self))
 
     def register_hook(self, hook: Callable) -> Callable:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
@@ -202,9 +202,7 @@ class Tensor:
             self._hooks = self._hooks or []
             hooks = self._hooks
         else:
-            node = self._node
-            node.hooks = node.hooks or {}
-            hooks = node.hooks.setdefault(self._oi, [])
+            hooks = self._node._extra("hook", self._oi)
         hooks.append(hook)
         return lambda: hooks.remove(hook) if hook in hooks else None
 
@@ -229,36 +227,36 @@ class Tensor:
         return self.to(xp.float64)
 
     def clone(self) -> "Tensor":
-        return _apply(O.Clone, self)
+        return _apply1(O.Clone, self)
 
     # -- arithmetic -------------------------------------------------------------------
-    def __add__(self, other): return _apply(O.Add, self, other)
-    def __radd__(self, other): return _apply(O.Add, other, self)
-    def __sub__(self, other): return _apply(O.Sub, self, other)
-    def __rsub__(self, other): return _apply(O.Sub, other, self)
-    def __mul__(self, other): return _apply(O.Mul, self, other)
-    def __rmul__(self, other): return _apply(O.Mul, other, self)
-    def __truediv__(self, other): return _apply(O.Div, self, other)
-    def __rtruediv__(self, other): return _apply(O.Div, other, self)
-    def __pow__(self, other): return _apply(O.Pow, self, other)
-    def __rpow__(self, other): return _apply(O.Pow, other, self)
-    def __matmul__(self, other): return O.matmul(self, other)
-    def __rmatmul__(self, other): return O.matmul(other, self)
-    def __neg__(self): return _apply(O.Neg, self)
+    def __add__(self, other): return _apply2(O.Add, self, other)
+    def __radd__(self, other): return _apply2(O.Add, other, self)
+    def __sub__(self, other): return _apply2(O.Sub, self, other)
+    def __rsub__(self, other): return _apply2(O.Sub, other, self)
+    def __mul__(self, other): return _apply2(O.Mul, self, other)
+    def __rmul__(self, other): return _apply2(O.Mul, other, self)
+    def __truediv__(self, other): return _apply2(O.Div, self, other)
+    def __rtruediv__(self, other): return _apply2(O.Div, other, self)
+    def __pow__(self, other): return _apply2(O.Pow, self, other)
+    def __rpow__(self, other): return _apply2(O.Pow, other, self)
+    def __matmul__(self, other): return _apply2(O.MatMul, self, other)
+    def __rmatmul__(self, other): return _apply2(O.MatMul, other, self)
+    def __neg__(self): return _apply1(O.Neg, self)
     def __pos__(self): return self
-    def __abs__(self): return _apply(O.Abs, self)
+    def __abs__(self): return _apply1(O.Abs, self)
 
     # -- comparisons and logic (no gradient) ------------------------------------------
-    def __lt__(self, other): return _apply(O.Less, self, other)
-    def __le__(self, other): return _apply(O.LessEqual, self, other)
-    def __gt__(self, other): return _apply(O.Greater, self, other)
-    def __ge__(self, other): return _apply(O.GreaterEqual, self, other)
-    def __eq__(self, other): return _apply(O.Equal, self, other)
-    def __ne__(self, other): return _apply(O.NotEqual, self, other)
-    def __and__(self, other): return _apply(O.LogicalAnd, self, other)
-    def __or__(self, other): return _apply(O.LogicalOr, self, other)
-    def __xor__(self, other): return _apply(O.LogicalXor, self, other)
-    def __invert__(self): return _apply(O.LogicalNot, self)
+    def __lt__(self, other): return _apply2(O.Less, self, other)
+    def __le__(self, other): return _apply2(O.LessEqual, self, other)
+    def __gt__(self, other): return _apply2(O.Greater, self, other)
+    def __ge__(self, other): return _apply2(O.GreaterEqual, self, other)
+    def __eq__(self, other): return _apply2(O.Equal, self, other)
+    def __ne__(self, other): return _apply2(O.NotEqual, self, other)
+    def __and__(self, other): return _apply2(O.LogicalAnd, self, other)
+    def __or__(self, other): return _apply2(O.LogicalOr, self, other)
+    def __xor__(self, other): return _apply2(O.LogicalXor, self, other)
+    def __invert__(self): return _apply1(O.LogicalNot, self)
 
     # -- in place (refused on leaves that require grad, outside no_grad) ---------------
     def __iadd__(self, other): return _autograd.apply_inplace(O.Add, self, other)
@@ -276,20 +274,20 @@ class Tensor:
     def __setitem__(self, index, value): _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
 
     # -- elementwise ------------------------------------------------------------------
-    def exp(self): return _apply(O.Exp, self)
-    def log(self): return _apply(O.Log, self)
-    def log1p(self): return _apply(O.Log1p, self)
-    def sqrt(self): return _apply(O.Sqrt, self)
-    def abs(self): return _apply(O.Abs, self)
-    def sin(self): return _apply(O.Sin, self)
-    def cos(self): return _apply(O.Cos, self)
-    def tanh(self): return _apply(O.Tanh, self)
-    def sigmoid(self): return _apply(O.Sigmoid, self)
-    def relu(self): return _apply(O.Relu, self)
-    def pow(self, exponent): return _apply(O.Pow, self, exponent)
+    def exp(self): return _apply1(O.Exp, self)
+    def log(self): return _apply1(O.Log, self)
+    def log1p(self): return _apply1(O.Log1p, self)
+    def sqrt(self): return _apply1(O.Sqrt, self)
+    def abs(self): return _apply1(O.Abs, self)
+    def sin(self): return _apply1(O.Sin, self)
+    def cos(self): return _apply1(O.Cos, self)
+    def tanh(self): return _apply1(O.Tanh, self)
+    def sigmoid(self): return _apply1(O.Sigmoid, self)
+    def relu(self): return _apply1(O.Relu, self)
+    def pow(self, exponent): return _apply2(O.Pow, self, exponent)
     def clamp(self, min=None, max=None): return O.clamp(self, min, max)
-    def maximum(self, other): return _apply(O.Maximum, self, other)
-    def minimum(self, other): return _apply(O.Minimum, self, other)
+    def maximum(self, other): return _apply2(O.Maximum, self, other)
+    def minimum(self, other): return _apply2(O.Minimum, self, other)
 
     # -- reductions -------------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False): return O.sum(self, dim, keepdim)
@@ -351,4 +349,4 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
 
 from . import autograd as _autograd  # noqa: E402  (the engine needs Tensor defined first)
 from . import ops as O  # noqa: E402
-from .autograd import apply as _apply  # noqa: E402
+from .autograd import apply as _apply, apply1 as _apply1, apply2 as _apply2  # noqa: E402

@@ -211,10 +211,11 @@ def test_inplace_op_on_a_leaf_that_requires_grad_is_refused():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="add_: a leaf tensor"):
         x += 1
+    before = x._version
     with mt.no_grad():
         x += 1  # optimizers do this
     np.testing.assert_array_equal(x.data, [2.0, 3.0])
-    assert x._version == 1
+    assert x._version > before
 
 
 def test_inplace_op_on_a_non_leaf_is_recorded_and_differentiated():
