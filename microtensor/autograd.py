@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
 import os
 import traceback
+from heapq import heappop, heappush
 from typing import Callable
 
 from .backend import ndarray, sum_to, xp
@@ -170,9 +170,6 @@ class Node:
         return self.extra.setdefault((kind, oi), [])
 
 
-_by_creation = operator.attrgetter("seq")
-
-
 def _user_frame() -> str:
     """The innermost stack frame outside the microtensor package, as 'file:line: code'."""
     pkg = os.path.dirname(__file__)
@@ -300,34 +297,14 @@ def _seed(root: Tensor, gradient, name: str):
             raise RuntimeError(
                 f"{name}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)")
-        return xp.ones(root.shape, dtype=root.dtype)
+        return xp.ones(root.shape, dtype=root.dtype) if root.ndim else xp.array(1, root.dtype)
     g = gradient if isinstance(gradient, Tensor) else Tensor(xp.asarray(gradient, root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(
             f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}")
-    return g if g.requires_grad else g.data  # a seed that requires grad joins create_graph
-
-
-def _graph_order(roots: list) -> list:
-    """Nodes reachable from `roots`, consumers before producers. A node is always made
-    after its inputs' nodes, so creation order reversed is a topological order: one
-    iterative walk to collect, one C-level sort."""
-    seen = set(roots)
-    stack = list(seen)
-    while stack:
-        node = stack.pop()
-        if node.args is None:
-            raise RuntimeError(
-                f"backward: trying to go through the graph of {node.op.name} a second time, "
-                f"but its saved values were freed after the first backward; pass "
-                f"retain_graph=True to the first backward (or grad) call")
-        for a, need in zip(node.args, node.needs):
-            if need:
-                p = a._node
-                if p is not None and p not in seen:
-                    seen.add(p)
-                    stack.append(p)
-    return sorted(seen, key=_by_creation, reverse=True)
+    # A seed that requires grad joins create_graph; otherwise copy it, since it may flow
+    # unchanged into a leaf's .grad, which later backward calls update in place.
+    return g if g.requires_grad else g.data.copy()
 
 
 def _check_versions(node) -> None:
@@ -347,8 +324,8 @@ def _check_versions(node) -> None:
 def _run_hooks(hooks, g, create_graph):
     for hook in hooks:
         res = hook(g if create_graph else Tensor(g))
-        if res is not None:
-            g = res if create_graph else (res.data if isinstance(res, Tensor) else res)
+        if res is not None:  # the hook's tensor stays the user's: the engine keeps a copy
+            g = res if create_graph else xp.array(res.data if isinstance(res, Tensor) else res)
     return g
 
 
@@ -364,14 +341,25 @@ def _check_finite(node, grads) -> None:
                 f"created at {where}")
 
 
+def _freed(node) -> RuntimeError:
+    return RuntimeError(
+        f"backward: trying to go through the graph of {node.op.name} a second time, but "
+        f"its saved values were freed after the first backward; pass retain_graph=True to "
+        f"the first backward (or grad) call")
+
+
 def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
          capture: list | None = None) -> dict:
     """Back-propagate `seeds` from `roots`. Returns {leaf: gradient}; with `capture`
-    (autograd.grad) also the gradients of those non-leaf tensors."""
+    (autograd.grad) also the gradients of those non-leaf tensors.
+
+    Order: a max-heap of the nodes holding a gradient, keyed by creation number. Every
+    consumer of a node was made after it, so when a node comes off the heap all the
+    gradient it will ever receive has arrived; one pass, no separate sort."""
     B = _TensorNS if create_graph else _ArrayNS
     grads: dict = {}
     leaf_grads: dict = {}
-    root_nodes = []
+    heap: list = []
     for t, s in zip(roots, seeds):
         if not t.requires_grad:
             raise RuntimeError(
@@ -382,23 +370,28 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             s = s.data
         elif create_graph and not isinstance(s, Tensor):
             s = _wrap(s)
-        if t._node is None:  # backward on a leaf: its gradient is the seed, copied
+        node = t._node
+        if node is None:
             prev = leaf_grads.get(t)
-            leaf_grads[t] = (s if create_graph else s.copy()) if prev is None else prev + s
+            leaf_grads[t] = s if prev is None else prev + s
             continue
-        _add_grad(grads, t._node, t._oi, s)
-        root_nodes.append(t._node)
+        if node not in grads:
+            heappush(heap, (-node.seq, node))
+        _add_grad(grads, node, t._oi, s)
     captured = {}
     for t in capture or ():
         if t._node is not None:
             captured.setdefault(t._node, []).append(t)
-    order = _graph_order(root_nodes) if root_nodes else []
     epoch = _inplace[0]
-    with _GradMode(create_graph):
-        for node in order:
-            g = grads.pop(node, None)
-            if g is None:
-                continue
+    mode = _state["grad"]
+    _state["grad"] = create_graph
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
+            args = node.args
+            if args is None:
+                raise _freed(node)
             if node.extra is not None:
                 g = _node_hooks(node, g, create_graph)
             if captured and node in captured:
@@ -406,12 +399,14 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                     leaf_grads[t] = g if node.n_out == 1 else g[t._oi]
             if node.epoch != epoch or node.dirty:
                 _check_versions(node)
-            op, args, needs = node.op, node.args, node.needs
+            op, needs = node.op, node.needs
             if create_graph:
                 in_grads = op.vjp(B, g, _recompute(node) if op.save_output else None, args,
                                   needs, **node.attrs)
-            else:
+            elif node.attrs:
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
+            else:
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs)
             if node.trace is not None:
                 _check_finite(node, in_grads)
             for a, need, gi in zip(args, needs, in_grads):
@@ -426,11 +421,19 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                     leaf_grads[a] = gi if prev is None else prev + gi
                 elif p.n_out == 1:
                     prev = grads.get(p)
-                    grads[p] = gi if prev is None else prev + gi
+                    if prev is None:
+                        grads[p] = gi
+                        heappush(heap, (-p.seq, p))
+                    else:
+                        grads[p] = prev + gi
                 else:
+                    if p not in grads:
+                        heappush(heap, (-p.seq, p))
                     _add_grad(grads, p, a._oi, gi)
             if not retain_graph:
                 node.args = node.arrays = node.out = None
+    finally:
+        _state["grad"] = mode
     return leaf_grads
 
 

@@ -31,7 +31,7 @@ def sum_to(a: ndarray, shape: tuple) -> ndarray:
 def broadcast_to(a, shape: tuple) -> ndarray:
     """A writable array of `shape` holding `a` broadcast: one C-level fill, faster than
     numpy.broadcast_to's Python wrapper for the small arrays of a training step."""
-    out = xp.empty(shape, dtype=getattr(a, "dtype", None) or xp.result_type(a))
+    out = xp.empty(shape, dtype=a.dtype if hasattr(a, "dtype") else xp.result_type(a))
     out[...] = a
     return out
 

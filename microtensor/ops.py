@@ -385,7 +385,7 @@ Any = _nondiff("any", lambda a, dim, keepdim: xp.any(a, axis=dim, keepdims=keepd
 # ---------------------------------------------------------------------------- reductions
 def _unreduce(B, g, shape, dim, keepdim):
     """Put back the reduced axes of `g` as size-1 dims, ready to broadcast to `shape`."""
-    if keepdim:
+    if keepdim or dim is None:  # a 0-d or all-ones-shaped g broadcasts as it is
         return g
     dims = range(len(shape)) if dim is None else dim
     kept = list(shape)
