@@ -336,3 +336,35 @@ def test_split_outputs_share_one_node_and_unused_pieces_get_zero_gradient():
     assert a.grad_fn is b.grad_fn
     (b * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 3.0, 3.0])
+
+
+def test_a_seed_gradient_is_never_modified_by_later_backward_calls():
+    x = leaf([1.0, 2.0])
+    seed = mt.tensor([1.0, 1.0], dtype=mt.float64)
+    (x + 0).backward(seed)
+    (x + 0).backward(seed)
+    np.testing.assert_array_equal(seed.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_a_tensor_returned_by_a_hook_is_never_modified_by_later_backward_calls():
+    w = leaf([1.0, 2.0])
+    keep = mt.tensor([5.0, 5.0], dtype=mt.float64)
+    w.register_hook(lambda g: keep)
+    (w * 1).sum().backward()
+    (w * 1).sum().backward()
+    np.testing.assert_array_equal(keep.data, [5.0, 5.0])
+    np.testing.assert_array_equal(w.grad.data, [10.0, 10.0])
+
+
+def test_a_node_receiving_gradient_from_many_consumers_runs_once_after_all_of_them():
+    x = leaf(2.0)
+    h = x * 1
+    calls = []
+    h.register_hook(lambda g: calls.append(g.item()))
+    total = h
+    for k in range(2, 6):  # consumers made at different times, deep and shallow
+        total = total + h * k
+    total.backward()
+    assert calls == [1.0 + 2 + 3 + 4 + 5]
+    assert x.grad.item() == 15.0
