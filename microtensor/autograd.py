@@ -125,7 +125,8 @@ class Node:
     `args` are the op's inputs (Tensors, or constants such as Python scalars), `arrays`
     their values and `needs` which of them want a gradient, both as they were at the
     call; `out` is the output array when the op's VJP reads it (`Op.save_output`).
-    `epoch` is the in-place counter at creation: an input stamped later was modified
+    `n_out` is None for an op with one output (its gradient is one array) and the count
+    for an op returning a tuple (its gradient is a list, None where unused). `epoch` is the in-place counter at creation: an input stamped later was modified
     after being saved; `dirty` says the output itself was changed in place. `extra`
     holds hooks and retain_grad requests of the outputs, `trace` the user's line (only
     in anomaly mode).
@@ -206,7 +207,7 @@ def apply(op, *args, **attrs):
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
     if op.n_out == 1:
-        node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, 1)
+        node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, None)
         return _wrap(out, node, 0)
     node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, len(out))
     return tuple(_wrap(o, node, i) for i, o in enumerate(out))
@@ -222,7 +223,7 @@ def apply1(op, a):
     out = op.forward(a.data)
     if a.requires_grad and _state["grad"] and op.differentiable:
         return _wrap(out, Node(op, (a,), (a.data,), (True,), _NO_ATTRS,
-                               out if op.save_output else None, 1))
+                               out if op.save_output else None, None))
     return _wrap(out)
 
 
@@ -242,7 +243,7 @@ def apply2(op, a, b):
         return apply(op, a, b)  # again, for the error message naming the op and shapes
     if (ra or rb) and _state["grad"] and op.differentiable:
         return _wrap(out, Node(op, (a, b), (da, db), (ra, rb), _NO_ATTRS,
-                               out if op.save_output else None, 1))
+                               out if op.save_output else None, None))
     return _wrap(out)
 
 
@@ -396,7 +397,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 g = _node_hooks(node, g, create_graph)
             if captured and node in captured:
                 for t in captured[node]:
-                    leaf_grads[t] = g if node.n_out == 1 else g[t._oi]
+                    leaf_grads[t] = g if node.n_out is None else g[t._oi]
             if node.epoch != epoch or node.dirty:
                 _check_versions(node)
             op, needs = node.op, node.needs
@@ -419,7 +420,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 if p is None:
                     prev = leaf_grads.get(a)
                     leaf_grads[a] = gi if prev is None else prev + gi
-                elif p.n_out == 1:
+                elif p.n_out is None:
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
@@ -438,7 +439,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
 
 
 def _add_grad(grads: dict, node, oi: int, g) -> None:
-    if node.n_out == 1:
+    if node.n_out is None:
         prev = grads.get(node)
         grads[node] = g if prev is None else prev + g
     else:
@@ -448,8 +449,8 @@ def _add_grad(grads: dict, node, oi: int, g) -> None:
 
 def _node_hooks(node, g, create_graph):
     """Run hooks and retain_grad of a non-leaf output once its gradient is complete."""
-    multi = node.n_out > 1
-    for oi in range(node.n_out):
+    multi = node.n_out is not None
+    for oi in range(node.n_out or 1):
         gi = g[oi] if multi else g
         if gi is None:
             continue

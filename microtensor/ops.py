@@ -816,12 +816,18 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, shifted by the max so it never overflows."""
-    return apply(Softmax, x, dim=_dim(dim, x.ndim, "softmax"))
+    d = _dim(dim, x.ndim, "softmax")
+    if x.ndim == 0:  # as PyTorch: a 0-d tensor is a softmax over one element
+        return reshape(apply(Softmax, reshape(x, 1), dim=0))
+    return apply(Softmax, x, dim=d)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """x - logsumexp(x) along `dim`: stable, and exact where softmax underflows."""
-    return apply(LogSoftmax, x, dim=_dim(dim, x.ndim, "log_softmax"))
+    d = _dim(dim, x.ndim, "log_softmax")
+    if x.ndim == 0:
+        return reshape(apply(LogSoftmax, reshape(x, 1), dim=0))
+    return apply(LogSoftmax, x, dim=d)
 
 
 def _shape_arg(shape) -> tuple:
@@ -862,7 +868,8 @@ def permute(x: Tensor, *dims) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(x.ndim))
     a, b = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
-    dims[a], dims[b] = dims[b], dims[a]
+    if dims:  # a 0-d tensor's only "dim" is itself: nothing to swap
+        dims[a], dims[b] = dims[b], dims[a]
     return apply(Permute, x, dims=tuple(dims))
 
 

@@ -296,8 +296,8 @@ class Tensor:
     def min(self, dim=None, keepdim: bool = False): return O.min(self, dim, keepdim)
     def amax(self, dim=None, keepdim: bool = False): return O.amax(self, dim, keepdim)
     def amin(self, dim=None, keepdim: bool = False): return O.amin(self, dim, keepdim)
-    def var(self, dim=None, *, correction=1, keepdim: bool = False): return O.var(self, dim, correction=correction, keepdim=keepdim)
-    def std(self, dim=None, *, correction=1, keepdim: bool = False): return O.std(self, dim, correction=correction, keepdim=keepdim)
+    def var(self, dim=None, *, correction=1, keepdim: bool = False): return _F.var(self, dim, correction=correction, keepdim=keepdim)
+    def std(self, dim=None, *, correction=1, keepdim: bool = False): return _F.std(self, dim, correction=correction, keepdim=keepdim)
     def logsumexp(self, dim, keepdim: bool = False): return O.logsumexp(self, dim, keepdim)
     def argmax(self, dim=None, keepdim: bool = False): return O.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim: bool = False): return O.argmin(self, dim, keepdim)
@@ -348,5 +348,6 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 from . import autograd as _autograd  # noqa: E402  (the engine needs Tensor defined first)
+from . import functional as _F  # noqa: E402
 from . import ops as O  # noqa: E402
 from .autograd import apply as _apply, apply1 as _apply1, apply2 as _apply2  # noqa: E402
