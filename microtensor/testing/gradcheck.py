@@ -1,19 +1,32 @@
-"""Check analytic gradients against central finite differences, in float64.
+"""Check analytic gradients against finite differences, in float64 by default.
 
-`gradcheck` compares the full Jacobian of every output with respect to every input;
-`gradgradcheck` does the same for the gradient itself (second order), by checking the
-function (inputs, v) -> vᵀJ built with create_graph=True.
+Two ways to compare, as JAX's check_grads does:
+  full         the whole Jacobian, one backward per output element and two function
+               evaluations per input element: exact localisation, small inputs only;
+  directional  vᵀJu for random directions u (inputs) and v (outputs): one backward and
+               two evaluations per direction, whatever the size (a 1000x1000 matmul
+               takes a fraction of a second).
+Higher orders check the gradient function itself: (x, v) -> vᵀJ(x), built with
+create_graph=True, is checked the same way (and its own gradient for order 3).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..autograd import grad
 from ..backend import xp
 from ..tensor import Tensor, _wrap
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobian",
-           "analytical_jacobian"]
+__all__ = ["check_grads", "gradcheck", "gradgradcheck", "GradcheckError", "CheckReport",
+           "numerical_jacobian", "analytical_jacobian"]
+
+# eps, atol, rtol by dtype: the step balances truncation against roundoff.
+TOLERANCES = {
+    xp.dtype(xp.float64): (1e-6, 1e-5, 1e-3),
+    xp.dtype(xp.float32): (1e-3, 1e-2, 1e-2),
+    xp.dtype(xp.float16): (1e-2, 1e-1, 1e-1),
+}
 
 
 class GradcheckError(AssertionError):
@@ -30,12 +43,17 @@ def _outputs(fn: Callable, inputs: Sequence) -> tuple:
     return tuple(outs)
 
 
-def _as_float64(inputs: Sequence) -> tuple:
-    """Copies of the inputs in float64; tensors that required grad still do."""
+def _values(fn: Callable, inputs: Sequence) -> list:
+    """Copies of the outputs' arrays (an output may be a view of an input we nudge)."""
+    return [o.data.astype(xp.float64, copy=True) for o in _outputs(fn, inputs)]
+
+
+def _cast(inputs: Sequence, dtype) -> tuple:
+    """Copies of the inputs (in `dtype` when given); tensors that required grad still do."""
     out = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            t = _wrap(x.data.astype(xp.float64))
+            t = _wrap(x.data.astype(dtype or x.dtype, copy=True))
             t.requires_grad = x.requires_grad
             out.append(t)
         else:
@@ -43,15 +61,28 @@ def _as_float64(inputs: Sequence) -> tuple:
     return tuple(out)
 
 
-def _values(fn: Callable, inputs: Sequence) -> list:
-    """Copies of the outputs' arrays (an output may be a view of an input we nudge)."""
-    return [o.data.astype(xp.float64, copy=True) for o in _outputs(fn, inputs)]
+def _wrt(inputs: Sequence) -> list:
+    return [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+
+def _hint(ratio: float, analytic, numeric) -> str:
+    """What a typical wrong VJP looks like from the outside."""
+    if not xp.isfinite(analytic):
+        return "the analytic gradient is not finite: a division by zero or log(0) in the VJP?"
+    if analytic == 0 and numeric != 0:
+        return "the analytic gradient is zero: a path the VJP drops, or a detached tensor?"
+    for target, text in ((-1.0, "a ratio of -1 means a flipped sign"),
+                         (2.0, "a ratio of 2 means a gradient counted twice"),
+                         (0.5, "a ratio of 0.5 means a missing factor 2 (or half counted)")):
+        if abs(ratio - target) < 0.05 * abs(target):
+            return text
+    return "compare the VJP's formula with the derivative of the forward"
 
 
 def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> list:
     """jac[i][j]: d output j / d input i, shape (input size, output size), by central
     differences (each input element nudged by ±eps in place). Grad mode stays on: the
-    function may itself call autograd (as gradgradcheck's does)."""
+    function may itself call autograd (as the higher-order checks' functions do)."""
     base = _outputs(fn, inputs)
     jac = []
     for x in inputs:
@@ -73,68 +104,206 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> lis
     return jac
 
 
+def _grads(fn_outputs: tuple, inputs: Sequence, seeds: list) -> list:
+    """vᵀJ for each input that requires grad (None where unused), shapes checked."""
+    wrt = _wrt(inputs)
+    pairs = [(o, s) for o, s in zip(fn_outputs, seeds) if o.requires_grad and s is not None]
+    if not pairs:
+        return [None] * len(wrt)
+    gs = grad([o for o, _ in pairs], [inputs[i] for i in wrt],
+              grad_outputs=[s for _, s in pairs], retain_graph=True, allow_unused=True)
+    for i, g in zip(wrt, gs):
+        if g is not None and g.shape != inputs[i].shape:
+            raise GradcheckError(
+                f"gradient for input {i} has shape {g.shape}, but the input has shape "
+                f"{inputs[i].shape}: a missing broadcast reduction (sum the gradient over "
+                f"the dimensions the forward broadcast)")
+    return list(gs)
+
+
 def analytical_jacobian(fn: Callable, inputs: Sequence) -> list:
     """The same layout as numerical_jacobian, by one backward pass per output element."""
-    wrt = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outs = _outputs(fn, inputs)
-    jac = [[xp.zeros((x.data.size, o.data.size)) for o in outs]
-           if isinstance(x, Tensor) and x.requires_grad else None for x in inputs]
-    slots = [j for j in jac if j is not None]
+    wrt = _wrt(inputs)
+    jac = [[xp.zeros((x.data.size, o.data.size)) for o in outs] if i in wrt else None
+           for i, x in enumerate(inputs)]
     for oi, o in enumerate(outs):
-        if not o.requires_grad:
-            continue
-        for e in range(o.data.size):
+        for e in range(o.data.size if o.requires_grad else 0):
             seed = xp.zeros(o.shape, dtype=o.dtype)
             seed.reshape(-1)[e] = 1
-            grads = grad(o, wrt, grad_outputs=Tensor(seed), retain_graph=True,
-                         allow_unused=True)
-            for cols, g, x in zip(slots, grads, wrt):
+            seeds = [Tensor(seed) if j == oi else None for j in range(len(outs))]
+            for i, g in zip(wrt, _grads(outs, inputs, seeds)):
                 if g is not None:
-                    if g.shape != x.shape:
-                        raise GradcheckError(
-                            f"gradcheck: the gradient for an input of shape {x.shape} has "
-                            f"shape {g.shape} (a missing broadcast reduction?)")
-                    cols[oi][:, e] = g.data.reshape(-1)
+                    jac[i][oi][:, e] = g.data.reshape(-1)
     return jac
 
 
-def _compare(analytic: list, numeric: list, inputs, atol: float, rtol: float,
-             what: str) -> None:
+def _compare_full(fn, inputs, eps, atol, rtol, what: str) -> None:
+    analytic = analytical_jacobian(fn, inputs)
+    numeric = numerical_jacobian(fn, inputs, eps)
+    out_shapes = [o.shape for o in _outputs(fn, inputs)]
     for i, (a_cols, n_cols) in enumerate(zip(analytic, numeric)):
         if a_cols is None:
             continue
         for oi, (a, n) in enumerate(zip(a_cols, n_cols)):
-            err = xp.abs(a - n) - (atol + rtol * xp.abs(n))
-            if a.size and (err > 0).any() or not xp.isfinite(a).all() and xp.isfinite(n).all():
-                k, e = xp.unravel_index(xp.argmax(xp.where(xp.isnan(err), xp.inf, err)), a.shape)
-                shape = inputs[i].shape
-                idx = xp.unravel_index(k, shape) if shape else ()
-                ratio = a[k, e] / n[k, e] if n[k, e] != 0 else float("inf")
+            excess = xp.abs(a - n) - (atol + rtol * xp.abs(n))
+            excess = xp.where(xp.isfinite(excess), excess, xp.inf)
+            if not a.size or not (excess > 0).any():
+                continue
+            k, e = xp.unravel_index(xp.argmax(excess), a.shape)
+            idx = tuple(int(j) for j in xp.unravel_index(k, inputs[i].shape))
+            out_idx = tuple(int(j) for j in xp.unravel_index(e, out_shapes[oi]))
+            av, nv = float(a[k, e]), float(n[k, e])
+            ratio = av / nv if nv != 0 else float("inf")
+            raise GradcheckError(
+                f"{what}: wrong gradient for input {i} (shape {inputs[i].shape}), output "
+                f"{oi} (shape {out_shapes[oi]})\n"
+                f"  worst entry: d out{list(out_idx)} / d in{list(idx)}\n"
+                f"  analytic = {av!r}, numeric = {nv!r}, ratio = {ratio:.6g}\n"
+                f"  {int((excess > 0).sum())} of {a.size} entries exceed atol={atol}, "
+                f"rtol={rtol}\n"
+                f"  hint: {_hint(ratio, av, nv)}")
+
+
+def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
+                         what: str) -> None:
+    outs = _outputs(fn, inputs)
+    wrt = _wrt(inputs)
+    for oi, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for _ in range(n_directions):
+            v = rng.standard_normal(o.shape)
+            seeds = [Tensor(v.astype(o.dtype)) if j == oi else None for j in range(len(outs))]
+            gs = _grads(outs, inputs, seeds)
+            us = {i: rng.standard_normal(inputs[i].shape) for i in wrt}
+            # jointly along all inputs first; per input only to name the one at fault
+            for group in [wrt] + ([[i] for i in wrt] if len(wrt) > 1 else []):
+                analytic = sum(float((g.data * us[i]).sum()) for i, g in zip(wrt, gs)
+                               if i in group and g is not None)
+                numeric = _directional_difference(fn, inputs, group, us, oi, v, eps)
+                if abs(analytic - numeric) <= atol + rtol * max(abs(analytic), abs(numeric)):
+                    if group is wrt:
+                        break
+                    continue
+                if group is wrt and len(wrt) > 1:
+                    continue  # find the input
+                i = group[0]
+                ratio = analytic / numeric if numeric != 0 else float("inf")
                 raise GradcheckError(
-                    f"{what} mismatch for input {i} (shape {shape}) and output {oi}:\n"
-                    f"  worst entry: d output[{e}] / d input{list(int(j) for j in idx)}\n"
-                    f"  analytic = {float(a[k, e])!r}, numeric = {float(n[k, e])!r}, ratio = {ratio:.6g}\n"
-                    f"  ({int((err > 0).sum())} of {a.size} entries exceed atol={atol}, "
-                    f"rtol={rtol})")
+                    f"{what}: wrong gradient for input {i} (shape {inputs[i].shape}), output "
+                    f"{oi} (shape {o.shape}), along a random direction\n"
+                    f"  vᵀJu analytic = {analytic!r}, numeric = {numeric!r}, "
+                    f"ratio = {ratio:.6g}\n"
+                    f"  hint: {_hint(ratio, analytic, numeric)}; check with "
+                    f"modes=('full',) on a smaller input to see the worst index")
+
+
+def _directional_difference(fn, inputs, group, us, oi, v, eps) -> float:
+    """(v · f(x + eps u) - v · f(x - eps u)) / 2 eps, moving only the inputs in `group`."""
+    originals = {i: inputs[i].data.copy() for i in group}
+    values = []
+    for sign in (1, -1):
+        for i in group:
+            inputs[i].data[...] = originals[i] + sign * eps * us[i]
+        values.append(float((_values(fn, inputs)[oi] * v).sum()))
+    for i in group:
+        inputs[i].data[...] = originals[i]
+    return (values[0] - values[1]) / (2 * eps)
+
+
+def _gradient_function(fn: Callable, n: int, wrt: list) -> Callable:
+    """(x_1..x_n, v_1..v_k) -> vᵀJ(x) for the inputs in `wrt`, differentiable."""
+    def vjp(*args):
+        xs, vs = args[:n], args[n:]
+        outs = [o for o in _outputs(fn, xs) if o.requires_grad]  # one v for each of these
+        gs = grad(outs, [xs[i] for i in wrt], grad_outputs=list(vs), create_graph=True,
+                  allow_unused=True)
+        return tuple(g if g is not None else _wrap(xp.zeros(xs[i].shape, xs[i].dtype))
+                     for g, i in zip(gs, wrt))
+    vjp.__name__ = f"vjp_of_{getattr(fn, '__name__', 'fn')}"
+    return vjp
+
+
+@dataclass
+class CheckReport:
+    """What check_grads compared: one line per (order, mode). True when all passed."""
+
+    checks: list = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return "\n".join(self.checks)
+
+
+def check_grads(fn: Callable, *inputs, order: int = 1, modes=("full", "directional"),
+                eps: float | None = None, atol: float | None = None,
+                rtol: float | None = None, dtype=xp.float64, n_directions: int = 2,
+                full_limit: int = 512, seed: int = 0) -> CheckReport:
+    """Check the derivatives of `fn` at `inputs` up to `order` (1, 2 or 3) against finite
+    differences; raise GradcheckError explaining the first mismatch.
+
+    Inputs are copied to `dtype` (float64; None keeps theirs, and the tolerances follow
+    the dtype); only tensors with requires_grad are differentiated. "full" runs while
+    the inputs of that order hold at most `full_limit` elements in all; "directional"
+    always runs. Directions are drawn from a generator seeded with `seed`.
+
+    >>> import microtensor as mt
+    >>> x = mt.randn(3, 4, requires_grad=True)
+    >>> w = mt.randn(4, 2, requires_grad=True)
+    >>> print(mt.testing.check_grads(lambda x, w: (x @ w).tanh(), x, w, order=2))
+    order 1: full, directional
+    order 2: full, directional
+    """
+    if order not in (1, 2, 3):
+        raise ValueError(f"check_grads: order must be 1, 2 or 3, got {order}")
+    unknown = set(modes) - {"full", "directional"}
+    if unknown or not modes:
+        raise ValueError(f"check_grads: modes are 'full' and 'directional', got {modes}")
+    inputs = _cast(inputs, dtype)
+    if not _wrt(inputs):
+        raise ValueError("check_grads: no input requires grad, so there is nothing to check")
+    ref = inputs[_wrt(inputs)[0]].dtype
+    d_eps, d_atol, d_rtol = TOLERANCES.get(ref, TOLERANCES[xp.dtype(xp.float32)])
+    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    rng = xp.random.default_rng(seed)
+    report = CheckReport()
+    f, args = fn, inputs
+    for k in range(1, order + 1):
+        what = f"order {k}"
+        size = sum(args[i].data.size for i in _wrt(args))
+        ran = []
+        if "full" in modes and size <= full_limit:
+            _compare_full(f, args, eps, atol, rtol, what)
+            ran.append("full")
+        if "directional" in modes or not ran:
+            _compare_directional(f, args, eps, atol, rtol, rng, n_directions, what)
+            ran.append("directional")
+        report.checks.append(f"{what}: {', '.join(ran)}")
+        if k < order:
+            outs = _outputs(f, args)
+            vs = [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
+                  for o in outs if o.requires_grad]
+            f, args = _gradient_function(f, len(args), _wrt(args)), tuple(args) + tuple(vs)
+    return report
 
 
 def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True) -> bool:
-    """True when the analytic Jacobian of `fn` at `inputs` matches finite differences.
-
-    Inputs that are floating tensors are copied to float64 first; only those with
-    requires_grad are checked. On a mismatch raises GradcheckError naming the input, the
-    output, the worst entry and the analytic and numeric values (or returns False).
+    """True when the full Jacobian of `fn` at `inputs` matches central differences
+    (torch.autograd.gradcheck's shape; check_grads does more). Floating inputs are
+    copied to float64; only those with requires_grad are checked.
 
     >>> import microtensor as mt
     >>> x = mt.tensor([0.5, -1.0, 2.0], dtype=mt.float64, requires_grad=True)
     >>> mt.testing.gradcheck(lambda t: (t * t.sin()).sum(), (x,))
     True
     """
-    inputs = _as_float64((inputs,) if isinstance(inputs, Tensor) else tuple(inputs))
+    inputs = _cast((inputs,) if isinstance(inputs, Tensor) else tuple(inputs), xp.float64)
     try:
-        _compare(analytical_jacobian(fn, inputs), numerical_jacobian(fn, inputs, eps),
-                 inputs, atol, rtol, "gradient")
+        _compare_full(fn, inputs, eps, atol, rtol, "gradcheck")
     except GradcheckError:
         if raise_exception:
             raise
@@ -145,28 +314,15 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
 def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6,
                   atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
                   raise_exception: bool = True) -> bool:
-    """Second-order check: gradcheck of (inputs, v) -> grad(fn(inputs), inputs, v) built
-    with create_graph=True, so every VJP's own VJP is tested. `v` is drawn at random
-    (seeded) unless `grad_outputs` is given."""
-    inputs = _as_float64((inputs,) if isinstance(inputs, Tensor) else tuple(inputs))
-    outs = _outputs(fn, inputs)
-    rng = xp.random.default_rng(seed)
+    """Second-order check: gradcheck of (inputs, v) -> vᵀJ built with create_graph=True,
+    so every VJP's own VJP is tested. `v` is drawn at random (seeded) unless given."""
+    inputs = _cast((inputs,) if isinstance(inputs, Tensor) else tuple(inputs), xp.float64)
     if grad_outputs is None:
+        rng = xp.random.default_rng(seed)
         grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True)
-                        for o in outs]
+                        for o in _outputs(fn, inputs) if o.requires_grad]
     else:
-        grad_outputs = list(_as_float64(grad_outputs))
-    n = len(inputs)
-    wrt_pos = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-
-    def first_order(*args):
-        xs, vs = args[:n], args[n:]
-        outs = _outputs(fn, xs)
-        diff = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-        gs = grad([o for o, _ in diff], [xs[i] for i in wrt_pos],
-                  grad_outputs=[v for _, v in diff], create_graph=True, allow_unused=True)
-        return tuple(g if g is not None else _wrap(xp.zeros(xs[i].shape))
-                     for g, i in zip(gs, wrt_pos))
-
-    return gradcheck(first_order, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,
-                     rtol=rtol, raise_exception=raise_exception)
+        grad_outputs = list(_cast(grad_outputs, xp.float64))
+    f = _gradient_function(fn, len(inputs), _wrt(inputs))
+    return gradcheck(f, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
