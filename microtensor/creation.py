@@ -5,7 +5,7 @@ from .backend import xp
 from .random import default_generator
 from .tensor import Tensor, _wrap, get_default_dtype
 
-__all__ = ["zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like",
+__all__ = ["empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like",
            "ones_like", "full_like"]
 
 
@@ -21,6 +21,11 @@ def _shape(size) -> tuple:
 def _leaf(data, requires_grad: bool) -> Tensor:
     """A leaf around a freshly made array (no copy)."""
     return _wrap(data).requires_grad_(requires_grad) if requires_grad else _wrap(data)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uninitialised memory of the given shape (filled by nn.init right after)."""
+    return _leaf(xp.empty(_shape(size), dtype or get_default_dtype()), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -1,0 +1,225 @@
+"""torch.nn.functional for microtensor: layers and losses as compositions of primitives.
+
+Nothing here has a backward of its own: conv2d is unfold + one matmul, the pools are
+unfold + amax/mean, the losses are log_softmax, softplus, gathers and means. Autodiff
+derives every gradient.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import ops
+from ..backend import conv_out_size, xp
+from ..ops import (elu, leaky_relu, linear, log_softmax, pad, relu, sigmoid, softmax,
+                   softplus, tanh, unfold, fold)
+from ..random import default_generator
+from ..tensor import Tensor
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "relu", "leaky_relu",
+    "sigmoid", "tanh", "elu", "softplus", "softmax", "log_softmax", "unfold", "fold", "pad",
+    "mse_loss", "l2_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cross_entropy", "nll_loss", "one_hot",
+]
+
+
+def _pair(v, name: str, op: str) -> tuple:
+    return ops._pair(v, name, op)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) of (N, C, H, W) with (O, C, kh, kw):
+    im2col, then one matmul for the whole batch."""
+    if input.ndim != 4 or weight.ndim != 4 or input.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: expected input (N, C, H, W) and weight (O, C, kh, kw) with "
+                         f"the same C, got input {input.shape} and weight {weight.shape}")
+    n, _, h, w = input.shape
+    out_c, in_c, kh, kw = weight.shape
+    s, p, d = (_pair(v, k, "conv2d") for v, k in ((stride, "stride"), (padding, "padding"),
+                                                   (dilation, "dilation")))
+    oh = conv_out_size(h, kh, s[0], p[0], d[0])
+    ow = conv_out_size(w, kw, s[1], p[1], d[1])
+    cols = unfold(input, (kh, kw), dilation=d, padding=p, stride=s)      # (N, C*kh*kw, L)
+    out = weight.reshape(out_c, in_c * kh * kw) @ cols                  # (N, O, L)
+    out = out.reshape(n, out_c, oh, ow)
+    if bias is not None:
+        out = out + bias.reshape(1, out_c, 1, 1)
+    return out
+
+
+def _pool(input: Tensor, kernel_size, stride, padding, dilation, op: str):
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected an (N, C, H, W) tensor, got shape {input.shape}")
+    k = _pair(kernel_size, "kernel_size", op)
+    s = k if stride is None else _pair(stride, "stride", op)
+    p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
+    n, c, h, w = input.shape
+    oh = conv_out_size(h, k[0], s[0], p[0], d[0])
+    ow = conv_out_size(w, k[1], s[1], p[1], d[1])
+    windows = unfold(input.reshape(n * c, 1, h, w), k, dilation=d, padding=p, stride=s)
+    return windows, (n, c, oh, ow), p
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """Max over each window. Padding counts as -inf (it never wins); tied maxima share
+    the gradient evenly (PyTorch gives it to one of them)."""
+    if not (padding == 0 or padding == (0, 0)):
+        input = ops.pad(input, tuple(v for q in reversed(_pair(padding, "padding",
+                                     "max_pool2d")) for v in (q, q)), value=-math.inf)
+        windows, shape, _ = _pool(input, kernel_size, stride, 0, dilation, "max_pool2d")
+    else:
+        windows, shape, _ = _pool(input, kernel_size, stride, 0, dilation, "max_pool2d")
+    return windows.amax(dim=1).reshape(shape)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Mean over each window; zero padding is counted (count_include_pad=True, as PyTorch)."""
+    windows, shape, _ = _pool(input, kernel_size, stride, padding, 1, "avg_pool2d")
+    return windows.mean(dim=1).reshape(shape)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p), in training;
+    the mask comes from the generator seeded by mt.manual_seed."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    keep = default_generator().random(input.shape) >= p
+    return input * (keep.astype(input.dtype) / (1 - p))
+
+
+# ----------------------------------------------------------------------------- losses
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(input: Tensor, target, op: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} must have the same shape")
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, averaged (or summed) over all elements."""
+    _same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l2_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """The reports' L2 loss: 1/2 (target - input)^2."""
+    _same_shape(input, target, "l2_loss")
+    diff = input - target
+    return _reduce(diff * diff * 0.5, reduction, "l2_loss")
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, -100), with log 0 = -100: finite values, and gradients that are 0
+    (not NaN) where the clamp holds."""
+    positive = p.data > 0
+    return ops.clamp(ops.where(positive, ops.log(ops.where(positive, p, 1.0)), -100.0),
+                     min=-100.0)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p; the logs are clamped at -100
+    as in PyTorch, so p = 0 or 1 gives a finite loss."""
+    _same_shape(input, target, "binary_cross_entropy")
+    if ((input.data < 0) | (input.data > 1)).any():
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; "
+                         "for logits use binary_cross_entropy_with_logits")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression:
+    softplus(x) - t x, or with pos_weight, (1 - t) x + (1 + (w - 1) t) softplus(-x)."""
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        loss = softplus(input) - target * input
+    else:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def nll_loss(input: Tensor, target, weight=None, reduction: str = "mean",
+             ignore_index: int = -100) -> Tensor:
+    """-input[n, target[n]] for log-probabilities (N, C) and class indices (N,);
+    'mean' divides by the summed weights of the counted targets, as PyTorch."""
+    t = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    if input.ndim != 2 or t.shape != input.shape[:1] or t.dtype.kind not in "iu":
+        raise ValueError(f"nll_loss: expected input (N, C) and integer target (N,), got "
+                         f"input {input.shape} and target {t.shape} of dtype {t.dtype}")
+    valid = t != ignore_index
+    if ((t[valid] < 0) | (t[valid] >= input.shape[1])).any():
+        bad = t[valid][(t[valid] < 0) | (t[valid] >= input.shape[1])][0]
+        raise IndexError(f"nll_loss: target {int(bad)} is out of bounds for "
+                         f"{input.shape[1]} classes")
+    rows = xp.arange(t.shape[0])
+    picked = input[rows, xp.where(valid, t, 0)]
+    w = xp.ones(t.shape, dtype=input.dtype) if weight is None else \
+        (weight.data if isinstance(weight, Tensor) else xp.asarray(weight))[xp.where(valid, t, 0)]
+    w = w * valid
+    loss = -picked * w.astype(input.dtype)
+    if reduction == "mean":
+        return loss.sum() / float(w.sum())
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def one_hot(target, num_classes: int) -> Tensor:
+    t = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    return Tensor(xp.eye(num_classes, dtype=xp.int64)[t])
+
+
+def cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
+    """log_softmax + negative log-likelihood for logits (N, C). `target` holds class
+    indices (N,) or probabilities (N, C) (one-hot included); label_smoothing mixes the
+    target with the uniform distribution, as PyTorch."""
+    if input.ndim != 2:
+        raise ValueError(f"cross_entropy: expected logits (N, C), got shape {input.shape}")
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    logp = log_softmax(input, dim=1)
+    t = target if isinstance(target, Tensor) else Tensor(xp.asarray(target))
+    n_classes = input.shape[1]
+    if t.dtype.kind == "f":  # probabilities
+        _same_shape(input, t, "cross_entropy")
+        probs = t * (1 - label_smoothing) + label_smoothing / n_classes
+        per_class = -logp * probs
+        if weight is not None:
+            per_class = per_class * weight
+        return _reduce(per_class.sum(dim=1), reduction, "cross_entropy")
+    nll = nll_loss(logp, t, weight=weight, reduction=reduction, ignore_index=ignore_index)
+    if label_smoothing == 0:
+        return nll
+    valid = Tensor((t.data != ignore_index).astype(input.dtype))
+    per_class = -logp if weight is None else -logp * weight
+    smooth = per_class.sum(dim=1) * valid / n_classes
+    if reduction == "mean":
+        denom = float(valid.data.sum()) if weight is None else float(
+            (xp.asarray(weight.data if isinstance(weight, Tensor) else weight)[
+                xp.where(t.data != ignore_index, t.data, 0)] * valid.data).sum())
+        smooth = smooth.sum() / denom
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return nll * (1 - label_smoothing) + smooth * label_smoothing
