@@ -22,6 +22,7 @@ from .ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, 
                   split, sqrt, squeeze, sub, sum, sum_to, tanh, transpose, unfold, unsqueeze,
                   where)
 from .random import manual_seed
+from .serialization import load, save
 
 float16, float32, float64 = _xp.float16, _xp.float32, _xp.float64
 int32, int64, bool_ = _xp.int32, _xp.int64, _xp.bool_
@@ -29,7 +30,7 @@ int32, int64, bool_ = _xp.int32, _xp.int64, _xp.bool_
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "autograd", "nn", "testing", "empty", "no_grad", "enable_grad", "set_grad_enabled",
+    "Tensor", "tensor", "autograd", "nn", "testing", "empty", "save", "load", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "manual_seed", "set_default_dtype", "get_default_dtype",
     "float16", "float32", "float64", "int32", "int64", "bool_",
     "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",
