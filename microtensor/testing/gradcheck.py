@@ -53,7 +53,8 @@ def _cast(inputs: Sequence, dtype) -> tuple:
     out = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            t = _wrap(x.data.astype(dtype or x.dtype, copy=True))
+            # C order, so that reshape(-1) in numerical_jacobian is a view we can nudge
+            t = _wrap(x.data.astype(dtype or x.dtype, order="C", copy=True))
             t.requires_grad = x.requires_grad
             out.append(t)
         else:
@@ -267,7 +268,9 @@ def check_grads(fn: Callable, *inputs, order: int = 1, modes=("full", "direction
         raise ValueError("check_grads: no input requires grad, so there is nothing to check")
     ref = inputs[_wrt(inputs)[0]].dtype
     d_eps, d_atol, d_rtol = TOLERANCES.get(ref, TOLERANCES[xp.dtype(xp.float32)])
-    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    eps = d_eps if eps is None else eps
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
     rng = xp.random.default_rng(seed)
     report = CheckReport()
     f, args = fn, inputs
