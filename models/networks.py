@@ -116,8 +116,8 @@ class ConvNet(nn.Module):
     fc, sized from `in_shape` (C, H, W): 5x5 kernels for MNIST-sized images, 3x3 with
     padding for the 8x8 digits."""
 
-    def __init__(self, in_shape=(1, 28, 28), n_classes: int = 10, channels=(10, 20),
-                 hidden: int = 50, activation_name="relu", init: str | None = "he",
+    def __init__(self, in_shape=(1, 28, 28), n_classes: int = 10, channels=(16, 32),
+                 hidden: int = 64, activation_name="relu", init: str | None = "he",
                  dropout: float = 0.5, kernel_size: int | None = None) -> None:
         super().__init__()
         c, h, w = in_shape

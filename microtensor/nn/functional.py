@@ -36,10 +36,16 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                          f"the same C, got input {input.shape} and weight {weight.shape}")
     n, _, h, w = input.shape
     out_c, in_c, kh, kw = weight.shape
+    if bias is not None and tuple(bias.shape) != (out_c,):
+        raise ValueError(f"conv2d: bias of shape {bias.shape} does not match weight "
+                         f"{weight.shape}: expected ({out_c},), one per output channel")
     s, p, d = (_pair(v, k, "conv2d") for v, k in ((stride, "stride"), (padding, "padding"),
                                                    (dilation, "dilation")))
     oh = conv_out_size(h, kh, s[0], p[0], d[0])
     ow = conv_out_size(w, kw, s[1], p[1], d[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv2d: a kernel {(kh, kw)} with dilation {d} does not fit an "
+                         f"input of shape {input.shape} with padding {p}")
     cols = unfold(input, (kh, kw), dilation=d, padding=p, stride=s)      # (N, C*kh*kw, L)
     out = weight.reshape(out_c, in_c * kh * kw) @ cols                  # (N, O, L)
     out = out.reshape(n, out_c, oh, ow)
@@ -48,7 +54,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out
 
 
-def _pool(input: Tensor, kernel_size, stride, padding, dilation, op: str):
+def _pool(input: Tensor, kernel_size, stride, padding, dilation, pad_value: float,
+          op: str) -> tuple:
+    """Every window of every channel as the columns of (N*C, kh*kw, L), the padding
+    filled with `pad_value`, and the (N, C, oh, ow) shape of the pooled output."""
     if input.ndim != 4:
         raise ValueError(f"{op}: expected an (N, C, H, W) tensor, got shape {input.shape}")
     k = _pair(kernel_size, "kernel_size", op)
@@ -57,27 +66,25 @@ def _pool(input: Tensor, kernel_size, stride, padding, dilation, op: str):
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
     n, c, h, w = input.shape
-    oh = conv_out_size(h, k[0], s[0], p[0], d[0])
-    ow = conv_out_size(w, k[1], s[1], p[1], d[1])
-    windows = unfold(input.reshape(n * c, 1, h, w), k, dilation=d, padding=p, stride=s)
-    return windows, (n, c, oh, ow), p
+    if p != (0, 0):
+        input = pad(input, (p[1], p[1], p[0], p[0]), value=pad_value)
+        h, w = h + 2 * p[0], w + 2 * p[1]
+    windows = unfold(input.reshape(n * c, 1, h, w), k, dilation=d, stride=s)
+    return windows, (n, c, conv_out_size(h, k[0], s[0], 0, d[0]),
+                     conv_out_size(w, k[1], s[1], 0, d[1]))
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     """Max over each window. Padding counts as -inf (it never wins); tied maxima share
     the gradient evenly (PyTorch gives it to one of them)."""
-    if not (padding == 0 or padding == (0, 0)):
-        input = ops.pad(input, tuple(v for q in reversed(_pair(padding, "padding",
-                                     "max_pool2d")) for v in (q, q)), value=-math.inf)
-        windows, shape, _ = _pool(input, kernel_size, stride, 0, dilation, "max_pool2d")
-    else:
-        windows, shape, _ = _pool(input, kernel_size, stride, 0, dilation, "max_pool2d")
+    windows, shape = _pool(input, kernel_size, stride, padding, dilation, -math.inf,
+                           "max_pool2d")
     return windows.amax(dim=1).reshape(shape)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window; zero padding is counted (count_include_pad=True, as PyTorch)."""
-    windows, shape, _ = _pool(input, kernel_size, stride, padding, 1, "avg_pool2d")
+    windows, shape = _pool(input, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
     return windows.mean(dim=1).reshape(shape)
 
 

@@ -86,6 +86,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() in __init__ "
+                                 f"before using the module")
         return self.forward(*args, **kwargs)
 
     # -- buffers: state that is saved but not learned (e.g. running statistics) ------
@@ -114,10 +117,16 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "", _seen: set | None = None
+                      ) -> Iterator[tuple[str, "Module"]]:
+        """This module and all below it, each once (a shared module under its first name)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():

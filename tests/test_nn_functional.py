@@ -1,0 +1,472 @@
+"""nn.functional: convolution, pooling, unfold, dropout and activations.
+
+Every windowed op is checked against a naive nested-loop reference written here in plain
+numpy (loops over n, c, oh, ow, kh, kw, with the window bounds tested element by
+element), on shapes, strides, paddings and dilations drawn by hypothesis; the number of
+output positions is counted by the loops, not computed with the library's formula.
+Gradients go through `mt.testing.check_grads`.
+"""
+import math
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from numpy.testing import assert_allclose
+
+import microtensor as mt
+from microtensor.testing import strategies as mst
+
+F = mt.nn.functional
+
+
+# ------------------------------------------------------------------ naive references
+def positions(size, kernel, stride, padding, dilation):
+    """Start offsets (in padded coordinates) of every window that fits along one axis."""
+    span = dilation * (kernel - 1) + 1
+    starts, start = [], 0
+    while start + span <= size + 2 * padding:
+        starts.append(start)
+        start += stride
+    return starts
+
+
+def windows(x, kernel, stride, padding, dilation):
+    """Yield (n, c, i, j, values): the in-bounds values of every window, and how many
+    of its kh*kw taps fell in the padding."""
+    n, c, h, w = x.shape
+    rows = positions(h, kernel[0], stride[0], padding[0], dilation[0])
+    cols = positions(w, kernel[1], stride[1], padding[1], dilation[1])
+    for ni in range(n):
+        for ci in range(c):
+            for i, r0 in enumerate(rows):
+                for j, c0 in enumerate(cols):
+                    values = []
+                    for ki in range(kernel[0]):
+                        for kj in range(kernel[1]):
+                            r = r0 - padding[0] + ki * dilation[0]
+                            q = c0 - padding[1] + kj * dilation[1]
+                            if 0 <= r < h and 0 <= q < w:
+                                values.append(x[ni, ci, r, q])
+                    yield ni, ci, i, j, values
+
+
+def out_hw(x_shape, kernel, stride, padding, dilation):
+    return (len(positions(x_shape[2], kernel[0], stride[0], padding[0], dilation[0])),
+            len(positions(x_shape[3], kernel[1], stride[1], padding[1], dilation[1])))
+
+
+def conv2d_reference(x, weight, bias, stride, padding, dilation):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    oh, ow = out_hw(x.shape, (kh, kw), stride, padding, dilation)
+    out = np.zeros((n, o, oh, ow))
+    for ni in range(n):
+        for oi in range(o):
+            for i in range(oh):
+                for j in range(ow):
+                    acc = 0.0 if bias is None else bias[oi]
+                    for ci in range(c):
+                        for ki in range(kh):
+                            for kj in range(kw):
+                                r = i * stride[0] - padding[0] + ki * dilation[0]
+                                q = j * stride[1] - padding[1] + kj * dilation[1]
+                                if 0 <= r < h and 0 <= q < w:
+                                    acc += x[ni, ci, r, q] * weight[oi, ci, ki, kj]
+                    out[ni, oi, i, j] = acc
+    return out
+
+
+def max_pool2d_reference(x, kernel, stride, padding, dilation):
+    """Max over the in-bounds taps: padding is -inf, so it never wins (a dilated window
+    whose every tap falls in the padding is -inf, as in PyTorch)."""
+    oh, ow = out_hw(x.shape, kernel, stride, padding, dilation)
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for ni, ci, i, j, values in windows(x, kernel, stride, padding, dilation):
+        out[ni, ci, i, j] = max(values, default=-np.inf)
+    return out
+
+
+def avg_pool2d_reference(x, kernel, stride, padding):
+    """Sum of the in-bounds taps over kh*kw: padded zeros are counted (count_include_pad)."""
+    oh, ow = out_hw(x.shape, kernel, stride, padding, (1, 1))
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for ni, ci, i, j, values in windows(x, kernel, stride, padding, (1, 1)):
+        out[ni, ci, i, j] = sum(values) / (kernel[0] * kernel[1])
+    return out
+
+
+def unfold_reference(x, kernel, stride, padding, dilation):
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    oh, ow = out_hw(x.shape, kernel, stride, padding, dilation)
+    cols = np.zeros((n, c * kh * kw, oh * ow))
+    for ni in range(n):
+        for ci in range(c):
+            for ki in range(kh):
+                for kj in range(kw):
+                    for i in range(oh):
+                        for j in range(ow):
+                            r = i * stride[0] - padding[0] + ki * dilation[0]
+                            q = j * stride[1] - padding[1] + kj * dilation[1]
+                            if 0 <= r < h and 0 <= q < w:
+                                cols[ni, (ci * kh + ki) * kw + kj, i * ow + j] = x[ni, ci, r, q]
+    return cols
+
+
+def test_references_agree_with_a_hand_computed_example():
+    """The references themselves, pinned on numbers worked out by hand."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.ones((1, 1, 2, 2))
+    assert_allclose(conv2d_reference(x, w, None, (2, 2), (0, 0), (1, 1)),
+                    [[[[0 + 1 + 4 + 5, 2 + 3 + 6 + 7], [8 + 9 + 12 + 13, 10 + 11 + 14 + 15]]]])
+    assert_allclose(max_pool2d_reference(x, (2, 2), (2, 2), (1, 1), (1, 1)),
+                    [[[[0, 2, 3], [8, 10, 11], [12, 14, 15]]]])
+    assert_allclose(avg_pool2d_reference(x, (2, 2), (2, 2), (1, 1)),
+                    [[[[0 / 4, (1 + 2) / 4, 3 / 4], [(4 + 8) / 4, (5 + 6 + 9 + 10) / 4,
+                                                       (7 + 11) / 4],
+                       [12 / 4, (13 + 14) / 4, 15 / 4]]]])
+    assert_allclose(unfold_reference(x, (2, 2), (2, 2), (0, 0), (1, 1))[0, :, 0], [0, 1, 4, 5])
+
+
+# ----------------------------------------------------------------------- strategies
+@st.composite
+def window_configs(draw, pool=False, max_side=3, max_kernel=3, max_stride=3, max_dilation=2):
+    """(input shape, kernel, stride, padding, dilation) with at least one window that fits;
+    for pools the padding is at most half the kernel (as PyTorch requires)."""
+    kernel, stride, padding, dilation = [], [], [], []
+    spatial = []
+    for _ in range(2):
+        k = draw(st.integers(1, max_kernel))
+        s = draw(st.integers(1, max_stride))
+        d = draw(st.integers(1, max_dilation))
+        p = draw(st.integers(0, k // 2 if pool else 2))
+        span = d * (k - 1) + 1
+        spatial.append(max(1, span - 2 * p) + draw(st.integers(0, max_side)))
+        kernel.append(k), stride.append(s), padding.append(p), dilation.append(d)
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    return ((n, c, *spatial), tuple(kernel), tuple(stride), tuple(padding), tuple(dilation))
+
+
+def values(shape, distinct=False):
+    return mst.arrays(st.just(shape), distinct=distinct)
+
+
+def leaf(a):
+    return mt.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+# --------------------------------------------------------------------------- conv2d
+@given(window_configs(), st.integers(1, 3), st.booleans(), st.data())
+def test_conv2d_matches_the_nested_loop_reference(config, out_channels, with_bias, data):
+    shape, kernel, stride, padding, dilation = config
+    x = data.draw(values(shape))
+    w = data.draw(values((out_channels, shape[1], *kernel)))
+    b = data.draw(values((out_channels,))) if with_bias else None
+    out = F.conv2d(mt.tensor(x), mt.tensor(w), None if b is None else mt.tensor(b),
+                   stride, padding, dilation)
+    assert_allclose(out.data, conv2d_reference(x, w, b, stride, padding, dilation),
+                    rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(window_configs(max_side=2), st.integers(1, 2), st.data())
+def test_conv2d_gradients_match_finite_differences(config, out_channels, data):
+    shape, kernel, stride, padding, dilation = config
+    x = leaf(data.draw(values(shape)))
+    w = leaf(data.draw(values((out_channels, shape[1], *kernel))))
+    b = leaf(data.draw(values((out_channels,))))
+    mt.testing.check_grads(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation),
+                           x, w, b)
+
+
+@pytest.mark.parametrize("stride, padding, dilation", [(1, 0, 1), (2, 1, 1), (1, 1, 2),
+                                                       ((1, 2), (0, 1), (2, 1))])
+def test_conv2d_second_derivatives_match_finite_differences(stride, padding, dilation):
+    rng = np.random.default_rng(0)
+    x = leaf(rng.standard_normal((1, 2, 4, 3)))
+    w = leaf(rng.standard_normal((2, 2, 2, 2)))
+    b = leaf(rng.standard_normal(2))
+    mt.testing.check_grads(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation),
+                           x, w, b, order=2)
+
+
+def test_conv2d_of_a_rectangular_kernel_matches_the_reference():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 1)), \
+        rng.standard_normal(4)
+    out = F.conv2d(mt.tensor(x), mt.tensor(w), mt.tensor(b), stride=(2, 1), padding=(1, 0))
+    assert out.shape == (2, 4, 4, 6)
+    assert_allclose(out.data, conv2d_reference(x, w, b, (2, 1), (1, 0), (1, 1)), atol=1e-12)
+
+
+def test_conv2d_layer_without_bias_has_no_bias_parameter_and_matches_the_reference():
+    conv = mt.nn.Conv2d(2, 3, (2, 3), bias=False, dtype=mt.float64)
+    assert conv.bias is None
+    assert [name for name, _ in conv.named_parameters()] == ["weight"]
+    x = np.random.default_rng(2).standard_normal((1, 2, 5, 5))
+    out = conv(mt.tensor(x))
+    assert out.shape == (1, 3, 4, 3)
+    assert_allclose(out.data, conv2d_reference(x, conv.weight.data, None, (1, 1), (0, 0),
+                                               (1, 1)), atol=1e-12)
+
+
+def test_conv2d_layer_with_batch_of_one_matches_the_reference():
+    conv = mt.nn.Conv2d(1, 2, 3, stride=2, padding=1, dilation=1, dtype=mt.float64)
+    x = np.random.default_rng(3).standard_normal((1, 1, 5, 4))
+    out = conv(mt.tensor(x))
+    assert_allclose(out.data, conv2d_reference(x, conv.weight.data, conv.bias.data, (2, 2),
+                                               (1, 1), (1, 1)), atol=1e-12)
+
+
+def test_conv2d_with_a_wrong_channel_count_names_both_shapes():
+    with pytest.raises(ValueError, match=r"conv2d.*\(1, 3, 4, 4\).*\(2, 2, 3, 3\)"):
+        F.conv2d(mt.ones(1, 3, 4, 4), mt.ones(2, 2, 3, 3))
+
+
+def test_conv2d_layer_with_a_wrong_channel_count_names_both_shapes():
+    conv = mt.nn.Conv2d(3, 2, 3)
+    with pytest.raises(ValueError, match=r"\(1, 4, 5, 5\).*\(2, 3, 3, 3\)"):
+        conv(mt.ones(1, 4, 5, 5))
+
+
+def test_conv2d_bias_of_the_wrong_shape_names_both_shapes():
+    with pytest.raises(ValueError, match=r"conv2d: bias of shape \(4,\).*\(3, 2, 2, 2\)"):
+        F.conv2d(mt.ones(1, 2, 4, 4), mt.ones(3, 2, 2, 2), mt.ones(4))
+
+
+def test_conv2d_rejects_a_three_dimensional_input():
+    with pytest.raises(ValueError, match=r"conv2d.*\(3, 4, 4\)"):
+        F.conv2d(mt.ones(3, 4, 4), mt.ones(2, 3, 3, 3))
+
+
+def test_conv2d_kernel_larger_than_the_padded_input_is_an_error():
+    with pytest.raises(ValueError, match=r"conv2d: .*\(3, 3\).*does not fit.*\(1, 1, 2, 2\)"):
+        F.conv2d(mt.ones(1, 1, 2, 2), mt.ones(1, 1, 3, 3))
+
+
+# ------------------------------------------------------------------------ max_pool2d
+@given(window_configs(pool=True), st.data())
+def test_max_pool2d_matches_the_nested_loop_reference(config, data):
+    shape, kernel, stride, padding, dilation = config
+    x = data.draw(values(shape))
+    out = F.max_pool2d(mt.tensor(x), kernel, stride, padding, dilation)
+    assert_allclose(out.data, max_pool2d_reference(x, kernel, stride, padding, dilation))
+
+
+@settings(max_examples=30)
+@given(window_configs(pool=True, max_side=2), st.data())
+def test_max_pool2d_gradients_match_finite_differences(config, data):
+    shape, kernel, stride, padding, dilation = config
+    x = data.draw(values(shape, distinct=True))  # no ties: the max is differentiable
+    assume(np.isfinite(max_pool2d_reference(x, kernel, stride, padding, dilation)).all())
+    x = leaf(x)
+    mt.testing.check_grads(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation), x)
+
+
+def test_max_pool2d_padding_never_wins_over_negative_inputs():
+    x = mt.full((1, 1, 2, 2), -5.0)
+    out = F.max_pool2d(x, 2, stride=1, padding=1)
+    assert_allclose(out.data, np.full((1, 1, 3, 3), -5.0))
+
+
+def test_max_pool2d_sends_the_gradient_only_to_the_maximum_not_to_the_padding():
+    x = mt.tensor([[[[1.0, 4.0], [3.0, 2.0]]]], requires_grad=True)
+    F.max_pool2d(x, 2, stride=1, padding=1).sum().backward()
+    # each of the 3x3 windows sees a subset of x; count how often each element wins
+    assert_allclose(x.grad.data, [[[[1, 4], [3, 1]]]])
+
+
+def test_max_pool2d_tied_maxima_share_the_gradient_evenly():
+    x = mt.tensor([[[[2.0, 2.0, 1.0], [0.0, 2.0, 1.0]]]], requires_grad=True)
+    F.max_pool2d(x, (2, 3)).sum().backward()
+    assert_allclose(x.grad.data, [[[[1 / 3, 1 / 3, 0], [0, 1 / 3, 0]]]])
+
+
+def test_max_pool2d_stride_defaults_to_the_kernel_size():
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 4))
+    out = F.max_pool2d(mt.tensor(x), (3, 2))
+    assert_allclose(out.data, max_pool2d_reference(x, (3, 2), (3, 2), (0, 0), (1, 1)))
+
+
+def test_max_pool2d_padding_over_half_the_kernel_is_an_error():
+    with pytest.raises(ValueError, match=r"max_pool2d: padding \(2, 2\).*kernel_size \(2, 2\)"):
+        F.max_pool2d(mt.ones(1, 1, 4, 4), 2, stride=1, padding=2)
+
+
+def test_max_pool2d_rejects_a_three_dimensional_input():
+    with pytest.raises(ValueError, match=r"max_pool2d.*\(1, 4, 4\)"):
+        F.max_pool2d(mt.ones(1, 4, 4), 2)
+
+
+# ------------------------------------------------------------------------ avg_pool2d
+@given(window_configs(pool=True, max_dilation=1), st.data())
+def test_avg_pool2d_matches_the_nested_loop_reference_counting_padded_zeros(config, data):
+    shape, kernel, stride, padding, _ = config
+    x = data.draw(values(shape))
+    out = F.avg_pool2d(mt.tensor(x), kernel, stride, padding)
+    assert_allclose(out.data, avg_pool2d_reference(x, kernel, stride, padding), atol=1e-12)
+
+
+@settings(max_examples=30)
+@given(window_configs(pool=True, max_side=2, max_dilation=1), st.data())
+def test_avg_pool2d_gradients_match_finite_differences(config, data):
+    shape, kernel, stride, padding, _ = config
+    x = leaf(data.draw(values(shape)))
+    mt.testing.check_grads(lambda x: F.avg_pool2d(x, kernel, stride, padding), x)
+
+
+def test_avg_pool2d_corner_window_with_padding_divides_by_the_full_kernel_area():
+    out = F.avg_pool2d(mt.ones(1, 1, 2, 2), 2, stride=1, padding=1)
+    assert_allclose(out.data, [[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]]])
+
+
+def test_avg_pool2d_padding_over_half_the_kernel_is_an_error():
+    with pytest.raises(ValueError, match=r"avg_pool2d: padding"):
+        F.avg_pool2d(mt.ones(1, 1, 4, 4), 2, stride=1, padding=2)
+
+
+def test_pool_layers_equal_their_functions():
+    x = mt.tensor(np.random.default_rng(5).standard_normal((2, 2, 6, 5)))
+    assert_allclose(mt.nn.MaxPool2d(3, 2, 1, 2)(x).data,
+                    F.max_pool2d(x, 3, 2, 1, 2).data)
+    assert_allclose(mt.nn.AvgPool2d((2, 3), 1, (1, 0))(x).data,
+                    F.avg_pool2d(x, (2, 3), 1, (1, 0)).data)
+
+
+# ---------------------------------------------------------------------------- unfold
+@given(window_configs(), st.data())
+def test_unfold_matches_the_nested_loop_reference(config, data):
+    shape, kernel, stride, padding, dilation = config
+    x = data.draw(values(shape))
+    cols = F.unfold(mt.tensor(x), kernel, dilation=dilation, padding=padding, stride=stride)
+    assert_allclose(cols.data, unfold_reference(x, kernel, stride, padding, dilation))
+
+
+@settings(max_examples=30)
+@given(window_configs(max_side=2), st.data())
+def test_unfold_gradients_match_finite_differences(config, data):
+    shape, kernel, stride, padding, dilation = config
+    x = leaf(data.draw(values(shape)))
+    mt.testing.check_grads(
+        lambda x: F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride), x,
+        order=2)
+
+
+@given(window_configs(), st.data())
+def test_fold_is_the_transpose_of_unfold(config, data):
+    """<unfold(x), c> == <x, fold(c)> for every x and c: fold is unfold's adjoint."""
+    shape, kernel, stride, padding, dilation = config
+    x = data.draw(values(shape))
+    cols = unfold_reference(x, kernel, stride, padding, dilation)
+    c = data.draw(values(cols.shape))
+    folded = F.fold(mt.tensor(c), shape[2:], kernel, dilation=dilation, padding=padding,
+                    stride=stride)
+    assert_allclose((cols * c).sum(), (x * folded.data).sum(), rtol=1e-10, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- dropout
+def test_dropout_zeroes_about_p_of_the_elements_and_scales_the_rest():
+    p, n = 0.3, 200_000
+    mt.manual_seed(0)
+    out = F.dropout(mt.ones(n, dtype=mt.float64), p, training=True).data
+    zero = out == 0
+    assert abs(zero.mean() - p) < 5 * math.sqrt(p * (1 - p) / n)
+    assert_allclose(out[~zero], 1 / (1 - p))
+
+
+def test_dropout_keeps_the_expected_value():
+    mt.manual_seed(1)
+    x = np.random.default_rng(0).standard_normal(100_000)
+    out = F.dropout(mt.tensor(x), 0.5, training=True).data
+    kept = out != 0
+    assert_allclose(out[kept], 2 * x[kept])
+
+
+def test_dropout_is_the_identity_when_not_training_or_p_is_zero():
+    x = mt.randn(4, 5)
+    assert F.dropout(x, 0.9, training=False) is x
+    assert F.dropout(x, 0.0, training=True) is x
+
+
+@pytest.mark.parametrize("dtype", [mt.float32, mt.float64])
+def test_dropout_keeps_the_dtype(dtype):
+    assert F.dropout(mt.ones(10, dtype=dtype), 0.5).dtype == dtype
+
+
+def test_dropout_with_p_one_zeroes_everything():
+    assert (F.dropout(mt.randn(10), 1.0, training=True).data == 0).all()
+
+
+def test_dropout_gradient_is_the_mask_scaled():
+    mt.manual_seed(3)
+    x = mt.randn(1000, dtype=mt.float64, requires_grad=True)
+    out = F.dropout(x, 0.25)
+    out.sum().backward()
+    kept = out.data != 0
+    assert_allclose(x.grad.data, np.where(kept, 1 / 0.75, 0.0))
+
+
+def test_dropout_same_seed_gives_the_same_mask_and_another_seed_another():
+    def mask(seed):
+        mt.manual_seed(seed)
+        return F.dropout(mt.ones(1000), 0.5).data != 0
+    assert (mask(7) == mask(7)).all()
+    assert (mask(7) != mask(8)).any()
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_dropout_probability_outside_zero_one_is_an_error(p):
+    with pytest.raises(ValueError, match=f"dropout: probability.*{p}"):
+        F.dropout(mt.ones(3), p)
+
+
+# ----------------------------------------------------------------------- activations
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+ACTIVATIONS = {
+    "relu": (F.relu, lambda x: np.where(x > 0, x, 0.0)),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    "sigmoid": (F.sigmoid, _sigmoid),
+    "tanh": (F.tanh, np.tanh),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: np.where(x > 0, x, 0.7 * (np.exp(x) - 1))),
+    "softplus": (lambda x: F.softplus(x, 2.0), lambda x: np.log(1 + np.exp(2 * x)) / 2),
+    "softmax": (lambda x: F.softmax(x, -1),
+                lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
+    "log_softmax": (lambda x: F.log_softmax(x, -1),
+                    lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@settings(max_examples=40)  # x8 activations
+@given(x=mst.arrays(mst.shapes(min_dims=1), domain="away_from_kinks"))
+def test_activation_matches_its_formula(name, x):
+    fn, formula = ACTIVATIONS[name]
+    assert_allclose(fn(mt.tensor(x)).data, formula(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@settings(max_examples=10)
+@given(x=mst.tensors(mst.shapes(min_dims=1), domain="away_from_kinks"))
+def test_activation_gradients_match_finite_differences(name, x):
+    mt.testing.check_grads(ACTIVATIONS[name][0], x)
+
+
+def test_softplus_is_linear_above_the_threshold_and_finite_at_large_inputs():
+    x = mt.tensor([30.0, 1e4, -1e4], dtype=mt.float64)
+    assert_allclose(F.softplus(x, 1.0, 20.0).data, [30.0, 1e4, 0.0])
+
+
+def test_one_hot_puts_a_one_at_each_class_index():
+    assert F.one_hot(mt.tensor([2, 0, 1]), 4).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0],
+                                                           [0, 1, 0, 0]]
+
+
+def test_linear_matches_x_w_transposed_plus_b():
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    assert_allclose(F.linear(mt.tensor(x), mt.tensor(w), mt.tensor(b)).data,
+                    np.einsum("ni,oi->no", x, w) + b, atol=1e-12)
