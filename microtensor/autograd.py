@@ -30,10 +30,12 @@ __all__ = [
 ]
 
 _state = {"grad": True, "anomaly": False}
-# Bumped by every in-place op: while it is unchanged since a node was made, no input
-# of that node can have been modified, and backward skips the version comparison.
-_inplace = [0]
-_creation = itertools.count()  # nodes are numbered as made: a topological order
+# One clock numbers nodes as they are made (a topological order) and stamps tensors
+# changed in place (their version). A saved input whose stamp is later than its node's
+# number changed after being saved. `_last_change` is the latest stamp: nodes made after
+# it skip the version check.
+_clock = itertools.count(1)
+_last_change = [0]
 
 
 def is_grad_enabled() -> bool:
@@ -127,14 +129,14 @@ class Node:
     their values and `needs` which of them want a gradient, both as they were at the
     call; `out` is the output array when the op's VJP reads it (`Op.save_output`).
     `n_out` is None for an op with one output (its gradient is one array) and the count
-    for an op returning a tuple (its gradient is a list, None where unused). `epoch` is the in-place counter at creation: an input stamped later was modified
-    after being saved; `dirty` says the output itself was changed in place. `extra`
-    holds hooks and retain_grad requests of the outputs, `trace` the user's line (only
-    in anomaly mode).
+    for an op returning a tuple (its gradient is a list, None where unused). `seq` is the
+    clock at creation. `extra` is None on the fast path, else a dict of what few nodes
+    need: hooks and retain_grad requests of outputs, "dirty" (the output was changed in
+    place), "trace" (the user's line, in anomaly mode).
     """
 
-    __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "epoch", "seq",
-                 "extra", "trace", "dirty", "__weakref__")
+    __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "seq", "extra",
+                 "__weakref__")
 
     def __init__(self, op, args, arrays, needs, attrs, out, n_out):
         self.op = op
@@ -144,11 +146,8 @@ class Node:
         self.attrs = attrs
         self.out = out
         self.n_out = n_out
-        self.epoch = _inplace[0]
-        self.seq = next(_creation)
-        self.extra = None
-        self.trace = _user_frame() if _state["anomaly"] else None
-        self.dirty = False
+        self.seq = next(_clock)
+        self.extra = {"trace": _user_frame()} if _state["anomaly"] else None
 
     @property
     def name(self) -> str:
@@ -170,6 +169,11 @@ class Node:
         if self.extra is None:
             self.extra = {}
         return self.extra.setdefault((kind, oi), [])
+
+    @property
+    def trace(self) -> str | None:
+        """Where the user created this op (anomaly mode only)."""
+        return None if self.extra is None else self.extra.get("trace")
 
 
 def _user_frame() -> str:
@@ -269,7 +273,9 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     bump_version(t)
     old._version = t._version
     if t._node is not None:
-        t._node.dirty = True
+        if t._node.extra is None:
+            t._node.extra = {}
+        t._node.extra["dirty"] = True
     if recording and res._node is not None:
         t._node, t._oi, t.requires_grad = res._node, 0, True
     return t
@@ -277,10 +283,9 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
 
 def bump_version(t: Tensor) -> None:
     """Mark t's array as changed in place: nodes made before now that saved it will
-    refuse to use it. Versions are stamps of a global counter, so a node needs to store
-    only the counter's value at its creation."""
-    _inplace[0] += 1
-    t._version = _inplace[0]
+    refuse to use it. A version is a stamp of the clock that numbers nodes, so a node
+    needs no record of its inputs' versions."""
+    t._version = _last_change[0] = next(_clock)
 
 
 class _ArrayNS:
@@ -312,12 +317,12 @@ def _seed(root: Tensor, gradient, name: str):
 def _check_versions(node) -> None:
     for i in node.op.saves:
         a = node.args[i]
-        if isinstance(a, Tensor) and a._version > node.epoch:
+        if isinstance(a, Tensor) and a._version > node.seq:
             raise RuntimeError(
                 f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
                 f"by an in-place operation after it was saved; clone it before changing "
                 f"it, or change it after backward")
-    if node.dirty and node.op.save_output:
+    if node.extra is not None and node.extra.get("dirty") and node.op.save_output:
         raise RuntimeError(
             f"{node.op.name}: its output, saved for backward, was modified by an in-place "
             f"operation; clone it before changing it")
@@ -384,7 +389,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     for t in capture or ():
         if t._node is not None:
             captured.setdefault(t._node, []).append(t)
-    epoch = _inplace[0]
+    changed = _last_change[0]
     mode = _state["grad"]
     _state["grad"] = create_graph
     try:
@@ -394,12 +399,13 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             args = node.args
             if args is None:
                 raise _freed(node)
-            if node.extra is not None:
+            extra = node.extra
+            if extra is not None:
                 g = _node_hooks(node, g, create_graph)
             if captured and node in captured:
                 for t in captured[node]:
                     leaf_grads[t] = g if node.n_out is None else g[t._oi]
-            if node.epoch != epoch or node.dirty:
+            if node.seq < changed:  # something changed in place since this node was made
                 _check_versions(node)
             op, needs = node.op, node.needs
             if create_graph:
@@ -409,7 +415,7 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
             else:
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs)
-            if node.trace is not None:
+            if extra is not None and "trace" in extra:
                 _check_finite(node, in_grads)
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
@@ -564,7 +570,7 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._name = fn_name
         self._saved: tuple = ()
-        self._epoch = 0
+        self._stamp = 0
         self._outputs_saved = False
 
     def save_for_backward(self, *tensors) -> None:
@@ -575,12 +581,12 @@ class FunctionCtx:
                                 f"{type(t).__name__}; save tensors here and other values "
                                 f"as attributes of ctx")
         self._saved = tensors
-        self._epoch = _inplace[0]
+        self._stamp = next(_clock)
 
     @property
     def saved_tensors(self) -> tuple:
         for i, t in enumerate(self._saved):
-            if t is not None and t._version > self._epoch:
+            if t is not None and t._version > self._stamp:
                 raise RuntimeError(
                     f"{self._name}: saved tensor {i} (shape {t.shape}) was modified by an "
                     f"in-place operation after save_for_backward; clone it first")
