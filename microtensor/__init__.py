@@ -8,7 +8,7 @@
 tensor([2., 4., 6.])
 """
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor  # first: defines Tensor
-from . import autograd, nn, testing
+from . import autograd, data, nn, testing
 from . import optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
@@ -30,8 +30,18 @@ int32, int64, bool_ = _xp.int32, _xp.int64, _xp.bool_
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """mt.viz loads on first use: it imports graphviz, which `import microtensor` skips."""
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'microtensor' has no attribute {name!r}")
+
+
 __all__ = [
-    "Tensor", "tensor", "autograd", "nn", "optim", "testing", "empty", "save", "load", "no_grad", "enable_grad", "set_grad_enabled",
+    "Tensor", "tensor", "autograd", "data", "nn", "optim", "testing", "viz", "empty", "save",
+    "load", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "manual_seed", "set_default_dtype", "get_default_dtype",
     "float16", "float32", "float64", "int32", "int64", "bool_",
     "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",

@@ -1,7 +1,19 @@
 """Models and experiments of the reports in shared/seeds, written as microtensor
-expressions. Depends on microtensor; microtensor never imports this package."""
-from .datasets import digits, linear_set, xor_easy
-from .networks import MLP, ConvNet, SoftmaxClassifier, activation
+expressions. Depends on microtensor; microtensor never imports this package.
 
-__all__ = ["MLP", "SoftmaxClassifier", "ConvNet", "activation", "linear_set", "xor_easy",
-           "digits"]
+- networks: MLP, SoftmaxClassifier, ConvNet
+- datasets: the reports' data sets (generated, scikit-learn's, CSV, MNIST)
+- training: fit / evaluate / predict, History, EarlyStopping
+- plots (import it as `from models import plots`; needs matplotlib): learning curves,
+  ground truth vs prediction, decision boundaries, confusion matrices, sweep bar charts
+"""
+from .datasets import (breast_cancer, digits, iris, linear_set, linear_xy, load_mnist_idx,
+                       load_xy_csv, mnist_sample, moons, nonlinear_xy, read_idx, xor_easy)
+from .networks import MLP, ConvNet, SoftmaxClassifier, activation
+from .training import EarlyStopping, History, evaluate, fit, predict
+
+__all__ = ["MLP", "SoftmaxClassifier", "ConvNet", "activation",
+           "linear_set", "xor_easy", "moons", "iris", "breast_cancer", "digits",
+           "linear_xy", "nonlinear_xy", "load_xy_csv", "read_idx", "load_mnist_idx",
+           "mnist_sample",
+           "fit", "evaluate", "predict", "History", "EarlyStopping"]

@@ -14,6 +14,11 @@ from ..tensor import Tensor, _check_grad_dtype
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList"]
 
+# Set by microtensor.viz.trace_modules() while it records which module each op ran
+# inside (to draw modules as clusters): a context manager factory called with
+# (module, args, kwargs) around each forward. None otherwise: a call pays one lookup.
+_call_hook = None
+
 
 class Parameter(Tensor):
     """A Tensor that a Module treats as a learnable parameter (requires grad).
@@ -89,7 +94,10 @@ class Module:
         if "_buffers" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() in __init__ "
                                  f"before using the module")
-        return self.forward(*args, **kwargs)
+        if _call_hook is None:
+            return self.forward(*args, **kwargs)
+        with _call_hook(self, args, kwargs):  # viz.trace_modules() is recording
+            return self.forward(*args, **kwargs)
 
     # -- buffers: state that is saved but not learned (e.g. running statistics) ------
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
