@@ -254,14 +254,16 @@ def apply2(op, a, b):
 
 def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     """Apply `op` to (t, *args) and write the result into t's array: PyTorch's in-place
-    semantics. Under grad mode t's history is rebased onto the new node; nodes that saved
-    t's old value see its version change and refuse to backward through stale data."""
+    semantics. Under grad mode t's history is rebased onto the new node, whose input is
+    t's old value (a copy only when that op's VJP reads it); nodes made earlier that
+    saved t see its version change and refuse to backward through stale data."""
     recording = _state["grad"]
     if recording and t.requires_grad and t._node is None:
         raise RuntimeError(
             f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
             f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
-    old = _wrap(t.data, t._node, t._oi)
+    keep_old = recording and t.requires_grad and 0 in op.saves
+    old = _wrap(t.data.copy() if keep_old else t.data, t._node, t._oi)
     old.requires_grad = t.requires_grad
     old._version = t._version
     res = apply(op, old, *args, **attrs)
@@ -271,7 +273,6 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
             f"tensor of shape {t.shape} in place")
     xp.copyto(t.data, res.data, casting="same_kind")
     bump_version(t)
-    old._version = t._version
     if t._node is not None:
         if t._node.extra is None:
             t._node.extra = {}
@@ -505,6 +506,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None or isinstance(grad_tensors, (Tensor, ndarray)):
         grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"backward: got {len(tensors)} tensors but {len(grad_tensors)} "
+                           f"gradients; pass one gradient (or None) per tensor")
     seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
     retain = create_graph if retain_graph is None else retain_graph
     leaf_grads = _run(tensors, seeds, retain, create_graph)
@@ -545,6 +549,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             raise RuntimeError(f"grad: input {i} does not require grad")
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, ndarray)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} "
+                           f"grad_outputs; pass one gradient (or None) per output")
     seeds = [_seed(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
     leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)

@@ -731,11 +731,15 @@ def gt(a, b): return apply(Greater, a, b)
 def ge(a, b): return apply(GreaterEqual, a, b)
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002  (torch.clamp's names)
+def check_clamp_bounds(min, max, op: str = "clamp") -> None:  # noqa: A002
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ValueError(f"{op}: at least one of min and max must be given")
     if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min ({min}) is greater than max ({max})")
+        raise ValueError(f"{op}: min ({min}) is greater than max ({max})")
+
+
+def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002  (torch.clamp's names)
+    check_clamp_bounds(min, max)
     return apply(Clamp, x, min=min, max=max)
 
 

@@ -267,7 +267,9 @@ class Tensor:
     def sub_(self, other): return _autograd.apply_inplace(O.Sub, self, other)
     def mul_(self, other): return _autograd.apply_inplace(O.Mul, self, other)
     def div_(self, other): return _autograd.apply_inplace(O.Div, self, other)
-    def clamp_(self, min=None, max=None): return _autograd.apply_inplace(O.Clamp, self, min=min, max=max)
+    def clamp_(self, min=None, max=None):
+        O.check_clamp_bounds(min, max, "clamp_")
+        return _autograd.apply_inplace(O.Clamp, self, min=min, max=max)
     def zero_(self): return _autograd.apply_inplace(O.Mul, self, 0)
     def fill_(self, value): return _autograd.apply_inplace(O.Fill, self, value=value)
     def copy_(self, src): return _autograd.apply_inplace(O.CopyFrom, self, src)
