@@ -1,1 +1,2 @@
-"""Benchmarks for microtensor (run `python3 -m benchmarks.engine --help`)."""
+"""Benchmarks for microtensor: `python3 -m benchmarks` runs the suite (benchmarks.run),
+`python3 -m benchmarks.engine` the per-op overhead and 2-5-5-1 step benchmark."""

@@ -1,7 +1,7 @@
-"""`python3 -m benchmarks` runs the engine benchmark (same flags as benchmarks.engine)."""
+"""`python3 -m benchmarks` runs the benchmark suite (benchmarks.run; see --help)."""
 import sys
 
-from benchmarks.engine import main
+from benchmarks.run import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,8 @@ Run from the repository root (the directory holding `microtensor/`):
     python3 -m benchmarks.engine --quick           # one short round (the smoke test's mode)
     python3 -m benchmarks.engine --profile         # ... plus a cProfile of the training step
 
-`python3 -m benchmarks` is the same program.
+`python3 -m benchmarks` runs the whole suite (benchmarks/run.py), which times these and more
+workloads each in a fresh process; this module stays the quick in-process view.
 
 What it measures
 ----------------

@@ -1,10 +1,13 @@
-"""Smoke test of the engine benchmark: `python -m benchmarks.engine --quick --json PATH`
-runs, writes the expected JSON, and its gradient check passes. Speed is never asserted."""
+"""Smoke tests of the benchmarks: `python -m benchmarks.engine --quick --json PATH` and
+the suite's `python -m benchmarks --quick` run, write the expected JSON, and their
+gradient checks pass. Speed is never asserted."""
 import json
 import math
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ("mul", "add", "tanh")
@@ -57,3 +60,65 @@ def test_quick_benchmark_runs_and_writes_json(tmp_path):
     assert step["grad_check"]["max_abs_diff"] == diff
     assert step["grad_check"]["max_abs_grad"] > 0  # the check compared real gradients
     assert step["weights_max_abs_diff_after_training"] < 1e-9
+
+
+# ------------------------------------------------------------- the suite: python -m benchmarks
+QUICK_WORKLOADS = ("mlp-2-5-5-1", "mlp-64-256-256-10-f32", "conv-b64-f32", "chain-1e3",
+                   "digits-epoch")
+
+
+def _run_suite(tmp_path, *args):
+    out = tmp_path / "suite.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_quick_suite_times_every_kind_of_workload_in_fresh_processes(tmp_path):
+    text, res = _run_suite(tmp_path, "--impls", "numpy,microtensor")
+    meta = res["meta"]
+    assert meta["quick"] is True and meta["rounds"] == 1
+    assert tuple(meta["workloads"]) == QUICK_WORKLOADS
+    assert "environment used as is" in text
+    assert "| mlp-2-5-5-1 | microtensor |" in text and "| 1e+03 | microtensor |" in text
+
+    for name in QUICK_WORKLOADS:
+        impls = res["summary"][name]["impls"]
+        assert {"numpy", "microtensor"} <= set(impls), name
+        mt = impls["microtensor"]
+        _check_stat(mt["us"], f"{name}.us")
+        _check_stat(mt["ratio_numpy"], f"{name}.ratio_numpy")
+        assert mt["peak_rss_mib"] >= mt["base_rss_mib"] > 0
+        check = res["grad_check"][name]["impls"]["microtensor"]
+        assert check["ok"] is True, (name, check)
+        assert res["grad_check"][name]["max_abs_grad"] > 0  # real gradients were compared
+
+    chain = res["summary"]["chain-1e3"]["impls"]["microtensor"]
+    for key in ("fwd_us", "bwd_us"):
+        _check_stat(chain[key], key)
+    assert math.isfinite(chain["overhead_us"]["median"])
+    assert {t["target"] for t in res["targets"]} >= {"numpy", "overhead_us"}
+
+
+def test_quick_suite_checks_that_memory_does_not_grow(tmp_path):
+    _, res = _run_suite(tmp_path, "--impls", "numpy,microtensor", "--workloads",
+                        "mlp-2-5-5-1", "--memory-steps", "10,50")
+    mem = res["memory"]["mlp-2-5-5-1"]
+    assert (mem["early_steps"], mem["late_steps"]) == (10, 50)
+    assert mem["live_nodes"] == 0 and mem["gc_unreachable"] == 0  # graphs freed by refcount
+
+
+def test_quick_suite_runs_the_installed_peers(tmp_path):
+    pytest.importorskip("torch")
+    text, res = _run_suite(tmp_path, "--workloads", "mlp-2-5-5-1,chain-1e3", "--impls",
+                           "torch,autograd", "--no-memory")
+    mlp = res["summary"]["mlp-2-5-5-1"]["impls"]
+    assert res["grad_check"]["mlp-2-5-5-1"]["impls"]["torch"]["ok"] is True
+    _check_stat(mlp["torch"]["ratio_numpy"], "torch.ratio_numpy")
+    _check_stat(mlp["microtensor"]["ratio_torch"], "microtensor.ratio_torch")
+    assert mlp["torch"]["meta"]["torch_threads"] >= 1
+    if "autograd" in mlp:
+        _check_stat(mlp["autograd"]["ratio_numpy"], "autograd.ratio_numpy")
+    else:
+        assert "autograd is not installed" in text

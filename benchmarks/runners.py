@@ -1,0 +1,550 @@
+"""How every implementation runs each workload of workloads.py.
+
+A workload fixes the network, batch, dtype, data and initial weights (drawn once with
+numpy from the seed, in PyTorch's layout); every implementation starts from copies of
+the same arrays. `build(name, impl, ...)` makes a runner:
+  step()       one unit of work: a training step (forward, loss, backward, optimizer
+               step), or for "digits-epoch" one epoch;
+  grads()      (loss, gradients in PyTorch's layout) on the first batch, for the check;
+and, for the op chains, block(chains) -> (forward seconds, backward seconds, ops).
+
+Implementations: "numpy" (the hand-written references in references.py), "microtensor"
+(written as a user would: models.MLP / nn modules, nn.functional losses, mt.optim),
+and the optional peers "torch" (PyTorch CPU eager, the same thread count as numpy's
+BLAS) and "autograd" (HIPS autograd). Only the chosen implementation's library is
+imported, so a process pays only for its own.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+
+from . import references as ref
+from .workloads import WORKLOADS, Workload
+
+__all__ = ["build", "blas_threads", "problem", "Runner"]
+
+CONV_LAYERS = [("conv", 0), ("pool",), ("relu",), ("conv", 0), ("pool",), ("relu",),
+               ("flatten",), ("fc",)]
+CONV_SHAPES = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 400), (10,)]
+# models.ConvNet((1, 8, 8), dropout=0.2): 3x3 kernels with padding 1, channels (16, 32),
+# hidden 64, relu, dropout 0.1 after conv2 and 0.2 after fc1
+DIGITS_LAYERS = [("conv", 1), ("pool",), ("relu",), ("conv", 1), ("dropout", 0.1),
+                 ("pool",), ("relu",), ("flatten",), ("fc",), ("relu",), ("dropout", 0.2),
+                 ("fc",)]
+DIGITS_SHAPES = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (64, 128), (64,), (10, 64),
+                 (10,)]
+CHAIN_FACTOR = 1.0001
+CHAIN_SIZE = 100
+
+
+# ------------------------------------------------------------------------ data and weights
+def init_params(shapes, dtype, rng) -> list:
+    """PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases."""
+    params = []
+    fan_in = 1
+    for shape in shapes:
+        if len(shape) > 1:
+            fan_in = math.prod(shape[1:])
+        bound = 1 / math.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, shape).astype(dtype))
+    return params
+
+
+def mlp_shapes(sizes) -> list:
+    shapes = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        shapes += [(b, a), (b,)]
+    return shapes
+
+
+def problem(w: Workload, seed: int, data_path: str | None = None):
+    """(X, targets, initial parameters) of a workload, from the seed (and for the digits,
+    the arrays models.digits() gave, saved at data_path by the runner)."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(w.dtype)
+    if w.kind == "mlp":
+        if w.loss == "mse":  # the reports' linear set: uniform points, label x0 > x1
+            X = rng.uniform(0.0, 1.0, (w.batch, w.sizes[0]))
+            Y = (X[:, 0] > X[:, 1]).astype(np.float64).reshape(w.batch, 1)
+            X, Y = X.astype(dtype), Y.astype(dtype)
+        else:
+            X = rng.standard_normal((w.batch, w.sizes[0])).astype(dtype)
+            Y = rng.integers(0, w.sizes[-1], w.batch)
+        return X, Y, init_params(mlp_shapes(w.sizes), dtype, rng)
+    if w.kind == "conv":
+        X = rng.random((w.batch, 1, 28, 28), dtype=np.float32).astype(dtype)
+        Y = rng.integers(0, 10, w.batch)
+        return X, Y, init_params(CONV_SHAPES, dtype, rng)
+    if w.kind == "digits":
+        with np.load(data_path) as f:
+            X, Y = f["X"].astype(dtype), f["y"].astype(np.int64)
+        return X, Y, init_params(DIGITS_SHAPES, dtype, rng)
+    if w.kind == "chain":
+        return rng.standard_normal(CHAIN_SIZE), None, []
+    raise ValueError(f"unknown workload kind {w.kind!r}")
+
+
+def epoch_batches(n: int, rng, batch: int) -> list:
+    """The test suite's digits loop: a permutation split into n // batch batches."""
+    return np.array_split(rng.permutation(n), n // batch)
+
+
+def blas_threads() -> dict:
+    """numpy's BLAS threads as threadpoolctl sees them (or the environment's guess)."""
+    info = {"source": "threadpoolctl"}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        info["source"] = "environment"
+        env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        info["num_threads"] = int(env) if env else os.cpu_count()
+        return info
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    numpy_pools = [p for p in pools if "numpy" in p.get("filepath", "")] or pools
+    info["num_threads"] = numpy_pools[0]["num_threads"] if numpy_pools else os.cpu_count()
+    info["pools"] = pools
+    return info
+
+
+# ------------------------------------------------------------------------------- runners
+class Runner:
+    """step() and grads() over fixed data; subclasses fill them in."""
+
+    meta: dict = {}
+
+
+def build(name: str, impl: str, seed: int = 0, data_path: str | None = None) -> Runner:
+    w = WORKLOADS[name]
+    if impl not in w.impls:
+        raise ValueError(f"{name}: no {impl} implementation (has {w.impls})")
+    X, Y, params = problem(w, seed, data_path)
+    maker = {"mlp": _MLP, "conv": _CONV, "digits": _DIGITS, "chain": _CHAIN}[w.kind][impl]
+    runner = maker(w, X, Y, params, seed)
+    runner.workload = w
+    return runner
+
+
+# -- numpy ----------------------------------------------------------------------------
+class NumpyMLP(Runner):
+    def __init__(self, w, X, Y, params, seed):
+        cls = ref.MLPSigmoidMSE if w.loss == "mse" else ref.MLPReluCE
+        self.net, self.X, self.Y = cls(params, w.lr), X, Y
+
+    def step(self):
+        return self.net.step(self.X, self.Y)
+
+    def grads(self):
+        loss, g = self.net.grads(self.X, self.Y)
+        return float(loss), ref.to_canonical(g)
+
+
+class NumpyConv(Runner):
+    layers = CONV_LAYERS
+
+    def __init__(self, w, X, Y, params, seed):
+        self.net = ref.ConvNetRef(self.layers, params, w.lr,
+                                  "adam" if w.kind == "digits" else "sgd", seed)
+        self.X, self.Y, self.w, self.rng = X, Y, w, np.random.default_rng(seed)
+
+    def step(self):
+        return self.net.step(self.X, self.Y)
+
+    def grads(self, X=None, Y=None):
+        training, self.net.training = self.net.training, False  # no dropout in the check
+        loss, g = self.net.grads(self.X if X is None else X, self.Y if Y is None else Y)
+        self.net.training = training
+        return float(loss), self.net.to_canonical(g)
+
+
+class NumpyDigits(NumpyConv):
+    layers = DIGITS_LAYERS
+
+    def step(self):
+        X, Y, net = self.X, self.Y, self.net
+        for b in epoch_batches(len(X), self.rng, self.w.batch):
+            net.step(X[b], Y[b])
+
+    def grads(self):
+        return super().grads(self.X[:self.w.batch], self.Y[:self.w.batch])
+
+
+class NumpyChain(Runner):
+    def __init__(self, w, x0, _, __, seed):
+        self.x0, self.n = x0, w.n_ops
+
+    def block(self, chains):
+        perf, n, c = time.perf_counter, self.n, CHAIN_FACTOR
+        t = 0.0
+        for _ in range(chains):
+            a = self.x0.copy()
+            t0 = perf()
+            for _ in range(n):
+                a = a * c
+            t += perf() - t0
+        return t, 0.0, chains * n
+
+    def grads(self):
+        """The hand-written backward of the chain: d sum(x c^n) / dx, one multiply per op."""
+        g = np.ones_like(self.x0)
+        for _ in range(self.n):
+            g = g * CHAIN_FACTOR
+        return 0.0, [g]
+
+
+# -- microtensor --------------------------------------------------------------------------
+def _mt(dtype):
+    import microtensor as mt
+    mt.set_default_dtype(dtype)
+    return mt
+
+
+def _load_mt(module, params) -> None:
+    """Copy the workload's initial weights into a module's parameters (same order)."""
+    ps = list(module.parameters())
+    if [p.shape for p in ps] != [a.shape for a in params]:
+        raise AssertionError(f"parameter shapes {[p.shape for p in ps]} != "
+                             f"{[a.shape for a in params]}")
+    for p, a in zip(ps, params):
+        p.data[...] = a
+
+
+class MtBase(Runner):
+    def grads(self):
+        self.net.eval()
+        for p in self.params:
+            p.grad = None
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        grads = [p.grad.data.copy() for p in self.params]
+        for p in self.params:
+            p.grad = None
+        self.net.train()
+        return float(loss.item()), grads
+
+
+class MtMLP(MtBase):
+    def __init__(self, w, X, Y, params, seed):
+        mt = _mt(w.dtype)
+        from microtensor.nn import functional as F
+        from models import MLP
+        mt.manual_seed(seed)
+        self.net = MLP(list(w.sizes), activations=w.hidden,
+                       output="sigmoid" if w.loss == "mse" else None)
+        _load_mt(self.net, params)
+        self.params = list(self.net.parameters())
+        self.opt = mt.optim.SGD(self.params, lr=w.lr)
+        self.Xb, self.Yb = mt.tensor(X), mt.tensor(Y)
+        loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
+        net = self.net
+        self.loss_of = lambda x, y: loss_fn(net(x), y)
+
+    def step(self):
+        opt = self.opt
+        opt.zero_grad()
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+
+def _mt_small_convnet():
+    """The conv workload's network, written as a user would in microtensor."""
+    from microtensor import nn
+    from microtensor.nn import functional as F
+
+    class SmallConvNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 8, 3)
+            self.conv2 = nn.Conv2d(8, 16, 3)
+            self.fc = nn.Linear(16 * 5 * 5, 10)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2(x), 2))
+            return self.fc(x.flatten(1))
+
+    return SmallConvNet()
+
+
+class MtConv(MtMLP):
+    def __init__(self, w, X, Y, params, seed):
+        mt = _mt(w.dtype)
+        from microtensor.nn import functional as F
+        mt.manual_seed(seed)
+        self.net = _mt_small_convnet()
+        _load_mt(self.net, params)
+        self.params = list(self.net.parameters())
+        self.opt = mt.optim.SGD(self.params, lr=w.lr)
+        self.Xb, self.Yb = mt.tensor(X), mt.tensor(Y)
+        net = self.net
+        self.loss_of = lambda x, y: F.cross_entropy(net(x), y)
+
+
+class MtDigits(MtBase):
+    def __init__(self, w, X, Y, params, seed):
+        mt = _mt(w.dtype)
+        from microtensor.nn import functional as F
+        from models import ConvNet
+        mt.manual_seed(seed)
+        self.mt, self.F = mt, F
+        self.net = ConvNet((1, 8, 8), dropout=0.2)
+        _load_mt(self.net, params)
+        self.params = list(self.net.parameters())
+        self.opt = mt.optim.Adam(self.params, lr=w.lr)
+        self.X, self.Y, self.w = X, Y, w
+        self.rng = np.random.default_rng(seed)
+        self.Xb, self.Yb = mt.tensor(X[:w.batch]), Y[:w.batch]
+        net = self.net
+        self.loss_of = lambda x, y: F.cross_entropy(net(x), y)
+
+    def step(self):
+        mt, F, net, opt, X, Y = self.mt, self.F, self.net, self.opt, self.X, self.Y
+        net.train()
+        for b in epoch_batches(len(X), self.rng, self.w.batch):
+            opt.zero_grad()
+            F.cross_entropy(net(mt.tensor(X[b])), Y[b]).backward()
+            opt.step()
+
+
+class MtChain(Runner):
+    def __init__(self, w, x0, _, __, seed):
+        self.mt = _mt(w.dtype)
+        self.x0, self.n = x0, w.n_ops
+        self.seed = np.ones_like(x0)
+
+    def block(self, chains):
+        perf, mt, n, c, seed = time.perf_counter, self.mt, self.n, CHAIN_FACTOR, self.seed
+        tf = tb = 0.0
+        for _ in range(chains):
+            x = mt.tensor(self.x0, requires_grad=True)
+            t0 = perf()
+            for _ in range(n):
+                x = x * c
+            t1 = perf()
+            x.backward(seed)
+            del x  # graph teardown counts as backward
+            t2 = perf()
+            tf += t1 - t0
+            tb += t2 - t1
+        return tf, tb, chains * n
+
+    def grads(self):
+        x0 = self.mt.tensor(self.x0, requires_grad=True)
+        x = x0
+        for _ in range(self.n):
+            x = x * CHAIN_FACTOR
+        x.backward(self.seed)
+        return 0.0, [x0.grad.data.copy()]
+
+
+# -- PyTorch ------------------------------------------------------------------------------
+def _torch(dtype):
+    import torch
+    torch.set_num_threads(max(1, int(blas_threads()["num_threads"])))
+    return torch, {"float32": torch.float32, "float64": torch.float64}[dtype]
+
+
+def _load_torch(torch, module, params) -> None:
+    ps = list(module.parameters())
+    if [tuple(p.shape) for p in ps] != [a.shape for a in params]:
+        raise AssertionError("torch parameter shapes do not match the workload's")
+    with torch.no_grad():
+        for p, a in zip(ps, params):
+            p.copy_(torch.from_numpy(a))
+
+
+class TorchBase(Runner):
+    def grads(self):
+        self.net.eval()
+        self.opt.zero_grad()
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        grads = [p.grad.detach().numpy().copy() for p in self.net.parameters()]
+        self.opt.zero_grad()
+        self.net.train()
+        return float(loss.item()), grads
+
+    def step(self):
+        opt = self.opt
+        opt.zero_grad()
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+
+class TorchMLP(TorchBase):
+    def __init__(self, w, X, Y, params, seed):
+        torch, dtype = _torch(w.dtype)
+        from torch import nn
+        import torch.nn.functional as F
+        torch.manual_seed(seed)
+        layers = []
+        for i, (a, b) in enumerate(zip(w.sizes[:-1], w.sizes[1:])):
+            layers.append(nn.Linear(a, b, dtype=dtype))
+            if i < len(w.sizes) - 2:
+                layers.append(nn.Sigmoid() if w.hidden == "sigmoid" else nn.ReLU())
+        if w.loss == "mse":
+            layers.append(nn.Sigmoid())
+        self.net = nn.Sequential(*layers)
+        _load_torch(torch, self.net, params)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=w.lr)
+        self.Xb, self.Yb = torch.from_numpy(X), torch.from_numpy(Y)
+        loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
+        net = self.net
+        self.loss_of = lambda x, y: loss_fn(net(x), y)
+        self.meta = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def _torch_net(torch, kind, dtype):
+    from torch import nn
+    import torch.nn.functional as F
+
+    class SmallConvNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 8, 3, dtype=dtype)
+            self.conv2 = nn.Conv2d(8, 16, 3, dtype=dtype)
+            self.fc = nn.Linear(16 * 5 * 5, 10, dtype=dtype)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2(x), 2))
+            return self.fc(x.flatten(1))
+
+    class DigitsConvNet(nn.Module):
+        """models.ConvNet((1, 8, 8), dropout=0.2) in PyTorch."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 16, 3, padding=1, dtype=dtype)
+            self.conv2 = nn.Conv2d(16, 32, 3, padding=1, dtype=dtype)
+            self.conv2_drop = nn.Dropout(0.1)
+            self.fc1 = nn.Linear(128, 64, dtype=dtype)
+            self.fc2 = nn.Linear(64, 10, dtype=dtype)
+            self.drop = nn.Dropout(0.2)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = self.drop(F.relu(self.fc1(x.flatten(1))))
+            return self.fc2(x)
+
+    return SmallConvNet() if kind == "conv" else DigitsConvNet()
+
+
+class TorchConv(TorchBase):
+    def __init__(self, w, X, Y, params, seed):
+        torch, dtype = _torch(w.dtype)
+        import torch.nn.functional as F
+        torch.manual_seed(seed)
+        self.torch = torch
+        self.net = _torch_net(torch, w.kind, dtype)
+        _load_torch(torch, self.net, params)
+        if w.kind == "digits":
+            self.opt = torch.optim.Adam(self.net.parameters(), lr=w.lr)
+            self.X, self.Y = torch.from_numpy(X), torch.from_numpy(Y)
+            self.Xb, self.Yb = self.X[:w.batch], self.Y[:w.batch]
+        else:
+            self.opt = torch.optim.SGD(self.net.parameters(), lr=w.lr)
+            self.Xb, self.Yb = torch.from_numpy(X), torch.from_numpy(Y)
+        self.w, self.rng = w, np.random.default_rng(seed)
+        net = self.net
+        self.loss_of = lambda x, y: F.cross_entropy(net(x), y)
+        self.meta = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+class TorchDigits(TorchConv):
+    def step(self):
+        torch, net, opt, X, Y, loss_of = (self.torch, self.net, self.opt, self.X, self.Y,
+                                          self.loss_of)
+        net.train()
+        for b in epoch_batches(len(X), self.rng, self.w.batch):
+            b = torch.from_numpy(b)
+            opt.zero_grad()
+            loss_of(X[b], Y[b]).backward()
+            opt.step()
+
+
+class TorchChain(Runner):
+    def __init__(self, w, x0, _, __, seed):
+        self.torch, _ = _torch(w.dtype)
+        self.x0, self.n = self.torch.from_numpy(x0), w.n_ops
+        self.seed = self.torch.ones_like(self.x0)
+        self.meta = {"torch_threads": self.torch.get_num_threads()}
+
+    def block(self, chains):
+        perf, n, c, seed = time.perf_counter, self.n, CHAIN_FACTOR, self.seed
+        tf = tb = 0.0
+        for _ in range(chains):
+            x = self.x0.clone().requires_grad_(True)
+            t0 = perf()
+            for _ in range(n):
+                x = x * c
+            t1 = perf()
+            x.backward(seed)
+            del x
+            t2 = perf()
+            tf += t1 - t0
+            tb += t2 - t1
+        return tf, tb, chains * n
+
+    def grads(self):
+        x0 = self.x0.clone().requires_grad_(True)
+        x = x0
+        for _ in range(self.n):
+            x = x * CHAIN_FACTOR
+        x.backward(self.seed)
+        return 0.0, [x0.grad.numpy().copy()]
+
+
+# -- HIPS autograd ------------------------------------------------------------------------
+class AutogradMLP(Runner):
+    """The network as a numpy function of a parameter list; value_and_grad differentiates
+    it. Weights in the reports' layout (in, out)."""
+
+    def __init__(self, w, X, Y, params, seed):
+        import autograd.numpy as anp
+        from autograd import value_and_grad
+        self.params = ref.from_canonical(params)
+        self.X, self.Y, self.lr = X, Y, w.lr
+        n_layers = len(self.params) // 2
+        mse, sig = w.loss == "mse", w.hidden == "sigmoid"
+
+        def loss(params, X, Y):
+            a = X
+            for i in range(n_layers):
+                z = anp.dot(a, params[2 * i]) + params[2 * i + 1]
+                if i < n_layers - 1 or mse:
+                    a = 1.0 / (1.0 + anp.exp(-z)) if sig else anp.maximum(z, 0.0)
+                else:
+                    a = z
+            if mse:
+                return anp.mean((a - Y) ** 2)
+            m = anp.max(a, axis=1, keepdims=True)
+            lse = anp.log(anp.sum(anp.exp(a - m), axis=1, keepdims=True)) + m
+            return -anp.mean((a - lse)[anp.arange(a.shape[0]), Y])
+
+        self.value_and_grad = value_and_grad(loss)
+
+    def step(self):
+        loss, grads = self.value_and_grad(self.params, self.X, self.Y)
+        lr = self.lr
+        for p, g in zip(self.params, grads):
+            p -= lr * g
+        return loss
+
+    def grads(self):
+        loss, grads = self.value_and_grad(self.params, self.X, self.Y)
+        return float(loss), ref.to_canonical(list(grads))
+
+
+_MLP = {"numpy": NumpyMLP, "microtensor": MtMLP, "torch": TorchMLP, "autograd": AutogradMLP}
+_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "torch": TorchConv}
+_DIGITS = {"numpy": NumpyDigits, "microtensor": MtDigits, "torch": TorchDigits}
+_CHAIN = {"numpy": NumpyChain, "microtensor": MtChain, "torch": TorchChain}
