@@ -262,6 +262,11 @@ def report(res: dict) -> str:
         f"in {meta['blocks']} blocks (median); ratios are per round, then the median "
         f"(min–max) over rounds{'; QUICK MODE: not a measurement' if meta['quick'] else ''}",
     ]
+    threads = sorted({d["meta"]["torch_threads"] for e in res["summary"].values()
+                      for d in e["impls"].values() if d.get("meta", {}).get("torch_threads")})
+    if threads:
+        lines.append(f"- PyTorch threads: {', '.join(map(str, threads))} (set to numpy's BLAS "
+                     f"threads)")
     if meta["skipped"]:
         lines.append("- skipped: " + "; ".join(meta["skipped"]))
     lines += ["", "## Gradients before timing (max abs difference from the hand-written "
