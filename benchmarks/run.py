@@ -234,7 +234,8 @@ def report(res: dict) -> str:
     env, meta = res["environment"], res["meta"]
     blas = [p for p in (env.get("threadpoolctl") or []) if p.get("user_api") == "blas"]
     blas_txt = ", ".join(f"{p['internal_api']} {p.get('version')} ({p.get('architecture')}, "
-                         f"{p['num_threads']} threads)" for p in blas) or "threadpoolctl absent"
+                         f"{p['num_threads']} thread{'s' if p['num_threads'] != 1 else ''})"
+                         for p in blas) or "threadpoolctl absent"
     env_txt = ", ".join(f"{k}={v}" for k, v in env["env"].items()) or \
         "none of OPENBLAS_*/OMP_*/MKL_*/MALLOC_* set"
     load = env.get("loadavg_start")
@@ -246,7 +247,9 @@ def report(res: dict) -> str:
         f"{env['platform']}",
         f"- python {env['python']}, numpy {env['numpy']}, torch {env['torch'] or 'absent'}, "
         f"HIPS autograd {env['autograd'] or 'absent'}; numpy's BLAS: {blas_txt}",
-        f"- environment {'used as is' if env['env_as_is'] else 'CHANGED for the timed processes: ' + ', '.join(env['env_changes'])}: {env_txt}",
+        (f"- environment used as is: {env_txt}" if env["env_as_is"] else
+         f"- environment CHANGED for the timed processes ({', '.join(env['env_changes'])}); "
+         f"then: {env_txt}"),
         f"- load average at start {', '.join(f'{x:.2f}' for x in load) if load else '?'}"
         f"{', at end ' + ', '.join(f'{x:.2f}' for x in end) if end else ''}"
         + (" — the machine was busy: treat the times as noisy" if load and
