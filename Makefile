@@ -8,7 +8,7 @@ test:
 	$(PYTHON) -m pytest
 
 bench:
-	$(PYTHON) -m benchmarks.engine
+	$(PYTHON) -m benchmarks
 
 # Mutation testing of microtensor/{ops,autograd,backend}.py: configured in
 # [tool.mutmut] of pyproject.toml; install with `pip install -e ".[mutation]"`.

@@ -455,7 +455,7 @@ def main(argv=None) -> int:
     if "digits-epoch" in names and importlib.util.find_spec("sklearn") is None:
         names.remove("digits-epoch")
         skipped.append("digits-epoch needs scikit-learn (models.digits)")
-    skipped += [f"conv nets have no HIPS autograd version (no strided-window primitive)"] \
+    skipped += ["conv nets have no HIPS autograd version (no strided-window primitive)"] \
         if "autograd" in wanted and any(WORKLOADS[n].kind in ("conv", "digits") for n in names) \
         else []
 
