@@ -179,6 +179,7 @@ def run_memory(spec: dict) -> dict:
     out = {}
     for name in spec["workloads"]:
         runner = build(name, "microtensor", spec.get("seed", 0), spec.get("data"))
+        gc.collect()  # cycles left by imports (enum classes, ...) are not the steps' garbage
         early, late = spec["early"], spec["late"]
         for _ in range(early):
             runner.step()

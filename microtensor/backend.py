@@ -12,7 +12,8 @@ import numpy as xp
 
 ndarray = xp.ndarray
 
-__all__ = ["xp", "ndarray", "sum_to", "broadcast_to", "index_add", "im2col", "col2im", "conv_out_size"]
+__all__ = ["xp", "ndarray", "sum_to", "broadcast_to", "index_add", "windows", "im2col", "col2im",
+           "unpool", "conv_out_size"]
 
 
 def sum_to(a: ndarray, shape: tuple) -> ndarray:
@@ -57,14 +58,19 @@ def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: i
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _windows(x_padded: ndarray, kernel, stride, dilation, out_hw):
-    """A strided view (N, C, kh, kw, oh, ow) of every window; no copy."""
-    n, c = x_padded.shape[:2]
-    sn, sc, sh, sw = x_padded.strides
-    (kh, kw), (oh, ow) = kernel, out_hw
+def windows(x: ndarray, kernel, stride, padding, dilation, fill=0.0) -> ndarray:
+    """A strided view (N, C, kh, kw, oh, ow) of every window of x (N, C, H, W) padded
+    with `fill`; a copy only when there is padding."""
+    n, c, h, w = x.shape
+    oh = conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    ow = conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if padding[0] or padding[1]:
+        x = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])),
+                   constant_values=fill)
+    sn, sc, sh, sw = x.strides
     return xp.lib.stride_tricks.as_strided(
-        x_padded,
-        shape=(n, c, kh, kw, oh, ow),
+        x,
+        shape=(n, c, kernel[0], kernel[1], oh, ow),
         strides=(sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]),
         writeable=False,
     )
@@ -72,13 +78,9 @@ def _windows(x_padded: ndarray, kernel, stride, dilation, out_hw):
 
 def im2col(x: ndarray, kernel, stride, padding, dilation) -> ndarray:
     """(N, C, H, W) -> (N, C*kh*kw, L) columns of every window, as torch.nn.functional.unfold."""
-    n, c, h, w = x.shape
-    oh = conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
-    ow = conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
-    if padding[0] or padding[1]:
-        x = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
-    cols = _windows(x, kernel, stride, dilation, (oh, ow))
-    return cols.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+    cols = windows(x, kernel, stride, padding, dilation)
+    n, c, kh, kw, oh, ow = cols.shape
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
 def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:
@@ -100,3 +102,26 @@ def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:
             out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
                 wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
     return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
+def unpool(share: ndarray, hits: list, size, kernel, stride, padding, dilation) -> ndarray:
+    """(N, C, oh, ow) values times the mask of each kernel offset (`hits`, kh*kw masks of
+    that shape, row-major), added back at every window's places in (N, C, H, W): col2im
+    of their product, without building it. The VJP of max pooling."""
+    n, c, oh, ow = share.shape
+    h, w = size
+    out = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=share.dtype)
+    overlap = any(s < (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation))
+    for i in range(kernel[0]):
+        hi = i * dilation[0]
+        for j in range(kernel[1]):
+            wj = j * dilation[1]
+            dst = out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+                      wj:wj + stride[1] * (ow - 1) + 1:stride[1]]
+            hit = hits[i * kernel[1] + j]
+            if overlap:
+                dst += share * hit
+            else:
+                xp.multiply(share, hit, out=dst)
+    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+

@@ -592,7 +592,47 @@ class Fold(Op):
         return (B.unfold(g, kernel, stride, padding, dilation),)
 
 
+class MaxPool2d(Op):
+    """Max over each window of (N, C, H, W): the elementwise maximum of the kh*kw strided
+    views, one per kernel offset, so the windows are never copied and no reduction runs
+    over a strided axis. Padding is -inf, so it never wins. Tied maxima share the
+    gradient evenly, as in amax."""
+
+    name = "max_pool2d"
+    saves = (0,)
+    save_output = True
+
+    def forward(a, kernel, stride, padding, dilation):
+        views = backend.windows(a, kernel, stride, padding, dilation, -math.inf)
+        out = views[:, :, 0, 0].copy()
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                if i or j:
+                    xp.maximum(out, views[:, :, i, j], out=out)
+        return out
+
+    def vjp(B, g, out, args, needs, kernel, stride, padding, dilation):
+        a, m = B.value(args[0]), B.value(out)
+        views = backend.windows(a, kernel, stride, padding, dilation, -math.inf)
+        hits = [views[:, :, i, j] == m for i in range(kernel[0]) for j in range(kernel[1])]
+        count = hits[0].astype(m.dtype)
+        for hit in hits[1:]:
+            count += hit
+        return (B.unpool(g / count, hits, a.shape[2:], kernel, stride, padding, dilation),)
+
+
 # ------------------------------------------------ what VJPs compute with, in both modes
+def _unpool_tensor(share: Tensor, hits: list, size, kernel, stride, padding,
+                   dilation) -> Tensor:
+    """backend.unpool over Tensors: col2im (Fold) of share times the masks."""
+    n, c, oh, ow = share.shape
+    mask = xp.stack(hits, axis=2).reshape(n, c, kernel[0], kernel[1], oh, ow)
+    cols = apply(Reshape, share, shape=(n, c, 1, 1, oh, ow)) * mask
+    return apply(Fold, apply(Reshape, cols, shape=(n, c * kernel[0] * kernel[1], oh * ow)),
+                 size=tuple(size), kernel=kernel, stride=stride, padding=padding,
+                 dilation=dilation)
+
+
 def _fill_namespaces() -> None:
     """The same names over bare arrays (_ArrayNS) and over Tensor ops (_TensorNS)."""
     arrays = {
@@ -613,6 +653,7 @@ def _fill_namespaces() -> None:
         "index_add": index_add,
         "fold": col2im,
         "unfold": im2col,
+        "unpool": backend.unpool,
     }
     tensors = {
         "sum_to": lambda a, shape: apply(SumTo, a, shape=shape),
@@ -640,6 +681,7 @@ def _fill_namespaces() -> None:
                                                dilation=window[3]),
         "unfold": lambda a, *window: apply(Unfold, a, kernel=window[0], stride=window[1],
                                            padding=window[2], dilation=window[3]),
+        "unpool": _unpool_tensor,
     }
     for name, fn in arrays.items():
         setattr(_ArrayNS, name, staticmethod(fn))

@@ -11,8 +11,8 @@ GradcheckError:
   - for MatMul and Linear on square inputs, one operand left untransposed per gradient,
   - for Fill, whose right VJP returns no gradient at all (so a sign flip or a scale of it
     is the same function, which no check can tell apart), a gradient leaked through it.
-132 wrong VJPs are checked (a sign flip and a scaling for each of the 58 cases but
-Fill's: 57 + 57; 13 dropped reductions; 4 transpositions; 1 leak);
+136 wrong VJPs are checked (a sign flip and a scaling for each of the 60 cases but
+Fill's: 59 + 59; 13 dropped reductions; 4 transpositions; 1 leak);
 test_every_wrong_vjp_is_caught asserts that all are caught, and test_a_correct_vjp_passes
 that the unmutated cases raise no false alarm.
 """
@@ -165,6 +165,11 @@ CASES = [
     Case("unfold-strided-padded", ops.Unfold, lambda x: mt.unfold(x, 2, padding=1, stride=2),
          (uniform((1, 1, 4, 4)),)),
     Case("fold", ops.Fold, lambda cols: mt.fold(cols, (3, 3), 2), (uniform((1, 8, 4)),)),
+    Case("max_pool2d", ops.MaxPool2d, lambda x: mt.nn.functional.max_pool2d(x, 2),
+         (distinct((2, 2, 4, 4)),)),
+    Case("max_pool2d-overlapping-padded", ops.MaxPool2d,
+         lambda x: mt.nn.functional.max_pool2d(x, 3, stride=2, padding=1),
+         (distinct((1, 2, 5, 5)),)),
 ]
 CASE = {c.name: c for c in CASES}
 NO_GRADIENT = {ops.Fill}  # its output never depends on its input

@@ -1,14 +1,14 @@
 """torch.nn.functional for microtensor: layers and losses as compositions of primitives.
 
-Nothing here has a backward of its own: conv2d is unfold + one matmul, the pools are
-unfold + amax/mean, the losses are log_softmax, softplus, gathers and means. Autodiff
-derives every gradient.
+Nothing here has a backward of its own: conv2d is unfold + one matmul, average pooling
+unfold + mean, max pooling one primitive of the op table (the maximum of strided views),
+the losses are log_softmax, softplus, gathers and means. Autodiff derives every gradient.
 """
 from __future__ import annotations
 
-import math
 
 from .. import ops
+from ..autograd import apply
 from ..backend import conv_out_size, xp
 from ..ops import (elu, leaky_relu, linear, log_softmax, pad, relu, sigmoid, softmax,
                    softplus, tanh, unfold, fold)
@@ -54,10 +54,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out
 
 
-def _pool(input: Tensor, kernel_size, stride, padding, dilation, pad_value: float,
-          op: str) -> tuple:
-    """Every window of every channel as the columns of (N*C, kh*kw, L), the padding
-    filled with `pad_value`, and the (N, C, oh, ow) shape of the pooled output."""
+def _pool_args(input: Tensor, kernel_size, stride, padding, dilation, op: str) -> tuple:
+    """kernel, stride, padding and dilation as pairs, checked; stride defaults to the
+    kernel size."""
     if input.ndim != 4:
         raise ValueError(f"{op}: expected an (N, C, H, W) tensor, got shape {input.shape}")
     k = _pair(kernel_size, "kernel_size", op)
@@ -65,27 +64,23 @@ def _pool(input: Tensor, kernel_size, stride, padding, dilation, pad_value: floa
     p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
-    n, c, h, w = input.shape
-    if p != (0, 0):
-        input = pad(input, (p[1], p[1], p[0], p[0]), value=pad_value)
-        h, w = h + 2 * p[0], w + 2 * p[1]
-    windows = unfold(input.reshape(n * c, 1, h, w), k, dilation=d, stride=s)
-    return windows, (n, c, conv_out_size(h, k[0], s[0], 0, d[0]),
-                     conv_out_size(w, k[1], s[1], 0, d[1]))
+    return k, s, p, d
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     """Max over each window. Padding counts as -inf (it never wins); tied maxima share
     the gradient evenly (PyTorch gives it to one of them)."""
-    windows, shape = _pool(input, kernel_size, stride, padding, dilation, -math.inf,
-                           "max_pool2d")
-    return windows.amax(dim=1).reshape(shape)
+    k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, "max_pool2d")
+    return apply(ops.MaxPool2d, input, kernel=k, stride=s, padding=p, dilation=d)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window; zero padding is counted (count_include_pad=True, as PyTorch)."""
-    windows, shape = _pool(input, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
-    return windows.mean(dim=1).reshape(shape)
+    k, s, p, d = _pool_args(input, kernel_size, stride, padding, 1, "avg_pool2d")
+    n, c, h, w = input.shape
+    windows = unfold(input.reshape(n * c, 1, h, w), k, dilation=d, padding=p, stride=s)
+    return windows.mean(dim=1).reshape(n, c, conv_out_size(h, k[0], s[0], p[0], d[0]),
+                                       conv_out_size(w, k[1], s[1], p[1], d[1]))
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
