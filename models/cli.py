@@ -440,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _command_of(argv) == "sweep":
         _add_sweep_arguments(sweep)
     args = parser.parse_args(argv)
+    from microtensor.backend import retain_freed_memory
+    retain_freed_memory()  # training steps reuse their pages instead of faulting them in
     try:
         return args.func(args)
     except CommandError as e:

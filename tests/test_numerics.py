@@ -1,4 +1,9 @@
 """Stable kernels at inputs of magnitude 1e4, and errors that name the op and shapes."""
+import os
+import platform
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -142,3 +147,36 @@ def test_unfold_window_that_does_not_fit_is_an_error():
 def test_reduction_of_an_empty_tensor_is_an_error():
     with pytest.raises(ValueError, match=r"amax: cannot reduce an empty tensor of shape \(0,\)"):
         mt.zeros(0).amax()
+
+
+# --------------------------------------------------------------- allocator settings
+RETAIN_PROBE = """
+import resource, sys
+import numpy as np
+from microtensor.backend import retain_freed_memory
+if sys.argv[1] == "retain":
+    assert retain_freed_memory() is True
+def step():  # a training step's temporaries: 32 arrays of 1 MiB alive at once, then freed
+    arrays = [np.ones(1 << 17) for _ in range(32)]
+    del arrays
+for _ in range(3):  # settle: the heap grows to the working set once
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+                    reason="mallopt is glibc's")
+def test_retain_freed_memory_stops_large_arrays_from_faulting_in_afresh():
+    def faults(mode):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        out = subprocess.run([sys.executable, "-c", RETAIN_PROBE, mode], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return int(out)
+    # by default the freed heap is trimmed and its 8,192 pages faulted in again each step;
+    # none once freed memory is kept
+    assert faults("default") > 10 * 8192 // 2
+    assert faults("retain") < 100
