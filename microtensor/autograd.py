@@ -247,7 +247,9 @@ def apply2(op, a, b):
     except ValueError:
         return apply(op, a, b)  # again, for the error message naming the op and shapes
     if (ra or rb) and _state["grad"] and op.differentiable:
-        return _wrap(out, Node(op, (a, b), (da, db), (ra, rb), _NO_ATTRS,
+        # constant tuples: no allocation for the GC to count
+        needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
+        return _wrap(out, Node(op, (a, b), (da, db), needs, _NO_ATTRS,
                                out if op.save_output else None, None))
     return _wrap(out)
 

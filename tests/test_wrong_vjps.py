@@ -11,8 +11,8 @@ GradcheckError:
   - for MatMul and Linear on square inputs, one operand left untransposed per gradient,
   - for Fill, whose right VJP returns no gradient at all (so a sign flip or a scale of it
     is the same function, which no check can tell apart), a gradient leaked through it.
-136 wrong VJPs are checked (a sign flip and a scaling for each of the 60 cases but
-Fill's: 59 + 59; 13 dropped reductions; 4 transpositions; 1 leak);
+142 wrong VJPs are checked (a sign flip and a scaling for each of the 63 cases but
+Fill's: 62 + 62; 13 dropped reductions; 4 transpositions; 1 leak);
 test_every_wrong_vjp_is_caught asserts that all are caught, and test_a_correct_vjp_passes
 that the unmutated cases raise no false alarm.
 """
@@ -170,6 +170,14 @@ CASES = [
     Case("max_pool2d-overlapping-padded", ops.MaxPool2d,
          lambda x: mt.nn.functional.max_pool2d(x, 3, stride=2, padding=1),
          (distinct((1, 2, 5, 5)),)),
+    Case("mse_loss", ops.MseLoss, lambda x, t: mt.nn.functional.mse_loss(x, t),
+         (uniform((3, 2)), uniform((3, 2), seed=1))),
+    Case("mse_loss-sum", ops.MseLoss,
+         lambda x, t: mt.nn.functional.mse_loss(x, t, reduction="sum"),
+         (uniform((4,)), uniform((4,), seed=1))),
+    Case("mse_loss-none", ops.MseLoss,
+         lambda x, t: mt.nn.functional.mse_loss(x, t, reduction="none"),
+         (uniform((2, 3)), uniform((2, 3), seed=1))),
 ]
 CASE = {c.name: c for c in CASES}
 NO_GRADIENT = {ops.Fill}  # its output never depends on its input

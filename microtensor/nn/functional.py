@@ -1,8 +1,9 @@
 """torch.nn.functional for microtensor: layers and losses as compositions of primitives.
 
 Nothing here has a backward of its own: conv2d is unfold + one matmul, average pooling
-unfold + mean, max pooling one primitive of the op table (the maximum of strided views),
-the losses are log_softmax, softplus, gathers and means. Autodiff derives every gradient.
+unfold + mean; max pooling and the MSE loss are primitives of the op table (the maximum
+of strided views; one dot product); the other losses are log_softmax, softplus, gathers
+and means. Autodiff derives every gradient.
 """
 from __future__ import annotations
 
@@ -97,14 +98,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- losses
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    _check_reduction(reduction, op)
     if reduction == "mean":
         return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _same_shape(input: Tensor, target, op: str) -> None:
@@ -116,15 +119,15 @@ def _same_shape(input: Tensor, target, op: str) -> None:
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """(input - target)^2, averaged (or summed) over all elements."""
     _same_shape(input, target, "mse_loss")
-    diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    _check_reduction(reduction, "mse_loss")
+    return apply(ops.MseLoss, input, target, reduction=reduction)
 
 
 def l2_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """The reports' L2 loss: 1/2 (target - input)^2."""
     _same_shape(input, target, "l2_loss")
-    diff = input - target
-    return _reduce(diff * diff * 0.5, reduction, "l2_loss")
+    _check_reduction(reduction, "l2_loss")
+    return apply(ops.MseLoss, input, target, reduction=reduction) * 0.5
 
 
 def _clamped_log(p: Tensor) -> Tensor:
