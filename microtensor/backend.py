@@ -20,10 +20,28 @@ __all__ = ["xp", "ndarray", "sum_to", "broadcast_to", "index_add", "windows", "i
            "retain_freed_memory"]
 
 
+_ONES: dict = {}  # (length, dtype) -> a read-only vector of ones, for sum_to
+_BLAS_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
+
+def _ones(n: int, dtype) -> ndarray:
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[n, dtype] = xp.ones(n, dtype)
+        ones.flags.writeable = False
+    return ones
+
+
 def sum_to(a: ndarray, shape: tuple) -> ndarray:
     """Sum `a` down to `shape`, undoing numpy broadcasting (the VJP of broadcast_to)."""
     lead = a.ndim - len(shape)
     if lead == 1 and a.shape[1:] == shape:  # a bias: the common case, one C call
+        if a.ndim == 2 and a.dtype in _BLAS_FLOATS:
+            # ones @ a: a BLAS matrix-vector product, 2-3x faster than add.reduce over
+            # axis 0 on a batch of rows (summed in the array's precision, as BLAS does)
+            return xp.dot(_ones(a.shape[0], a.dtype), a)
         return xp.add.reduce(a, axis=0)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1

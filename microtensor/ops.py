@@ -171,24 +171,24 @@ class Linear(Op):
 
     def forward(x, weight, bias):
         try:
-            out = x @ weight.T
+            out = xp.dot(x, weight.T)  # = x @ weight.T for a 2-D weight, with less overhead
         except ValueError:
             raise ValueError(f"linear: input of shape {x.shape} does not match weight of "
-                             f"shape {weight.shape} ({x.shape[-1] if x.ndim else None} "
-                             f"!= {weight.shape[-1]} in_features)") from None
+                             f"shape {weight.shape} ({x.shape[-1]} != {weight.shape[-1]} "
+                             f"in_features)") from None
         if bias is not None:
             out += bias
         return out
 
     def vjp(B, g, out, args, needs):
         x, w = args[0], args[1]
-        gx = g @ w if needs[0] else None
+        gx = B.dot(g, w) if needs[0] else None
         gw = None
         if needs[1]:
             if x.ndim == 2:
-                gw = B.mT(g) @ x
+                gw = B.dot(g.mT, x)
             else:
-                gw = B.mT(B.reshape(g, (-1, g.shape[-1]))) @ B.reshape(x, (-1, x.shape[-1]))
+                gw = B.dot(B.reshape(g, (-1, g.shape[-1])).mT, B.reshape(x, (-1, x.shape[-1])))
         return gx, gw, (g if needs[2] else None)
 
 
@@ -663,6 +663,7 @@ def _fill_namespaces() -> None:
         "permute": lambda a, dims: a.transpose(dims),
         "unsqueeze": xp.expand_dims,
         "mT": lambda a: a.swapaxes(-1, -2),
+        "dot": xp.dot,  # a matrix product whose right operand is 2-D (then = matmul)
         "sum": lambda a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim),
         "exp": xp.exp, "log": xp.log, "sin": xp.sin, "cos": xp.cos, "sign": xp.sign,
         "sigmoid": _sigmoid, "where": xp.where, "minimum": xp.minimum,
@@ -684,6 +685,7 @@ def _fill_namespaces() -> None:
         "permute": lambda a, dims: apply(Permute, a, dims=dims),
         "unsqueeze": lambda a, dim: unsqueeze(a, dim),
         "mT": lambda a: transpose(a, -1, -2),
+        "dot": lambda a, b: apply(MatMul, a, b),
         "sum": lambda a, dim, keepdim: apply(Sum, a, dim=dim, keepdim=keepdim),
         "exp": lambda a: apply(Exp, a), "log": lambda a: apply(Log, a),
         "sin": lambda a: apply(Sin, a), "cos": lambda a: apply(Cos, a),
@@ -762,6 +764,9 @@ def matmul(a, b) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias with weight of shape (out_features, in_features)."""
+    if xp.ndim(x.data if isinstance(x, Tensor) else x) == 0:
+        raise ValueError("linear: the input must have at least one dimension (its "
+                         "features), got a 0-d value")
     if weight.ndim != 2 or (bias is not None and bias.shape not in ((weight.shape[0],), ())):
         raise ValueError(f"linear: weight must be (out_features, in_features) and bias "
                          f"(out_features,), got weight {weight.shape} and bias "
