@@ -485,17 +485,23 @@ def _recompute(node):
     return apply(node.op, *node.args, **node.attrs)
 
 
-def _store_grad(t: Tensor, g, create_graph: bool) -> None:
+def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> None:
     """Accumulate `g` into `t.grad` as PyTorch does: in place normally, out of place
-    (keeping the graph) under create_graph."""
+    (keeping the graph) under create_graph. A first gradient is kept without a copy
+    unless it is a view or an array already handed to another tensor (`given`: their
+    ids; a VJP may return one array for several inputs), since later backward calls
+    update .grad in place."""
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
     if g.dtype != t.dtype:
         g = g.astype(t.dtype)
     if t.grad is None:
-        # A VJP may hand the same array (or a view of it) to several tensors: own a copy.
-        t.grad = _wrap(g if g.base is None else g.copy())
+        if g.base is not None or (given is not None and id(g) in given):
+            g = g.copy()
+        if given is not None:
+            given.add(id(g))
+        t.grad = _wrap(g)
     elif t.grad.requires_grad:
         t.grad = _wrap(t.grad.data + g)
     else:
@@ -514,21 +520,11 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
     retain = create_graph if retain_graph is None else retain_graph
     leaf_grads = _run(tensors, seeds, retain, create_graph)
-    given: set = set()  # arrays already handed to a leaf: a second leaf gets a copy
+    given: set = set()
     for t, g in leaf_grads.items():
         if t._hooks:
             g = _run_hooks(t._hooks, g, create_graph)
-        if create_graph:
-            _store_grad(t, g, True)
-        elif t.grad is None:
-            if g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype)
-            elif g.base is not None or id(g) in given:
-                g = g.copy()
-            given.add(id(g))
-            t.grad = _wrap(g)
-        else:
-            _store_grad(t, g, False)
+        _store_grad(t, g, create_graph, given)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -42,27 +42,17 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-def _children_of(value, prefix: str):
-    """(name, module) for a module, or for each module inside a list/tuple/dict."""
-    if isinstance(value, Module):
+def _found_in(value, prefix: str, kind: type):
+    """(dotted name, item) for `value` if it is a `kind` (Module or Parameter), or for
+    each one inside a list, tuple or dict held as an attribute."""
+    if isinstance(value, kind):
         yield prefix, value
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _children_of(v, f"{prefix}.{i}")
+            yield from _found_in(v, f"{prefix}.{i}", kind)
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _children_of(v, f"{prefix}.{k}")
-
-
-def _params_of(value, prefix: str):
-    if isinstance(value, Parameter):
-        yield prefix, value
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _params_of(v, f"{prefix}.{i}")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _params_of(v, f"{prefix}.{k}")
+            yield from _found_in(v, f"{prefix}.{k}", kind)
 
 
 class Module:
@@ -119,7 +109,7 @@ class Module:
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
         for name, value in vars(self).items():
             if not name.startswith("_"):
-                yield from _children_of(value, name)
+                yield from _found_in(value, name, Module)
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
@@ -147,7 +137,7 @@ class Module:
             for name, value in vars(module).items():
                 if name.startswith("_"):
                     continue
-                for pname, p in _params_of(value, name):
+                for pname, p in _found_in(value, name, Parameter):
                     if id(p) not in seen:
                         seen.add(id(p))
                         yield (f"{mod_name}.{pname}" if mod_name else pname), p
