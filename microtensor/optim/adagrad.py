@@ -46,4 +46,3 @@ class Adagrad(Optimizer):
         tmp += group["eps"]
         xp.divide(g, tmp, out=tmp)
         tmp *= group["lr"] / (1 + (step - 1) * group["lr_decay"])
-        p -= tmp

@@ -79,7 +79,6 @@ class Adam(Optimizer):
         tmp += group["eps"]
         xp.divide(m, tmp, out=tmp)
         tmp *= lr / (1 - beta1 ** step)
-        p -= tmp
 
 
 class AdamW(Adam):

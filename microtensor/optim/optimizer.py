@@ -2,15 +2,16 @@
 optimizer (as torch.optim.Optimizer).
 
 A subclass declares its state (`_state_spec`: name -> initial value) and writes its
-update equations once, in `_update`, on bare numpy arrays, in place. The loop here runs
-that one function two ways. Parameters of up to `_FLAT_MAX` elements that share a group
-and a dtype are updated together: their values and gradients are copied into one flat
-array, updated there by a fixed number of numpy calls, and copied back, because on the
-tiny arrays of a small network each numpy call costs far more than its arithmetic.
-Larger parameters, and a group where some gradients are missing or the step counts
-differ, are updated one parameter at a time. State arrays are views into the flat
-buffers, so both ways read and write the same state, and since every operation is
-elementwise they give the same numbers.
+update equations once, in `_update`, on bare numpy arrays, in place, leaving the step to
+subtract from the parameters in a scratch array. The loop here runs that one function
+two ways. Parameters of up to `_FLAT_MAX` elements that share a group and a dtype are
+updated together: their gradients (and their values, when the update reads them: weight
+decay) are copied into one flat array and updated there by a fixed number of numpy
+calls, because on the tiny arrays of a small network each numpy call costs far more
+than its arithmetic. Larger parameters, and a group where some gradients are missing or
+the step counts differ, are updated one parameter at a time. State arrays are views into
+the flat buffers, so both ways read and write the same state, and since every operation
+is elementwise they give the same numbers.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class _Chunk:
     """The small parameters of one group and dtype, with flat copies of their values and
     gradients, a scratch array and their state arrays laid end to end."""
 
-    __slots__ = ("params", "states", "pviews", "gviews", "p", "g", "tmp", "st")
+    __slots__ = ("params", "states", "pviews", "gviews", "p", "g", "tmp", "tviews", "st")
 
     def __init__(self, params: list, states: list, spec: dict) -> None:
         dtype = params[0].dtype
@@ -45,7 +46,7 @@ class _Chunk:
         self.params, self.states = params, states
         self.p, self.pviews = flat_and_views()
         self.g, self.gviews = flat_and_views()
-        self.tmp = xp.empty(bounds[-1], dtype)
+        self.tmp, self.tviews = flat_and_views()
         self.st = {}
         for name, init in spec.items():
             self.st[name], views = flat_and_views()
@@ -193,28 +194,38 @@ class Optimizer:
                     self._step_one(group, p, st)
             return
         copyto = xp.copyto
+        reads_values = group.get("weight_decay", 0) != 0
         for p, pv, gv in zip(params, chunk.pviews, chunk.gviews):
-            copyto(pv, p.data)
+            if reads_values:
+                copyto(pv, p.data)
             copyto(gv, p.grad.data)
         step += 1
         self._update(group, chunk.p, chunk.g, chunk.tmp, chunk.st, step)
-        for p, pv, st in zip(params, chunk.pviews, states):
-            copyto(p.data, pv)
+        if reads_values:
+            chunk.p -= chunk.tmp
+        for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
+            if reads_values:
+                copyto(p.data, pv)
+            else:
+                p.data -= tv
             bump_version(p)
             st["step"] = step
 
     def _step_one(self, group: dict, p: Tensor, st: dict) -> None:
         step = st["step"] = st["step"] + 1
         data = p.data
-        self._update(group, data, p.grad.data.astype(data.dtype), xp.empty_like(data), st,
-                     step)
+        tmp = xp.empty_like(data)
+        self._update(group, data, p.grad.data.astype(data.dtype), tmp, st, step)
+        data -= tmp
         bump_version(p)
 
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
-        """The update equations, in place on arrays of one shape: `p` the values, `g` a
-        copy of the gradient (free to overwrite), `tmp` scratch, `st` the state arrays
-        named in _state_spec, `step` this update's number (from 1)."""
+        """The update equations, in place on arrays of one shape, leaving in `tmp` the
+        step that the caller subtracts from the values: `p` the values (read, and
+        written, only when the group's weight_decay is not 0), `g` a copy of the gradient
+        (free to overwrite), `st` the state arrays named in _state_spec, `step` this
+        update's number (from 1)."""
         raise NotImplementedError(f"{self._name} must define _update")
 
     def _state_spec(self, group: dict) -> dict:

@@ -69,4 +69,3 @@ class RMSprop(Optimizer):
             xp.multiply(b, group["lr"], out=tmp)
         else:
             tmp *= group["lr"]
-        p -= tmp

@@ -73,4 +73,3 @@ class SGD(Optimizer):
             else:
                 g = buf
         xp.multiply(g, group["lr"], out=tmp)
-        p -= tmp
