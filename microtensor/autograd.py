@@ -284,11 +284,13 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     return t
 
 
-def bump_version(t: Tensor) -> None:
-    """Mark t's array as changed in place: nodes made before now that saved it will
-    refuse to use it. A version is a stamp of the clock that numbers nodes, so a node
-    needs no record of its inputs' versions."""
-    t._version = _last_change[0] = next(_clock)
+def bump_version(*tensors: Tensor) -> None:
+    """Mark the tensors' arrays as changed in place: nodes made before now that saved
+    one will refuse to use it. A version is a stamp of the clock that numbers nodes, so
+    a node needs no record of its inputs' versions."""
+    stamp = _last_change[0] = next(_clock)
+    for t in tensors:
+        t._version = stamp
 
 
 class _ArrayNS:

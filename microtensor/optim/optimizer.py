@@ -183,19 +183,14 @@ class Optimizer:
         at the same step; otherwise one update per parameter that has a gradient."""
         params, states = chunk.params, chunk.states
         step = states[0]["step"]
-        together = True
-        for p, st in zip(params, states):
-            if p.grad is None or st["step"] != step:
-                together = False
-                break
-        if not together:
-            for p, st in zip(params, states):
-                if p.grad is not None:
-                    self._step_one(group, p, st)
-            return
-        copyto = xp.copyto
         reads_values = group.get("weight_decay", 0) != 0
-        for p, pv, gv in zip(params, chunk.pviews, chunk.gviews):
+        copyto = xp.copyto
+        for p, st, pv, gv in zip(params, states, chunk.pviews, chunk.gviews):
+            if p.grad is None or st["step"] != step:
+                for q, st_q in zip(params, states):
+                    if q.grad is not None:
+                        self._step_one(group, q, st_q)
+                return
             if reads_values:
                 copyto(pv, p.data)
             copyto(gv, p.grad.data)
@@ -208,8 +203,8 @@ class Optimizer:
                 copyto(p.data, pv)
             else:
                 p.data -= tv
-            bump_version(p)
             st["step"] = step
+        bump_version(*params)
 
     def _step_one(self, group: dict, p: Tensor, st: dict) -> None:
         step = st["step"] = st["step"] + 1
