@@ -117,13 +117,21 @@ def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:
     out = xp.zeros((n, c, hp, wp), dtype=cols.dtype)
     cols = cols.reshape(n, c, kh, kw, oh, ow)
     # One strided add per kernel offset (kh*kw of them): windows at one offset never overlap.
-    for i in range(kh):
-        hi = i * dilation[0]
-        for j in range(kw):
-            wj = j * dilation[1]
-            out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
-                wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
+    for i, j, dst in _offset_views(out, kernel, stride, dilation, (oh, ow)):
+        dst += cols[:, :, i, j]
     return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
+def _offset_views(out: ndarray, kernel, stride, dilation, out_hw):
+    """(i, j, view) for each kernel offset (i, j): the view of the padded (N, C, H, W)
+    `out` at which that element of every window lies, one (N, C, oh, ow) grid."""
+    oh, ow = out_hw
+    for i in range(kernel[0]):
+        hi = i * dilation[0]
+        for j in range(kernel[1]):
+            wj = j * dilation[1]
+            yield i, j, out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+                            wj:wj + stride[1] * (ow - 1) + 1:stride[1]]
 
 
 def unpool(share: ndarray, hits: list, size, kernel, stride, padding, dilation) -> ndarray:
@@ -134,17 +142,12 @@ def unpool(share: ndarray, hits: list, size, kernel, stride, padding, dilation) 
     h, w = size
     out = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=share.dtype)
     overlap = any(s < (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation))
-    for i in range(kernel[0]):
-        hi = i * dilation[0]
-        for j in range(kernel[1]):
-            wj = j * dilation[1]
-            dst = out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
-                      wj:wj + stride[1] * (ow - 1) + 1:stride[1]]
-            hit = hits[i * kernel[1] + j]
-            if overlap:
-                dst += share * hit
-            else:
-                xp.multiply(share, hit, out=dst)
+    for i, j, dst in _offset_views(out, kernel, stride, dilation, (oh, ow)):
+        hit = hits[i * kernel[1] + j]
+        if overlap:
+            dst += share * hit
+        else:
+            xp.multiply(share, hit, out=dst)
     return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
 

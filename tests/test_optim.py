@@ -636,3 +636,26 @@ def test_scheduler_load_state_dict_of_another_kind_raises():
     step = lr_scheduler.StepLR(opt, step_size=2)
     with pytest.raises(ValueError, match="StepLR.load_state_dict: missing keys"):
         step.load_state_dict(lr_scheduler.ExponentialLR(opt, gamma=0.5).state_dict())
+
+
+class _Shrink(mt.optim.Optimizer):
+    """A user's optimizer whose step reads the values: p -= lr * p (no weight_decay option)."""
+
+    def __init__(self, params, lr=0.5):
+        super().__init__(params, dict(lr=lr))
+
+    def _update(self, group, p, g, tmp, st, step):
+        np.multiply(p, group["lr"], out=tmp)
+
+
+def test_an_optimizer_of_ones_own_that_reads_the_values_sees_them_on_the_flat_path():
+    # small parameters go through one flat chunk; values must be copied in for this update
+    params = [mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
+              mt.nn.Parameter(mt.tensor(np.ones(2)))]
+    opt = _Shrink(params)
+    for _ in range(2):
+        for p in params:
+            p.grad = mt.zeros(p.shape)
+        opt.step()
+    np.testing.assert_allclose(params[0].data, np.arange(1.0, 4.0) * 0.25)
+    np.testing.assert_allclose(params[1].data, np.ones(2) * 0.25)

@@ -19,6 +19,8 @@ class Adagrad(Optimizer):
     initial_accumulator_value.
     """
 
+    _values_read_only_for_weight_decay = True
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10) -> None:

@@ -31,6 +31,8 @@ class Adam(Optimizer):
 
     _decoupled = False
 
+    _values_read_only_for_weight_decay = True
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False,

@@ -20,6 +20,8 @@ class RMSprop(Optimizer):
     p -= lr g / d.
     """
 
+    _values_read_only_for_weight_decay = True
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
                  momentum: float = 0, centered: bool = False) -> None:
