@@ -13,23 +13,30 @@ they run on Tensors through the same code, so the gradient is itself a graph.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import os
 import traceback
+import weakref
 from heapq import heappop, heappush
 from typing import Callable
 
 from .backend import ndarray, sum_to, xp
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, promote_result
 
 __all__ = [
-    "Node", "apply", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "apply_inplace",
-    "Function", "FunctionCtx",
+    "Node", "apply", "apply_view", "backward", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
+    "apply_inplace", "Function", "FunctionCtx",
 ]
 
-_state = {"grad": True, "anomaly": False}
+# Grad and anomaly modes belong to the thread (as in PyTorch) and to the asyncio task:
+# a ContextVar is as cheap to read as a dict entry, and no_grad in one thread never stops
+# another thread's ops from recording. A new thread starts with grad on, anomaly off.
+_grad_mode = contextvars.ContextVar("microtensor_grad_mode", default=True)
+_anomaly_mode = contextvars.ContextVar("microtensor_anomaly_mode", default=False)
+_grad_on = _grad_mode.get
 # One clock numbers nodes as they are made (a topological order) and stamps tensors
 # changed in place (their version). A saved input whose stamp is later than its node's
 # number changed after being saved. `_last_change` is the latest stamp: nodes made after
@@ -39,33 +46,47 @@ _last_change = [0]
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops applied now record a graph."""
-    return _state["grad"]
+    """Whether ops applied now, in this thread, record a graph."""
+    return _grad_on()
 
 
-class _GradMode:
-    """Context manager and decorator that sets grad mode and restores it on exit."""
+class _Mode:
+    """Context manager and decorator that sets a mode and restores it on exit."""
+
+    var: contextvars.ContextVar
 
     def __init__(self, mode: bool) -> None:
         self.mode = mode
 
     def __enter__(self) -> None:
-        self.prev = _state["grad"]
-        _state["grad"] = self.mode
+        self.prev = self.var.get()
+        self.var.set(self.mode)
 
     def __exit__(self, *exc) -> None:
-        _state["grad"] = self.prev
+        self.var.set(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(self.mode):
+            with _scoped(self.var, self.mode):  # a fresh one per call: reentrant, thread-safe
                 return fn(*args, **kwargs)
         return wrapper
 
 
+class _GradMode(_Mode):
+    var = _grad_mode
+
+
+class _scoped(_Mode):
+    """A mode for one block, of any ContextVar (what decorators wrap each call in)."""
+
+    def __init__(self, var: contextvars.ContextVar, mode: bool) -> None:
+        self.var = var
+        self.mode = mode
+
+
 class no_grad(_GradMode):
-    """Ops inside record no graph (evaluation, optimizer updates).
+    """Ops inside record no graph (evaluation, optimizer updates). Per thread.
 
     >>> import microtensor as mt
     >>> x = mt.tensor([1.0], requires_grad=True)
@@ -87,39 +108,35 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """Grad mode on or off, for a block, a function, or (called alone) from now on."""
+    """Grad mode on or off, for a block, a function, or (called alone) from now on, in
+    this thread."""
 
     def __init__(self, mode: bool) -> None:
         super().__init__(bool(mode))
-        self.prev = _state["grad"]
-        _state["grad"] = self.mode
+        self.prev = _grad_mode.get()
+        _grad_mode.set(self.mode)
 
     def __enter__(self) -> None:
         pass
 
     def __call__(self, fn: Callable) -> Callable:
-        _state["grad"] = self.prev
+        _grad_mode.set(self.prev)
         return super().__call__(fn)
 
 
-class detect_anomaly:
+class detect_anomaly(_Mode):
     """Inside, a NaN or inf produced by a VJP raises an error naming the op and the user
     line that created it in the forward pass. Costs a stack capture per op, so it is off
     by default."""
 
+    var = _anomaly_mode
+
     def __init__(self, check_nan: bool = True) -> None:
-        self.check_nan = check_nan
-
-    def __enter__(self) -> None:
-        self.prev = _state["anomaly"]
-        _state["anomaly"] = self.check_nan
-
-    def __exit__(self, *exc) -> None:
-        _state["anomaly"] = self.prev
+        super().__init__(check_nan)
 
 
 def is_anomaly_enabled() -> bool:
-    return _state["anomaly"]
+    return _anomaly_mode.get()
 
 
 class Node:
@@ -130,9 +147,11 @@ class Node:
     call; `out` is the output array when the op's VJP reads it (`Op.save_output`).
     `n_out` is None for an op with one output (its gradient is one array) and the count
     for an op returning a tuple (its gradient is a list, None where unused). `seq` is the
-    clock at creation. `extra` is None on the fast path, else a dict of what few nodes
-    need: hooks and retain_grad requests of outputs, "dirty" (the output was changed in
-    place), "trace" (the user's line, in anomaly mode).
+    clock at creation: an input's history is taken as it was then (`input_edge`), so a
+    later in-place op on that input never reroutes this node's gradient. `extra` is None
+    on the fast path, else a dict of what few nodes need: hooks and retain_grad requests
+    of outputs, "dirty" (the output was changed in place), "trace" (the user's line, in
+    anomaly mode).
     """
 
     __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "seq", "extra",
@@ -147,7 +166,7 @@ class Node:
         self.out = out
         self.n_out = n_out
         self.seq = next(_clock)
-        self.extra = {"trace": _user_frame()} if _state["anomaly"] else None
+        self.extra = {"trace": _user_frame()} if _anomaly_mode.get() else None
 
     @property
     def name(self) -> str:
@@ -161,7 +180,7 @@ class Node:
         """The nodes (or leaf tensors) feeding this one, as in PyTorch."""
         if self.args is None:
             return ()
-        return tuple(a._node if a._node is not None else a
+        return tuple(input_edge(a, self.seq)[0] or a
                      for a, need in zip(self.args, self.needs) if need)
 
     def _extra(self, kind: str, oi: int):
@@ -183,6 +202,9 @@ def _user_frame() -> str:
         if not frame.filename.startswith(pkg):
             return f"{frame.filename}:{frame.lineno}: {frame.line}"
     return "<unknown>"
+
+
+_F64 = xp.dtype(xp.float64)
 
 
 def apply(op, *args, **attrs):
@@ -207,7 +229,9 @@ def apply(op, *args, **attrs):
             raise
         shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
-    if not (record and _state["grad"] and op.differentiable):
+    if op.n_out == 1 and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
+        out = promote_result(out, arrays)
+    if not (record and op.differentiable and _grad_on()):
         if op.n_out == 1:
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
@@ -225,9 +249,12 @@ def apply1(op, a):
     """apply() for one input and no attributes: the hot path of elementwise ops."""
     if not isinstance(a, Tensor):
         return apply(op, a)
-    out = op.forward(a.data)
-    if a.requires_grad and _state["grad"] and op.differentiable:
-        return _wrap(out, Node(op, (a,), (a.data,), (True,), _NO_ATTRS,
+    da = a.data
+    out = op.forward(da)
+    if out.dtype is _F64 and da.dtype is not _F64:  # an integer input: PyTorch's dtype
+        out = promote_result(out, (da,))
+    if a.requires_grad and op.differentiable and _grad_on():
+        return _wrap(out, Node(op, (a,), (da,), (True,), _NO_ATTRS,
                                out if op.save_output else None, None))
     return _wrap(out)
 
@@ -246,7 +273,9 @@ def apply2(op, a, b):
         out = op.forward(da, db)
     except ValueError:
         return apply(op, a, b)  # again, for the error message naming the op and shapes
-    if (ra or rb) and _state["grad"] and op.differentiable:
+    if out.dtype is _F64 and not (type(da) is ndarray and da.dtype is _F64 and da.ndim):
+        out = promote_result(out, (da, db))  # numpy's promotion differs from PyTorch's
+    if (ra or rb) and op.differentiable and _grad_on():
         # constant tuples: no allocation for the GC to count
         needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
         return _wrap(out, Node(op, (a, b), (da, db), needs, _NO_ATTRS,
@@ -254,43 +283,225 @@ def apply2(op, a, b):
     return _wrap(out)
 
 
+# ------------------------------------------------------------- views and in-place ops
+class Alias:
+    """What a tensor shares with others, kept only on tensors that share (most have none).
+
+    `owner` is the tensor whose version counter this one shares (None: its own); a view
+    and its base share one, as do `detach()` and its source, so an in-place change
+    through any of them is seen by every node that saved one of them. `base` is the
+    tensor whose history a view follows, through `steps` ((op, attrs) pairs replayed on
+    the base); `index` caches the flat positions of the view's elements in the base.
+    `views` (on a base) holds weak references to its live views, whose histories are
+    rebuilt when the base's changes. `past` lists (stamp, node, oi): the history this
+    tensor had until an in-place op at clock `stamp` replaced it, for the nodes that
+    consumed it before. `no_grad` marks a view made with grad mode off."""
+
+    __slots__ = ("owner", "base", "steps", "index", "views", "past", "no_grad")
+
+    def __init__(self, owner=None, base=None, steps=(), no_grad=False) -> None:
+        self.owner = owner
+        self.base = base
+        self.steps = steps
+        self.index = None
+        self.views = None
+        self.past = None
+        self.no_grad = no_grad
+
+
+def _alias(t: Tensor) -> Alias:
+    if t._alias is None:
+        t._alias = Alias()
+    return t._alias
+
+
+def _owner(t: Tensor) -> Tensor:
+    """The tensor holding t's version counter."""
+    a = t._alias
+    return t if a is None or a.owner is None else a.owner
+
+
+def version(t: Tensor) -> int:
+    """t's version: the clock stamp of the last in-place change to its memory."""
+    return _owner(t)._version
+
+
+def input_edge(a: Tensor, seq: int) -> tuple:
+    """(node, output index) of `a`'s history as it was when node number `seq` was made."""
+    alias = a._alias
+    if alias is not None and alias.past is not None:
+        for stamp, node, oi in alias.past:
+            if seq < stamp:
+                return node, oi
+    return a._node, a._oi
+
+
+def share_version(src: Tensor, t: Tensor) -> Tensor:
+    """Make `t` (a tensor over src's memory, outside the graph) share src's version."""
+    t._alias = Alias(owner=_owner(src))
+    return t
+
+
+def apply_view(op, x, **attrs):
+    """apply() for an op whose output may be a view of x's memory (reshape, permute,
+    basic indexing, expand): if numpy made a view, the output shares x's version and
+    follows x's history, as PyTorch's views do."""
+    out = apply(op, x, **attrs)
+    if isinstance(x, Tensor):
+        link_view(x, out, ((op, attrs),))
+    return out
+
+
+def link_view(x: Tensor, out: Tensor, steps: tuple) -> None:
+    """Record `out` as a view of x made by `steps`, if its array shares x's memory."""
+    ob, xd = out.data.base, x.data
+    if ob is None or not (ob is xd or ob is xd.base):
+        return  # numpy copied: not a view (reshape of a non-contiguous array, say)
+    xa = x._alias
+    if xa is not None and xa.base is not None:  # a view of a view: one base, steps chained
+        base, steps = xa.base, xa.steps + steps
+    else:
+        base = x
+    out._alias = Alias(owner=_owner(x), base=base, steps=steps, no_grad=not _grad_on())
+    ba = _alias(base)
+    if ba.views is None:
+        ba.views = []
+    elif len(ba.views) > 32:
+        ba.views = [r for r in ba.views if r() is not None]
+    ba.views.append(weakref.ref(out))
+
+
+def _view_index(base: Tensor, alias: Alias) -> ndarray:
+    """The flat positions in `base` of the view's elements, in the view's shape."""
+    if alias.index is None:
+        idx = xp.arange(base.data.size).reshape(base.shape)
+        for op, attrs in alias.steps:
+            idx = op.forward(idx, **attrs)
+        alias.index = xp.ascontiguousarray(idx)
+    return alias.index
+
+
+def _set_history(t: Tensor, node, oi: int, stamp: int) -> None:
+    """Give t a new history from clock `stamp` on; nodes made before keep the old one."""
+    if t._node is not None:
+        a = _alias(t)
+        if a.past is None:
+            a.past = []
+        a.past.append((stamp, t._node, t._oi))
+    t._node, t._oi, t.requires_grad = node, oi, node is not None or t.requires_grad
+
+
+def _rebuild_views(base: Tensor, stamp: int) -> None:
+    """After base's history changed, each live view of it (made with grad on) takes the
+    history of the same view of the new base (PyTorch regenerates a view's grad_fn)."""
+    live = []
+    for ref in base._alias.views:
+        v = ref()
+        if v is None:
+            continue
+        live.append(ref)
+        if v._alias.no_grad:
+            continue
+        t = base
+        for op, attrs in v._alias.steps:
+            t = apply(op, t, **attrs)
+        if t._node is not None:
+            _set_history(v, t._node, t._oi, stamp)
+    base._alias.views = live
+
+
+def _mark_dirty(*tensors) -> None:
+    """Their producing nodes' saved outputs (if any) have been overwritten."""
+    for t in tensors:
+        node = t._node
+        if node is not None and node.op.save_output:
+            if node.extra is None:
+                node.extra = {}
+            node.extra["dirty"] = True
+
+
 def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
-    """Apply `op` to (t, *args) and write the result into t's array: PyTorch's in-place
-    semantics. Under grad mode t's history is rebased onto the new node, whose input is
-    t's old value (a copy only when that op's VJP reads it); nodes made earlier that
-    saved t see its version change and refuse to backward through stale data."""
-    recording = _state["grad"]
-    if recording and t.requires_grad and t._node is None:
+    """Apply `op` to (t, *args) and write the result into t's memory: PyTorch's in-place
+    semantics. Under grad mode t's history becomes the new node, whose input is t's old
+    value (copied when the VJP reads it); nodes that used t before keep t's old history.
+    On a view, the base's history gains the change too (PyTorch's CopySlices) and every
+    live view of the base follows the new base. A node that saved t's memory and runs
+    after the change raises instead of using the new values."""
+    recording = _grad_on()
+    alias = t._alias
+    base = alias.base if alias is not None else None
+    if not t.data.flags.writeable:
         raise RuntimeError(
-            f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
-            f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
-    keep_old = recording and t.requires_grad and 0 in op.saves
+            f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
+            f"several of its elements share one memory location; clone() it before "
+            f"changing it in place")
+    if recording:
+        _check_inplace_target(op, t, base, alias)
+    grad_args = any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    keep_old = recording and 0 in op.saves and (t.requires_grad or grad_args)
     old = _wrap(t.data.copy() if keep_old else t.data, t._node, t._oi)
     old.requires_grad = t.requires_grad
-    old._version = t._version
+    args = tuple(old if a is t else a for a in args)  # x.mul_(x) reads x's old value
     res = apply(op, old, *args, **attrs)
     if res.shape != t.shape:
         raise RuntimeError(
             f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
             f"tensor of shape {t.shape} in place")
-    xp.copyto(t.data, res.data, casting="same_kind")
+    if res.dtype != t.dtype:
+        if not xp.can_cast(res.dtype, t.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
+                f"dtype {t.dtype} in place; use the out-of-place {op.name}")
+        res = apply(_ops.Cast, res, dtype=t.dtype)
+    _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
+    xp.copyto(t.data, res.data)
     bump_version(t)
-    if t._node is not None:
-        if t._node.extra is None:
-            t._node.extra = {}
-        t._node.extra["dirty"] = True
-    if recording and res._node is not None:
-        t._node, t._oi, t.requires_grad = res._node, 0, True
+    stamp = _last_change[0]
+    if not (recording and res._node is not None):
+        return t
+    if base is None:
+        _set_history(t, res._node, 0, stamp)
+        if t._alias is not None and t._alias.views:
+            _rebuild_views(t, stamp)
+        return t
+    base_old = _wrap(base.data, base._node, base._oi)
+    base_old.requires_grad = base.requires_grad
+    node = Node(_ops.CopySlices, (base_old, res), (base.data, res.data),
+                (base.requires_grad, True), {"index": _view_index(base, alias)}, None, None)
+    _set_history(base, node, 0, stamp)
+    _rebuild_views(base, stamp)
     return t
 
 
+def _check_inplace_target(op, t: Tensor, base, alias) -> None:
+    """The in-place changes that PyTorch refuses under grad mode, refused the same way."""
+    if t.requires_grad and t._node is None:
+        raise RuntimeError(
+            f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
+            f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
+    if base is None:
+        return
+    if base.requires_grad and base._node is None:
+        raise RuntimeError(
+            f"{op.name}_: the tensor of shape {t.shape} is a view of a leaf tensor that "
+            f"requires grad, which cannot be modified in place, not even through a view; "
+            f"do it under no_grad() or on a clone")
+    if alias.no_grad and base.requires_grad:
+        raise RuntimeError(
+            f"{op.name}_: the tensor of shape {t.shape} is a view made under no_grad() of "
+            f"a tensor that requires grad; changing it in place with grad mode on would "
+            f"leave the base's gradient wrong. Make the view with grad mode on, or change "
+            f"it under no_grad()")
+
+
 def bump_version(*tensors: Tensor) -> None:
-    """Mark the tensors' arrays as changed in place: nodes made before now that saved
-    one will refuse to use it. A version is a stamp of the clock that numbers nodes, so
-    a node needs no record of its inputs' versions."""
+    """Mark the tensors' memory as changed in place: nodes made before now that saved one
+    of them (or a view of the same memory) will refuse to use it. A version is a stamp of
+    the clock that numbers nodes, so a node needs no record of its inputs' versions."""
     stamp = _last_change[0] = next(_clock)
     for t in tensors:
-        t._version = stamp
+        a = t._alias
+        (t if a is None or a.owner is None else a.owner)._version = stamp
 
 
 class _ArrayNS:
@@ -322,7 +533,7 @@ def _seed(root: Tensor, gradient, name: str):
 def _check_versions(node) -> None:
     for i in node.op.saves:
         a = node.args[i]
-        if isinstance(a, Tensor) and a._version > node.seq:
+        if isinstance(a, Tensor) and version(a) > node.seq:
             raise RuntimeError(
                 f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
                 f"by an in-place operation after it was saved; clone it before changing "
@@ -336,8 +547,16 @@ def _check_versions(node) -> None:
 def _run_hooks(hooks, g, create_graph):
     for hook in hooks:
         res = hook(g if create_graph else Tensor(g))
-        if res is not None:  # the hook's tensor stays the user's: the engine keeps a copy
-            g = res if create_graph else xp.array(res.data if isinstance(res, Tensor) else res)
+        if res is None:
+            continue
+        shape, dtype = getattr(res, "shape", None), getattr(res, "dtype", None)
+        if shape != g.shape or dtype != g.dtype:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
+                f"{g.dtype}; a hook may change the values, not the shape or dtype")
+        # the hook's tensor stays the user's: the engine keeps a copy
+        g = res if create_graph else xp.array(res.data if isinstance(res, Tensor) else res)
     return g
 
 
@@ -382,21 +601,13 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             s = s.data
         elif create_graph and not isinstance(s, Tensor):
             s = _wrap(s)
-        node = t._node
-        if node is None:
-            prev = leaf_grads.get(t)
-            leaf_grads[t] = s if prev is None else prev + s
-            continue
-        if node not in grads:
-            heappush(heap, (-node.seq, node))
-        _add_grad(grads, node, t._oi, s)
+        _accumulate(grads, leaf_grads, heap, t, t._node, t._oi, s)
     captured = {}
     for t in capture or ():
         if t._node is not None:
             captured.setdefault(t._node, []).append(t)
     changed = _last_change[0]
-    mode = _state["grad"]
-    _state["grad"] = create_graph
+    token = _grad_mode.set(create_graph)
     try:
         while heap:
             node = heappop(heap)[1]
@@ -414,49 +625,56 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 _check_versions(node)
             op, needs = node.op, node.needs
             if create_graph:
-                in_grads = op.vjp(B, g, _recompute(node) if op.save_output else None, args,
-                                  needs, **node.attrs)
+                # the saved output as a tensor made by this very node, so that second
+                # derivatives flow through it (PyTorch's saved `result`)
+                out = _wrap(node.out, node, 0) if op.save_output else None
+                in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
             elif node.attrs:
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
             else:
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs)
             if extra is not None and "trace" in extra:
                 _check_finite(node, in_grads)
+            seq = node.seq
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
                     continue
-                shape = a.data.shape
-                if gi.shape != shape:  # the one place broadcasting is undone
-                    gi = B.sum_to(gi, shape)
-                p = a._node
-                if p is None:
-                    prev = leaf_grads.get(a)
-                    leaf_grads[a] = gi if prev is None else prev + gi
-                elif p.n_out is None:
-                    prev = grads.get(p)
-                    if prev is None:
-                        grads[p] = gi
-                        heappush(heap, (-p.seq, p))
-                    else:
-                        grads[p] = prev + gi
-                else:
-                    if p not in grads:
-                        heappush(heap, (-p.seq, p))
-                    _add_grad(grads, p, a._oi, gi)
+                data = a.data
+                if gi.shape != data.shape:  # the one place broadcasting is undone
+                    gi = B.sum_to(gi, data.shape)
+                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                    gi = B.cast(gi, data.dtype)  # a gradient has its input's dtype
+                if a._alias is None or a._alias.past is None:
+                    _accumulate(grads, leaf_grads, heap, a, a._node, a._oi, gi)
+                else:  # changed in place since: its history as this node saw it
+                    _accumulate(grads, leaf_grads, heap, a, *input_edge(a, seq), gi)
             if not retain_graph:
                 node.args = node.arrays = node.out = None
                 node.attrs = _NO_ATTRS  # a Function's ctx, and what it saved, go too
     finally:
-        _state["grad"] = mode
+        _grad_mode.reset(token)
     return leaf_grads
 
 
-def _add_grad(grads: dict, node, oi: int, g) -> None:
-    if node.n_out is None:
+def _accumulate(grads: dict, leaf_grads: dict, heap: list, t: Tensor, node, oi: int,
+                g) -> None:
+    """Add gradient `g` of tensor `t`, whose history is output `oi` of `node` (None for a
+    leaf), to what its node (or leaf) has received; a node enters the heap on its first."""
+    if node is None:
+        prev = leaf_grads.get(t)
+        leaf_grads[t] = g if prev is None else prev + g
+    elif node.n_out is None:
         prev = grads.get(node)
-        grads[node] = g if prev is None else prev + g
+        if prev is None:
+            grads[node] = g
+            heappush(heap, (-node.seq, node))
+        else:
+            grads[node] = prev + g
     else:
-        slot = grads.setdefault(node, [None] * node.n_out)
+        slot = grads.get(node)
+        if slot is None:
+            slot = grads[node] = [None] * node.n_out
+            heappush(heap, (-node.seq, node))
         slot[oi] = g if slot[oi] is None else slot[oi] + g
 
 
@@ -479,12 +697,6 @@ def _node_hooks(node, g, create_graph):
         else:
             g = gi
     return g
-
-
-def _recompute(node):
-    """The op's output as a Tensor of its inputs, for VJPs that read it under create_graph:
-    recomputing keeps the node free of a reference to its output."""
-    return apply(node.op, *node.args, **node.attrs)
 
 
 def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> None:
@@ -593,7 +805,7 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         for i, t in enumerate(self._saved):
-            if t is not None and t._version > self._stamp:
+            if t is not None and version(t) > self._stamp:
                 raise RuntimeError(
                     f"{self._name}: saved tensor {i} (shape {t.shape}) was modified by an "
                     f"in-place operation after save_for_backward; clone it first")
@@ -689,7 +901,7 @@ class Function:
             if not isinstance(o, Tensor):
                 raise TypeError(f"{cls.__name__}.forward: output {i} is a "
                                 f"{type(o).__name__}; return Tensors")
-        if not (any(needs) and _state["grad"]):
+        if not (any(needs) and _grad_on()):
             return result
         if "_op" not in cls.__dict__:
             cls._op = _FunctionOp(cls)
@@ -700,3 +912,6 @@ class Function:
                     needs, {"ctx": ctx}, None, len(outs) if multi else None)
         wrapped = tuple(_wrap(o.data, node, i) for i, o in enumerate(outs))
         return wrapped if multi else wrapped[0]
+
+
+from . import ops as _ops  # noqa: E402  (the op table records through this module)

@@ -24,7 +24,7 @@ import math
 import operator
 from collections import namedtuple
 
-from .autograd import _ArrayNS, _TensorNS, apply, apply1
+from .autograd import _ArrayNS, _TensorNS, apply, apply1, apply_view, link_view
 from . import backend
 from .backend import col2im, conv_out_size, im2col, index_add, ndarray, xp
 from .tensor import Tensor, _wrap
@@ -594,6 +594,24 @@ class SetItem(Op):
         return (g * keep if needs[0] else None), (B.getitem(g, index) if needs[1] else None)
 
 
+class CopySlices(Op):
+    """`base` with the elements of one of its views replaced by `value`: what an in-place
+    op on a view does to the base (PyTorch's CopySlices). The engine records it without
+    running forward; `index` holds the view's flat positions in the base, so a chain of
+    views of any kind is one gather in the VJP."""
+
+    name = "copy_slices"
+
+    def forward(base, value, index):
+        out = xp.array(base, order="C")
+        out.reshape(-1)[index] = value
+        return out
+
+    def vjp(B, g, out, args, needs, index):
+        return (B.copy_slices(g, 0, index) if needs[0] else None,
+                B.take(g, index) if needs[1] else None)
+
+
 class Unfold(Op):
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L), as torch.nn.functional.unfold."""
 
@@ -677,6 +695,8 @@ def _fill_namespaces() -> None:
         "fold": col2im,
         "unfold": im2col,
         "unpool": backend.unpool,
+        "copy_slices": CopySlices.forward,
+        "take": lambda a, index: a.reshape(-1)[index],
     }
     tensors = {
         "sum_to": lambda a, shape: apply(SumTo, a, shape=shape),
@@ -706,6 +726,8 @@ def _fill_namespaces() -> None:
         "unfold": lambda a, *window: apply(Unfold, a, kernel=window[0], stride=window[1],
                                            padding=window[2], dilation=window[3]),
         "unpool": _unpool_tensor,
+        "copy_slices": lambda a, value, index: apply(CopySlices, a, value, index=index),
+        "take": lambda a, index: apply(GetItem, apply(Reshape, a, shape=(-1,)), index=index),
     }
     for name, fn in arrays.items():
         setattr(_ArrayNS, name, staticmethod(fn))
@@ -916,7 +938,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
             -1 not in shape and known != x.data.size):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.data.size} elements) into shape {shape}")
-    return apply(Reshape, x, shape=shape)
+    return apply_view(Reshape, x, shape=shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -926,7 +948,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
-    return apply(Reshape, x, shape=shape)
+    return apply_view(Reshape, x, shape=shape)
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -935,7 +957,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     if sorted(norm) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} "
                          f"dimensions of a tensor of shape {x.shape}")
-    return apply(Permute, x, dims=norm)
+    return apply_view(Permute, x, dims=norm)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -943,19 +965,19 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     a, b = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
     if dims:  # a 0-d tensor's only "dim" is itself: nothing to swap
         dims[a], dims[b] = dims[b], dims[a]
-    return apply(Permute, x, dims=tuple(dims))
+    return apply_view(Permute, x, dims=tuple(dims))
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Drop size-1 dims (all of them, or those in `dim` that have size 1, as in PyTorch)."""
     dims = range(x.ndim) if dim is None else (_dims(dim, x.ndim, "squeeze") or ())
     drop = {d for d in dims if x.shape[d] == 1}
-    return apply(Reshape, x, shape=tuple(n for i, n in enumerate(x.shape) if i not in drop))
+    return apply_view(Reshape, x, shape=tuple(n for i, n in enumerate(x.shape) if i not in drop))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = _dim(dim, x.ndim + 1, "unsqueeze")
-    return apply(Reshape, x, shape=x.shape[:d] + (1,) + x.shape[d:])
+    return apply_view(Reshape, x, shape=x.shape[:d] + (1,) + x.shape[d:])
 
 
 def broadcast_to(x: Tensor, shape) -> Tensor:
@@ -969,7 +991,7 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     if not ok:
         raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast "
                          f"to shape {shape}")
-    return apply(BroadcastTo, x, shape=shape)
+    return apply_view(BroadcastTo, x, shape=shape)
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
@@ -1014,7 +1036,13 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if builtins.sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} sum to {builtins.sum(sizes)}, but dim "
                              f"{d} of shape {x.shape} has size {n}")
-    return tuple(apply(Split, x, sizes=sizes, dim=d))
+    pieces = apply(Split, x, sizes=sizes, dim=d)
+    start = 0
+    for piece, n in zip(pieces, sizes):  # each piece a view: the slice it is of x
+        index = (slice(None),) * d + (slice(start, start + n),)
+        link_view(x, piece, ((GetItem, {"index": index}),))
+        start += n
+    return pieces
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:

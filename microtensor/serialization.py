@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import zipfile
 from typing import Any
 
@@ -73,8 +74,20 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict = {}
     tree = _encode(obj, arrays)
     meta = json.dumps({"format": _FORMAT, "tree": tree})
-    with open(path, "wb") as f:
-        xp.savez(f, **{_TREE: xp.array(meta)}, **arrays)
+    # Written beside the target, then renamed over it in one step: a crash or Ctrl-C
+    # midway leaves the old file whole, never a truncated one.
+    path = os.fspath(path)
+    tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "xb") as f:  # the umask's permissions, as a plain open gives
+            xp.savez(f, **{_TREE: xp.array(meta)}, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load(path: str | os.PathLike) -> Any:

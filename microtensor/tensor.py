@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from .backend import ndarray, xp
 
-__all__ = ["Tensor", "tensor", "set_default_dtype", "get_default_dtype"]
+__all__ = ["Tensor", "tensor", "set_default_dtype", "get_default_dtype", "promote_result"]
 
 _default = {"dtype": xp.dtype(xp.float32)}
 
@@ -22,6 +22,45 @@ def set_default_dtype(dtype) -> None:
 
 def get_default_dtype():
     return _default["dtype"]
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote_types(a, b):
+    """PyTorch's promote_types: the higher category wins whole (float32 with int64 is
+    float32); within a category, the wider type."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    return xp.promote_types(a, b) if ca == cb else a if ca > cb else b
+
+
+def promote_result(out: ndarray, inputs) -> ndarray:
+    """`out`, which numpy made float64, in the dtype PyTorch gives the same inputs.
+
+    numpy promotes an integer tensor with a Python float, two integer tensors divided, a
+    float32 tensor with an integer tensor, and a float32 tensor with a 0-d float64 one to
+    float64. PyTorch keeps the dimensioned tensors' dtype unless a 0-d tensor or a Python
+    scalar is of a higher category (bool < integer < float), and gives integer inputs of
+    a floating op the default dtype."""
+    dims = zeros = None
+    scalar = -1
+    for a in inputs:
+        if isinstance(a, ndarray):
+            if a.ndim:
+                dims = a.dtype if dims is None else _promote_types(dims, a.dtype)
+            else:
+                zeros = a.dtype if zeros is None else _promote_types(zeros, a.dtype)
+        elif isinstance(a, (bool, int, float, complex)):
+            scalar = max(scalar, 0 if isinstance(a, bool) else 1 if isinstance(a, int)
+                         else 2 if isinstance(a, float) else 3)
+    res = dims
+    if zeros is not None and (res is None or _CATEGORY[zeros.kind] > _CATEGORY[res.kind]):
+        res = zeros
+    if res is None or scalar > _CATEGORY[res.kind]:
+        res = _default["dtype"] if scalar <= 2 else xp.dtype(xp.complex128)
+    if res.kind in "biu":  # a floating result of integer inputs (true division, exp)
+        res = _default["dtype"]
+    return out if res == out.dtype else out.astype(res)
 
 
 def _as_array(data, dtype) -> ndarray:
@@ -59,7 +98,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_oi", "_version", "_hooks",
-                 "__weakref__")
+                 "_alias", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
@@ -69,6 +108,7 @@ class Tensor:
         self._oi = 0
         self._version = 0
         self._hooks = None
+        self._alias = None  # an autograd.Alias when it shares memory or history changed
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -179,8 +219,9 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """The same array, cut from the graph (shares memory, as in PyTorch)."""
-        return _wrap(self.data)
+        """The same array, cut from the graph. As in PyTorch it shares memory and the
+        version counter: changing either in place is caught where the other was saved."""
+        return _autograd.share_version(self, _wrap(self.data))
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
@@ -270,7 +311,7 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         O.check_clamp_bounds(min, max, "clamp_")
         return _autograd.apply_inplace(O.Clamp, self, min=min, max=max)
-    def zero_(self): return _autograd.apply_inplace(O.Mul, self, 0)
+    def zero_(self): return _autograd.apply_inplace(O.Fill, self, value=0)
     def fill_(self, value): return _autograd.apply_inplace(O.Fill, self, value=value)
     def copy_(self, src): return _autograd.apply_inplace(O.CopyFrom, self, src)
     def __setitem__(self, index, value): _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
@@ -320,7 +361,7 @@ class Tensor:
     def broadcast_to(self, shape): return O.broadcast_to(self, shape)
     def split(self, split_size_or_sections, dim: int = 0): return O.split(self, split_size_or_sections, dim)
     def chunk(self, chunks: int, dim: int = 0): return O.chunk(self, chunks, dim)
-    def __getitem__(self, index): return _apply(O.GetItem, self, index=O.normalize_index(index))
+    def __getitem__(self, index): return _autograd.apply_view(O.GetItem, self, index=O.normalize_index(index))
 
 
 def _wrap(data, node=None, oi: int = 0) -> Tensor:
@@ -333,6 +374,7 @@ def _wrap(data, node=None, oi: int = 0) -> Tensor:
     t._oi = oi
     t._version = 0
     t._hooks = None
+    t._alias = None
     return t
 
 

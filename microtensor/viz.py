@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 import graphviz
 
 from . import autograd
-from .autograd import _FunctionOp
+from .autograd import _FunctionOp, input_edge
 from .backend import xp
 from .nn import module as _module
 from .nn.module import Module
@@ -241,13 +241,13 @@ class _Walk:
             for a in args:
                 if not isinstance(a, Tensor):
                     continue
-                p = a._node
+                p, oi = input_edge(a, node.seq)  # as it was then, if changed in place since
                 if p is None:
                     leaves.setdefault(id(a), a)
                     edges.append((id(a), None))
                 else:
-                    self.tensor_of.setdefault((id(p), a._oi), a)
-                    edges.append((id(p), a._oi))
+                    self.tensor_of.setdefault((id(p), oi), a)
+                    edges.append((id(p), oi))
                     if id(p) not in ops:
                         stack.append(p)
             self.inputs[id(node)] = edges

@@ -176,7 +176,7 @@ def test_leaves_fed_views_of_one_gradient_each_own_their_grad():
 # ------------------------------------------------------------------------------ in place
 def test_in_place_op_on_the_second_piece_of_split_sends_its_gradient_to_that_piece():
     x = leaf([1.0, 2.0, 3.0, 4.0])
-    a, b = x.split(2)
+    a, b = (x * 1).split(2)  # pieces of a non-leaf: of a leaf, in-place is refused
     b.add_(1)
     ((a * 2).sum() + (b * 3).sum()).backward()
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 3.0, 3.0])

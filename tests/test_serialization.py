@@ -113,3 +113,18 @@ def test_non_strict_loading_reports_missing_and_unexpected_keys():
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["layers.0.bias"] and unexpected == ["extra"]
     np.testing.assert_array_equal(model.layers[1].weight.data, state["layers.1.weight"].data)
+
+
+def test_a_save_interrupted_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    mt.save({"w": mt.ones(3)}, path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        mt.save({"w": mt.zeros(3)}, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(mt.load(path)["w"].data, np.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]  # no temporary left

@@ -11,8 +11,8 @@ GradcheckError:
   - for MatMul and Linear on square inputs, one operand left untransposed per gradient,
   - for Fill, whose right VJP returns no gradient at all (so a sign flip or a scale of it
     is the same function, which no check can tell apart), a gradient leaked through it.
-142 wrong VJPs are checked (a sign flip and a scaling for each of the 63 cases but
-Fill's: 62 + 62; 13 dropped reductions; 4 transpositions; 1 leak);
+147 wrong VJPs are checked (a sign flip and a scaling for each of the 65 cases but
+Fill's: 64 + 64; 14 dropped reductions; 4 transpositions; 1 leak);
 test_every_wrong_vjp_is_caught asserts that all are caught, and test_a_correct_vjp_passes
 that the unmutated cases raise no false alarm.
 """
@@ -58,6 +58,12 @@ COND = np.array([[True, False, True, False], [False, True, False, True],
 def set_column(x, v):
     y = x.clone()
     y[:, 1] = v
+    return y
+
+
+def mul_columns_in_place(x, v):
+    y = x * 1.0
+    y.T[1:].mul_(v)  # columns 1 and 2 of y, through a view of a view
     return y
 
 
@@ -161,6 +167,11 @@ CASES = [
          lambda v: ops.apply(ops.IndexAdd, v, shape=(4, 2), index=np.array([0, 2, 2]),
                              dtype=np.float64), (uniform((3, 2)),)),
     Case("setitem", ops.SetItem, set_column, (uniform((2, 3)), leaf(0.7)), broadcasts=True),
+    Case("copy_slices", ops.CopySlices,
+         lambda base, v: ops.apply(ops.CopySlices, base, v, index=np.array([[4, 0], [2, 5]])),
+         (uniform((2, 3)), uniform((2, 2), seed=1))),
+    Case("copy_slices-in-place-on-a-view", ops.CopySlices, mul_columns_in_place,
+         (uniform((2, 3)), uniform((2, 1), seed=1)), broadcasts=True),
     Case("unfold", ops.Unfold, lambda x: mt.unfold(x, 2), (uniform((1, 2, 3, 3)),)),
     Case("unfold-strided-padded", ops.Unfold, lambda x: mt.unfold(x, 2, padding=1, stride=2),
          (uniform((1, 1, 4, 4)),)),
