@@ -1,0 +1,285 @@
+"""Reverse mode: backward() and grad().
+
+Nodes come off a max-heap keyed by creation number: every consumer of a node was made
+after it, so when a node comes off, all the gradient it will receive has arrived; one
+pass, no separate sort. Each step runs the node's VJP and accumulates each input's
+gradient into the node (or leaf) of that input's history as it was when the node was
+made. Without `create_graph` the VJPs run on bare arrays (fast, no Tensor objects); with
+it they run on Tensors through the same code, so the gradient is itself a graph. Only
+leaves (and tensors that asked with `retain_grad`) keep `.grad`.
+"""
+from __future__ import annotations
+
+from heapq import heappop, heappush
+
+from ..backend import ndarray, xp
+from ..tensor import Tensor, _wrap
+from .grad_mode import _grad_mode
+from .graph import _NO_ATTRS, _ArrayNS, _TensorNS, _last_change
+from .views import input_edge, version
+
+def _seed(root: Tensor, gradient, name: str):
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{name}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)")
+        return xp.ones(root.shape, dtype=root.dtype) if root.ndim else xp.array(1, root.dtype)
+    g = gradient if isinstance(gradient, Tensor) else Tensor(xp.asarray(gradient, root.dtype))
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}")
+    # A seed that requires grad joins create_graph; otherwise copy it, since it may flow
+    # unchanged into a leaf's .grad, which later backward calls update in place.
+    return g if g.requires_grad else g.data.copy()
+
+
+def _check_versions(node) -> None:
+    for i in node.op.saves:
+        a = node.args[i]
+        if isinstance(a, Tensor) and version(a) > node.seq:
+            raise RuntimeError(
+                f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
+                f"by an in-place operation after it was saved; clone it before changing "
+                f"it, or change it after backward")
+    if node.extra is not None and node.extra.get("dirty") and node.op.save_output:
+        raise RuntimeError(
+            f"{node.op.name}: its output, saved for backward, was modified by an in-place "
+            f"operation; clone it before changing it")
+
+
+def _run_hooks(hooks, g, create_graph):
+    for hook in hooks:
+        res = hook(g if create_graph else Tensor(g))
+        if res is None:
+            continue
+        shape, dtype = getattr(res, "shape", None), getattr(res, "dtype", None)
+        if shape != g.shape or dtype != g.dtype:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
+                f"{g.dtype}; a hook may change the values, not the shape or dtype")
+        # the hook's tensor stays the user's: the engine keeps a copy
+        g = res if create_graph else xp.array(res.data if isinstance(res, Tensor) else res)
+    return g
+
+
+def _check_finite(node, grads) -> None:
+    for g in grads:
+        if g is None:
+            continue
+        data = g.data if isinstance(g, Tensor) else g
+        if not xp.all(xp.isfinite(data)):
+            where = node.trace or "<created before anomaly mode was enabled>"
+            raise RuntimeError(
+                f"anomaly: the backward of {node.op.name} produced NaN or inf; the op was "
+                f"created at {where}")
+
+
+def _freed(node) -> RuntimeError:
+    return RuntimeError(
+        f"backward: trying to go through the graph of {node.op.name} a second time, but "
+        f"its saved values were freed after the first backward; pass retain_graph=True to "
+        f"the first backward (or grad) call")
+
+
+def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
+         capture: list | None = None) -> dict:
+    """Back-propagate `seeds` from `roots`. Returns {leaf: gradient}; with `capture`
+    (autograd.grad) also the gradients of those non-leaf tensors.
+
+    Order: a max-heap of the nodes holding a gradient, keyed by creation number. Every
+    consumer of a node was made after it, so when a node comes off the heap all the
+    gradient it will ever receive has arrived; one pass, no separate sort."""
+    B = _TensorNS if create_graph else _ArrayNS
+    grads: dict = {}
+    leaf_grads: dict = {}
+    heap: list = []
+    for t, s in zip(roots, seeds):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"backward: element of shape {t.shape} does not require grad and has no "
+                f"grad_fn; did you forget requires_grad=True on an input, or run it "
+                f"under no_grad()?")
+        if not create_graph and isinstance(s, Tensor):
+            s = s.data
+        elif create_graph and not isinstance(s, Tensor):
+            s = _wrap(s)
+        _accumulate(grads, leaf_grads, heap, t, t._node, t._oi, s)
+    captured = {}
+    for t in capture or ():
+        if t._node is not None:
+            captured.setdefault(t._node, []).append(t)
+    changed = _last_change[0]
+    token = _grad_mode.set(create_graph)
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
+            args = node.args
+            if args is None:
+                raise _freed(node)
+            extra = node.extra
+            if extra is not None:
+                g = _node_hooks(node, g, create_graph)
+            if captured and node in captured:
+                for t in captured[node]:
+                    leaf_grads[t] = g if node.n_out is None else g[t._oi]
+            if node.seq < changed:  # something changed in place since this node was made
+                _check_versions(node)
+            op, needs = node.op, node.needs
+            if create_graph:
+                # the saved output as a tensor made by this very node, so that second
+                # derivatives flow through it (PyTorch's saved `result`)
+                out = _wrap(node.out, node, 0) if op.save_output else None
+                in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
+            elif node.attrs:
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
+            else:
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs)
+            if extra is not None and "trace" in extra:
+                _check_finite(node, in_grads)
+            seq = node.seq
+            for a, need, gi in zip(args, needs, in_grads):
+                if not need or gi is None:
+                    continue
+                data = a.data
+                if gi.shape != data.shape:  # the one place broadcasting is undone
+                    gi = B.sum_to(gi, data.shape)
+                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                    gi = B.cast(gi, data.dtype)  # a gradient has its input's dtype
+                if a._alias is None or a._alias.past is None:
+                    _accumulate(grads, leaf_grads, heap, a, a._node, a._oi, gi)
+                else:  # changed in place since: its history as this node saw it
+                    _accumulate(grads, leaf_grads, heap, a, *input_edge(a, seq), gi)
+            if not retain_graph:
+                node.args = node.arrays = node.out = None
+                node.attrs = _NO_ATTRS  # a Function's ctx, and what it saved, go too
+    finally:
+        _grad_mode.reset(token)
+    return leaf_grads
+
+
+def _accumulate(grads: dict, leaf_grads: dict, heap: list, t: Tensor, node, oi: int,
+                g) -> None:
+    """Add gradient `g` of tensor `t`, whose history is output `oi` of `node` (None for a
+    leaf), to what its node (or leaf) has received; a node enters the heap on its first."""
+    if node is None:
+        prev = leaf_grads.get(t)
+        leaf_grads[t] = g if prev is None else prev + g
+    elif node.n_out is None:
+        prev = grads.get(node)
+        if prev is None:
+            grads[node] = g
+            heappush(heap, (-node.seq, node))
+        else:
+            grads[node] = prev + g
+    else:
+        slot = grads.get(node)
+        if slot is None:
+            slot = grads[node] = [None] * node.n_out
+            heappush(heap, (-node.seq, node))
+        slot[oi] = g if slot[oi] is None else slot[oi] + g
+
+
+def _node_hooks(node, g, create_graph):
+    """Run hooks and retain_grad of a non-leaf output once its gradient is complete."""
+    multi = node.n_out is not None
+    for oi in range(node.n_out or 1):
+        gi = g[oi] if multi else g
+        if gi is None:
+            continue
+        hooks = node.extra.get(("hook", oi))
+        if hooks:
+            gi = _run_hooks(hooks, gi, create_graph)
+        for ref in node.extra.get(("retain", oi), ()):
+            t = ref()
+            if t is not None:
+                _store_grad(t, gi if create_graph else gi.copy(), create_graph)
+        if multi:
+            g[oi] = gi
+        else:
+            g = gi
+    return g
+
+
+def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> None:
+    """Accumulate `g` into `t.grad` as PyTorch does: in place normally, out of place
+    (keeping the graph) under create_graph. A first gradient is kept without a copy
+    unless it is a view or an array already handed to another tensor (`given`: their
+    ids; a VJP may return one array for several inputs), since later backward calls
+    update .grad in place."""
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.dtype:
+        g = g.astype(t.dtype)
+    if t.grad is None:
+        if g.base is not None or (given is not None and id(g) in given):
+            g = g.copy()
+        if given is not None:
+            given.add(id(g))
+        t.grad = _wrap(g)
+    elif t.grad.requires_grad:
+        t.grad = _wrap(t.grad.data + g)
+    else:
+        t.grad.data += g
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (torch.autograd.backward)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, (Tensor, ndarray)):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"backward: got {len(tensors)} tensors but {len(grad_tensors)} "
+                           f"gradients; pass one gradient (or None) per tensor")
+    seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    retain = create_graph if retain_graph is None else retain_graph
+    leaf_grads = _run(tensors, seeds, retain, create_graph)
+    given: set = set()
+    for t, g in leaf_grads.items():
+        if t._hooks:
+            g = _run_hooks(t._hooks, g, create_graph)
+        _store_grad(t, g, create_graph, given)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of `outputs` with respect to `inputs`, returned rather than stored in
+    `.grad` (torch.autograd.grad). With create_graph=True they are differentiable.
+
+    >>> import microtensor as mt
+    >>> x = mt.tensor(3.0, requires_grad=True)
+    >>> (dx,) = mt.autograd.grad(x ** 3, x, create_graph=True)
+    >>> (d2x,) = mt.autograd.grad(dx, x)
+    >>> float(dx), float(d2x)
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} "
+                           f"grad_outputs; pass one gradient (or None) per output")
+    seeds = [_seed(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)
+    result = []
+    for i, t in enumerate(inputs):
+        g = leaf_grads.get(t)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    f"pass allow_unused=True to get None for it")
+            result.append(None)
+            continue
+        result.append(g if isinstance(g, Tensor) else Tensor(g))
+    return tuple(result)

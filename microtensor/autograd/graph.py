@@ -1,0 +1,189 @@
+"""Recording: the clock, graph nodes, and apply(), which runs an op and records a node.
+
+`apply(Op, *args, **attrs)` runs `Op.forward` on arrays and, when grad mode is on and an
+input requires grad, records a `Node` holding the op, its inputs and what the VJP needs.
+A node never refers to its own output, so a dropped graph is freed by reference
+counting. `apply1` and `apply2` are the same for one and two inputs without attributes,
+the hot paths of elementwise ops and arithmetic.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import traceback
+
+from ..backend import ndarray, sum_to, xp
+from ..tensor import Tensor, _wrap, promote_result
+from .grad_mode import _anomaly_mode, _grad_on
+
+# One clock numbers nodes as they are made (a topological order) and stamps tensors
+# changed in place (their version). A saved input whose stamp is later than its node's
+# number changed after being saved. `_last_change` is the latest stamp: nodes made after
+# it skip the version check.
+_clock = itertools.count(1)
+_last_change = [0]
+
+
+class Node:
+    """One recorded op application: what backward needs, and no reference to the output.
+
+    `args` are the op's inputs (Tensors, or constants such as Python scalars), `arrays`
+    their values and `needs` which of them want a gradient, both as they were at the
+    call; `out` is the output array when the op's VJP reads it (`Op.save_output`).
+    `n_out` is None for an op with one output (its gradient is one array) and the count
+    for an op returning a tuple (its gradient is a list, None where unused). `seq` is the
+    clock at creation: an input's history is taken as it was then (`input_edge`), so a
+    later in-place op on that input never reroutes this node's gradient. `extra` is None
+    on the fast path, else a dict of what few nodes need: hooks and retain_grad requests
+    of outputs, "dirty" (the output was changed in place), "trace" (the user's line, in
+    anomaly mode).
+    """
+
+    __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "seq", "extra",
+                 "__weakref__")
+
+    def __init__(self, op, args, arrays, needs, attrs, out, n_out):
+        self.op = op
+        self.args = args
+        self.arrays = arrays
+        self.needs = needs
+        self.attrs = attrs
+        self.out = out
+        self.n_out = n_out
+        self.seq = next(_clock)
+        self.extra = {"trace": _user_frame()} if _anomaly_mode.get() else None
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self) -> str:
+        return f"<{self.op.__name__}Backward>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """The nodes (or leaf tensors) feeding this one, as in PyTorch."""
+        if self.args is None:
+            return ()
+        from .views import input_edge  # the history each input had when this node was made
+        return tuple(input_edge(a, self.seq)[0] or a
+                     for a, need in zip(self.args, self.needs) if need)
+
+    def _extra(self, kind: str, oi: int):
+        """The hook list or retained-tensor slot of output `oi` (created on first use)."""
+        if self.extra is None:
+            self.extra = {}
+        return self.extra.setdefault((kind, oi), [])
+
+    @property
+    def trace(self) -> str | None:
+        """Where the user created this op (anomaly mode only)."""
+        return None if self.extra is None else self.extra.get("trace")
+
+
+def _user_frame() -> str:
+    """The innermost stack frame outside the microtensor package, as 'file:line: code'."""
+    pkg = os.path.dirname(os.path.dirname(__file__))  # microtensor/, not autograd/
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not frame.filename.startswith(pkg):
+            return f"{frame.filename}:{frame.lineno}: {frame.line}"
+    return "<unknown>"
+
+
+_F64 = xp.dtype(xp.float64)
+
+
+def apply(op, *args, **attrs):
+    """Run `op` forward on `args` (Tensors or constants) and record a node if needed."""
+    arrays = []
+    needs = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            if a.requires_grad:
+                record = True
+                needs.append(True)
+                continue
+        else:
+            arrays.append(a)
+        needs.append(False)
+    try:
+        out = op.forward(*arrays, **attrs)
+    except ValueError as e:
+        if str(e).startswith(op.name + ":"):
+            raise
+        shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
+        raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
+    if op.n_out == 1 and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
+        out = promote_result(out, arrays)
+    if not (record and op.differentiable and _grad_on()):
+        if op.n_out == 1:
+            return _wrap(out)
+        return tuple(_wrap(o) for o in out)
+    if op.n_out == 1:
+        node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, None)
+        return _wrap(out, node, 0)
+    node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, len(out))
+    return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+
+
+_NO_ATTRS: dict = {}
+
+
+def apply1(op, a):
+    """apply() for one input and no attributes: the hot path of elementwise ops."""
+    if not isinstance(a, Tensor):
+        return apply(op, a)
+    da = a.data
+    out = op.forward(da)
+    if out.dtype is _F64 and da.dtype is not _F64:  # an integer input: PyTorch's dtype
+        out = promote_result(out, (da,))
+    if a.requires_grad and op.differentiable and _grad_on():
+        return _wrap(out, Node(op, (a,), (da,), (True,), _NO_ATTRS,
+                               out if op.save_output else None, None))
+    return _wrap(out)
+
+
+def apply2(op, a, b):
+    """apply() for two inputs and no attributes: the hot path of arithmetic."""
+    if isinstance(a, Tensor):
+        da, ra = a.data, a.requires_grad
+    else:
+        da, ra = a, False
+    if isinstance(b, Tensor):
+        db, rb = b.data, b.requires_grad
+    else:
+        db, rb = b, False
+    try:
+        out = op.forward(da, db)
+    except ValueError:
+        return apply(op, a, b)  # again, for the error message naming the op and shapes
+    if out.dtype is _F64 and not (type(da) is ndarray and da.dtype is _F64 and da.ndim):
+        out = promote_result(out, (da, db))  # numpy's promotion differs from PyTorch's
+    if (ra or rb) and op.differentiable and _grad_on():
+        # constant tuples: no allocation for the GC to count
+        needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
+        return _wrap(out, Node(op, (a, b), (da, db), needs, _NO_ATTRS,
+                               out if op.save_output else None, None))
+    return _wrap(out)
+
+
+def bump_version(*tensors: Tensor) -> None:
+    """Mark the tensors' memory as changed in place: nodes made before now that saved one
+    of them (or a view of the same memory) will refuse to use it. A version is a stamp of
+    the clock that numbers nodes, so a node needs no record of its inputs' versions."""
+    stamp = _last_change[0] = next(_clock)
+    for t in tensors:
+        a = t._alias
+        (t if a is None or a.owner is None else a.owner)._version = stamp
+
+
+class _ArrayNS:
+    """What VJPs call on bare arrays (ordinary backward)."""
+
+    sum_to = staticmethod(sum_to)
+
+
+class _TensorNS:
+    """What VJPs call on Tensors (create_graph=True): filled in by ops.py."""

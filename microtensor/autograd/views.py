@@ -1,0 +1,228 @@
+"""Views and in-place ops, with PyTorch's semantics.
+
+A view (reshape, permute, basic indexing, expand, a split piece, detach) shares its
+base's memory and version counter. An in-place op gives its target a new history; nodes
+that consumed the target before keep the history they saw (`input_edge`). Through a view
+it also changes the base: the base's history gains a CopySlices node and every live view
+of the base follows the new base. A node that saved memory changed since raises at
+backward instead of reading the new values.
+"""
+from __future__ import annotations
+
+import weakref
+
+from ..backend import ndarray, xp
+from ..tensor import Tensor, _wrap
+from .grad_mode import _grad_on
+from .graph import Node, _last_change, apply, bump_version
+
+class Alias:
+    """What a tensor shares with others, kept only on tensors that share (most have none).
+
+    `owner` is the tensor whose version counter this one shares (None: its own); a view
+    and its base share one, as do `detach()` and its source, so an in-place change
+    through any of them is seen by every node that saved one of them. `base` is the
+    tensor whose history a view follows, through `steps` ((op, attrs) pairs replayed on
+    the base); `index` caches the flat positions of the view's elements in the base.
+    `views` (on a base) holds weak references to its live views, whose histories are
+    rebuilt when the base's changes. `past` lists (stamp, node, oi): the history this
+    tensor had until an in-place op at clock `stamp` replaced it, for the nodes that
+    consumed it before. `no_grad` marks a view made with grad mode off."""
+
+    __slots__ = ("owner", "base", "steps", "index", "views", "past", "no_grad")
+
+    def __init__(self, owner=None, base=None, steps=(), no_grad=False) -> None:
+        self.owner = owner
+        self.base = base
+        self.steps = steps
+        self.index = None
+        self.views = None
+        self.past = None
+        self.no_grad = no_grad
+
+
+def _alias(t: Tensor) -> Alias:
+    if t._alias is None:
+        t._alias = Alias()
+    return t._alias
+
+
+def _owner(t: Tensor) -> Tensor:
+    """The tensor holding t's version counter."""
+    a = t._alias
+    return t if a is None or a.owner is None else a.owner
+
+
+def version(t: Tensor) -> int:
+    """t's version: the clock stamp of the last in-place change to its memory."""
+    return _owner(t)._version
+
+
+def input_edge(a: Tensor, seq: int) -> tuple:
+    """(node, output index) of `a`'s history as it was when node number `seq` was made."""
+    alias = a._alias
+    if alias is not None and alias.past is not None:
+        for stamp, node, oi in alias.past:
+            if seq < stamp:
+                return node, oi
+    return a._node, a._oi
+
+
+def share_version(src: Tensor, t: Tensor) -> Tensor:
+    """Make `t` (a tensor over src's memory, outside the graph) share src's version."""
+    t._alias = Alias(owner=_owner(src))
+    return t
+
+
+def apply_view(op, x, **attrs):
+    """apply() for an op whose output may be a view of x's memory (reshape, permute,
+    basic indexing, expand): if numpy made a view, the output shares x's version and
+    follows x's history, as PyTorch's views do."""
+    out = apply(op, x, **attrs)
+    if isinstance(x, Tensor):
+        link_view(x, out, ((op, attrs),))
+    return out
+
+
+def link_view(x: Tensor, out: Tensor, steps: tuple) -> None:
+    """Record `out` as a view of x made by `steps`, if its array shares x's memory."""
+    ob, xd = out.data.base, x.data
+    if ob is None or not (ob is xd or ob is xd.base):
+        return  # numpy copied: not a view (reshape of a non-contiguous array, say)
+    xa = x._alias
+    if xa is not None and xa.base is not None:  # a view of a view: one base, steps chained
+        base, steps = xa.base, xa.steps + steps
+    else:
+        base = x
+    out._alias = Alias(owner=_owner(x), base=base, steps=steps, no_grad=not _grad_on())
+    ba = _alias(base)
+    if ba.views is None:
+        ba.views = []
+    elif len(ba.views) > 32:
+        ba.views = [r for r in ba.views if r() is not None]
+    ba.views.append(weakref.ref(out))
+
+
+def _view_index(base: Tensor, alias: Alias) -> ndarray:
+    """The flat positions in `base` of the view's elements, in the view's shape."""
+    if alias.index is None:
+        idx = xp.arange(base.data.size).reshape(base.shape)
+        for op, attrs in alias.steps:
+            idx = op.forward(idx, **attrs)
+        alias.index = xp.ascontiguousarray(idx)
+    return alias.index
+
+
+def _set_history(t: Tensor, node, oi: int, stamp: int) -> None:
+    """Give t a new history from clock `stamp` on; nodes made before keep the old one."""
+    if t._node is not None:
+        a = _alias(t)
+        if a.past is None:
+            a.past = []
+        a.past.append((stamp, t._node, t._oi))
+    t._node, t._oi, t.requires_grad = node, oi, node is not None or t.requires_grad
+
+
+def _rebuild_views(base: Tensor, stamp: int) -> None:
+    """After base's history changed, each live view of it (made with grad on) takes the
+    history of the same view of the new base (PyTorch regenerates a view's grad_fn)."""
+    live = []
+    for ref in base._alias.views:
+        v = ref()
+        if v is None:
+            continue
+        live.append(ref)
+        if v._alias.no_grad:
+            continue
+        t = base
+        for op, attrs in v._alias.steps:
+            t = apply(op, t, **attrs)
+        if t._node is not None:
+            _set_history(v, t._node, t._oi, stamp)
+    base._alias.views = live
+
+
+def _mark_dirty(*tensors) -> None:
+    """Their producing nodes' saved outputs (if any) have been overwritten."""
+    for t in tensors:
+        node = t._node
+        if node is not None and node.op.save_output:
+            if node.extra is None:
+                node.extra = {}
+            node.extra["dirty"] = True
+
+
+def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
+    """Apply `op` to (t, *args) and write the result into t's memory: PyTorch's in-place
+    semantics. Under grad mode t's history becomes the new node, whose input is t's old
+    value (copied when the VJP reads it); nodes that used t before keep t's old history.
+    On a view, the base's history gains the change too (PyTorch's CopySlices) and every
+    live view of the base follows the new base. A node that saved t's memory and runs
+    after the change raises instead of using the new values."""
+    recording = _grad_on()
+    alias = t._alias
+    base = alias.base if alias is not None else None
+    if not t.data.flags.writeable:
+        raise RuntimeError(
+            f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
+            f"several of its elements share one memory location; clone() it before "
+            f"changing it in place")
+    if recording:
+        _check_inplace_target(op, t, base, alias)
+    grad_args = any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    keep_old = recording and 0 in op.saves and (t.requires_grad or grad_args)
+    old = _wrap(t.data.copy() if keep_old else t.data, t._node, t._oi)
+    old.requires_grad = t.requires_grad
+    args = tuple(old if a is t else a for a in args)  # x.mul_(x) reads x's old value
+    res = apply(op, old, *args, **attrs)
+    if res.shape != t.shape:
+        raise RuntimeError(
+            f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
+            f"tensor of shape {t.shape} in place")
+    if res.dtype != t.dtype:
+        if not xp.can_cast(res.dtype, t.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
+                f"dtype {t.dtype} in place; use the out-of-place {op.name}")
+        res = res.to(t.dtype)
+    _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
+    xp.copyto(t.data, res.data)
+    bump_version(t)
+    stamp = _last_change[0]
+    if not (recording and res._node is not None):
+        return t
+    if base is None:
+        _set_history(t, res._node, 0, stamp)
+        if t._alias is not None and t._alias.views:
+            _rebuild_views(t, stamp)
+        return t
+    from ..ops import CopySlices  # the op table imports the engine, so not at the top
+    base_old = _wrap(base.data, base._node, base._oi)
+    base_old.requires_grad = base.requires_grad
+    node = Node(CopySlices, (base_old, res), (base.data, res.data),
+                (base.requires_grad, True), {"index": _view_index(base, alias)}, None, None)
+    _set_history(base, node, 0, stamp)
+    _rebuild_views(base, stamp)
+    return t
+
+
+def _check_inplace_target(op, t: Tensor, base, alias) -> None:
+    """The in-place changes that PyTorch refuses under grad mode, refused the same way."""
+    if t.requires_grad and t._node is None:
+        raise RuntimeError(
+            f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
+            f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
+    if base is None:
+        return
+    if base.requires_grad and base._node is None:
+        raise RuntimeError(
+            f"{op.name}_: the tensor of shape {t.shape} is a view of a leaf tensor that "
+            f"requires grad, which cannot be modified in place, not even through a view; "
+            f"do it under no_grad() or on a clone")
+    if alias.no_grad and base.requires_grad:
+        raise RuntimeError(
+            f"{op.name}_: the tensor of shape {t.shape} is a view made under no_grad() of "
+            f"a tensor that requires grad; changing it in place with grad mode on would "
+            f"leave the base's gradient wrong. Make the view with grad mode on, or change "
+            f"it under no_grad()")
+
