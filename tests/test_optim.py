@@ -659,3 +659,32 @@ def test_an_optimizer_of_ones_own_that_reads_the_values_sees_them_on_the_flat_pa
         opt.step()
     np.testing.assert_allclose(params[0].data, np.arange(1.0, 4.0) * 0.25)
     np.testing.assert_allclose(params[1].data, np.ones(2) * 0.25)
+
+
+class _ShrinkClaimingNotToRead(_Shrink):
+    """A user's optimizer that wrongly declares its update does not read the values."""
+
+    def _update_reads_params(self, group):
+        return False
+
+
+def test_an_update_declared_not_to_read_the_values_gets_none_instead_of_a_stale_buffer():
+    params = [mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
+              mt.nn.Parameter(mt.tensor(np.ones(2)))]
+    for p in params:
+        p.grad = mt.zeros(p.shape)
+    with pytest.raises(TypeError):
+        _ShrinkClaimingNotToRead(params).step()
+
+
+@pytest.mark.parametrize("make", [lambda ps: mt.optim.SGD(ps, lr=0.1),
+                                  lambda ps: mt.optim.Adam(ps),
+                                  lambda ps: mt.optim.Adagrad(ps),
+                                  lambda ps: mt.optim.RMSprop(ps)])
+def test_built_in_optimizers_read_the_values_only_for_weight_decay(make):
+    params = [mt.nn.Parameter(mt.tensor(np.ones(2)))]
+    opt = make(params)
+    group = opt.param_groups[0]
+    assert not opt._update_reads_params(group)
+    group["weight_decay"] = 0.1
+    assert opt._update_reads_params(group)

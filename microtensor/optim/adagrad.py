@@ -19,7 +19,8 @@ class Adagrad(Optimizer):
     initial_accumulator_value.
     """
 
-    _values_read_only_for_weight_decay = True
+    def _update_reads_params(self, group: dict) -> bool:
+        return group["weight_decay"] != 0  # only weight decay reads the values
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  lr_decay: float = 0, weight_decay: float = 0,

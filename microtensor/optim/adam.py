@@ -31,7 +31,8 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    _values_read_only_for_weight_decay = True
+    def _update_reads_params(self, group: dict) -> bool:
+        return group["weight_decay"] != 0  # only weight decay reads the values
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

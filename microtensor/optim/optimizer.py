@@ -183,7 +183,7 @@ class Optimizer:
         at the same step; otherwise one update per parameter that has a gradient."""
         params, states = chunk.params, chunk.states
         step = states[0]["step"]
-        reads_values = self._reads_values(group)
+        reads_values = self._update_reads_params(group)
         copyto = xp.copyto
         for p, st, pv, gv in zip(params, states, chunk.pviews, chunk.gviews):
             if p.grad is None or st["step"] != step:
@@ -195,7 +195,9 @@ class Optimizer:
                 copyto(pv, p.data)
             copyto(gv, p.grad.data)
         step += 1
-        self._update(group, chunk.p, chunk.g, chunk.tmp, chunk.st, step)
+        # values not copied in are stale: the update gets None, never a stale buffer
+        self._update(group, chunk.p if reads_values else None, chunk.g, chunk.tmp, chunk.st,
+                     step)
         if reads_values:
             chunk.p -= chunk.tmp
         for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
@@ -217,19 +219,17 @@ class Optimizer:
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
         """The update equations, in place on arrays of one shape, leaving in `tmp` the
-        step that the caller subtracts from the values: `p` the values (when the
-        flat path gives them: see _reads_values), `g` a copy of the gradient
+        step that the caller subtracts from the values: `p` the values (None on the
+        flat path when _update_reads_params says they are not read), `g` a copy of the gradient
         (free to overwrite), `st` the state arrays named in _state_spec, `step` this
         update's number (from 1)."""
         raise NotImplementedError(f"{self._name} must define _update")
 
-    _values_read_only_for_weight_decay = False
-
-    def _reads_values(self, group: dict) -> bool:
-        """Whether `_update` reads or writes `p` for this group; only then does a flat
-        chunk copy the values in and out. Always, unless a subclass declares that only
-        weight decay touches them."""
-        return not self._values_read_only_for_weight_decay or group["weight_decay"] != 0
+    def _update_reads_params(self, group: dict) -> bool:
+        """Whether `_update` reads or writes `p` for this group: only then does a flat
+        chunk copy the values in and out (otherwise `p` is None). True unless a subclass
+        says otherwise, so a new optimizer is always handed its values."""
+        return True
 
     def _state_spec(self, group: dict) -> dict:
         """The state arrays each parameter of `group` keeps: name -> initial value."""

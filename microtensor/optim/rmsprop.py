@@ -20,7 +20,8 @@ class RMSprop(Optimizer):
     p -= lr g / d.
     """
 
-    _values_read_only_for_weight_decay = True
+    def _update_reads_params(self, group: dict) -> bool:
+        return group["weight_decay"] != 0  # only weight decay reads the values
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,

@@ -29,7 +29,8 @@ class SGD(Optimizer):
     tensor([ 0.4600, -0.9200], requires_grad=True)
     """
 
-    _values_read_only_for_weight_decay = True
+    def _update_reads_params(self, group: dict) -> bool:
+        return group["weight_decay"] != 0  # only weight decay reads the values
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
                  momentum: float = 0, dampening: float = 0, weight_decay: float = 0,
