@@ -9,15 +9,56 @@ im2col/col2im pair used by the convolution layers.
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 
 import numpy as xp
 
 ndarray = xp.ndarray
 
-__all__ = ["xp", "ndarray", "sum_to", "broadcast_to", "index_add", "windows", "im2col", "col2im",
-           "unpool", "conv_out_size",
+__all__ = ["xp", "ndarray", "silence", "restore", "quiet", "sum_to", "broadcast_to", "TwoStepIndex", "getitem",
+           "setitem", "index_add", "windows", "im2col", "col2im", "pool_hits", "unpool", "conv_out_size",
            "retain_freed_memory"]
+
+
+# numpy's floating-point error mode lives in a context variable: setting it directly
+# costs a fraction of numpy.errstate's (a context manager object built per call).
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+
+    silence = functools.partial(_extobj_contextvar.set, _make_extobj(all="ignore"))
+    restore = _extobj_contextvar.reset
+except ImportError:  # another numpy layout: the public, slower way
+    def silence():
+        return xp.seterr(all="ignore")
+
+    def restore(token) -> None:
+        xp.seterr(**token)
+
+silence.__doc__ = """Turn numpy's floating-point warnings off; returns a token for `restore`."""
+
+
+def quiet(fn):
+    """`fn` with numpy's floating-point warnings off during the call. PyTorch gives inf
+    and nan silently (log 0, sqrt -1, 1/0, exp overflow, inf - inf); so do the ops that
+    can make them, wearing this. It costs about 0.15 us a call, so the ops that only
+    warn on overflow (+, -, *, @) do without it."""
+    if isinstance(fn, xp.ufunc) and fn.nin == 1:  # no argument packing: the hot case
+        def silent1(a):
+            token = silence()
+            try:
+                return fn(a)
+            finally:
+                restore(token)
+        return functools.update_wrapper(silent1, fn)
+
+    def silent(*args, **kwargs):
+        token = silence()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            restore(token)
+    return functools.update_wrapper(silent, fn)
 
 
 _ONES: dict = {}  # (length, dtype) -> a read-only vector of ones, for sum_to
@@ -59,10 +100,74 @@ def broadcast_to(a, shape: tuple) -> ndarray:
     return out
 
 
+class TwoStepIndex:
+    """An index with index arrays (or bools) and ints, or arrays an Ellipsis lies between,
+    applied in two numpy steps as PyTorch reads it. `basic` (the ints, slices, None and
+    Ellipsis; each array a full slice per dim it spans, each bool a new dim) selects a
+    view; the arrays then index the view (`advanced`, a full slice for each other dim).
+    In one step numpy would count the ints as arrays and, with a slice between them and
+    the arrays, move the arrays' dims first (x[0, :, [0, 1]] transposed); and it parts
+    arrays that an Ellipsis of no dims lies between, which PyTorch keeps together."""
+
+    __slots__ = ("basic", "advanced", "ellipsis", "spanned")
+
+    def __init__(self, parts: list) -> None:
+        basic, advanced = [], []
+        for p in parts:
+            if type(p) is int:
+                basic.append(p)
+            elif type(p) is bool:  # a new dim of 1, indexed by [0] (True) or [] (False)
+                basic.append(None)
+                advanced.append(xp.zeros(1 if p else 0, dtype=xp.intp))
+            elif isinstance(p, ndarray):
+                basic.extend([slice(None)] * (p.ndim if p.dtype == xp.bool_ else 1))
+                advanced.append(p)
+            else:  # a slice, None or Ellipsis: dims the view keeps, left whole
+                basic.append(p)
+                advanced.append(p if p is Ellipsis else slice(None))
+        self.basic = tuple(basic)
+        self.advanced = tuple(advanced)
+        self.ellipsis = next((i for i, p in enumerate(advanced) if p is Ellipsis), None)
+        self.spanned = sum(p.ndim if isinstance(p, ndarray) and p.dtype == xp.bool_ else 1
+                           for p in self.advanced if p is not Ellipsis)
+
+    def second(self, ndim: int) -> tuple:
+        """The advanced step for a view of `ndim` dims, its Ellipsis spelled out as
+        slices (numpy would part the arrays on either side of it, even if it spans none)."""
+        if self.ellipsis is None:
+            return self.advanced
+        i = self.ellipsis
+        fill = (slice(None),) * (ndim - self.spanned)
+        return self.advanced[:i] + fill + self.advanced[i + 1:]
+
+    def __repr__(self) -> str:
+        return f"TwoStepIndex({self.basic!r}, {self.advanced!r})"
+
+
+def getitem(a: ndarray, index) -> ndarray:
+    """a[index] for a numpy index or a TwoStepIndex."""
+    if type(index) is TwoStepIndex:
+        view = a[index.basic]
+        return view[index.second(view.ndim)]
+    return a[index]
+
+
+def setitem(a: ndarray, index, value) -> None:
+    """a[index] = value for a numpy index or a TwoStepIndex (its basic step is a view)."""
+    if type(index) is TwoStepIndex:
+        view = a[index.basic]
+        view[index.second(view.ndim)] = value
+    else:
+        a[index] = value
+
+
 def index_add(shape: tuple, index, values: ndarray, dtype) -> ndarray:
     """Zeros of `shape` with `values` added at `index`; repeated indices accumulate."""
     out = xp.zeros(shape, dtype=dtype)
-    if _is_basic(index):
+    if type(index) is TwoStepIndex:
+        view = out[index.basic]  # basic indexing: a view, so adding into it adds into out
+        xp.add.at(view, index.second(view.ndim), values)
+    elif _is_basic(index):
         out[index] = values  # slices and ints never repeat an element
     else:
         xp.add.at(out, index, values)
@@ -132,6 +237,18 @@ def _offset_views(out: ndarray, kernel, stride, dilation, out_hw):
             wj = j * dilation[1]
             yield i, j, out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
                             wj:wj + stride[1] * (ow - 1) + 1:stride[1]]
+
+
+def pool_hits(x: ndarray, m: ndarray, kernel, stride, padding, dilation) -> tuple:
+    """Where each window of x (padded with -inf) holds its maximum m (N, C, oh, ow): one
+    mask per kernel offset, row-major, and how many per window (in m's dtype). What max
+    pooling's VJP shares the gradient by."""
+    views = windows(x, kernel, stride, padding, dilation, -xp.inf)
+    hits = [views[:, :, i, j] == m for i in range(kernel[0]) for j in range(kernel[1])]
+    count = hits[0].astype(m.dtype)
+    for hit in hits[1:]:
+        count += hit
+    return hits, count
 
 
 def unpool(share: ndarray, hits: list, size, kernel, stride, padding, dilation) -> ndarray:

@@ -23,8 +23,11 @@ def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> T
 
 
 def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
-    """Standard deviation: sqrt of var (same `correction`)."""
-    return ops.sqrt(var(x, dim, correction=correction, keepdim=keepdim))
+    """Standard deviation: sqrt of var (same `correction`). Where the values are all equal
+    its gradient is 0, as PyTorch's, not sqrt's 1/0 at var = 0 (times 0: NaN)."""
+    v = var(x, dim, correction=correction, keepdim=keepdim)
+    spread = v.data != 0  # NaN included: it stays NaN
+    return ops.where(spread, ops.sqrt(ops.where(spread, v, 1.0)), 0.0)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:

@@ -16,6 +16,10 @@ Tie and kink rules (decided here, once):
   clamp passes the gradient where min <= x <= max (boundaries included);
   maximum/minimum with a == b give each side half; max/min/amax/amin reductions split
   the gradient evenly among tied elements.
+
+Every VJP returns gradients in its inputs' dtype (no float64 helper arrays). Ops whose
+forward or VJP can meet log 0, 1/0, 0/0, sqrt(-1) or overflow wear `backend.quiet`:
+inf and nan come back silently, as in PyTorch, with no numpy RuntimeWarning.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ from collections import namedtuple
 
 from .autograd import _ArrayNS, _TensorNS, apply, apply1, apply_view, link_view
 from . import backend
-from .backend import col2im, conv_out_size, im2col, index_add, ndarray, xp
+from .backend import (TwoStepIndex, col2im, conv_out_size, im2col, index_add, ndarray, quiet,
+                      restore, silence, xp)
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -75,9 +80,21 @@ class Mul(Op):
 
 
 class Div(Op):
-    saves = (0, 1)
-    forward = operator.truediv
+    """a / b; x / 0 is inf or nan, silently. A nonzero Python number as divisor (x / n,
+    the usual case) can only overflow, as a product can, so it skips `quiet`'s cost."""
 
+    saves = (0, 1)
+
+    def forward(a, b):
+        if (type(b) is float or type(b) is int) and b:
+            return a / b
+        token = silence()
+        try:
+            return a / b
+        finally:
+            restore(token)
+
+    @quiet
     def vjp(B, g, out, args, needs):
         a, b = args
         ga = g / b
@@ -90,12 +107,25 @@ class Neg(Op):
 
 
 class Pow(Op):
-    """a ** b for tensor**scalar, scalar**tensor and tensor**tensor. The exponent's
-    gradient is out*log(a): 0 where a == 0 (as PyTorch), NaN where a < 0."""
+    """a ** b for tensor**scalar, scalar**tensor and tensor**tensor, with PyTorch's
+    gradients at a == 0: d/da = b * 0**(b-1) is 0 for b == 0 (not 0 * inf) and b > 1, 1
+    for b == 1, inf for 0 < b < 1, -inf for b < 0; d/db = out * log(a) is 0 for b >= 0
+    (not 0 * -inf) and -inf for b < 0. d/db is NaN where a < 0. 0 ** -1 is inf and
+    (-1) ** 0.5 NaN, silently; x ** k for an integer k >= 0 can only overflow, as a
+    product can, so it skips `quiet`'s cost."""
 
     saves = (0, 1)
-    def forward(a, b): return a ** b
 
+    def forward(a, b):
+        if type(b) is int and b >= 0:
+            return a ** b
+        token = silence()
+        try:
+            return a ** b
+        finally:
+            restore(token)
+
+    @quiet
     def vjp(B, g, out, args, needs):
         a, b = args
         ga = gb = None
@@ -104,15 +134,22 @@ class Pow(Op):
                 ga = g * 0 if b == 0 else g * b if b == 1 else g * (2 * a) if b == 2 \
                     else g * b * a ** (b - 1)
             else:
-                ga = g * b * a ** (b - 1)
+                if b.dtype != a.dtype:  # an integer exponent: the gradient is a's dtype
+                    b = B.cast(b, a.dtype)
+                # 0 where a == b == 0 (not 0 * inf); elsewhere the formula, whose
+                # derivative in b at b == 0 a mask would cut
+                ga = B.where((b == 0) & (a == 0), 0, g * b * a ** (b - 1))
         if needs[1]:
-            if isinstance(a, (int, float)):
-                log_a = math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
-            else:
+            if isinstance(a, (int, float)):  # a constant base
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+                gb = g * a ** b * log_a
+                if a == 0:
+                    gb = B.where(b >= 0, 0, gb)
+            else:  # log of the positive entries only, so no NaN leaks into create_graph
                 positive = a > 0
                 log_a = B.where(positive, B.log(B.where(positive, a, 1)),
-                                B.where(a == 0, 0, math.nan))
-            gb = g * a ** b * log_a
+                                B.where(a == 0, -math.inf, math.nan))
+                gb = B.where((b >= 0) & (a == 0), 0, g * a ** b * log_a)
         return ga, gb
 
 
@@ -195,25 +232,31 @@ class Linear(Op):
 # --------------------------------------------------------------------------- elementwise
 class Exp(Op):
     save_output = True
-    def forward(a): return xp.exp(a)
+    forward = quiet(xp.exp)  # overflow is inf, silently
     def vjp(B, g, out, args, needs): return (g * out,)
 
 
 class Log(Op):
     saves = (0,)
-    def forward(a): return xp.log(a)
+    forward = quiet(xp.log)
+
+    @quiet
     def vjp(B, g, out, args, needs): return (g / args[0],)
 
 
 class Log1p(Op):
     saves = (0,)
-    def forward(a): return xp.log1p(a)
+    forward = quiet(xp.log1p)
+
+    @quiet
     def vjp(B, g, out, args, needs): return (g / (1 + args[0]),)
 
 
 class Sqrt(Op):
     save_output = True
-    def forward(a): return xp.sqrt(a)
+    forward = quiet(xp.sqrt)
+
+    @quiet
     def vjp(B, g, out, args, needs): return (g / (2 * out),)
 
 
@@ -225,13 +268,17 @@ class Abs(Op):
 
 class Sin(Op):
     saves = (0,)
-    def forward(a): return xp.sin(a)
+    forward = quiet(xp.sin)
+
+    @quiet
     def vjp(B, g, out, args, needs): return (g * B.cos(args[0]),)
 
 
 class Cos(Op):
     saves = (0,)
-    def forward(a): return xp.cos(a)
+    forward = quiet(xp.cos)
+
+    @quiet
     def vjp(B, g, out, args, needs): return (-g * B.sin(args[0]),)
 
 
@@ -258,7 +305,7 @@ class Sigmoid(Op):
 class Relu(Op):
     save_output = True
     def forward(a): return xp.maximum(a, 0)
-    def vjp(B, g, out, args, needs): return (g * (out > 0),)
+    def vjp(B, g, out, args, needs): return (g * B.gt(out, 0),)
 
 
 class LeakyRelu(Op):
@@ -267,7 +314,7 @@ class LeakyRelu(Op):
     def forward(a, negative_slope): return xp.where(a > 0, a, a * negative_slope)
 
     def vjp(B, g, out, args, needs, negative_slope):
-        return (B.where(args[0] > 0, g, g * negative_slope),)
+        return (B.where(B.gt(args[0], 0), g, g * negative_slope),)
 
 
 class Elu(Op):
@@ -310,33 +357,59 @@ class Clamp(Op):
 
 
 class Maximum(Op):
+    """As PyTorch: half of g to each side where a == b, all of it to the larger side,
+    none to the smaller (a NaN is neither, so both sides get g)."""
+
     saves = (0, 1)
     def forward(a, b): return xp.maximum(a, b)
 
     def vjp(B, g, out, args, needs):
         a, b = args
-        share = (a > b) + (a == b) * 0.5
-        return (g * share if needs[0] else None), (g * (1 - share) if needs[1] else None)
+        shared = B.where(a == b, g * 0.5, g)
+        return (B.where(a < b, 0, shared) if needs[0] else None,
+                B.where(a > b, 0, shared) if needs[1] else None)
 
 
 class Minimum(Op):
+    """Maximum's rule mirrored."""
+
     saves = (0, 1)
     def forward(a, b): return xp.minimum(a, b)
 
     def vjp(B, g, out, args, needs):
         a, b = args
-        share = (a < b) + (a == b) * 0.5
-        return (g * share if needs[0] else None), (g * (1 - share) if needs[1] else None)
+        shared = B.where(a == b, g * 0.5, g)
+        return (B.where(a > b, 0, shared) if needs[0] else None,
+                B.where(a < b, 0, shared) if needs[1] else None)
 
 
 class Where(Op):
+    """x where cond, else y. A floating condition that requires grad (a Mask, in the VJP
+    of leaky_relu under create_graph) gets a zero gradient: it is piecewise constant."""
+
     saves = (0,)
     def forward(cond, a, b): return xp.where(cond, a, b)
 
     def vjp(B, g, out, args, needs):
         cond = args[0]
-        return (None, B.where(cond, g, 0) if needs[1] else None,
+        return (B.zeros(cond.shape, cond.dtype) if needs[0] else None,
+                B.where(cond, g, 0) if needs[1] else None,
                 B.where(cond, 0, g) if needs[2] else None)
+
+
+class Mask(Op):
+    """fn(*args), a piecewise-constant function (a comparison, sign), as a 0/1 (or -1)
+    tensor in the inputs' floating dtype: the masks in the VJPs of relu, leaky_relu, abs
+    and max_pool2d under create_graph. Its VJP is zero, but it is recorded, so those
+    first derivatives stay connected to their input with a zero second derivative, as
+    PyTorch's do, instead of not requiring grad. An ordinary backward compares bare
+    arrays instead (`_ArrayNS.gt` is operator.gt): no extra work there."""
+
+    def forward(*args, fn): return fn(*args).astype(xp.result_type(*args), copy=False)
+
+    def vjp(B, g, out, args, needs, fn):
+        return tuple(B.zeros(a.shape, a.dtype) if need else None
+                     for a, need in zip(args, needs))
 
 
 class Cast(Op):
@@ -376,7 +449,6 @@ LogicalAnd = _nondiff("logical_and", xp.logical_and)
 LogicalOr = _nondiff("logical_or", xp.logical_or)
 LogicalXor = _nondiff("logical_xor", xp.logical_xor)
 LogicalNot = _nondiff("logical_not", xp.logical_not)
-Sign = _nondiff("sign", xp.sign)
 ArgMax = _nondiff("argmax", lambda a, dim, keepdim: xp.argmax(a, axis=dim, keepdims=keepdim))
 ArgMin = _nondiff("argmin", lambda a, dim, keepdim: xp.argmin(a, axis=dim, keepdims=keepdim))
 All = _nondiff("all", lambda a, dim, keepdim: xp.all(a, axis=dim, keepdims=keepdim))
@@ -407,11 +479,14 @@ class Mean(Op):
     def forward(a, dim, keepdim):
         # sum / n: the same pairwise summation as ndarray.mean without its Python wrapper
         n = a.size if dim is None else math.prod(a.shape[d] for d in dim)
-        return xp.true_divide(a.sum(axis=dim, keepdims=keepdim), n)
+        total = a.sum(axis=dim, keepdims=keepdim)
+        return xp.true_divide(total, n) if n else total + xp.nan  # of nothing: NaN, as PyTorch
 
     def vjp(B, g, out, args, needs, dim, keepdim):
         shape = args[0].shape
         n = math.prod(shape) if dim is None else math.prod(shape[d] for d in dim)
+        if not n:  # an empty input has an empty gradient (and g / 0 would warn)
+            return (B.zeros(shape, args[0].dtype),)
         return (B.broadcast_to(_unreduce(B, g, shape, dim, keepdim) / n, shape),)
 
 
@@ -428,25 +503,30 @@ class MseLoss(Op):
             return d * d
         d = d.reshape(-1)
         total = xp.dot(d, d)
-        return total / d.size if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        return total / d.size if d.size else total + xp.nan  # a mean of nothing is NaN
 
     def vjp(B, g, out, args, needs, reduction):
         d = args[0] - args[1]
-        gd = g * d * (2 / math.prod(d.shape) if reduction == "mean" else 2)
+        n = math.prod(d.shape)
+        gd = g * d * (2 / n if reduction == "mean" and n else 2)
         return (gd if needs[0] else None), (-gd if needs[1] else None)
 
 
 class _Extremum(Op):
-    """amax/amin: the gradient is shared evenly among tied extreme elements."""
+    """amax/amin: the gradient is shared evenly among tied extreme elements. A NaN
+    extreme equals nothing: NaN gradients over its slice (0 / 0), as in PyTorch."""
 
     saves = (0,)
     save_output = True
 
+    @quiet
     def vjp(B, g, out, args, needs, dim, keepdim):
         a = args[0]
         out_k = _unreduce(B, out, a.shape, dim, keepdim)
         hit = a == out_k
-        count = B.sum(hit, dim, True)
+        count = B.cast(B.sum(hit, dim, True), g.dtype)
         return (_unreduce(B, g, a.shape, dim, keepdim) * hit / count,)
 
 
@@ -459,28 +539,37 @@ class Amin(_Extremum):
 
 
 class LogSumExp(Op):
+    """log(sum(exp(a))) over `dim`; -inf over an empty dim (the log of an empty sum),
+    as in PyTorch."""
+
     saves = (0,)
 
+    @quiet
     def forward(a, dim, keepdim):
-        m = a.max(axis=dim, keepdims=True)
+        m = a.max(axis=dim, keepdims=True, initial=-math.inf)
         m = xp.where(xp.isfinite(m), m, 0)
         out = xp.log(xp.exp(a - m).sum(axis=dim, keepdims=True)) + m
         return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dim])
 
+    @quiet
     def vjp(B, g, out, args, needs, dim, keepdim):
         # softmax(a), shifted by a constant max rather than by `out`: at |a| ~ 1e4 in
         # float32, out = m + log(s) has lost the digits that exp(a - out) would need.
         a = args[0]
-        m = B.value(a).max(axis=dim, keepdims=True)
+        m = B.value(a).max(axis=dim, keepdims=True, initial=-math.inf)
         e = B.exp(a - xp.where(xp.isfinite(m), m, 0))
         return (_unreduce(B, g, a.shape, dim, keepdim) * e / B.sum(e, dim, True),)
 
 
 class Softmax(Op):
+    """exp(a) / sum(exp(a)) along `dim`, shifted by the max; an empty dim gives an empty
+    result and +inf gives NaN, silently, as in PyTorch."""
+
     save_output = True
 
+    @quiet
     def forward(a, dim):
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        e = xp.exp(a - a.max(axis=dim, keepdims=True, initial=-math.inf))
         e /= e.sum(axis=dim, keepdims=True)
         return e
 
@@ -492,8 +581,9 @@ class LogSoftmax(Op):
     name = "log_softmax"
     save_output = True
 
+    @quiet
     def forward(a, dim):
-        shifted = a - a.max(axis=dim, keepdims=True)
+        shifted = a - a.max(axis=dim, keepdims=True, initial=-math.inf)
         shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         return shifted
 
@@ -562,9 +652,14 @@ class Pad(Op):
 
 
 class GetItem(Op):
-    """x[index]; the VJP scatter-adds, so repeated indices accumulate."""
+    """x[index] with PyTorch's rules (see normalize_index); the VJP scatter-adds, so
+    repeated indices accumulate."""
 
-    def forward(a, index): return a[index]
+    def forward(a, index):
+        try:
+            return a[index] if type(index) is not TwoStepIndex else backend.getitem(a, index)
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (indexing a tensor of shape {a.shape})") from None
 
     def vjp(B, g, out, args, needs, index):
         a = args[0]
@@ -584,13 +679,16 @@ class SetItem(Op):
 
     def forward(a, value, index):
         out = a.copy()
-        out[index] = value
+        try:
+            backend.setitem(out, index, value)
+        except IndexError as e:
+            raise IndexError(f"setitem: {e} (indexing a tensor of shape {a.shape})") from None
         return out
 
     def vjp(B, g, out, args, needs, index):
         a = args[0]
         keep = xp.ones(a.shape, dtype=bool)
-        keep[index] = False
+        backend.setitem(keep, index, False)
         return (g * keep if needs[0] else None), (B.getitem(g, index) if needs[1] else None)
 
 
@@ -651,23 +749,33 @@ class MaxPool2d(Op):
                     xp.maximum(out, views[:, :, i, j], out=out)
         return out
 
+    @quiet  # a NaN maximum matches nothing in its window: 0 / 0
     def vjp(B, g, out, args, needs, kernel, stride, padding, dilation):
-        a, m = B.value(args[0]), B.value(out)
-        views = backend.windows(a, kernel, stride, padding, dilation, -math.inf)
-        hits = [views[:, :, i, j] == m for i in range(kernel[0]) for j in range(kernel[1])]
-        count = hits[0].astype(m.dtype)
-        for hit in hits[1:]:
-            count += hit
-        return (B.unpool(g / count, hits, a.shape[2:], kernel, stride, padding, dilation),)
+        x = args[0]
+        hits, count = B.pool_hits(x, out, kernel, stride, padding, dilation)
+        return (B.unpool(g / count, hits, x.shape[2:], kernel, stride, padding, dilation),)
 
 
 # ------------------------------------------------ what VJPs compute with, in both modes
-def _unpool_tensor(share: Tensor, hits: list, size, kernel, stride, padding,
+def _pool_hits_tensor(x: Tensor, m: Tensor, kernel, stride, padding, dilation) -> tuple:
+    """backend.pool_hits over Tensors: where each window of x (its unfolded columns,
+    padded with -inf) equals its maximum, as a Mask of shape (N, C, kh*kw, oh*ow) that
+    keeps max_pool2d's first derivative connected to x; and the count per window."""
+    n, c, oh, ow = m.shape
+    widths = ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1]))
+    cols = apply(Unfold, apply(Pad, x, widths=widths, value=-math.inf), kernel=kernel,
+                 stride=stride, padding=(0, 0), dilation=dilation)
+    cols = apply(Reshape, cols, shape=(n, c, kernel[0] * kernel[1], oh * ow))
+    hits = apply(Mask, cols, apply(Reshape, m, shape=(n, c, 1, oh * ow)), fn=xp.equal)
+    count = apply(Sum, hits, dim=(2,), keepdim=False)
+    return hits, apply(Reshape, count, shape=(n, c, oh, ow))
+
+
+def _unpool_tensor(share: Tensor, hits: Tensor, size, kernel, stride, padding,
                    dilation) -> Tensor:
     """backend.unpool over Tensors: col2im (Fold) of share times the masks."""
     n, c, oh, ow = share.shape
-    mask = xp.stack(hits, axis=2).reshape(n, c, kernel[0], kernel[1], oh, ow)
-    cols = apply(Reshape, share, shape=(n, c, 1, 1, oh, ow)) * mask
+    cols = apply(Reshape, share, shape=(n, c, 1, oh * ow)) * hits
     return apply(Fold, apply(Reshape, cols, shape=(n, c * kernel[0] * kernel[1], oh * ow)),
                  size=tuple(size), kernel=kernel, stride=stride, padding=padding,
                  dilation=dilation)
@@ -685,15 +793,17 @@ def _fill_namespaces() -> None:
         "sum": lambda a, dim, keepdim: a.sum(axis=dim, keepdims=keepdim),
         "exp": xp.exp, "log": xp.log, "sin": xp.sin, "cos": xp.cos, "sign": xp.sign,
         "sigmoid": _sigmoid, "where": xp.where, "minimum": xp.minimum,
+        "gt": operator.gt,  # a bool mask: g * mask keeps g's dtype
         "value": lambda a: a,
         "cast": lambda a, dtype: a.astype(dtype, copy=False),
         "zeros": xp.zeros,
         "cat": lambda parts, dim: xp.concatenate(parts, axis=dim),
         "split": lambda a, sizes, dim: xp.split(a, xp.cumsum(sizes)[:-1], axis=dim),
-        "getitem": lambda a, index: a[index],
+        "getitem": backend.getitem,
         "index_add": index_add,
         "fold": col2im,
         "unfold": im2col,
+        "pool_hits": backend.pool_hits,
         "unpool": backend.unpool,
         "copy_slices": CopySlices.forward,
         "take": lambda a, index: a.reshape(-1)[index],
@@ -709,7 +819,8 @@ def _fill_namespaces() -> None:
         "sum": lambda a, dim, keepdim: apply(Sum, a, dim=dim, keepdim=keepdim),
         "exp": lambda a: apply(Exp, a), "log": lambda a: apply(Log, a),
         "sin": lambda a: apply(Sin, a), "cos": lambda a: apply(Cos, a),
-        "sign": lambda a: apply(Sign, a), "sigmoid": lambda a: apply(Sigmoid, a),
+        "sign": lambda a: apply(Mask, a, fn=xp.sign), "sigmoid": lambda a: apply(Sigmoid, a),
+        "gt": lambda a, b: apply(Mask, a, b, fn=xp.greater),
         "value": lambda a: a.data,  # a constant: used only where the math is shift-invariant
         "where": lambda c, a, b: apply(Where, c, a, b),
         "minimum": lambda a, b: apply(Minimum, a, b),
@@ -725,6 +836,7 @@ def _fill_namespaces() -> None:
                                                dilation=window[3]),
         "unfold": lambda a, *window: apply(Unfold, a, kernel=window[0], stride=window[1],
                                            padding=window[2], dilation=window[3]),
+        "pool_hits": _pool_hits_tensor,
         "unpool": _unpool_tensor,
         "copy_slices": lambda a, value, index: apply(CopySlices, a, value, index=index),
         "take": lambda a, index: apply(GetItem, apply(Reshape, a, shape=(-1,)), index=index),
@@ -849,19 +961,32 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return apply(Mean, x, dim=_dims(dim, x.ndim, "mean"), keepdim=keepdim)
 
 
-def _check_nonempty(x: Tensor, op: str) -> None:
-    if x.data.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+def _check_reducible(x: Tensor, dims, op: str) -> None:
+    """A max or min needs an element to pick: none over a dim of size 0, or over all dims
+    of an empty tensor (PyTorch raises there too). Over non-empty dims of an empty tensor
+    the result is empty, as in PyTorch."""
+    shape = x.shape
+    if dims is None or not shape:
+        if x.data.size == 0:
+            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {shape}; name "
+                             f"the dims to reduce over, none of size 0")
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {shape} over "
+                             f"dim {d}, which has size 0")
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    _check_nonempty(x, "amax")
-    return apply(Amax, x, dim=_dims(dim, x.ndim, "amax"), keepdim=keepdim)
+    dims = _dims(dim, x.ndim, "amax")
+    _check_reducible(x, dims, "amax")
+    return apply(Amax, x, dim=dims, keepdim=keepdim)
 
 
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    _check_nonempty(x, "amin")
-    return apply(Amin, x, dim=_dims(dim, x.ndim, "amin"), keepdim=keepdim)
+    dims = _dims(dim, x.ndim, "amin")
+    _check_reducible(x, dims, "amin")
+    return apply(Amin, x, dim=dims, keepdim=keepdim)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -883,14 +1008,14 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    _check_nonempty(x, "argmax")
     d = None if dim is None else _dim(dim, x.ndim, "argmax")
+    _check_reducible(x, None if d is None else (d,), "argmax")
     return apply(ArgMax, x, dim=d, keepdim=keepdim and d is not None)
 
 
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    _check_nonempty(x, "argmin")
     d = None if dim is None else _dim(dim, x.ndim, "argmin")
+    _check_reducible(x, None if d is None else (d,), "argmin")
     return apply(ArgMin, x, dim=d, keepdim=keepdim and d is not None)
 
 
@@ -1101,12 +1226,66 @@ def fold(cols: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1
     return apply(Fold, cols, size=size, kernel=k, stride=s, padding=p, dilation=d)
 
 
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
 def normalize_index(index):
-    """Tensors and lists inside an index become arrays, so numpy indexes with them."""
-    if isinstance(index, tuple):
-        return tuple(normalize_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return xp.asarray(index)
-    return index
+    """`index` as numpy reads it to select what PyTorch selects.
+
+    Ints, slices, None and Ellipsis alone mean the same to both and pass untouched (the
+    hot path). Otherwise, as in PyTorch: tensors, lists and tuples inside the index are
+    index arrays (`[]` an empty one), a 0-d integer tensor is an int, a uint8 array a
+    mask, a bool a new dim indexed by [0] (True) or [] (False), and ints select before
+    the arrays index (backend.TwoStepIndex), so x[0, :, [0, 1]] keeps the slice's dim
+    first, where numpy would move the arrays' dim first."""
+    kind = type(index)
+    if kind is int or kind is slice:
+        return index
+    if kind is tuple:
+        for part in index:
+            if type(part) not in _BASIC:
+                return _torch_index(index)
+        return index
+    return _torch_index(index)
+
+
+def _torch_index(index):
+    """normalize_index for an index with arrays, tensors, lists, bools or numpy scalars."""
+    if type(index) is list and len(index) < 32 and builtins.any(
+            isinstance(p, (list, tuple, slice, Tensor, ndarray)) or p is None or p is Ellipsis
+            for p in index):
+        raise IndexError(
+            "getitem: a list holding lists, tensors, slices, None or ... is ambiguous: "
+            "PyTorch 2.13 reads it as a tuple of indices (deprecated), numpy as one index "
+            "array; write x[tuple(index)] or x[mt.tensor(index)]")
+    single = type(index) is not tuple
+    parts = [_index_part(p) for p in ((index,) if single else index)]
+    advanced = [i for i, p in enumerate(parts) if type(p) is bool or isinstance(p, ndarray)]
+    if advanced:
+        has_int = builtins.any(type(p) is int for p in parts)
+        # numpy, unlike PyTorch, parts arrays that an Ellipsis of no dims lies between
+        split = builtins.any(p is Ellipsis for p in parts[advanced[0]:advanced[-1]])
+        if has_int or split:
+            return TwoStepIndex(parts)
+    return parts[0] if single else tuple(parts)
+
+
+def _index_part(p):
+    """One part of an index as an int, bool, slice, None, Ellipsis or index array."""
+    if isinstance(p, Tensor):
+        p = p.data
+    elif isinstance(p, (list, tuple)):
+        p = xp.asarray(p)
+        if p.size == 0:
+            p = p.astype(xp.intp)  # [] selects nothing, as in PyTorch
+    if isinstance(p, (ndarray, xp.generic)):
+        kind = p.dtype.kind
+        if kind == "b":
+            return bool(p) if p.ndim == 0 else p
+        if kind not in "iu":
+            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                             f"got dtype {p.dtype}")
+        if p.ndim == 0:
+            return int(p)
+        return p.astype(bool) if p.dtype == xp.uint8 else p  # PyTorch: a uint8 mask
+    return p

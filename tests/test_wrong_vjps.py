@@ -9,10 +9,11 @@ GradcheckError:
   - for cases that broadcast an input, the engine's one broadcast reduction
     (`_ArrayNS.sum_to`, used in `autograd._run`) dropped,
   - for MatMul and Linear on square inputs, one operand left untransposed per gradient,
-  - for Fill, whose right VJP returns no gradient at all (so a sign flip or a scale of it
-    is the same function, which no check can tell apart), a gradient leaked through it.
-147 wrong VJPs are checked (a sign flip and a scaling for each of the 65 cases but
-Fill's: 64 + 64; 14 dropped reductions; 4 transpositions; 1 leak);
+  - for Fill and Mask, whose right VJPs return no gradient or a zero one (so a sign flip
+    or a scale of it is the same function, which no check can tell apart), a gradient
+    leaked through it.
+148 wrong VJPs are checked (a sign flip and a scaling for each of the 66 cases but
+Fill's and Mask's: 64 + 64; 14 dropped reductions; 4 transpositions; 2 leaks);
 test_every_wrong_vjp_is_caught asserts that all are caught, and test_a_correct_vjp_passes
 that the unmutated cases raise no false alarm.
 """
@@ -138,6 +139,8 @@ CASES = [
          options={"eps": 1e-3}),
     Case("clone", ops.Clone, lambda x: x.clone(), (uniform((2, 3)),)),
     Case("fill", ops.Fill, lambda x: x * x.clone().fill_(2.0), (uniform((2, 3)),)),
+    Case("mask", ops.Mask, lambda x: x * ops.apply(ops.Mask, x, 0.0, fn=np.greater),
+         (away_from_zero((2, 3)),)),
     Case("copy", ops.CopyFrom, lambda a, src: a.clone().copy_(src),
          (uniform((2, 3)), uniform(3, seed=23)), broadcasts=True),
     # reductions
@@ -191,7 +194,7 @@ CASES = [
          (uniform((2, 3)), uniform((2, 3), seed=1))),
 ]
 CASE = {c.name: c for c in CASES}
-NO_GRADIENT = {ops.Fill}  # its output never depends on its input
+NO_GRADIENT = {ops.Fill, ops.Mask}  # outputs constant, or piecewise so, in the input
 
 
 def differentiable_primitives() -> set:
@@ -249,6 +252,10 @@ def fill_leaks_the_gradient(B, g, out, args, needs, value):
     return (g,)  # right: (None,)
 
 
+def mask_leaks_the_gradient(B, g, out, args, needs, fn):
+    return g, None  # right: zeros
+
+
 @dataclass(frozen=True)
 class Mutant:
     """A wrong VJP for `case`, installed by `install(monkeypatch)`; check_grads must
@@ -293,7 +300,9 @@ TRANSPOSITIONS = [
            _replace_vjp(CASE["linear"], linear_weight_gradient_transposed), "input 1"),
 ]
 LEAKS = [Mutant("gradient-leak", CASE["fill"],
-                _replace_vjp(CASE["fill"], fill_leaks_the_gradient), "input 0")]
+                _replace_vjp(CASE["fill"], fill_leaks_the_gradient), "input 0"),
+         Mutant("gradient-leak", CASE["mask"],
+                _replace_vjp(CASE["mask"], mask_leaks_the_gradient), "input 0")]
 MUTANTS = SIGN_FLIPS + SCALINGS + DROPPED_REDUCTIONS + TRANSPOSITIONS + LEAKS
 
 
@@ -318,7 +327,7 @@ def test_every_differentiable_primitive_has_a_case():
 def test_the_primitive_enumeration_finds_ops_and_skips_non_differentiable_ones():
     found = differentiable_primitives()
     assert {ops.Add, ops.Split, ops.Amax, ops.Linear, ops.IndexAdd} <= found
-    assert not {ops.Less, ops.Sign, ops.ArgMax, ops.Op, ops._Extremum} & found
+    assert not {ops.Less, ops.LogicalNot, ops.ArgMax, ops.Op, ops._Extremum} & found
 
 
 def test_every_op_that_broadcasts_its_inputs_has_a_broadcasting_case():

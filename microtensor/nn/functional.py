@@ -138,13 +138,22 @@ def _clamped_log(p: Tensor) -> Tensor:
                      min=-100.0)
 
 
+def _probabilities(p) -> bool:
+    """Whether every element is in [0, 1]; NaN is not (as PyTorch checks)."""
+    a = p.data if isinstance(p, Tensor) else xp.asarray(p)
+    return bool(((a >= 0) & (a <= 1)).all())
+
+
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
     """-(t log p + (1 - t) log(1 - p)) for probabilities p; the logs are clamped at -100
     as in PyTorch, so p = 0 or 1 gives a finite loss."""
     _same_shape(input, target, "binary_cross_entropy")
-    if ((input.data < 0) | (input.data > 1)).any():
-        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; "
-                         "for logits use binary_cross_entropy_with_logits")
+    if not _probabilities(input):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
+                         "(NaN is not one); for logits use binary_cross_entropy_with_logits")
+    if not _probabilities(target):
+        raise ValueError("binary_cross_entropy: target must hold values in [0, 1] (NaN is "
+                         "not one)")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight
