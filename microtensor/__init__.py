@@ -15,13 +15,8 @@ from .backend import xp as _xp
 from .creation import (arange, empty, eye, full, full_like, ones, ones_like, rand, randn, zeros,
                        zeros_like)
 from .functional import stack, std, var
-from .ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, cat, chunk,
-                  clamp, cos, div, elu, eq, exp, expand, flatten, fold, ge, gt, le,
-                  leaky_relu, log, log1p, log_softmax, logical_and, logical_not,
-                  logical_or, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul,
-                  ne, neg, pad, permute, pow, relu, reshape, sigmoid, sin, softmax, softplus,
-                  split, sqrt, squeeze, sub, sum, sum_to, tanh, transpose, unfold, unsqueeze,
-                  where)
+from . import ops
+from .ops import *  # noqa: F401,F403  (every op function: ops.__all__)
 from .random import manual_seed
 from .serialization import load, save
 
@@ -46,11 +41,4 @@ __all__ = [
     "float16", "float32", "float64", "int32", "int64", "bool_",
     "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",
     "full_like", "var", "std", "stack",
-    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "broadcast_to", "cat",
-    "chunk", "clamp", "cos", "div", "elu", "eq", "exp", "expand", "flatten", "fold", "ge",
-    "gt", "le", "leaky_relu", "log", "log1p", "log_softmax", "logical_and", "logical_not",
-    "logical_or", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "mul", "ne", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sin",
-    "softmax", "softplus", "split", "sqrt", "squeeze", "sub", "sum", "sum_to", "tanh",
-    "transpose", "unfold", "unsqueeze", "where",
-]
+] + ops.__all__

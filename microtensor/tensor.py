@@ -1,5 +1,6 @@
-"""Tensor: an array, its gradient, and the node that made it. Every method is a
-one-line delegation to an op in `ops.py`; no op logic lives here."""
+"""Tensor: an array, its gradient, and the node that made it. Its op methods are the
+op functions of `ops/` themselves (registered there with @method); no op logic lives
+here."""
 from __future__ import annotations
 
 import weakref
@@ -267,37 +268,15 @@ class Tensor:
     def double(self) -> "Tensor":
         return self.to(xp.float64)
 
-    def clone(self) -> "Tensor":
-        return _apply1(O.Clone, self)
-
-    # -- arithmetic -------------------------------------------------------------------
-    def __add__(self, other): return _apply2(O.Add, self, other)
-    def __radd__(self, other): return _apply2(O.Add, other, self)
-    def __sub__(self, other): return _apply2(O.Sub, self, other)
-    def __rsub__(self, other): return _apply2(O.Sub, other, self)
-    def __mul__(self, other): return _apply2(O.Mul, self, other)
-    def __rmul__(self, other): return _apply2(O.Mul, other, self)
-    def __truediv__(self, other): return _apply2(O.Div, self, other)
-    def __rtruediv__(self, other): return _apply2(O.Div, other, self)
-    def __pow__(self, other): return _apply2(O.Pow, self, other)
-    def __rpow__(self, other): return _apply2(O.Pow, other, self)
-    def __matmul__(self, other): return _apply2(O.MatMul, self, other)
-    def __rmatmul__(self, other): return _apply2(O.MatMul, other, self)
-    def __neg__(self): return _apply1(O.Neg, self)
+    # -- reflected operators: the op functions with the operands swapped ---------------
+    # (+ - * / ** @ < ... are the op functions themselves, set below: a + b is mt.add(a, b))
+    def __radd__(self, other): return O.add(other, self)
+    def __rsub__(self, other): return O.sub(other, self)
+    def __rmul__(self, other): return O.mul(other, self)
+    def __rtruediv__(self, other): return O.div(other, self)
+    def __rpow__(self, other): return O.pow(other, self)
+    def __rmatmul__(self, other): return O.matmul(other, self)
     def __pos__(self): return self
-    def __abs__(self): return _apply1(O.Abs, self)
-
-    # -- comparisons and logic (no gradient) ------------------------------------------
-    def __lt__(self, other): return _apply2(O.Less, self, other)
-    def __le__(self, other): return _apply2(O.LessEqual, self, other)
-    def __gt__(self, other): return _apply2(O.Greater, self, other)
-    def __ge__(self, other): return _apply2(O.GreaterEqual, self, other)
-    def __eq__(self, other): return _apply2(O.Equal, self, other)
-    def __ne__(self, other): return _apply2(O.NotEqual, self, other)
-    def __and__(self, other): return _apply2(O.LogicalAnd, self, other)
-    def __or__(self, other): return _apply2(O.LogicalOr, self, other)
-    def __xor__(self, other): return _apply2(O.LogicalXor, self, other)
-    def __invert__(self): return _apply1(O.LogicalNot, self)
 
     # -- in place (refused on leaves that require grad, outside no_grad) ---------------
     def __iadd__(self, other): return _autograd.apply_inplace(O.Add, self, other)
@@ -316,51 +295,7 @@ class Tensor:
     def copy_(self, src): return _autograd.apply_inplace(O.CopyFrom, self, src)
     def __setitem__(self, index, value): _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
 
-    # -- elementwise ------------------------------------------------------------------
-    def exp(self): return _apply1(O.Exp, self)
-    def log(self): return _apply1(O.Log, self)
-    def log1p(self): return _apply1(O.Log1p, self)
-    def sqrt(self): return _apply1(O.Sqrt, self)
-    def abs(self): return _apply1(O.Abs, self)
-    def sin(self): return _apply1(O.Sin, self)
-    def cos(self): return _apply1(O.Cos, self)
-    def tanh(self): return _apply1(O.Tanh, self)
-    def sigmoid(self): return _apply1(O.Sigmoid, self)
-    def relu(self): return _apply1(O.Relu, self)
-    def pow(self, exponent): return _apply2(O.Pow, self, exponent)
-    def clamp(self, min=None, max=None): return O.clamp(self, min, max)
-    def maximum(self, other): return _apply2(O.Maximum, self, other)
-    def minimum(self, other): return _apply2(O.Minimum, self, other)
-
-    # -- reductions -------------------------------------------------------------------
-    def sum(self, dim=None, keepdim: bool = False): return O.sum(self, dim, keepdim)
-    def mean(self, dim=None, keepdim: bool = False): return O.mean(self, dim, keepdim)
-    def max(self, dim=None, keepdim: bool = False): return O.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim: bool = False): return O.min(self, dim, keepdim)
-    def amax(self, dim=None, keepdim: bool = False): return O.amax(self, dim, keepdim)
-    def amin(self, dim=None, keepdim: bool = False): return O.amin(self, dim, keepdim)
-    def var(self, dim=None, *, correction=1, keepdim: bool = False): return _F.var(self, dim, correction=correction, keepdim=keepdim)
-    def std(self, dim=None, *, correction=1, keepdim: bool = False): return _F.std(self, dim, correction=correction, keepdim=keepdim)
-    def logsumexp(self, dim, keepdim: bool = False): return O.logsumexp(self, dim, keepdim)
-    def argmax(self, dim=None, keepdim: bool = False): return O.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim: bool = False): return O.argmin(self, dim, keepdim)
-    def all(self, dim=None, keepdim: bool = False): return O.all(self, dim, keepdim)
-    def any(self, dim=None, keepdim: bool = False): return O.any(self, dim, keepdim)
-    def softmax(self, dim: int): return O.softmax(self, dim)
-    def log_softmax(self, dim: int): return O.log_softmax(self, dim)
-
-    # -- shape ------------------------------------------------------------------------
-    def reshape(self, *shape): return O.reshape(self, *shape)
-    def view(self, *shape): return O.reshape(self, *shape)
-    def flatten(self, start_dim: int = 0, end_dim: int = -1): return O.flatten(self, start_dim, end_dim)
-    def transpose(self, dim0: int, dim1: int): return O.transpose(self, dim0, dim1)
-    def permute(self, *dims): return O.permute(self, *dims)
-    def squeeze(self, dim=None): return O.squeeze(self, dim)
-    def unsqueeze(self, dim: int): return O.unsqueeze(self, dim)
-    def expand(self, *sizes): return O.expand(self, *sizes)
-    def broadcast_to(self, shape): return O.broadcast_to(self, shape)
-    def split(self, split_size_or_sections, dim: int = 0): return O.split(self, split_size_or_sections, dim)
-    def chunk(self, chunks: int, dim: int = 0): return O.chunk(self, chunks, dim)
+    # -- indexing (the other methods are the op functions: see the end of this file) ---
     def __getitem__(self, index): return _autograd.apply_view(O.GetItem, self, index=O.normalize_index(index))
 
 
@@ -392,6 +327,15 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 from . import autograd as _autograd  # noqa: E402  (the engine needs Tensor defined first)
-from . import functional as _F  # noqa: E402
+from . import functional as _F  # noqa: E402,F401  (its composites register methods too)
 from . import ops as O  # noqa: E402
-from .autograd import apply as _apply, apply1 as _apply1, apply2 as _apply2  # noqa: E402
+from .autograd import apply as _apply  # noqa: E402
+
+for _name, _fn in O.METHODS.items():  # x.exp() is ops.exp(x): the same function
+    setattr(Tensor, _name, _fn)
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__, Tensor.__truediv__ = O.add, O.sub, O.mul, O.div
+Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__, Tensor.__abs__ = O.pow, O.matmul, O.neg, O.abs
+Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = O.lt, O.le, O.gt, O.ge
+Tensor.__eq__, Tensor.__ne__ = O.eq, O.ne
+Tensor.__and__, Tensor.__or__, Tensor.__xor__ = O.logical_and, O.logical_or, O.logical_xor
+Tensor.__invert__ = O.logical_not

@@ -203,7 +203,8 @@ def differentiable_primitives() -> set:
     while todo:
         for sub in todo.pop().__subclasses__():
             todo.append(sub)
-            if sub.__module__ == ops.__name__ and sub.differentiable and hasattr(sub, "forward"):
+            in_table = sub.__module__.startswith(ops.__name__ + ".")
+            if in_table and sub.differentiable and hasattr(sub, "forward"):
                 found.add(sub)
     return found
 

@@ -115,13 +115,13 @@ def apply(op, *args, **attrs):
             raise
         shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
-    if op.n_out == 1 and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
+    if not op.multi and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
         out = promote_result(out, arrays)
     if not (record and op.differentiable and _grad_on()):
-        if op.n_out == 1:
+        if not op.multi:
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
-    if op.n_out == 1:
+    if not op.multi:
         node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, None)
         return _wrap(out, node, 0)
     node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, len(out))

@@ -11,8 +11,10 @@ from __future__ import annotations
 from .. import ops
 from ..autograd import apply
 from ..backend import conv_out_size, xp
-from ..ops import (elu, leaky_relu, linear, log_softmax, pad, relu, sigmoid, softmax,
-                   softplus, tanh, unfold, fold)
+from ..ops import (elu, fold, leaky_relu, linear, log_softmax, max_pool2d, mse_loss, pad,
+                   relu, sigmoid, softmax, softplus, tanh, unfold)
+from ..ops.losses import _check_reduction, _same_shape
+from ..ops.windows import _pool_args
 from ..random import default_generator
 from ..tensor import Tensor
 
@@ -55,26 +57,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out
 
 
-def _pool_args(input: Tensor, kernel_size, stride, padding, dilation, op: str) -> tuple:
-    """kernel, stride, padding and dilation as pairs, checked; stride defaults to the
-    kernel size."""
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected an (N, C, H, W) tensor, got shape {input.shape}")
-    k = _pair(kernel_size, "kernel_size", op)
-    s = k if stride is None else _pair(stride, "stride", op)
-    p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
-    return k, s, p, d
-
-
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
-    """Max over each window. Padding counts as -inf (it never wins); tied maxima share
-    the gradient evenly (PyTorch gives it to one of them)."""
-    k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, "max_pool2d")
-    return apply(ops.MaxPool2d, input, kernel=k, stride=s, padding=p, dilation=d)
-
-
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window; zero padding is counted (count_include_pad=True, as PyTorch)."""
     k, s, p, d = _pool_args(input, kernel_size, stride, padding, 1, "avg_pool2d")
@@ -98,29 +80,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- losses
-def _check_reduction(reduction: str, op: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     _check_reduction(reduction, op)
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
-
-
-def _same_shape(input: Tensor, target, op: str) -> None:
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: input of shape {input.shape} and target of shape "
-                         f"{target.shape} must have the same shape")
-
-
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, averaged (or summed) over all elements."""
-    _same_shape(input, target, "mse_loss")
-    _check_reduction(reduction, "mse_loss")
-    return apply(ops.MseLoss, input, target, reduction=reduction)
 
 
 def l2_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -1,0 +1,121 @@
+"""The op table: each primitive's public function, forward and vector-jacobian product
+side by side, one family per file (arithmetic, elementwise, reductions, shape, indexing,
+windows, losses). The Tensor methods (`@method`) and the namespaces VJPs compute with
+(`b_name`) are generated from it; adding a primitive touches its family's file only.
+
+An op is a class that is never instantiated:
+  forward(*arrays, **attrs) -> array          numpy work, through `backend`
+  vjp(B, g, out, args, needs, **attrs)        one gradient per arg (None where not needed)
+`B` is the namespace the VJP computes with: bare arrays in an ordinary backward, Tensor
+ops under create_graph=True (so every VJP is itself differentiable). `args` are the
+inputs (arrays or Tensors to match), `out` the output when `save_output` is set,
+`needs[i]` whether arg i wants a gradient. Broadcasting is undone by the engine, which
+sums each gradient to its input's shape (`sum_to`, the one place it happens).
+`saves` lists the args whose *values* the VJP reads; the engine checks their version
+counters so a later in-place change is caught instead of giving a wrong gradient.
+
+Tie and kink rules (decided here, once):
+  relu'(0) = 0; leaky_relu'(0) = negative_slope; elu'(0) = alpha; abs'(0) = 0;
+  clamp passes the gradient where min <= x <= max (boundaries included);
+  maximum/minimum with a == b give each side half; max/min/amax/amin reductions split
+  the gradient evenly among tied elements.
+
+Every VJP returns gradients in its inputs' dtype (no float64 helper arrays). Ops whose
+forward or VJP can meet log 0, 1/0, 0/0, sqrt(-1) or overflow wear `backend.quiet`:
+inf and nan come back silently, as in PyTorch, with no numpy RuntimeWarning.
+"""
+from __future__ import annotations
+
+import operator
+
+from .. import backend
+from ..autograd import _ArrayNS, _TensorNS, apply
+from ..backend import xp
+from ..tensor import _wrap
+from .arithmetic import *  # noqa: F401,F403
+from .arithmetic import MatMul, __all__ as _arithmetic
+from .base import METHODS, Op, _dim, _dims, _pair, _t, method  # noqa: F401
+from .elementwise import *  # noqa: F401,F403
+from .elementwise import Cast, Mask, __all__ as _elementwise, check_clamp_bounds  # noqa: F401
+from .elementwise import _sigmoid  # noqa: F401
+from .indexing import *  # noqa: F401,F403
+from .indexing import GetItem, normalize_index  # noqa: F401
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _losses
+from .reductions import *  # noqa: F401,F403
+from .reductions import __all__ as _reductions
+from .shape import *  # noqa: F401,F403
+from .shape import BroadcastTo, Cat, Reshape, SumTo, __all__ as _shape, transpose, unsqueeze
+from .windows import *  # noqa: F401,F403
+from .windows import _pool_hits_tensor, _unpool_tensor, __all__ as _windows
+from . import arithmetic, elementwise, indexing, losses, reductions, shape, windows  # noqa: E402
+
+__all__ = _arithmetic + _elementwise + _reductions + _shape + _windows + _losses
+
+for _family in (arithmetic, elementwise, indexing, losses, reductions, shape, windows):
+    for _name, _value in vars(_family).items():  # the op classes too, as ops.Exp
+        if isinstance(_value, type) and issubclass(_value, Op) and not _name.startswith("__"):
+            globals()[_name] = _value
+
+
+def _subclasses(cls) -> list:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub] + _subclasses(sub)
+    return found
+
+
+def _fill_namespaces() -> None:
+    """The names VJPs compute with, over bare arrays (_ArrayNS) and over Tensor ops
+    (_TensorNS, under create_graph). Ops with a `b_name` give their forward and
+    themselves; the entries below are those with no op of their own, or a faster or
+    writable array form."""
+    arrays = {
+        "broadcast_to": backend.broadcast_to,  # writable: a gradient may be added into
+        "unsqueeze": xp.expand_dims,
+        "mT": lambda a: a.swapaxes(-1, -2),
+        "dot": xp.dot,  # a matrix product whose right operand is 2-D (then = matmul)
+        "sign": xp.sign,
+        "gt": operator.gt,  # a bool mask: g * mask keeps g's dtype
+        "value": lambda a: a,
+        "cast": lambda a, dtype: a.astype(dtype, copy=False),
+        "zeros": xp.zeros,
+        "cat": lambda parts, dim: xp.concatenate(parts, axis=dim),
+        "pool_hits": backend.pool_hits,
+        "unpool": backend.unpool,
+        "take": lambda a, index: a.reshape(-1)[index],
+    }
+    tensors = {
+        "sum_to": lambda a, shape: apply(SumTo, a, shape=shape),
+        "broadcast_to": lambda a, shape: apply(BroadcastTo, a, shape=tuple(shape)),
+        "unsqueeze": lambda a, dim: unsqueeze(a, dim),
+        "mT": lambda a: transpose(a, -1, -2),
+        "dot": lambda a, b: apply(MatMul, a, b),
+        "sign": lambda a: apply(Mask, a, fn=xp.sign),
+        "gt": lambda a, b: apply(Mask, a, b, fn=xp.greater),
+        "value": lambda a: a.data,  # a constant: used only where the math is shift-invariant
+        "cast": lambda a, dtype: apply(Cast, a, dtype=dtype),
+        "zeros": lambda shape, dtype: _wrap(xp.zeros(shape, dtype)),
+        "cat": lambda parts, dim: apply(Cat, *parts, dim=dim),
+        "pool_hits": _pool_hits_tensor,
+        "unpool": _unpool_tensor,
+        "take": lambda a, index: apply(GetItem, apply(Reshape, a, shape=(-1,)), index=index),
+    }
+    for op in _subclasses(Op):
+        if op.b_name is not None:
+            arrays[op.b_name] = op.forward
+            tensors[op.b_name] = _on_tensors(op)
+    for name, fn in arrays.items():
+        setattr(_ArrayNS, name, staticmethod(fn))
+    for name, fn in tensors.items():
+        setattr(_TensorNS, name, staticmethod(fn))
+
+
+def _on_tensors(op):
+    def run(*args, **attrs):
+        return apply(op, *args, **attrs)
+    run.__name__ = op.b_name
+    return run
+
+
+_fill_namespaces()

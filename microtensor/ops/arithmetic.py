@@ -1,0 +1,230 @@
+"""Arithmetic: + - * / ** @ and linear, with their VJPs."""
+from __future__ import annotations
+
+import math
+import operator
+
+from ..autograd import apply, apply1, apply2
+from ..backend import ndarray, quiet, restore, silence, xp
+from ..tensor import Tensor
+from .base import Op, _t, method
+
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "linear"]
+
+
+class Add(Op):
+    forward = operator.add  # a + b, as a builtin: no Python frame on the hot path
+    def vjp(B, g, out, args, needs): return g, g
+
+
+@method()
+def add(a, b):
+    """a + b, broadcasting; `a + b` is this function."""
+    return apply2(Add, a, b)
+
+
+class Sub(Op):
+    forward = operator.sub
+    def vjp(B, g, out, args, needs): return g, (-g if needs[1] else None)
+
+
+@method()
+def sub(a, b): return apply2(Sub, a, b)
+
+
+class Mul(Op):
+    saves = (0, 1)
+    forward = operator.mul
+
+    def vjp(B, g, out, args, needs):
+        a, b = args
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+
+@method()
+def mul(a, b): return apply2(Mul, a, b)
+
+
+class Div(Op):
+    """a / b; x / 0 is inf or nan, silently. A nonzero Python number as divisor (x / n,
+    the usual case) can only overflow, as a product can, so it skips `quiet`'s cost."""
+
+    saves = (0, 1)
+
+    def forward(a, b):
+        if (type(b) is float or type(b) is int) and b:
+            return a / b
+        token = silence()
+        try:
+            return a / b
+        finally:
+            restore(token)
+
+    @quiet
+    def vjp(B, g, out, args, needs):
+        a, b = args
+        ga = g / b
+        return (ga if needs[0] else None), (-ga * a / b if needs[1] else None)
+
+
+@method()
+def div(a, b): return apply2(Div, a, b)
+
+
+class Neg(Op):
+    forward = operator.neg
+    def vjp(B, g, out, args, needs): return (-g,)
+
+
+@method()
+def neg(a): return apply1(Neg, a)
+
+
+class Pow(Op):
+    """a ** b for tensor**scalar, scalar**tensor and tensor**tensor, with PyTorch's
+    gradients at a == 0: d/da = b * 0**(b-1) is 0 for b == 0 (not 0 * inf) and b > 1, 1
+    for b == 1, inf for 0 < b < 1, -inf for b < 0; d/db = out * log(a) is 0 for b >= 0
+    (not 0 * -inf) and -inf for b < 0. d/db is NaN where a < 0. 0 ** -1 is inf and
+    (-1) ** 0.5 NaN, silently; x ** k for an integer k >= 0 can only overflow, as a
+    product can, so it skips `quiet`'s cost."""
+
+    saves = (0, 1)
+
+    def forward(a, b):
+        if type(b) is int and b >= 0:
+            return a ** b
+        token = silence()
+        try:
+            return a ** b
+        finally:
+            restore(token)
+
+    @quiet
+    def vjp(B, g, out, args, needs):
+        a, b = args
+        ga = gb = None
+        if needs[0]:
+            if isinstance(b, (int, float)):  # the usual tensor ** constant: no pow needed
+                ga = g * 0 if b == 0 else g * b if b == 1 else g * (2 * a) if b == 2 \
+                    else g * b * a ** (b - 1)
+            else:
+                if b.dtype != a.dtype:  # an integer exponent: the gradient is a's dtype
+                    b = B.cast(b, a.dtype)
+                # 0 where a == b == 0 (not 0 * inf); elsewhere the formula, whose
+                # derivative in b at b == 0 a mask would cut
+                ga = B.where((b == 0) & (a == 0), 0, g * b * a ** (b - 1))
+        if needs[1]:
+            if isinstance(a, (int, float)):  # a constant base
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+                gb = g * a ** b * log_a
+                if a == 0:
+                    gb = B.where(b >= 0, 0, gb)
+            else:  # log of the positive entries only, so no NaN leaks into create_graph
+                positive = a > 0
+                log_a = B.where(positive, B.log(B.where(positive, a, 1)),
+                                B.where(a == 0, -math.inf, math.nan))
+                gb = B.where((b >= 0) & (a == 0), 0, g * a ** b * log_a)
+        return ga, gb
+
+
+@method()
+def pow(a, b): return apply2(Pow, a, b)  # noqa: A001  (torch.pow)
+
+
+def _matmul_error(a, b) -> ValueError:
+    if a.ndim == 0 or b.ndim == 0:
+        return ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                          f"{a.shape} and {b.shape}")
+    ka, kb = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        return ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({ka} != {kb})")
+    return ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not "
+                      f"broadcast")
+
+
+class MatMul(Op):
+    """a @ b, 1-D, 2-D or batched with broadcasting (numpy.matmul semantics)."""
+
+    name = "matmul"
+    saves = (0, 1)
+
+    def forward(a, b):
+        try:
+            return a @ b
+        except ValueError:
+            raise _matmul_error(a, b) from None
+
+    def vjp(B, g, out, args, needs):
+        a, b = args
+        if a.ndim == 2 and b.ndim == 2:
+            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
+        a2 = B.reshape(a, shape=(1,) + a.shape) if a.ndim == 1 else a
+        b2 = B.reshape(b, shape=b.shape + (1,)) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = B.unsqueeze(g2, g2.ndim - 1)
+        if b.ndim == 1:
+            g2 = B.unsqueeze(g2, g2.ndim)
+        ga = gb = None
+        if needs[0]:
+            ga = g2 @ B.mT(b2)
+            if a.ndim == 1:
+                ga = B.reshape(B.sum_to(ga, (1,) + a.shape), shape=a.shape)
+        if needs[1]:
+            gb = B.mT(a2) @ g2
+            if b.ndim == 1:
+                gb = B.reshape(B.sum_to(gb, b.shape + (1,)), shape=b.shape)
+        return ga, gb
+
+
+@method()
+def matmul(a, b) -> Tensor:
+    """Matrix product with numpy.matmul semantics (1-D, 2-D, batched and broadcast)."""
+    if type(a) is not Tensor and not isinstance(a, ndarray):
+        a = _t(a)  # a list: a tensor of the default dtype, as the other operand would be
+    if type(b) is not Tensor and not isinstance(b, ndarray):
+        b = _t(b)
+    return apply2(MatMul, a, b)
+
+
+class Linear(Op):
+    """x @ weight.T + bias, as torch.nn.functional.linear: the layer every network is
+    made of, as one node instead of three (matmul, transpose, add). The bias gradient
+    is g itself; the engine's sum_to reduces it over the batch."""
+
+    saves = (0, 1)
+
+    def forward(x, weight, bias):
+        try:
+            out = xp.dot(x, weight.T)  # = x @ weight.T for a 2-D weight, with less overhead
+        except ValueError:
+            raise ValueError(f"linear: input of shape {x.shape} does not match weight of "
+                             f"shape {weight.shape} ({x.shape[-1]} != {weight.shape[-1]} "
+                             f"in_features)") from None
+        if bias is not None:
+            out += bias
+        return out
+
+    def vjp(B, g, out, args, needs):
+        x, w = args[0], args[1]
+        gx = B.dot(g, w) if needs[0] else None
+        gw = None
+        if needs[1]:
+            if x.ndim == 2:
+                gw = B.dot(g.mT, x)
+            else:
+                gw = B.dot(B.reshape(g, shape=(-1, g.shape[-1])).mT,
+                           B.reshape(x, shape=(-1, x.shape[-1])))
+        return gx, gw, (g if needs[2] else None)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias with weight of shape (out_features, in_features)."""
+    if (x.data.ndim if isinstance(x, Tensor) else xp.ndim(x)) == 0:
+        raise ValueError("linear: the input must have at least one dimension (its "
+                         "features), got a 0-d value")
+    if weight.ndim != 2 or (bias is not None and bias.shape not in ((weight.shape[0],), ())):
+        raise ValueError(f"linear: weight must be (out_features, in_features) and bias "
+                         f"(out_features,), got weight {weight.shape} and bias "
+                         f"{None if bias is None else bias.shape}")
+    return apply(Linear, x, weight, bias)

@@ -1,0 +1,92 @@
+"""The base of the op table: the Op class, the @method registry that makes op functions
+Tensor methods, and the argument checks every family shares."""
+from __future__ import annotations
+
+import builtins
+from typing import Callable
+
+from ..backend import xp
+from ..tensor import Tensor
+
+__all__: list = []
+
+
+class Op:
+    """Base of the op table; subclasses are namespaces, never instantiated.
+
+      forward(*arrays, **attrs) -> array      numpy work, through `backend`
+      vjp(B, g, out, args, needs, **attrs)    one gradient per arg (None where not needed)
+
+    Class attributes: `name` (errors and graphs; the class name in lower case unless
+    given), `saves` (the args whose values the VJP reads: their versions are checked),
+    `save_output` (the VJP reads the output), `multi` (forward returns a tuple; the VJP
+    gets a list of gradients, None where unused), `differentiable` (False: no node is
+    recorded), `b_name` (VJPs compute with this op too: `B.<b_name>` is its forward on
+    arrays and the op itself on Tensors; attributes are passed by keyword)."""
+
+    name = "op"
+    multi = False
+    save_output = False
+    saves: tuple = ()
+    differentiable = True
+    b_name: str | None = None
+
+    def __init_subclass__(cls) -> None:
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+
+
+METHODS: dict = {}  # Tensor method name -> op function, filled by @method
+
+
+def method(*names: str) -> Callable:
+    """Make the decorated op function a Tensor method as well, under its own name or
+    `names`: `x.exp()` is `exp(x)`, the same function, not a copy of it."""
+    def register(fn: Callable) -> Callable:
+        for name in names or (fn.__name__,):
+            METHODS[name] = fn
+        return fn
+    return register
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    """A dim in range(ndim), from a possibly negative one; errors name the op."""
+    if not isinstance(dim, (int, xp.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    span = builtins.max(ndim, 1)
+    if not -span <= dim < span:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} "
+                         f"dimension{'s' if ndim != 1 else ''} (expected {-span} to "
+                         f"{span - 1})")
+    return dim % ndim if ndim else 0
+
+
+def _dims(dim, ndim: int, op: str):
+    """None (all dims) or a sorted tuple of distinct non-negative dims."""
+    if dim is None:
+        return None
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else dim
+    if ndim == 0:
+        for d in dims:
+            _dim(d, 0, op)
+        return None
+    out = tuple(sorted({_dim(d, ndim, op) for d in dims}))
+    if len(out) != len(dims):
+        raise ValueError(f"{op}: dim {tuple(dims)} names a dimension twice")
+    return out
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _pair(v, name: str, op: str) -> tuple:
+    pair = (v, v) if isinstance(v, int) else tuple(v)
+    if len(pair) != 2:
+        raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
+    return pair
+
+
+def _nondiff(name: str, fn):
+    return type(name, (Op,), {"name": name, "differentiable": False,
+                              "forward": staticmethod(fn)})

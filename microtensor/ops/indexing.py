@@ -1,0 +1,142 @@
+"""Indexing with PyTorch's rules: x[index], its scatter-add transpose, setitem, and the
+CopySlices op that an in-place change through a view records on the base."""
+from __future__ import annotations
+
+import builtins
+
+from .. import backend
+from ..backend import TwoStepIndex, index_add, ndarray, xp
+from ..tensor import Tensor
+from .base import Op
+
+__all__: list = []
+
+
+class GetItem(Op):
+    """x[index] with PyTorch's rules (see normalize_index); the VJP scatter-adds, so
+    repeated indices accumulate."""
+
+    b_name = "getitem"
+
+    def forward(a, index):
+        try:
+            return a[index] if type(index) is not TwoStepIndex else backend.getitem(a, index)
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (indexing a tensor of shape {a.shape})") from None
+
+    def vjp(B, g, out, args, needs, index):
+        a = args[0]
+        return (B.index_add(g, shape=a.shape, index=index, dtype=a.dtype),)
+
+
+class IndexAdd(Op):
+    """zeros(shape) with `values` added at `index`: GetItem's transpose."""
+
+    b_name = "index_add"
+
+    name = "index_add"
+    def forward(values, shape, index, dtype): return index_add(shape, index, values, dtype)
+    def vjp(B, g, out, args, needs, shape, index, dtype): return (B.getitem(g, index=index),)
+
+
+class SetItem(Op):
+    """A copy of x with x[index] = value: the out-of-place form of `x[index] = value`."""
+
+    def forward(a, value, index):
+        out = a.copy()
+        try:
+            backend.setitem(out, index, value)
+        except IndexError as e:
+            raise IndexError(f"setitem: {e} (indexing a tensor of shape {a.shape})") from None
+        return out
+
+    def vjp(B, g, out, args, needs, index):
+        a = args[0]
+        keep = xp.ones(a.shape, dtype=bool)
+        backend.setitem(keep, index, False)
+        return (g * keep if needs[0] else None), (B.getitem(g, index=index) if needs[1] else None)
+
+
+class CopySlices(Op):
+    """`base` with the elements of one of its views replaced by `value`: what an in-place
+    op on a view does to the base (PyTorch's CopySlices). The engine records it without
+    running forward; `index` holds the view's flat positions in the base, so a chain of
+    views of any kind is one gather in the VJP."""
+
+    b_name = "copy_slices"
+
+    name = "copy_slices"
+
+    def forward(base, value, index):
+        out = xp.array(base, order="C")
+        out.reshape(-1)[index] = value
+        return out
+
+    def vjp(B, g, out, args, needs, index):
+        return (B.copy_slices(g, 0, index=index) if needs[0] else None,
+                B.take(g, index) if needs[1] else None)
+
+
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
+def normalize_index(index):
+    """`index` as numpy reads it to select what PyTorch selects.
+
+    Ints, slices, None and Ellipsis alone mean the same to both and pass untouched (the
+    hot path). Otherwise, as in PyTorch: tensors, lists and tuples inside the index are
+    index arrays (`[]` an empty one), a 0-d integer tensor is an int, a uint8 array a
+    mask, a bool a new dim indexed by [0] (True) or [] (False), and ints select before
+    the arrays index (backend.TwoStepIndex), so x[0, :, [0, 1]] keeps the slice's dim
+    first, where numpy would move the arrays' dim first."""
+    kind = type(index)
+    if kind is int or kind is slice:
+        return index
+    if kind is tuple:
+        for part in index:
+            if type(part) not in _BASIC:
+                return _torch_index(index)
+        return index
+    return _torch_index(index)
+
+
+def _torch_index(index):
+    """normalize_index for an index with arrays, tensors, lists, bools or numpy scalars."""
+    if type(index) is list and len(index) < 32 and builtins.any(
+            isinstance(p, (list, tuple, slice, Tensor, ndarray)) or p is None or p is Ellipsis
+            for p in index):
+        raise IndexError(
+            "getitem: a list holding lists, tensors, slices, None or ... is ambiguous: "
+            "PyTorch 2.13 reads it as a tuple of indices (deprecated), numpy as one index "
+            "array; write x[tuple(index)] or x[mt.tensor(index)]")
+    single = type(index) is not tuple
+    parts = [_index_part(p) for p in ((index,) if single else index)]
+    advanced = [i for i, p in enumerate(parts) if type(p) is bool or isinstance(p, ndarray)]
+    if advanced:
+        has_int = builtins.any(type(p) is int for p in parts)
+        # numpy, unlike PyTorch, parts arrays that an Ellipsis of no dims lies between
+        split = builtins.any(p is Ellipsis for p in parts[advanced[0]:advanced[-1]])
+        if has_int or split:
+            return TwoStepIndex(parts)
+    return parts[0] if single else tuple(parts)
+
+
+def _index_part(p):
+    """One part of an index as an int, bool, slice, None, Ellipsis or index array."""
+    if isinstance(p, Tensor):
+        p = p.data
+    elif isinstance(p, (list, tuple)):
+        p = xp.asarray(p)
+        if p.size == 0:
+            p = p.astype(xp.intp)  # [] selects nothing, as in PyTorch
+    if isinstance(p, (ndarray, xp.generic)):
+        kind = p.dtype.kind
+        if kind == "b":
+            return bool(p) if p.ndim == 0 else p
+        if kind not in "iu":
+            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                             f"got dtype {p.dtype}")
+        if p.ndim == 0:
+            return int(p)
+        return p.astype(bool) if p.dtype == xp.uint8 else p  # PyTorch: a uint8 mask
+    return p
