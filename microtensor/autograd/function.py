@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..backend import xp
 from ..tensor import Tensor, _wrap
 from .grad_mode import _GradMode, _grad_on
-from .graph import Node, _TensorNS, _clock
+from .graph import _TensorNS, _clock, record
 from .views import version
 
 class FunctionCtx:
@@ -44,8 +44,9 @@ class _FunctionOp:
     saves = ()
     differentiable = True
 
-    def __init__(self, fn) -> None:
+    def __init__(self, fn, multi: bool) -> None:
         self.fn = fn
+        self.multi = multi  # the forward returned a tuple
         self.name = self.__name__ = fn.__name__
 
     def vjp(self, B, g, out, args, needs, ctx):
@@ -128,12 +129,14 @@ class Function:
                                 f"{type(o).__name__}; return Tensors")
         if not (any(needs) and _grad_on()):
             return result
-        if "_op" not in cls.__dict__:
-            cls._op = _FunctionOp(cls)
         ctx._out_meta = [(o.shape, o.dtype) for o in outs]
         ctx._outputs_saved = any(s is o for s in ctx._saved for o in outs)
         multi = isinstance(result, tuple)
-        node = Node(cls._op, args, tuple(a.data if isinstance(a, Tensor) else a for a in args),
-                    needs, {"ctx": ctx}, None, len(outs) if multi else None)
-        wrapped = tuple(_wrap(o.data, node, i) for i, o in enumerate(outs))
-        return wrapped if multi else wrapped[0]
+        key = "_op_multi" if multi else "_op"  # its adapter, made once per class and arity
+        op = cls.__dict__.get(key)
+        if op is None:
+            op = _FunctionOp(cls, multi)
+            setattr(cls, key, op)
+        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        out = tuple(o.data for o in outs) if multi else outs[0].data
+        return record(op, args, arrays, needs, {"ctx": ctx}, out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import traceback
+from typing import Sequence
 
 from ..backend import ndarray, sum_to, xp
 from ..tensor import Tensor, _wrap, promote_result
@@ -41,17 +42,6 @@ class Node:
 
     __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "seq", "extra",
                  "__weakref__")
-
-    def __init__(self, op, args, arrays, needs, attrs, out, n_out):
-        self.op = op
-        self.args = args
-        self.arrays = arrays
-        self.needs = needs
-        self.attrs = attrs
-        self.out = out
-        self.n_out = n_out
-        self.seq = next(_clock)
-        self.extra = {"trace": _user_frame()} if _anomaly_mode.get() else None
 
     @property
     def name(self) -> str:
@@ -90,6 +80,28 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
+def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out):
+    """Make the node of one application of `op` and wrap its output(s) as tensors of that
+    node: the one place a node is made (apply, apply1, apply2, in-place ops and
+    Functions all come here). Builds the node without an __init__ frame: this runs once
+    per recorded op."""
+    node = _new(Node)
+    node.op = op
+    node.args = args
+    node.arrays = arrays
+    node.needs = needs
+    node.attrs = attrs
+    node.out = out if op.save_output else None
+    node.seq = next(_clock)
+    node.extra = {"trace": _user_frame()} if _anomaly_mode.get() else None
+    if op.multi:
+        node.n_out = len(out)
+        return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+    node.n_out = None
+    return _wrap(out, node, 0)
+
+
+_new = object.__new__
 _F64 = xp.dtype(xp.float64)
 
 
@@ -97,12 +109,12 @@ def apply(op, *args, **attrs):
     """Run `op` forward on `args` (Tensors or constants) and record a node if needed."""
     arrays = []
     needs = []
-    record = False
+    wants = False
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a.data)
             if a.requires_grad:
-                record = True
+                wants = True
                 needs.append(True)
                 continue
         else:
@@ -117,15 +129,11 @@ def apply(op, *args, **attrs):
         raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
     if not op.multi and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
         out = promote_result(out, arrays)
-    if not (record and op.differentiable and _grad_on()):
+    if not (wants and op.differentiable and _grad_on()):
         if not op.multi:
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
-    if not op.multi:
-        node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, None)
-        return _wrap(out, node, 0)
-    node = Node(op, args, arrays, needs, attrs, out if op.save_output else None, len(out))
-    return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+    return record(op, args, arrays, needs, attrs, out)
 
 
 _NO_ATTRS: dict = {}
@@ -140,8 +148,7 @@ def apply1(op, a):
     if out.dtype is _F64 and da.dtype is not _F64:  # an integer input: PyTorch's dtype
         out = promote_result(out, (da,))
     if a.requires_grad and op.differentiable and _grad_on():
-        return _wrap(out, Node(op, (a,), (da,), (True,), _NO_ATTRS,
-                               out if op.save_output else None, None))
+        return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
     return _wrap(out)
 
 
@@ -164,8 +171,7 @@ def apply2(op, a, b):
     if (ra or rb) and op.differentiable and _grad_on():
         # constant tuples: no allocation for the GC to count
         needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
-        return _wrap(out, Node(op, (a, b), (da, db), needs, _NO_ATTRS,
-                               out if op.save_output else None, None))
+        return record(op, (a, b), (da, db), needs, _NO_ATTRS, out)
     return _wrap(out)
 
 

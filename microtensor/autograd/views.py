@@ -14,7 +14,7 @@ import weakref
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
 from .grad_mode import _grad_on
-from .graph import Node, _last_change, apply, bump_version
+from .graph import _last_change, apply, bump_version, record
 
 class Alias:
     """What a tensor shares with others, kept only on tensors that share (most have none).
@@ -199,8 +199,8 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     from ..ops import CopySlices  # the op table imports the engine, so not at the top
     base_old = _wrap(base.data, base._node, base._oi)
     base_old.requires_grad = base.requires_grad
-    node = Node(CopySlices, (base_old, res), (base.data, res.data),
-                (base.requires_grad, True), {"index": _view_index(base, alias)}, None, None)
+    node = record(CopySlices, (base_old, res), (base.data, res.data), (base.requires_grad, True),
+                  {"index": _view_index(base, alias)}, base.data)._node
     _set_history(base, node, 0, stamp)
     _rebuild_views(base, stamp)
     return t
