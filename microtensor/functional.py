@@ -10,7 +10,7 @@ from .tensor import Tensor
 __all__ = ["var", "std", "stack"]
 
 
-@ops.method()
+@ops.method
 def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
     """Variance over `dim`, divided by N - correction (Bessel's correction by default,
     as torch.var)."""
@@ -23,7 +23,7 @@ def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> T
     return ops.sum(centred * centred, dims, keepdim) / (n - correction)
 
 
-@ops.method()
+@ops.method
 def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
     """Standard deviation: sqrt of var (same `correction`). Where the values are all equal
     its gradient is 0, as PyTorch's, not sqrt's 1/0 at var = 0 (times 0: NaN)."""

@@ -10,11 +10,13 @@ leaves (and tensors that asked with `retain_grad`) keep `.grad`.
 """
 from __future__ import annotations
 
+import math
 from heapq import heappop, heappush
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
 from .grad_mode import _grad_mode
+from . import graph
 from .graph import _NO_ATTRS, _ArrayNS, _TensorNS, _last_change
 from .views import input_edge, version
 
@@ -91,95 +93,100 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     Order: a max-heap of the nodes holding a gradient, keyed by creation number. Every
     consumer of a node was made after it, so when a node comes off the heap all the
     gradient it will ever receive has arrived; one pass, no separate sort."""
+    if graph.tracer is not None and graph.tracer.wants():  # microtensor.compile records it
+        return graph.tracer.backward(roots, seeds, retain_graph, create_graph, capture)
     B = _TensorNS if create_graph else _ArrayNS
-    grads: dict = {}
-    leaf_grads: dict = {}
-    heap: list = []
-    for t, s in zip(roots, seeds):
+    for t in roots:
         if not t.requires_grad:
             raise RuntimeError(
                 f"backward: element of shape {t.shape} does not require grad and has no "
                 f"grad_fn; did you forget requires_grad=True on an input, or run it "
                 f"under no_grad()?")
-        if not create_graph and isinstance(s, Tensor):
-            s = s.data
-        elif create_graph and not isinstance(s, Tensor):
-            s = _wrap(s)
-        _accumulate(grads, leaf_grads, heap, t, t._node, t._oi, s)
-    captured = {}
+    seeds = [s.data if not create_graph and isinstance(s, Tensor)
+             else _wrap(s) if create_graph and not isinstance(s, Tensor) else s for s in seeds]
+    captured: dict = {}
     for t in capture or ():
         if t._node is not None:
             captured.setdefault(t._node, []).append(t)
+    grads: dict = {}  # node -> the gradient it has received (a list for several outputs)
+    leaf_grads: dict = {}
+    heap: list = []
     changed = _last_change[0]
+    # The roots are sent their seeds as if by a node made now; then each step takes the
+    # next node off the heap, runs its VJP, and sends each input its gradient.
+    node, args, needs, in_grads, seq = None, roots, (True,) * len(roots), seeds, math.inf
     token = _grad_mode.set(create_graph)
     try:
-        while heap:
-            node = heappop(heap)[1]
-            g = grads.pop(node)
-            args = node.args
-            if args is None:
-                raise _freed(node)
-            extra = node.extra
-            if extra is not None:
-                g = _node_hooks(node, g, create_graph)
-            if captured and node in captured:
-                for t in captured[node]:
-                    leaf_grads[t] = g if node.n_out is None else g[t._oi]
-            if node.seq < changed:  # something changed in place since this node was made
-                _check_versions(node)
-            op, needs = node.op, node.needs
-            if create_graph:
-                # the saved output as a tensor made by this very node, so that second
-                # derivatives flow through it (PyTorch's saved `result`)
-                out = _wrap(node.out, node, 0) if op.save_output else None
-                in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
-            elif node.attrs:
-                in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
-            else:
-                in_grads = op.vjp(B, g, node.out, node.arrays, needs)
-            if extra is not None and "trace" in extra:
-                _check_finite(node, in_grads)
-            seq = node.seq
+        while True:
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
                     continue
                 data = a.data
                 if gi.shape != data.shape:  # the one place broadcasting is undone
                     gi = B.sum_to(gi, data.shape)
-                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi = B.cast(gi, data.dtype)  # a gradient has its input's dtype
-                if a._alias is None or a._alias.past is None:
-                    _accumulate(grads, leaf_grads, heap, a, a._node, a._oi, gi)
-                else:  # changed in place since: its history as this node saw it
-                    _accumulate(grads, leaf_grads, heap, a, *input_edge(a, seq), gi)
-            if not retain_graph:
+                if gi.dtype is not data.dtype:  # a gradient has its input's dtype
+                    gi = B.cast(gi, data.dtype)
+                alias = a._alias
+                if alias is None or alias.past is None:
+                    p = a._node
+                else:  # changed in place since: its history as the consumer saw it
+                    p = input_edge(a, seq)[0]
+                if p is None:
+                    prev = leaf_grads.get(a)
+                    leaf_grads[a] = gi if prev is None else prev + gi
+                    continue
+                prev = grads.get(p)
+                if p.n_out is not None:  # one of several outputs: a slot each
+                    oi = a._oi if alias is None or alias.past is None else input_edge(a, seq)[1]
+                    if prev is None:
+                        prev = grads[p] = [None] * p.n_out
+                        heappush(heap, (-p.seq, p))
+                    prev[oi] = gi if prev[oi] is None else prev[oi] + gi
+                elif prev is None:
+                    grads[p] = gi
+                    heappush(heap, (-p.seq, p))
+                else:
+                    grads[p] = prev + gi
+            if node is not None and not retain_graph:
                 node.args = node.arrays = node.out = None
                 node.attrs = _NO_ATTRS  # a Function's ctx, and what it saved, go too
+            if not heap:
+                return leaf_grads
+            node = heappop(heap)[1]
+            in_grads = _step(node, grads.pop(node), B, create_graph, captured, leaf_grads,
+                             changed)
+            args, needs, seq = node.args, node.needs, node.seq
     finally:
         _grad_mode.reset(token)
-    return leaf_grads
 
 
-def _accumulate(grads: dict, leaf_grads: dict, heap: list, t: Tensor, node, oi: int,
-                g) -> None:
-    """Add gradient `g` of tensor `t`, whose history is output `oi` of `node` (None for a
-    leaf), to what its node (or leaf) has received; a node enters the heap on its first."""
-    if node is None:
-        prev = leaf_grads.get(t)
-        leaf_grads[t] = g if prev is None else prev + g
-    elif node.n_out is None:
-        prev = grads.get(node)
-        if prev is None:
-            grads[node] = g
-            heappush(heap, (-node.seq, node))
-        else:
-            grads[node] = prev + g
+def _step(node, g, B, create_graph: bool, captured: dict, leaf_grads: dict, changed: int):
+    """One node's VJP: hooks and captures of its gradient, the version check of what it
+    saved, then the gradients of its inputs."""
+    args = node.args
+    if args is None:
+        raise _freed(node)
+    extra = node.extra
+    if extra is not None:
+        g = _node_hooks(node, g, create_graph)
+    if captured and node in captured:
+        for t in captured[node]:
+            leaf_grads[t] = g if node.n_out is None else g[t._oi]
+    if node.seq < changed:  # something changed in place since this node was made
+        _check_versions(node)
+    op, needs = node.op, node.needs
+    if create_graph:
+        # the saved output as a tensor made by this very node, so that second
+        # derivatives flow through it (PyTorch's saved `result`)
+        out = _wrap(node.out, node, 0) if op.save_output else None
+        in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
+    elif node.attrs:
+        in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
     else:
-        slot = grads.get(node)
-        if slot is None:
-            slot = grads[node] = [None] * node.n_out
-            heappush(heap, (-node.seq, node))
-        slot[oi] = g if slot[oi] is None else slot[oi] + g
+        in_grads = op.vjp(B, g, node.out, node.arrays, needs)
+    if extra is not None and "trace" in extra:
+        _check_finite(node, in_grads)
+    return in_grads
 
 
 def _node_hooks(node, g, create_graph):

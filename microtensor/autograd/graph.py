@@ -3,19 +3,22 @@
 `apply(Op, *args, **attrs)` runs `Op.forward` on arrays and, when grad mode is on and an
 input requires grad, records a `Node` holding the op, its inputs and what the VJP needs.
 A node never refers to its own output, so a dropped graph is freed by reference
-counting. `apply1` and `apply2` are the same for one and two inputs without attributes,
-the hot paths of elementwise ops and arithmetic.
+counting. `unary(op)` and `binary(op)` make the function of an op of one or two inputs
+without attributes: the same work in one frame, for the hot paths (elementwise ops,
+arithmetic).
 """
 from __future__ import annotations
 
 import itertools
 import os
 import traceback
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..backend import ndarray, sum_to, xp
 from ..tensor import Tensor, _wrap, promote_result
 from .grad_mode import _anomaly_mode, _grad_on
+
+_anomaly_on = _anomaly_mode.get
 
 # One clock numbers nodes as they are made (a topological order) and stamps tensors
 # changed in place (their version). A saved input whose stamp is later than its node's
@@ -23,6 +26,9 @@ from .grad_mode import _anomaly_mode, _grad_on
 # it skip the version check.
 _clock = itertools.count(1)
 _last_change = [0]
+# microtensor.compile's recorder while it records a step, else None: apply hands it every
+# op (apply1 and apply2 defer to apply while it is set).
+tracer = None
 
 
 class Node:
@@ -93,7 +99,7 @@ def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out)
     node.attrs = attrs
     node.out = out if op.save_output else None
     node.seq = next(_clock)
-    node.extra = {"trace": _user_frame()} if _anomaly_mode.get() else None
+    node.extra = {"trace": _user_frame()} if _anomaly_on() else None
     if op.multi:
         node.n_out = len(out)
         return tuple(_wrap(o, node, i) for i, o in enumerate(out))
@@ -103,10 +109,25 @@ def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out)
 
 _new = object.__new__
 _F64 = xp.dtype(xp.float64)
+_FLOATS = (_F64, xp.dtype(xp.float32), xp.dtype(xp.float16))
+
+
+def _promoted(out, arrays):
+    """`out` in PyTorch's result dtype where numpy's promotion made it float64 and no input
+    asked for float64 (an integer with a Python float, integers divided, float32 with an
+    integer or a 0-d float64 tensor)."""
+    if getattr(out, "dtype", None) is not _F64:  # an array or a numpy scalar
+        return out
+    for a in arrays:
+        if type(a) is ndarray and a.dtype is _F64 and a.ndim:
+            return out  # a dimensioned float64 input: float64 in PyTorch too
+    return promote_result(out, arrays)
 
 
 def apply(op, *args, **attrs):
     """Run `op` forward on `args` (Tensors or constants) and record a node if needed."""
+    if tracer is not None and tracer.wants():
+        return tracer.apply(op, args, attrs)
     arrays = []
     needs = []
     wants = False
@@ -127,8 +148,10 @@ def apply(op, *args, **attrs):
             raise
         shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
-    if not op.multi and getattr(out, "dtype", None) is _F64 and "dtype" not in attrs:
-        out = promote_result(out, arrays)
+    first = arrays[0] if arrays else None
+    if not (type(first) is ndarray and first.dtype is _F64 and first.ndim) \
+            and "dtype" not in attrs and not op.multi:
+        out = _promoted(out, arrays)  # unless a float64 array came first: float64 anyway
     if not (wants and op.differentiable and _grad_on()):
         if not op.multi:
             return _wrap(out)
@@ -139,40 +162,63 @@ def apply(op, *args, **attrs):
 _NO_ATTRS: dict = {}
 
 
-def apply1(op, a):
-    """apply() for one input and no attributes: the hot path of elementwise ops."""
-    if not isinstance(a, Tensor):
-        return apply(op, a)
-    da = a.data
-    out = op.forward(da)
-    if out.dtype is _F64 and da.dtype is not _F64:  # an integer input: PyTorch's dtype
-        out = promote_result(out, (da,))
-    if a.requires_grad and op.differentiable and _grad_on():
-        return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
-    return _wrap(out)
+def unary(op) -> Callable:
+    """The function of a one-input op without attributes (exp, relu, ...): apply()'s work
+    with `op` bound, in a single frame, since elementwise ops are the hot path."""
+    def run(a):
+        if tracer is not None or not isinstance(a, Tensor):
+            return apply(op, a)
+        da = a.data
+        out = op.forward(da)
+        if da.dtype not in _FLOATS:  # an integer input: PyTorch's dtype, not numpy's
+            out = _promoted(out, (da,))
+        if a.requires_grad and op.differentiable and _grad_on():
+            return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
+        return _wrap(out)
+    run.__name__ = run.__qualname__ = op.name
+    run.__doc__ = op.__doc__
+    return run
 
 
-def apply2(op, a, b):
-    """apply() for two inputs and no attributes: the hot path of arithmetic."""
-    if isinstance(a, Tensor):
-        da, ra = a.data, a.requires_grad
-    else:
-        da, ra = a, False
-    if isinstance(b, Tensor):
-        db, rb = b.data, b.requires_grad
-    else:
-        db, rb = b, False
-    try:
-        out = op.forward(da, db)
-    except ValueError:
-        return apply(op, a, b)  # again, for the error message naming the op and shapes
-    if out.dtype is _F64 and not (type(da) is ndarray and da.dtype is _F64 and da.ndim):
-        out = promote_result(out, (da, db))  # numpy's promotion differs from PyTorch's
-    if (ra or rb) and op.differentiable and _grad_on():
-        # constant tuples: no allocation for the GC to count
-        needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
-        return record(op, (a, b), (da, db), needs, _NO_ATTRS, out)
-    return _wrap(out)
+def binary(op) -> Callable:
+    """The function of a two-input op without attributes (+, *, <, ...): apply()'s work
+    with `op` bound, in a single frame, since arithmetic is the hot path (`a * b` is this
+    function, and so is mt.mul)."""
+    def run(a, b):
+        if tracer is not None:
+            return apply(op, a, b)
+        if isinstance(a, Tensor):
+            da, ra = a.data, a.requires_grad
+        else:
+            da, ra = a, False
+        if isinstance(b, Tensor):
+            db, rb = b.data, b.requires_grad
+        else:
+            db, rb = b, False
+        try:
+            out = op.forward(da, db)
+        except ValueError:
+            return apply(op, a, b)  # again, for the error message naming the op and shapes
+        # numpy's promotion differs from PyTorch's only where an input is not floating, or
+        # the two arrays' dtypes differ: the common cases cost one dtype lookup
+        ta, tb = type(da), type(db)
+        if tb is float or tb is int:
+            if ta is not ndarray or da.dtype not in _FLOATS:
+                out = _promoted(out, (da, db))
+        elif ta is float or ta is int:
+            if tb is not ndarray or db.dtype not in _FLOATS:
+                out = _promoted(out, (da, db))
+        elif ta is not ndarray or tb is not ndarray or da.dtype is not db.dtype \
+                or da.dtype not in _FLOATS:
+            out = _promoted(out, (da, db))
+        if (ra or rb) and op.differentiable and _grad_on():
+            # constant tuples: no allocation for the GC to count
+            needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
+            return record(op, (a, b), (da, db), needs, _NO_ATTRS, out)
+        return _wrap(out)
+    run.__name__ = run.__qualname__ = op.name
+    run.__doc__ = op.__doc__
+    return run
 
 
 def bump_version(*tensors: Tensor) -> None:

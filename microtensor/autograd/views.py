@@ -14,6 +14,7 @@ import weakref
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
 from .grad_mode import _grad_on
+from . import graph
 from .graph import _last_change, apply, bump_version, record
 
 class Alias:
@@ -188,6 +189,8 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
     xp.copyto(t.data, res.data)
     bump_version(t)
+    if graph.tracer is not None:  # microtensor.compile records the write
+        graph.tracer.inplace(t, res)
     stamp = _last_change[0]
     if not (recording and res._node is not None):
         return t

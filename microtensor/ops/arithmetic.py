@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import operator
 
-from ..autograd import apply, apply1, apply2
+from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, restore, silence, xp
 from ..tensor import Tensor
 from .base import Op, _t, method
@@ -13,14 +13,13 @@ __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "linear"]
 
 
 class Add(Op):
+    """a + b with broadcasting (`a + b` is this op's function, mt.add)."""
+
     forward = operator.add  # a + b, as a builtin: no Python frame on the hot path
     def vjp(B, g, out, args, needs): return g, g
 
 
-@method()
-def add(a, b):
-    """a + b, broadcasting; `a + b` is this function."""
-    return apply2(Add, a, b)
+add = method(binary(Add))
 
 
 class Sub(Op):
@@ -28,8 +27,7 @@ class Sub(Op):
     def vjp(B, g, out, args, needs): return g, (-g if needs[1] else None)
 
 
-@method()
-def sub(a, b): return apply2(Sub, a, b)
+sub = method(binary(Sub))
 
 
 class Mul(Op):
@@ -41,8 +39,7 @@ class Mul(Op):
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
 
-@method()
-def mul(a, b): return apply2(Mul, a, b)
+mul = method(binary(Mul))
 
 
 class Div(Op):
@@ -67,8 +64,7 @@ class Div(Op):
         return (ga if needs[0] else None), (-ga * a / b if needs[1] else None)
 
 
-@method()
-def div(a, b): return apply2(Div, a, b)
+div = method(binary(Div))
 
 
 class Neg(Op):
@@ -76,8 +72,7 @@ class Neg(Op):
     def vjp(B, g, out, args, needs): return (-g,)
 
 
-@method()
-def neg(a): return apply1(Neg, a)
+neg = method(unary(Neg))
 
 
 class Pow(Op):
@@ -127,8 +122,7 @@ class Pow(Op):
         return ga, gb
 
 
-@method()
-def pow(a, b): return apply2(Pow, a, b)  # noqa: A001  (torch.pow)
+pow = method(binary(Pow))  # noqa: A001  (torch.pow)
 
 
 def _matmul_error(a, b) -> ValueError:
@@ -177,14 +171,17 @@ class MatMul(Op):
         return ga, gb
 
 
-@method()
+_matmul = binary(MatMul)
+
+
+@method
 def matmul(a, b) -> Tensor:
     """Matrix product with numpy.matmul semantics (1-D, 2-D, batched and broadcast)."""
     if type(a) is not Tensor and not isinstance(a, ndarray):
         a = _t(a)  # a list: a tensor of the default dtype, as the other operand would be
     if type(b) is not Tensor and not isinstance(b, ndarray):
         b = _t(b)
-    return apply2(MatMul, a, b)
+    return _matmul(a, b)
 
 
 class Linear(Op):

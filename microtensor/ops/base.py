@@ -39,9 +39,15 @@ class Op:
 METHODS: dict = {}  # Tensor method name -> op function, filled by @method
 
 
-def method(*names: str) -> Callable:
-    """Make the decorated op function a Tensor method as well, under its own name or
-    `names`: `x.exp()` is `exp(x)`, the same function, not a copy of it."""
+def method(*names) -> Callable:
+    """Make an op function a Tensor method as well: `method(fn)` or `@method` under its
+    own name, `@method("view", "reshape")` under those. `x.exp()` is `exp(x)`, the same
+    function, not a copy of it."""
+    if len(names) == 1 and callable(names[0]):
+        fn = names[0]
+        METHODS[fn.__name__] = fn
+        return fn
+
     def register(fn: Callable) -> Callable:
         for name in names or (fn.__name__,):
             METHODS[name] = fn

@@ -2,7 +2,7 @@
 fills; comparisons and logic (no gradient)."""
 from __future__ import annotations
 
-from ..autograd import apply, apply1, apply2
+from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, xp
 from ..tensor import Tensor
 from .base import Op, _nondiff, method
@@ -19,8 +19,7 @@ class Exp(Op):
     def vjp(B, g, out, args, needs): return (g * out,)
 
 
-@method()
-def exp(x): return apply1(Exp, x)
+exp = method(unary(Exp))
 
 
 class Log(Op):
@@ -32,8 +31,7 @@ class Log(Op):
     def vjp(B, g, out, args, needs): return (g / args[0],)
 
 
-@method()
-def log(x): return apply1(Log, x)
+log = method(unary(Log))
 
 
 class Log1p(Op):
@@ -44,8 +42,7 @@ class Log1p(Op):
     def vjp(B, g, out, args, needs): return (g / (1 + args[0]),)
 
 
-@method()
-def log1p(x): return apply1(Log1p, x)
+log1p = method(unary(Log1p))
 
 
 class Sqrt(Op):
@@ -56,8 +53,7 @@ class Sqrt(Op):
     def vjp(B, g, out, args, needs): return (g / (2 * out),)
 
 
-@method()
-def sqrt(x): return apply1(Sqrt, x)
+sqrt = method(unary(Sqrt))
 
 
 class Abs(Op):
@@ -66,8 +62,7 @@ class Abs(Op):
     def vjp(B, g, out, args, needs): return (g * B.sign(args[0]),)
 
 
-@method()
-def abs(x): return apply1(Abs, x)  # noqa: A001
+abs = method(unary(Abs))  # noqa: A001
 
 
 class Sin(Op):
@@ -79,8 +74,7 @@ class Sin(Op):
     def vjp(B, g, out, args, needs): return (g * B.cos(args[0]),)
 
 
-@method()
-def sin(x): return apply1(Sin, x)
+sin = method(unary(Sin))
 
 
 class Cos(Op):
@@ -92,8 +86,7 @@ class Cos(Op):
     def vjp(B, g, out, args, needs): return (-g * B.sin(args[0]),)
 
 
-@method()
-def cos(x): return apply1(Cos, x)
+cos = method(unary(Cos))
 
 
 class Tanh(Op):
@@ -102,8 +95,7 @@ class Tanh(Op):
     def vjp(B, g, out, args, needs): return (g * (1 - out * out),)
 
 
-@method()
-def tanh(x): return apply1(Tanh, x)
+tanh = method(unary(Tanh))
 
 
 def _sigmoid(a: ndarray) -> ndarray:
@@ -121,8 +113,7 @@ class Sigmoid(Op):
     def vjp(B, g, out, args, needs): return (g * out * (1 - out),)
 
 
-@method()
-def sigmoid(x): return apply1(Sigmoid, x)
+sigmoid = method(unary(Sigmoid))
 
 
 class Relu(Op):
@@ -131,8 +122,7 @@ class Relu(Op):
     def vjp(B, g, out, args, needs): return (g * B.gt(out, 0),)
 
 
-@method()
-def relu(x): return apply1(Relu, x)
+relu = method(unary(Relu))
 
 
 class LeakyRelu(Op):
@@ -199,7 +189,7 @@ class Clamp(Op):
         return (g * inside,)
 
 
-@method()
+@method
 def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002  (torch.clamp's names)
     check_clamp_bounds(min, max)
     return apply(Clamp, x, min=min, max=max)
@@ -219,7 +209,7 @@ class Maximum(Op):
                 B.where(a > b, 0, shared) if needs[1] else None)
 
 
-@method()
+@method
 def maximum(a, b): return apply(Maximum, a, b)
 
 
@@ -238,7 +228,7 @@ class Minimum(Op):
                 B.where(a < b, 0, shared) if needs[1] else None)
 
 
-@method()
+@method
 def minimum(a, b): return apply(Minimum, a, b)
 
 
@@ -284,14 +274,13 @@ class Cast(Op):
 
 
 class Clone(Op):
+    """A copy that stays in the graph: its gradient is the copy's."""
+
     def forward(a): return a.copy()
     def vjp(B, g, out, args, needs): return (g,)
 
 
-@method()
-def clone(x):
-    """A copy that stays in the graph (its gradient is the copy's)."""
-    return apply1(Clone, x)
+clone = method(unary(Clone))
 
 
 class Fill(Op):
@@ -308,58 +297,58 @@ class CopyFrom(Op):
 Less = _nondiff("lt", xp.less)
 
 
-def lt(a, b): return apply2(Less, a, b)
+lt = binary(Less)
 
 
 LessEqual = _nondiff("le", xp.less_equal)
 
 
-def le(a, b): return apply2(LessEqual, a, b)
+le = binary(LessEqual)
 
 
 Greater = _nondiff("gt", xp.greater)
 
 
-def gt(a, b): return apply2(Greater, a, b)
+gt = binary(Greater)
 
 
 GreaterEqual = _nondiff("ge", xp.greater_equal)
 
 
-def ge(a, b): return apply2(GreaterEqual, a, b)
+ge = binary(GreaterEqual)
 
 
 Equal = _nondiff("eq", xp.equal)
 
 
-def eq(a, b): return apply2(Equal, a, b)
+eq = binary(Equal)
 
 
 NotEqual = _nondiff("ne", xp.not_equal)
 
 
-def ne(a, b): return apply2(NotEqual, a, b)
+ne = binary(NotEqual)
 
 
 LogicalAnd = _nondiff("logical_and", xp.logical_and)
 
 
-def logical_and(a, b): return apply2(LogicalAnd, a, b)
+logical_and = binary(LogicalAnd)
 
 
 LogicalOr = _nondiff("logical_or", xp.logical_or)
 
 
-def logical_or(a, b): return apply2(LogicalOr, a, b)
+logical_or = binary(LogicalOr)
 
 
 LogicalXor = _nondiff("logical_xor", xp.logical_xor)
 
 
-def logical_xor(a, b): return apply2(LogicalXor, a, b)
+logical_xor = binary(LogicalXor)
 
 
 LogicalNot = _nondiff("logical_not", xp.logical_not)
 
 
-def logical_not(a): return apply1(LogicalNot, a)
+logical_not = unary(LogicalNot)

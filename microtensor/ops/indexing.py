@@ -20,9 +20,12 @@ class GetItem(Op):
 
     def forward(a, index):
         try:
-            return a[index] if type(index) is not TwoStepIndex else backend.getitem(a, index)
+            out = a[index] if type(index) is not TwoStepIndex else backend.getitem(a, index)
         except IndexError as e:
             raise IndexError(f"getitem: {e} (indexing a tensor of shape {a.shape})") from None
+        if type(out) is not ndarray:  # numpy gives an element as a scalar, a copy; PyTorch
+            out = a[(index if type(index) is tuple else (index,)) + (Ellipsis,)]  # a 0-d view
+        return out
 
     def vjp(B, g, out, args, needs, index):
         a = args[0]

@@ -34,7 +34,7 @@ class Sum(Op):
         return (B.broadcast_to(_unreduce(B, g, shape, dim, keepdim), shape),)
 
 
-@method()
+@method
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return apply(Sum, x, dim=_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
@@ -54,7 +54,7 @@ class Mean(Op):
         return (B.broadcast_to(_unreduce(B, g, shape, dim, keepdim) / n, shape),)
 
 
-@method()
+@method
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if x.dtype.kind != "f":
         raise TypeError(f"mean: needs a floating tensor, got dtype {x.dtype}")
@@ -97,7 +97,7 @@ class Amax(_Extremum):
     def forward(a, dim, keepdim): return a.max(axis=dim, keepdims=keepdim)
 
 
-@method()
+@method
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, x.ndim, "amax")
     _check_reducible(x, dims, "amax")
@@ -108,7 +108,7 @@ class Amin(_Extremum):
     def forward(a, dim, keepdim): return a.min(axis=dim, keepdims=keepdim)
 
 
-@method()
+@method
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, x.ndim, "amin")
     _check_reducible(x, dims, "amin")
@@ -118,7 +118,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-@method()
+@method
 def max(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
     """The largest element, or with `dim` a (values, indices) pair as in PyTorch.
     Tied maxima share the gradient evenly."""
@@ -127,7 +127,7 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
     return MaxResult(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
-@method()
+@method
 def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
     """The smallest element, or with `dim` a (values, indices) pair as in PyTorch."""
     if dim is None:
@@ -138,7 +138,7 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
 ArgMax = _nondiff("argmax", lambda a, dim, keepdim: xp.argmax(a, axis=dim, keepdims=keepdim))
 
 
-@method()
+@method
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     d = None if dim is None else _dim(dim, x.ndim, "argmax")
     _check_reducible(x, None if d is None else (d,), "argmax")
@@ -148,7 +148,7 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 ArgMin = _nondiff("argmin", lambda a, dim, keepdim: xp.argmin(a, axis=dim, keepdims=keepdim))
 
 
-@method()
+@method
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     d = None if dim is None else _dim(dim, x.ndim, "argmin")
     _check_reducible(x, None if d is None else (d,), "argmin")
@@ -158,7 +158,7 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 All = _nondiff("all", lambda a, dim, keepdim: xp.all(a, axis=dim, keepdims=keepdim))
 
 
-@method()
+@method
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return apply(All, x, dim=_dims(dim, x.ndim, "all"), keepdim=keepdim)
 
@@ -166,7 +166,7 @@ def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 Any = _nondiff("any", lambda a, dim, keepdim: xp.any(a, axis=dim, keepdims=keepdim))
 
 
-@method()
+@method
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return apply(Any, x, dim=_dims(dim, x.ndim, "any"), keepdim=keepdim)
 
@@ -194,7 +194,7 @@ class LogSumExp(Op):
         return (_unreduce(B, g, a.shape, dim, keepdim) * e / B.sum(e, dim=dim, keepdim=True),)
 
 
-@method()
+@method
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over `dim`, without overflow for any input size."""
     dims = _dims(dim, x.ndim, "logsumexp")
@@ -218,7 +218,7 @@ class Softmax(Op):
         return (out * (g - B.sum(g * out, dim=(dim,), keepdim=True)),)
 
 
-@method()
+@method
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, shifted by the max so it never overflows."""
     d = _dim(dim, x.ndim, "softmax")
@@ -241,7 +241,7 @@ class LogSoftmax(Op):
         return (g - B.exp(out) * B.sum(g, dim=(dim,), keepdim=True),)
 
 
-@method()
+@method
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """x - logsumexp(x) along `dim`: stable, and exact where softmax underflows."""
     d = _dim(dim, x.ndim, "log_softmax")

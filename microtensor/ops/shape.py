@@ -39,7 +39,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return apply_view(Reshape, x, shape=shape)
 
 
-@method()
+@method
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
@@ -50,7 +50,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return apply_view(Reshape, x, shape=shape)
 
 
-@method()
+@method
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Drop size-1 dims (all of them, or those in `dim` that have size 1, as in PyTorch)."""
     dims = range(x.ndim) if dim is None else (_dims(dim, x.ndim, "squeeze") or ())
@@ -58,7 +58,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     return apply_view(Reshape, x, shape=tuple(n for i, n in enumerate(x.shape) if i not in drop))
 
 
-@method()
+@method
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = _dim(dim, x.ndim + 1, "unsqueeze")
     return apply_view(Reshape, x, shape=x.shape[:d] + (1,) + x.shape[d:])
@@ -70,7 +70,7 @@ class Permute(Op):
     def vjp(B, g, out, args, needs, dims): return (B.permute(g, dims=tuple(int(d) for d in xp.argsort(dims))),)
 
 
-@method()
+@method
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
     norm = tuple(_dim(d, x.ndim, "permute") for d in dims)
@@ -80,7 +80,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     return apply_view(Permute, x, dims=norm)
 
 
-@method()
+@method
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(x.ndim))
     a, b = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
@@ -95,7 +95,7 @@ class BroadcastTo(Op):
     def vjp(B, g, out, args, needs, shape): return (B.sum_to(g, args[0].shape),)
 
 
-@method()
+@method
 def broadcast_to(x: Tensor, shape) -> Tensor:
     shape = tuple(shape)
     try:
@@ -110,7 +110,7 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     return apply_view(BroadcastTo, x, shape=shape)
 
 
-@method()
+@method
 def expand(x: Tensor, *sizes) -> Tensor:
     """broadcast_to, where -1 keeps a dim's size (torch.Tensor.expand)."""
     sizes = _shape_arg(sizes)
@@ -174,7 +174,7 @@ class Split(Op):
         return (B.cat(parts, dim),)
 
 
-@method()
+@method
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of `x` along `dim`: of size `split_size_or_sections` each (the last may be
     smaller) or of the listed sizes, as torch.split."""
@@ -199,7 +199,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     return pieces
 
 
-@method()
+@method
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """`chunks` pieces of (nearly) equal size along `dim`, as torch.chunk."""
     if chunks <= 0:
