@@ -1,10 +1,16 @@
-"""`python -m microtensor`: the project's command line (models.cli; `microtensor --help`)."""
+"""`python -m microtensor` names the command line instead of running it.
+
+microtensor is the engine; the command line (`demo`, `train`, `graph`, `reproduce`,
+`sweep`) belongs to the application package `models`, whose networks, data sets and
+experiments it runs, and the engine never imports the application, not even lazily from
+this entry. So this prints where the command is, the `microtensor` console script or
+`python -m models` where the script is not on PATH, and exits with status 2, as a
+command line does for a wrong invocation, rather than doing nothing and succeeding.
+"""
 import sys
 
 if __name__ == "__main__":
-    # The engine package itself never imports `models` (microtensor <- models <- CLI):
-    # only this program entry does, lazily, here under the main guard, so importing
-    # microtensor.__main__ (as doctest collection does) loads nothing of models.
-    from models.cli import main
-
-    sys.exit(main())
+    print("python -m microtensor: microtensor is the autograd engine; its command line "
+          "lives in the application package: run `microtensor --help`, or `python -m "
+          "models --help` where the script is not on PATH", file=sys.stderr)
+    sys.exit(2)

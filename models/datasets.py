@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["linear_set", "xor_easy", "moons", "iris", "breast_cancer", "digits",
            "linear_xy", "nonlinear_xy", "load_xy_csv", "read_idx", "load_mnist_idx",
-           "mnist_sample"]
+           "mnist_sample", "split"]
 
 
 def linear_set(n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +87,7 @@ def digits(test_size: float = 0.2, seed: int = 0):
     from sklearn.datasets import load_digits
     data = load_digits()
     x = (data.images / 16.0).astype(np.float32)[:, None]
-    return _split(x, data.target.astype(np.int64), test_size, seed)
+    return split(x, data.target.astype(np.int64), test_size=test_size, seed=seed)
 
 
 def linear_xy(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -266,9 +266,26 @@ def mnist_sample(test_size: float = 0.2, seed: int = 0):
                           "or load the full MNIST with load_mnist_idx(directory)") from e
     x, y = mnist_data()
     x = (x / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    return _split(x, y.astype(np.int64), test_size, seed)
+    return split(x, y.astype(np.int64), test_size=test_size, seed=seed)
 
 
-def _split(x: np.ndarray, y: np.ndarray, test_size: float, seed: int):
+def split(X: np.ndarray, y: np.ndarray, *, test_size: float = 0.2, seed: int = 0,
+          standardise: bool = False) -> tuple[np.ndarray, ...]:
+    """(X_train, X_test, y_train, y_test) by sklearn's train_test_split, stratified by the
+    class labels y when every class has two samples or more; with `standardise`, the
+    features are scaled by a StandardScaler fitted on the training part only.
+
+    >>> X_train, X_test, y_train, y_test = split(*iris(), seed=0, standardise=True)
+    >>> X_train.shape, X_test.shape, sorted(set(y_test.tolist()))
+    ((120, 4), (30, 4), [0, 1, 2])
+    """
     from sklearn.model_selection import train_test_split
-    return train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size,
+                                                        random_state=seed, stratify=stratify)
+    if standardise:
+        from sklearn.preprocessing import StandardScaler
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return X_train, X_test, y_train, y_test

@@ -9,48 +9,40 @@ import microtensor as mt
 from microtensor import nn
 from microtensor.nn import functional as F
 
-__all__ = ["MLP", "SoftmaxClassifier", "ConvNet", "activation", "ACTIVATIONS"]
+from . import registry
 
-ACTIVATIONS = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU, "softplus": nn.Softplus, "softmax": lambda: nn.Softmax(dim=-1),
-    "log_softmax": lambda: nn.LogSoftmax(dim=-1), "identity": nn.Identity,
-}
-_GAIN_NAME = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
-              "elu": "relu", "softplus": "relu"}
-
+__all__ = ["MLP", "SoftmaxClassifier", "ConvNet", "activation"]
 
 def activation(spec) -> nn.Module:
-    """A module from a name ("relu", "sigmoid", ...), a module, or None / "none" (identity:
-    the reports' "no activation" runs)."""
-    if spec is None or spec == "none":
+    """A module from a name of registry.ACTIVATIONS ("relu", "sigmoid", ...), a module, or
+    None / "none" (identity: the reports' "no activation" runs)."""
+    if spec is None:
         return nn.Identity()
     if isinstance(spec, nn.Module):
         return spec
-    if isinstance(spec, str) and spec in ACTIVATIONS:
-        return ACTIVATIONS[spec]()
-    raise ValueError(f"activation: unknown activation {spec!r}; use one of "
-                     f"{sorted(ACTIVATIONS)}, None, or an nn.Module")
+    try:
+        return registry.ACTIVATIONS[registry.canonical("activation", spec, "activation")]()
+    except (ValueError, TypeError):
+        raise ValueError(f"activation: unknown activation {spec!r}; use one of "
+                         f"{registry.names('activation')}, None, or an nn.Module") from None
 
 
 def _gain_name(spec) -> str:
     name = spec if isinstance(spec, str) else type(spec).__name__.lower()
-    return _GAIN_NAME.get(name, "linear")
+    return registry.GAINS.get(name, "linear")
 
 
 def initialise(weight: mt.Tensor, bias, scheme: str | None, act) -> None:
-    """Re-initialise a layer: "xavier" (Glorot, gain of the activation), "he" (Kaiming,
-    fan_in) or None (keep PyTorch's default)."""
-    if scheme is None:
+    """Re-initialise a layer by a name of registry.INITS ("xavier": Glorot with the gain
+    of the activation, "he": Kaiming, fan_in), or keep PyTorch's ("default" or None)."""
+    try:
+        init = registry.INITS[registry.canonical("init", scheme or "default", "init")]
+    except (ValueError, TypeError):
+        raise ValueError(f"init must be one of {registry.names('init')} or None, got "
+                         f"{scheme!r}") from None
+    if init is None:
         return
-    gain_name = _gain_name(act)
-    if scheme == "xavier":
-        nn.init.xavier_uniform_(weight, gain=nn.init.calculate_gain(gain_name))
-    elif scheme == "he":
-        nonlinearity = "leaky_relu" if gain_name == "leaky_relu" else "relu"
-        nn.init.kaiming_normal_(weight, nonlinearity=nonlinearity)
-    else:
-        raise ValueError(f"init must be 'xavier', 'he' or None, got {scheme!r}")
+    init(weight, _gain_name(act))
     if bias is not None:
         nn.init.zeros_(bias)
 

@@ -1,7 +1,7 @@
 """The figures of the reports, written as PNG files without a display: learning curves,
-ground truth vs prediction, decision boundaries of 2-D sets, confusion matrices and bar
-charts for sweeps. Each function takes the output path, writes the PNG (making missing
-folders) and returns the path.
+several runs' curves on one axis, ground truth vs prediction, decision boundaries of 2-D
+sets, confusion matrices and bar charts for sweeps. Each function takes the output path,
+writes the PNG (making missing folders) and returns the path.
 
 Figures are drawn on matplotlib's Agg canvas directly (matplotlib.figure.Figure, not
 pyplot), so no backend is chosen for the caller's process, nothing opens a window, and
@@ -25,13 +25,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-__all__ = ["learning_curves", "prediction_scatter", "decision_boundary",
+__all__ = ["learning_curves", "curves", "prediction_scatter", "decision_boundary",
            "confusion_matrix", "bar_chart"]
 
 # class 0 red and class 1 blue, as the reports draw them; then the rest of tab10
 _CLASS_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-_CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+_CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f"]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -118,6 +119,24 @@ def learning_curves(history, path: str | os.PathLike, *, title: str | None = Non
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
+    return _save(fig, path)
+
+
+def curves(series: Mapping[str, tuple[Sequence, Sequence]], path: str | os.PathLike, *,
+           title: str, ylabel: str = "loss", log: bool = True) -> Path:
+    """Several curves on one axis (the reports' "training loss for different learning
+    rates" figures): `series` maps a label to (epochs, values); log y when asked and all
+    values are positive."""
+    fig = _figure(6.4, 4.2)
+    ax = fig.subplots()
+    positive = all(np.min(v) > 0 for _, v in series.values() if len(v))
+    for i, (label, (x, y)) in enumerate(series.items()):
+        ax.plot(x, y, color=_CURVE_COLORS[i % len(_CURVE_COLORS)], label=label)
+    if log and positive:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -15,10 +15,11 @@ inputs and targets are cast to the dtype of the model's parameters; integer targ
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -28,7 +29,8 @@ from microtensor import nn
 from microtensor.data import DataLoader, TensorDataset
 from microtensor.optim.lr_scheduler import ReduceLROnPlateau
 
-__all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "METRICS"]
+__all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "METRICS",
+           "blas_single_thread"]
 
 METRICS = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
 """Metric names for fit and evaluate; fit records the scalar ones (not the matrix)."""
@@ -215,6 +217,20 @@ def evaluate(model: nn.Module, data, loss: Callable | None = None,
     for m in metrics:
         result[m] = _score(m, y_true, y_pred, _n_classes(out))
     return result
+
+
+@contextlib.contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """One BLAS thread while the block runs. The reports' matrices are small (100 x 32,
+    455 x 50, a batch of 50 images): OpenBLAS's threads cost more than they save there,
+    2-20x on a 2-core machine (measured), most of all when other processes share it."""
+    try:
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _progress_enabled(progress: bool) -> bool:

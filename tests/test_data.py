@@ -12,7 +12,7 @@ import microtensor as mt
 import models.datasets
 from microtensor.data import DataLoader, TensorDataset
 from models.datasets import (breast_cancer, digits, iris, linear_xy, load_mnist_idx,
-                             load_xy_csv, mnist_sample, moons, nonlinear_xy, read_idx)
+                             load_xy_csv, mnist_sample, moons, nonlinear_xy, read_idx, split)
 
 
 def batches(loader):
@@ -139,6 +139,22 @@ def test_digits_split_is_stratified_images_in_0_1():
     assert 0 <= X_train.min() and X_train.max() == 1
     assert np.bincount(y_test).min() >= 35  # every digit in the test split
     np.testing.assert_array_equal(digits(test_size=0.2, seed=0)[3], y_test)
+
+
+def test_split_stratifies_and_standardises_on_the_training_part_only():
+    X, y = breast_cancer()
+    X_train, X_test, y_train, y_test = split(X, y, seed=0, standardise=True)
+    assert (len(X_train), len(X_test)) == (455, 114)
+    assert np.bincount(y_test).tolist() == [42, 72]  # 212 : 357, as in the whole set
+    np.testing.assert_allclose(X_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X_train.std(axis=0), 1)
+    assert np.abs(X_test.mean(axis=0)).max() > 0.01  # scaled by the training part's numbers
+
+
+def test_split_leaves_out_stratification_when_a_class_has_one_sample():
+    X, y = np.arange(20.0).reshape(10, 2), np.array([0] * 9 + [1])
+    X_train, X_test, y_train, y_test = split(X, y, seed=0)
+    assert sorted(np.concatenate([y_train, y_test]).tolist()) == sorted(y.tolist())
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from models.reproduce import REPORTS
-from models.reproduce.common import VERDICTS
+from models.experiments.reproduce import REPORTS
+from models.experiments.reproduce.common import VERDICTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,9 +20,10 @@ RESULT_KEYS = {"report", "title", "source", "scale", "seconds", "data", "setting
 
 @pytest.fixture(scope="module")
 def fast_run(tmp_path_factory):
-    """`python -m microtensor reproduce all --fast --out DIR --quiet`: (process, DIR)."""
+    """`microtensor reproduce all --fast --out DIR --quiet` (as `python -m models`):
+    (process, DIR)."""
     out = tmp_path_factory.mktemp("reproduce") / "results"
-    process = subprocess.run([sys.executable, "-m", "microtensor", "reproduce", "all", "--fast",
+    process = subprocess.run([sys.executable, "-m", "models", "reproduce", "all", "--fast",
                               "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
                              text=True, timeout=170)
     return process, out
@@ -36,6 +37,7 @@ def test_reproduce_all_fast_exits_0_without_warnings(fast_run):
     process, _ = fast_run
     assert process.returncode == 0, process.stderr
     assert "Warning" not in process.stderr and "Traceback" not in process.stderr
+    assert "note:" not in process.stderr  # the reproductions spell every name as it is now
     for report in REPORTS:
         assert f"report {report} (fast" in process.stdout
 
@@ -141,7 +143,7 @@ def test_004_sweeps_are_printed_as_the_homeworks_four_lists(fast_run):
 
 
 def test_one_report_writes_into_out_and_prints_its_lines(tmp_path):
-    process = subprocess.run([sys.executable, "-m", "microtensor", "reproduce", "004",
+    process = subprocess.run([sys.executable, "-m", "models", "reproduce", "004",
                               "--fast", "--out", str(tmp_path)], cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stderr

@@ -1,6 +1,6 @@
-"""models.sweep: a sweep gives the same numbers on every scheduler, survives a dying Dask
-worker, resumes where it stopped, records failures, and rejects a bad file by naming the
-key at fault."""
+"""models.experiments.sweep: a sweep gives the same numbers on every scheduler, survives a
+dying Dask worker, resumes where it stopped, records failures, rejects a bad file by naming
+the key at fault, and takes an old spelling of a name as the new one, saying so."""
 import csv
 import doctest
 import json
@@ -12,9 +12,11 @@ import sys
 import numpy as np
 import pytest
 
-import models.sweep
+import models.experiments.sweep
 from models import xor_easy
-from models.sweep import Sweep, SweepError, load_sweep, main, run_sweep, summarize
+from models.cli import main as microtensor
+from models.experiments.sweep import Sweep, SweepError, load_sweep, run_sweep, summarize
+from models.registry import RenamedWarning
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 XOR_8 = ROOT / "examples" / "sweeps" / "xor_easy_8.toml"
@@ -246,7 +248,7 @@ def test_the_summary_is_mean_and_std_over_seeds_and_folds(serial):
 
 
 def test_the_cli_writes_the_tables_and_one_plot_per_metric(tmp_path, capsys):
-    assert main([str(XOR_8), "--out", str(tmp_path), "--quiet"]) == 0
+    assert microtensor(["sweep", str(XOR_8), "--out", str(tmp_path), "--quiet"]) == 0
     assert {p.name for p in tmp_path.iterdir()} == {
         "runs.csv", "runs.json", "summary.csv", "summary.json", "plots"}
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
@@ -256,7 +258,7 @@ def test_the_cli_writes_the_tables_and_one_plot_per_metric(tmp_path, capsys):
 
 
 def test_the_cli_prints_mean_and_std_per_point(tmp_path, capsys):
-    main([str(XOR_8), "--out", str(tmp_path)])
+    microtensor(["sweep", str(XOR_8), "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["optimizer", "lr", "runs", "train_loss",
                                            "train_accuracy", "val_loss", "val_accuracy"]
@@ -307,7 +309,11 @@ lr = [0.1, 0.5]
      "fixed.dataset_args: xor_easy() cannot be called with {'n': 5}"),
     (GOOD.replace("epochs = 10", 'epochs = 10\noptimizer = "Adam"\nmomentum = 0.9'),
      "fixed.momentum: Adam takes no momentum"),
-    (GOOD.replace('"xor_easy"', '"xor"'), "fixed.dataset: 'xor' is neither"),
+    (GOOD.replace('"xor_easy"', '"xor_hard"'), "fixed.dataset: 'xor_hard' is neither a data "
+                                               "set of models.registry that returns (X, y)"),
+    (GOOD.replace('"xor_easy"', '"digits"'), "fixed.dataset: 'digits' is neither"),
+    (GOOD + 'model = ["MLP", "ConvNet"]\n',
+     "grid.model[1]: 'ConvNet' is not one of ['MLP', 'SoftmaxClassifier']"),
     (GOOD.replace("[fixed]", "[fixed"), "not valid TOML"),
 ])
 def test_a_bad_sweep_file_is_an_error_naming_the_key(tmp_path, text, message):
@@ -327,19 +333,47 @@ def test_grid_and_points_together_is_an_error_naming_points():
 def test_the_cli_reports_a_bad_file_and_exits_2(tmp_path, capsys):
     path = tmp_path / "bad.toml"
     path.write_text(GOOD.replace("[0.1, 0.5]", "[]"))
-    assert main([str(path), "--out", str(tmp_path / "out")]) == 2
+    assert microtensor(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "grid.lr: must be a non-empty list" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
-def test_python_m_models_sweep_is_the_same_command(tmp_path):
+def test_the_command_names_the_file_and_key_in_one_line(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(GOOD.replace("epochs = 10", "epochs = 0"))
-    done = subprocess.run([sys.executable, "-m", "models.sweep", str(path), "--out",
+    done = subprocess.run([sys.executable, "-m", "models", "sweep", str(path), "--out",
                            str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr == f"sweep: {path}: fixed.epochs: must be at least 1, got 0\n"
+    assert done.stderr == (f"microtensor sweep: error: {path}: fixed.epochs: must be at "
+                           f"least 1, got 0\n")
+
+
+# -- old spellings ----------------------------------------------------------------------
+
+def test_old_spellings_plan_the_same_runs_and_warn_with_the_new_ones():
+    old = xor_sweep("xor", grid={"optimizer": ["sgd", "adam"], "lr": [0.05, 0.5]})
+    old["fixed"]["activation"] = "identity"
+    new = xor_sweep(grid={"optimizer": ["SGD", "Adam"], "lr": [0.05, 0.5]})
+    new["fixed"]["activation"] = "none"
+    with pytest.warns(RenamedWarning) as caught:
+        assert load_sweep(old) == load_sweep(new)
+    assert sorted(str(w.message) for w in caught) == [
+        "sweep: fixed.activation: 'identity' is now spelled 'none' (the old spelling "
+        "still works)",
+        "sweep: fixed.dataset: 'xor' is now spelled 'xor_easy' (the old spelling still works)",
+        "sweep: grid.optimizer[0]: 'sgd' is now spelled 'SGD' (the old spelling still works)",
+        "sweep: grid.optimizer[1]: 'adam' is now spelled 'Adam' (the old spelling still "
+        "works)"]
+
+
+def test_the_command_notes_an_old_spelling_on_stderr(tmp_path, capsys):
+    path = tmp_path / "old.toml"
+    path.write_text(GOOD.replace('"xor_easy"', '"xor"').replace("epochs = 10", "epochs = 1"))
+    assert microtensor(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert capsys.readouterr().err == (f"microtensor: note: {path}: fixed.dataset: 'xor' is "
+                                       f"now spelled 'xor_easy' (the old spelling still "
+                                       f"works)\n")
 
 
 def test_sweep_doctests_pass():
-    assert doctest.testmod(models.sweep).failed == 0
+    assert doctest.testmod(models.experiments.sweep).failed == 0

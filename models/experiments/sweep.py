@@ -25,13 +25,14 @@ below):
 
 Top-level keys: `name`, `seeds` (default [0]), `fixed`, `grid` or `points`, `cv`
 (`folds`, `seed` of the split, default 0). The settings, their defaults in brackets:
-dataset (a function of models.datasets returning (X, y), or "package.module:function"),
+dataset (a data set of models.registry that returns (X, y), or "package.module:function"),
 dataset_args [{}], model ["MLP" | "SoftmaxClassifier"], width [5] and depth [2] of the
 hidden layers, activation ["sigmoid"; "none" for none], output ["none"], init
-["default" | "xavier" | "he"], dropout [0.0], loss (a microtensor.nn.functional loss),
-reduction ["mean" | "sum"], optimizer ["SGD"; a microtensor.optim class], lr, momentum
+["default" | "xavier" | "he"], dropout [0.0], loss (a loss of the registry),
+reduction ["mean" | "sum"], optimizer ["SGD"; an optimizer of the registry], lr, momentum
 [0.0], epochs, batch_size ["full" or an int], metrics [["accuracy"]], threshold [0.5].
-dataset, loss, lr and epochs have no default.
+dataset, loss, lr and epochs have no default. Names are models.registry's; an old
+spelling (`xor`, `sgd`) is taken as the new one, with a RenamedWarning.
 
 Each run trains on the whole set (or on k-1 folds) and records `train_loss` (the mean
 per sample, whatever `reduction` trained) and `train_<metric>`, and `val_...` on the
@@ -42,7 +43,7 @@ BLAS to one thread, so parallel runs do not oversubscribe the cores and a run's 
 are the same to the last digit in any process, on any scheduler.
 
 >>> import tempfile
->>> from models.sweep import run_sweep, summarize
+>>> from models.experiments.sweep import run_sweep, summarize
 >>> sweep = {"seeds": [0], "fixed": {"dataset": "xor_easy", "loss": "mse_loss",
 ...          "output": "sigmoid", "epochs": 20}, "grid": {"lr": [0.1, 1.0]}}
 >>> rows = run_sweep(sweep, tempfile.mkdtemp(), progress=False)
@@ -53,9 +54,7 @@ are the same to the last digit in any process, on any scheduler.
 """
 from __future__ import annotations
 
-import argparse
 import csv
-import difflib
 import hashlib
 import importlib
 import inspect
@@ -71,8 +70,10 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .. import registry
+
 __all__ = ["Sweep", "SweepError", "load_sweep", "run_sweep", "run_one", "summarize",
-           "plot_summary", "add_arguments", "command", "main", "SETTINGS"]
+           "plot_summary", "format_table", "SETTINGS"]
 
 
 class SweepError(ValueError):
@@ -82,14 +83,7 @@ class SweepError(ValueError):
 # -- the settings of one run ---------------------------------------------------------
 
 _REQUIRED = object()
-_DATASETS = ("xor_easy", "linear_set", "moons", "iris", "breast_cancer", "linear_xy",
-             "nonlinear_xy", "load_xy_csv")
-_LOSSES = ("mse_loss", "l2_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "nll_loss")
-_CLASS_INDEX_LOSSES = ("cross_entropy", "nll_loss")
-_OPTIMIZERS = ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop")
-_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax",
-                "log_softmax", "identity", "none")
+_SWEPT_NETWORKS = ("MLP", "SoftmaxClassifier")  # sized by width and depth
 
 
 def _fail(where: str, message: str) -> SweepError:
@@ -129,14 +123,32 @@ def _float(low: float | None = None, high: float | None = None, *, open_low=Fals
     return check
 
 
+def _string(value, where) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, f"must be a string, got {_type_name(value)} ({value!r})")
+    return value
+
+
 def _choice(*choices: str) -> Callable:
     def check(value, where):
-        if not isinstance(value, str):
-            raise _fail(where, f"must be a string, got {_type_name(value)} ({value!r})")
-        if value not in choices:
+        if _string(value, where) not in choices:
             raise _fail(where, f"{value!r} is not one of {list(choices)}"
-                               f"{_did_you_mean(value, choices)}")
+                               f"{registry.did_you_mean(value, choices)}")
         return value
+    return check
+
+
+def _named(kind: str, *only: str) -> Callable:
+    """A check for a name of the registry (an old spelling becomes the new one), and one
+    of `only` when given."""
+    def check(value, where):
+        try:
+            name = registry.canonical(kind, _string(value, where), where)
+        except ValueError as e:
+            raise _fail(where, str(e)) from None
+        if only and name not in only:
+            raise _fail(where, f"{name!r} is not one of {list(only)}")
+        return name
     return check
 
 
@@ -160,7 +172,7 @@ def _batch_size(value, where):
 
 
 def _metrics(value, where):
-    from .training import METRICS
+    from ..training import METRICS
     scalar = METRICS[:-1]
     if not isinstance(value, list) or not value:
         raise _fail(where, f"must be a non-empty list of metric names, got {value!r}")
@@ -170,12 +182,17 @@ def _metrics(value, where):
 
 
 def _dataset(value, where):
-    if not isinstance(value, str):
-        raise _fail(where, f"must be a string, got {_type_name(value)} ({value!r})")
-    if value not in _DATASETS and ":" not in value:
-        raise _fail(where, f"{value!r} is neither a data set of models.datasets "
-                           f"{list(_DATASETS)} nor 'package.module:function'"
-                           f"{_did_you_mean(value, _DATASETS)}")
+    if ":" not in _string(value, where):
+        pairs = [name for name, d in registry.DATASETS.items() if d.pairs]
+        try:
+            name = registry.canonical("data set", value, where)
+        except ValueError:
+            name = None
+        if name not in pairs:
+            raise _fail(where, f"{value!r} is neither a data set of models.registry that "
+                               f"returns (X, y) {pairs} nor 'package.module:function'"
+                               f"{registry.did_you_mean(value, pairs)}")
+        return name
     try:
         _dataset_function(value)
     except (ImportError, AttributeError) as e:
@@ -186,16 +203,16 @@ def _dataset(value, where):
 SETTINGS: dict[str, tuple[object, Callable]] = {
     "dataset": (_REQUIRED, _dataset),
     "dataset_args": ({}, _table),
-    "model": ("MLP", _choice("MLP", "SoftmaxClassifier")),
+    "model": ("MLP", _named("network", *_SWEPT_NETWORKS)),
     "width": (5, _int(1)),
     "depth": (2, _int(0)),
-    "activation": ("sigmoid", _choice(*_ACTIVATIONS)),
-    "output": ("none", _choice(*_ACTIVATIONS)),
-    "init": ("default", _choice("default", "xavier", "he")),
+    "activation": ("sigmoid", _named("activation")),
+    "output": ("none", _named("activation")),
+    "init": ("default", _named("init")),
     "dropout": (0.0, _float(0.0, 1.0)),
-    "loss": (_REQUIRED, _choice(*_LOSSES)),
+    "loss": (_REQUIRED, _named("loss")),
     "reduction": ("mean", _choice("mean", "sum")),
-    "optimizer": ("SGD", _choice(*_OPTIMIZERS)),
+    "optimizer": ("SGD", _named("optimizer")),
     "lr": (_REQUIRED, _float(0.0, open_low=True)),
     "momentum": (0.0, _float(0.0)),
     "epochs": (_REQUIRED, _int(1)),
@@ -209,22 +226,16 @@ _TOP_LEVEL = ("name", "seeds", "fixed", "grid", "points", "cv")
 _CV_KEYS = ("folds", "seed")
 
 
-def _did_you_mean(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _unknown(where: str, key: str, choices: Sequence[str], what: str) -> SweepError:
     return _fail(f"{where}{key}", f"unknown {what}; expected one of {list(choices)}"
-                                  f"{_did_you_mean(key, choices)}")
+                                  f"{registry.did_you_mean(key, choices)}")
 
 
 def _dataset_function(name: str) -> Callable:
     if ":" in name:
         module, _, function = name.partition(":")
         return getattr(importlib.import_module(module), function)
-    from . import datasets
-    return getattr(datasets, name)
+    return registry.DATASETS[name].load
 
 
 # -- the sweep -----------------------------------------------------------------------
@@ -401,15 +412,10 @@ def _resolve(point, fixed, origins, source) -> dict:
     if settings["model"] == "SoftmaxClassifier" and settings["output"] != "none":
         raise _fail(origin["output"], "a SoftmaxClassifier outputs logits; leave output "
                                       "unset (or use model = 'MLP')")
-    optimizer = _optimizer_class(settings["optimizer"])
+    optimizer = registry.OPTIMIZERS[settings["optimizer"]].cls
     if settings["momentum"] and "momentum" not in inspect.signature(optimizer).parameters:
         raise _fail(origin["momentum"], f"{settings['optimizer']} takes no momentum")
     return settings
-
-
-def _optimizer_class(name: str):
-    import microtensor as mt
-    return getattr(mt.optim, name)
 
 
 def _canonical(value) -> str:
@@ -451,15 +457,14 @@ def _import_once() -> None:
 
 def _train(run: dict) -> dict[str, float]:
     import microtensor as mt
-    from microtensor.nn import functional as F
-    from .networks import MLP, SoftmaxClassifier
-    from .training import _target_labels, evaluate, fit
+
+    from ..training import _target_labels, evaluate, fit
 
     s = run["settings"]
     X, y = _dataset_function(s["dataset"])(**s["dataset_args"])
     X, y = np.asarray(X), np.asarray(y)
     labels = _target_labels(y)
-    if s["loss"] in _CLASS_INDEX_LOSSES:
+    if s["loss"] in registry.CLASS_INDEX_LOSSES:
         y, n_out = labels, int(labels.max()) + 1
     else:  # a column (or one-hot rows) to regress onto
         y = y.astype(np.float64)[:, None] if y.ndim == 1 else y
@@ -476,14 +481,12 @@ def _train(run: dict) -> dict[str, float]:
 
     mt.manual_seed(run["seed"])
     sizes = [X.shape[1], *[s["width"]] * s["depth"], n_out]
-    init = None if s["init"] == "default" else s["init"]
-    if s["model"] == "SoftmaxClassifier":
-        net = SoftmaxClassifier(sizes, s["activation"], init=init, dropout=s["dropout"])
-    else:
-        net = MLP(sizes, s["activation"], output=s["output"], init=init, dropout=s["dropout"])
+    network = registry.network(s["model"])
+    output = {} if s["model"] == "SoftmaxClassifier" else {"output": s["output"]}
+    net = network(sizes, s["activation"], init=s["init"], dropout=s["dropout"], **output)
     options = {"lr": s["lr"], **({"momentum": s["momentum"]} if s["momentum"] else {})}
-    optimizer = _optimizer_class(s["optimizer"])(net.parameters(), **options)
-    loss_fn = getattr(F, s["loss"])
+    optimizer = registry.OPTIMIZERS[s["optimizer"]].cls(net.parameters(), **options)
+    loss_fn = registry.LOSSES[s["loss"]]
     fit(net, train, loss=lambda out, target: loss_fn(out, target, reduction=s["reduction"]),
         optimizer=optimizer, epochs=s["epochs"],
         batch_size=None if s["batch_size"] == "full" else s["batch_size"], metrics=(),
@@ -726,7 +729,7 @@ def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str |
     against the first numeric swept setting (log scale when it spans 20x or more; the
     first swept setting, as categories, when none is numeric), one line per combination
     of the other swept settings; a loss that spans more than 50x on a log scale."""
-    from .plots import _CURVE_COLORS, _figure, _save
+    from ..plots import _CURVE_COLORS, _figure, _save
     x_key = next((k for k in swept if all(_is_number(s[k]) for s in summary)), swept[0])
     numeric = all(_is_number(s[x_key]) for s in summary)
     others = [k for k in swept if k != x_key]
@@ -770,7 +773,7 @@ def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str |
     return paths
 
 
-def _format_table(summary: Sequence[dict], swept: Sequence[str]) -> str:
+def format_table(summary: Sequence[dict], swept: Sequence[str]) -> str:
     """The summary as aligned text: swept settings, runs, then mean ± std per metric."""
     metrics = [k[:-len("_mean")] for k in (summary[0] if summary else {})
                if k.endswith("_mean") and k != "seconds_mean"]
@@ -782,72 +785,3 @@ def _format_table(summary: Sequence[dict], swept: Sequence[str]) -> str:
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in [header, *body])
-
-
-# -- command line ----------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `microtensor sweep` (and of `python -m models.sweep`)."""
-    parser.add_argument("file", metavar="FILE", help="the sweep description (TOML)")
-    parser.add_argument("--out", metavar="DIR", required=True,
-                        help="where runs.csv, runs.json, summary.csv/.json and plots/ go; "
-                             "runs already recorded there are not run again")
-    parser.add_argument("--jobs", metavar="N", type=int, default=1,
-                        help="runs at a time: local processes, or the LocalCluster's "
-                             "worker processes with --scheduler dask (default 1)")
-    parser.add_argument("--scheduler", choices=("local", "dask"), default="local",
-                        help="local: joblib's process pool; dask: dask.distributed "
-                             "(a LocalCluster, or the cluster at --address)")
-    parser.add_argument("--address", metavar="tcp://HOST:PORT",
-                        help="the scheduler of a running Dask cluster (with --scheduler dask)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar and no summary table")
-
-
-def command(args: argparse.Namespace) -> int:
-    """Run the sweep of the parsed arguments: 0 when every run finished, 1 when some
-    failed (each recorded with its error), 2 for a bad sweep or bad arguments, 130 when
-    interrupted (re-run the same command to go on)."""
-    if args.jobs < 1:
-        print(f"sweep: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return 2
-    if args.address and args.scheduler != "dask":
-        print("sweep: --address needs --scheduler dask", file=sys.stderr)
-        return 2
-    try:
-        sweep = Sweep.from_file(args.file)
-    except SweepError as e:
-        print(f"sweep: {e}", file=sys.stderr)
-        return 2
-    try:
-        rows = run_sweep(sweep, args.out, jobs=args.jobs, scheduler=args.scheduler,
-                         address=args.address, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print(f"sweep: interrupted; the finished runs are in {Path(args.out) / 'runs.csv'}; "
-              f"run the same command again to go on", file=sys.stderr)
-        return 130
-    failed = [row for row in rows if row["status"] == "error"]
-    if not args.quiet:
-        print(_format_table(summarize(rows, sweep.swept), sweep.swept))
-        print(f"\n{len(rows) - len(failed)} of {len(rows)} runs finished; results in {args.out}")
-    for row in failed[:5]:
-        print(f"sweep: run {row['key']} (seed {row['seed']}, fold {row['fold']}) failed: "
-              f"{row['error']}", file=sys.stderr)
-    if len(failed) > 5:
-        print(f"sweep: ... and {len(failed) - 5} more failed runs; see runs.csv", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m models.sweep FILE --out DIR [--jobs N] [--scheduler local|dask] ...`"""
-    parser = argparse.ArgumentParser(prog="python -m models.sweep", description=
-                                     "Run a sweep of training runs, locally or on Dask.")
-    add_arguments(parser)
-    return command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    # run_one must come from the importable module, not __main__, so that workers load
-    # it by reference
-    from models.sweep import main as _main
-    sys.exit(_main())

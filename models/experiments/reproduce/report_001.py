@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import plots
-from ..datasets import linear_set, xor_easy
-from ..training import predict
-from .common import Reproduction, curves, keep, lab1_mlp, num, pct, train_lab1
+from ... import plots
+from ...datasets import linear_set, xor_easy
+from ...training import predict
+from .common import Reproduction, keep, lab1_mlp, num, pct, train_lab1
 
 TITLE = "Lab 1 again: hidden 32, per-layer activations, lr 5e-2"
 SOURCE = "shared/seeds/001_78282e99ca77a5d8.txt"
@@ -106,10 +106,10 @@ def run(ctx: Reproduction) -> None:
                 ctx.compare(section, f"{label}: accuracy / loss",
                             f"{pct(r['accuracy'])} / {num(r['mse'])}", FIGURE_ONLY, None)
             res[f"{sweep}_sweep"][key] = runs
-            curves(series, ctx.figure(f"{sweep}_sweep_{key}", f"{section}"),
-                   title=f"{NAMES[key]}: training loss per "
-                         f"{'learning rate' if sweep == 'lr' else 'hidden width'}",
-                   ylabel="squared error (summed)")
+            plots.curves(series, ctx.figure(f"{sweep}_sweep_{key}", f"{section}"),
+                         title=f"{NAMES[key]}: training loss per "
+                               f"{'learning rate' if sweep == 'lr' else 'hidden width'}",
+                         ylabel="squared error (summed)")
             if sweep == "lr":
                 top = runs[str(values[-1])]
                 ok = top["accuracy"] < 1.0 or top["mse"] > min(x["mse"] for x in runs.values())
@@ -185,9 +185,10 @@ def run(ctx: Reproduction) -> None:
         ctx.compare(section, f"XOR-easy, sigmoid on the last two layers (lr {lr:g}) "
                     f"handles the non-linear case", pct(r["accuracy"]), "stated (figure)",
                     ok, why)
-    curves(series, ctx.figure("no_activation", "no activation and sigmoid on the last "
-                              "layers"), title="training loss without (some) activations",
-           ylabel="squared error (summed)")
+    plots.curves(series, ctx.figure("no_activation",
+                                    "no activation and sigmoid on the last layers"),
+                 title="training loss without (some) activations",
+                 ylabel="squared error (summed)")
 
     # ---- momentum
     res["momentum"] = {}
@@ -210,8 +211,9 @@ def run(ctx: Reproduction) -> None:
             mom = res["momentum"][f"{key}, lr {lr:g}, momentum 0.9"]["first_100_epoch"]
             if mom is not None and (plain is None or mom < plain):
                 faster.append(f"{NAMES[key]} at lr {lr:g} ({mom} vs {plain or 'never'})")
-        curves(series, ctx.figure(f"momentum_{key}", f"momentum, {NAMES[key]}"),
-               title=f"{NAMES[key]}: plain SGD vs momentum 0.9", ylabel="squared error (summed)")
+        plots.curves(series, ctx.figure(f"momentum_{key}", f"momentum, {NAMES[key]}"),
+                     title=f"{NAMES[key]}: plain SGD vs momentum 0.9",
+                     ylabel="squared error (summed)")
     ok = bool(faster)
     ctx.compare("Momentum", "momentum 0.9 reaches 100% sooner in some cases",
                 "; ".join(faster) or "in no case", "stated", ok,
@@ -240,7 +242,7 @@ def run(ctx: Reproduction) -> None:
                     "larger one", f"{num(relu_heavy)} (relu, relu, sigmoid) vs "
                                   f"{num(losses[sigmoid3])} (sigmoid x3)", "stated", ok,
                     "holds" if ok else "all-sigmoid ends lower here")
-        curves(series, ctx.figure(f"activation_combinations_{key}",
-                                  f"activation combinations, {NAMES[key]}"),
-               title=f"{NAMES[key]}: activation combinations at lr 1e-3",
-               ylabel="squared error (summed)")
+        plots.curves(series, ctx.figure(f"activation_combinations_{key}",
+                                        f"activation combinations, {NAMES[key]}"),
+                     title=f"{NAMES[key]}: activation combinations at lr 1e-3",
+                     ylabel="squared error (summed)")

@@ -13,10 +13,10 @@ from sklearn.preprocessing import OneHotEncoder
 import microtensor as mt
 from microtensor.nn import functional as F
 
-from .. import plots
-from ..datasets import digits, iris, linear_xy, nonlinear_xy
-from ..networks import MLP, SoftmaxClassifier
-from ..training import evaluate, fit, predict
+from ... import plots
+from ...datasets import digits, iris, linear_xy, nonlinear_xy
+from ...networks import MLP, SoftmaxClassifier
+from ...training import evaluate, fit, predict
 from .common import Reproduction, default_dtype, pct
 
 TITLE = "Course homework: forward pass, cross-validation and sweeps"
