@@ -12,12 +12,14 @@ from . import autograd, data, nn, testing
 from . import optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
-from .creation import (arange, empty, eye, full, full_like, ones, ones_like, rand, randn, zeros,
-                       zeros_like)
+from .creation import (arange, as_tensor, device, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, ones, ones_like, zeros, zeros_like)
 from .functional import stack, std, var
 from . import ops
 from .ops import *  # noqa: F401,F403  (every op function: ops.__all__)
-from .random import manual_seed
+from .random import (Generator, bernoulli, default as default_generator, get_rng_state,
+                     initial_seed, manual_seed, multinomial, normal, rand, rand_like, randint,
+                     randint_like, randn, randn_like, randperm, seed, set_rng_state)
 from .serialization import load, save
 
 float16, float32, float64 = _xp.float16, _xp.float32, _xp.float64
@@ -40,5 +42,8 @@ __all__ = [
     "is_grad_enabled", "manual_seed", "set_default_dtype", "get_default_dtype",
     "float16", "float32", "float64", "int32", "int64", "bool_",
     "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",
+    "device", "empty_like", "linspace", "logspace", "from_numpy", "as_tensor", "Generator",
+    "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state", "randint",
+    "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
     "full_like", "var", "std", "stack",
 ] + ops.__all__
