@@ -1,9 +1,11 @@
-"""The benchmark suite: microtensor against hand-written numpy, PyTorch and HIPS autograd.
+"""The benchmark suite: microtensor (eager and under mt.compile) against hand-written numpy,
+PyTorch and HIPS autograd.
 
     python3 -m benchmarks                  # the full suite (~5-10 minutes on 2 cores)
     python3 -m benchmarks --quick          # one round, 2 steps, 5 workloads: the smoke test
     python3 -m benchmarks --workloads mlp-2-5-5-1,conv-b64-f32 --rounds 7
     python3 -m benchmarks --profile mlp-64-256-256-10-f32   # cProfile of microtensor's step
+    python3 -m benchmarks --profile conv-b64-f32 --profile-impl compiled  # ... of mt.compile's
     python3 -m benchmarks --list           # the workloads and implementations
 
 Every (workload, implementation) pair runs in a fresh Python process, once per round,
@@ -18,8 +20,9 @@ much of it came after the imports.
 A training step is forward + loss + backward + optimizer step. Before timing, one
 process computes every implementation's gradients on the same weights and batch and
 prints their max abs difference from the numpy reference's; the exit status is 1 when
-microtensor's differ (or a job fails). After the rounds, one process checks that
-microtensor's RSS after 1e4 training steps is the RSS after 1e2 (graphs are freed).
+microtensor's (eager or compiled) differ (or a job fails). After the rounds, one process
+checks that microtensor's RSS after 1e4 training steps is the RSS after 1e2 (graphs are
+freed).
 
 The environment is used as it is (OPENBLAS_*, OMP_*, MALLOC_* ... are printed in the
 header, with numpy's BLAS as threadpoolctl sees it); `--env NAME=VALUE` and `--unset
@@ -190,7 +193,11 @@ def evaluate_targets(summary: dict) -> list:
         mt = entry["impls"].get("microtensor", {})
         for key, limit in w.targets.items():
             row = {"workload": name, "target": key, "limit": limit}
-            if key == "overhead_us":
+            if key == "compiled":
+                value = entry["impls"].get("compiled", {}).get("ratio_numpy", {}).get("median")
+                row["what"] = f"mt.compile / hand-written numpy <= {limit:g}x"
+                row["met"] = None if value is None else value <= limit
+            elif key == "overhead_us":
                 value = mt.get("overhead_us", {}).get("median")
                 row["what"] = f"forward per op with recording - bare numpy <= {limit:g} us"
                 row["met"] = None if value is None else value <= limit
@@ -320,12 +327,13 @@ def report(res: dict) -> str:
                 if "error" in d:
                     lines.append(f"| {n} | {impl} | FAILED | | | |")
                     continue
-                bwd = _span(d["bwd_us"], f2) if impl != "numpy" else "—"
+                bwd = ("—" if impl == "numpy" else "in forward" if impl == "compiled"
+                       else _span(d["bwd_us"], f2))
                 over = _span(d["overhead_us"], f2) if "overhead_us" in d else "—"
                 lines.append(f"| {n} | {impl} | {_span(d['fwd_us'], f2)} | {bwd} | {over} | "
                              f"{d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |")
     if res["targets"]:
-        lines += ["", "## Targets (microtensor, medians over rounds)", "",
+        lines += ["", "## Targets (microtensor eager and compiled, medians over rounds)", "",
                   "| workload | target | measured | met |", "|---|---|---|---|"]
         for t in res["targets"]:
             v = t["value"]
@@ -351,11 +359,11 @@ def report(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def profile_table(name: str, res: dict) -> str:
+def profile_table(name: str, res: dict, impl: str = "microtensor") -> str:
     """cProfile's top functions by own time, per step and per call (µs)."""
     n = res["steps"]
     unit = "chain" if WORKLOADS[name].kind == "chain" else WORKLOADS[name].unit
-    lines = [f"### cProfile of {n} microtensor {unit}s of {name} ({res['total_s'] / n * 1e6:,.0f} "
+    lines = [f"### cProfile of {n} {impl} {unit}s of {name} ({res['total_s'] / n * 1e6:,.0f} "
              f"µs per {unit} under the profiler), sorted by own time", "",
              f"| function | calls per {unit} | own µs per call | own µs per {unit} | "
              f"own % | cumulative µs per {unit} |", "|---|---|---|---|---|---|"]
@@ -419,6 +427,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", metavar="WORKLOAD",
                     help="only print a cProfile of microtensor on WORKLOAD (no timing)")
     ap.add_argument("--profile-steps", type=int, default=200)
+    ap.add_argument("--profile-impl", default="microtensor", choices=("microtensor", "compiled"),
+                    help="what --profile profiles (default microtensor: eager mode)")
     ap.add_argument("--list", action="store_true", help="list workloads and exit")
     args = ap.parse_args(argv)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
@@ -465,9 +475,9 @@ def main(argv=None) -> int:
             if args.profile not in WORKLOADS:
                 ap.error(f"unknown workload {args.profile!r}")
             res = run_child({"mode": "profile", "workload": args.profile,
-                             "steps": args.profile_steps, "seed": args.seed, "data": data,
-                             "top": 30}, env)
-            print(profile_table(args.profile, res))
+                             "impl": args.profile_impl, "steps": args.profile_steps,
+                             "seed": args.seed, "data": data, "top": 30}, env)
+            print(profile_table(args.profile, res, args.profile_impl))
             return 0
         return _suite(args, names, wanted, skipped, env, changed, data, early, late, log)
 
@@ -487,7 +497,7 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
         tol = GRAD_TOL[WORKLOADS[name].dtype] * max(1.0, c["max_abs_grad"])
         for impl, d in c["impls"].items():
             d["ok"] = d["max_abs_diff"] <= tol
-            if impl == "microtensor" and not d["ok"]:
+            if impl in ("microtensor", "compiled") and not d["ok"]:
                 grad_ok = False
             log(f"gradient check {name:26s} {impl:12s} max abs diff {d['max_abs_diff']:.2e} "
                 f"(max |grad| {c['max_abs_grad']:.2e}) {'OK' if d['ok'] else 'DIFFERS'}")

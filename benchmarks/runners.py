@@ -10,9 +10,11 @@ and, for the op chains, block(chains) -> (forward seconds, backward seconds, ops
 
 Implementations: "numpy" (the hand-written references in references.py), "microtensor"
 (written as a user would: models.MLP / nn modules, nn.functional losses, mt.optim),
-and the optional peers "torch" (PyTorch CPU eager, the same thread count as numpy's
-BLAS) and "autograd" (HIPS autograd). Only the chosen implementation's library is
-imported, so a process pays only for its own.
+"compiled" (that same training step under mt.compile: recorded on the first call,
+replayed after; for the op chains, forward and backward are one compiled call, timed as
+forward), and the optional peers "torch" (PyTorch CPU eager, the same thread count as
+numpy's BLAS) and "autograd" (HIPS autograd). Only the chosen implementation's library
+is imported, so a process pays only for its own.
 """
 from __future__ import annotations
 
@@ -342,6 +344,116 @@ class MtChain(Runner):
         return 0.0, [x0.grad.data.copy()]
 
 
+# -- microtensor, compiled ---------------------------------------------------------------
+def _train_step(opt, loss_of):
+    """The eager runners' training step as a function of the batch, for mt.compile."""
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = loss_of(x, y)
+        loss.backward()
+        opt.step()
+        return loss
+    return train_step
+
+
+class _Compiled:
+    """A microtensor runner whose training step runs under mt.compile."""
+
+    def compile_step(self) -> None:
+        import microtensor as mt
+        self.train_step = mt.compile(_train_step(self.opt, self.loss_of))
+
+    def step(self):
+        return self.train_step(self.Xb, self.Yb)
+
+    def grads(self):
+        """The gradients a replay (not the recording call) leaves in .grad."""
+        import microtensor as mt
+        loss_of = self.loss_of
+
+        def loss_and_grads(x, y):
+            loss = loss_of(x, y)
+            loss.backward()
+            return loss
+
+        compiled = mt.compile(loss_and_grads)
+        self.net.eval()
+        for _ in range(2):
+            for p in self.params:
+                p.grad = None
+            loss = compiled(self.Xb, self.Yb)
+        if compiled.replays != 1:
+            raise AssertionError(f"the gradient step ran eagerly ({compiled.eager_calls} "
+                                 f"eager calls); see the CompileWarning")
+        grads = [p.grad.data.copy() for p in self.params]
+        for p in self.params:
+            p.grad = None
+        self.net.train()
+        return float(loss.item()), grads
+
+
+class CompiledMLP(_Compiled, MtMLP):
+    def __init__(self, w, X, Y, params, seed):
+        super().__init__(w, X, Y, params, seed)
+        self.compile_step()
+
+
+class CompiledConv(_Compiled, MtConv):
+    def __init__(self, w, X, Y, params, seed):
+        super().__init__(w, X, Y, params, seed)
+        self.compile_step()
+
+
+class CompiledDigits(_Compiled, MtDigits):
+    """One epoch of compiled batch steps. The batches' targets differ and dropout draws
+    random numbers, so mt.compile runs these steps eagerly (and says why, once)."""
+
+    def __init__(self, w, X, Y, params, seed):
+        super().__init__(w, X, Y, params, seed)
+        self.Yb = self.mt.tensor(self.Yb)
+        self.compile_step()
+
+    def step(self):
+        mt, X, Y = self.mt, self.X, self.Y
+        self.net.train()
+        for b in epoch_batches(len(X), self.rng, self.w.batch):
+            self.train_step(mt.tensor(X[b]), mt.tensor(Y[b]))
+
+
+class CompiledChain(MtChain):
+    """The chain and its backward as one compiled call, timed as forward."""
+
+    def __init__(self, w, x0, _, __, seed):
+        super().__init__(w, x0, _, __, seed)
+        n, c, seed = self.n, CHAIN_FACTOR, self.seed
+
+        def chain(x):
+            for _ in range(n):
+                x = x * c
+            x.backward(seed)
+
+        self.chain = self.mt.compile(chain)
+
+    def block(self, chains):
+        perf, mt, run = time.perf_counter, self.mt, self.chain
+        t = 0.0
+        for _ in range(chains):
+            x = mt.tensor(self.x0, requires_grad=True)
+            t0 = perf()
+            run(x)
+            t += perf() - t0
+        return t, 0.0, chains * self.n
+
+    def grads(self):
+        replays = self.chain.replays
+        for _ in range(2):
+            x0 = self.mt.tensor(self.x0, requires_grad=True)
+            self.chain(x0)
+        if self.chain.replays == replays:
+            raise AssertionError("the chain ran eagerly; see the CompileWarning")
+        return 0.0, [x0.grad.data.copy()]
+
+
 # -- PyTorch ------------------------------------------------------------------------------
 def _torch(dtype):
     import torch
@@ -544,7 +656,11 @@ class AutogradMLP(Runner):
         return float(loss), ref.to_canonical(list(grads))
 
 
-_MLP = {"numpy": NumpyMLP, "microtensor": MtMLP, "torch": TorchMLP, "autograd": AutogradMLP}
-_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "torch": TorchConv}
-_DIGITS = {"numpy": NumpyDigits, "microtensor": MtDigits, "torch": TorchDigits}
-_CHAIN = {"numpy": NumpyChain, "microtensor": MtChain, "torch": TorchChain}
+_MLP = {"numpy": NumpyMLP, "microtensor": MtMLP, "compiled": CompiledMLP, "torch": TorchMLP,
+        "autograd": AutogradMLP}
+_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "compiled": CompiledConv,
+         "torch": TorchConv}
+_DIGITS = {"numpy": NumpyDigits, "microtensor": MtDigits, "compiled": CompiledDigits,
+           "torch": TorchDigits}
+_CHAIN = {"numpy": NumpyChain, "microtensor": MtChain, "compiled": CompiledChain,
+          "torch": TorchChain}

@@ -21,6 +21,7 @@ from .random import (Generator, bernoulli, default as default_generator, get_rng
                      initial_seed, manual_seed, multinomial, normal, rand, rand_like, randint,
                      randint_like, randn, randn_like, randperm, seed, set_rng_state)
 from .serialization import load, save
+from .compile import compile  # torch.compile's name
 
 float16, float32, float64 = _xp.float16, _xp.float32, _xp.float64
 int32, int64, bool_ = _xp.int32, _xp.int64, _xp.bool_
@@ -45,5 +46,5 @@ __all__ = [
     "device", "empty_like", "linspace", "logspace", "from_numpy", "as_tensor", "Generator",
     "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state", "randint",
     "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
-    "full_like", "var", "std", "stack",
+    "full_like", "var", "std", "stack", "compile",
 ] + ops.__all__
