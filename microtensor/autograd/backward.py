@@ -112,8 +112,9 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     leaf_grads: dict = {}
     heap: list = []
     changed = _last_change[0]
-    # The roots are sent their seeds as if by a node made now; then each step takes the
-    # next node off the heap, runs its VJP, and sends each input its gradient.
+    # Seed: the roots are sent their seeds as if by a node made now. Then each step takes
+    # the next node off the heap and runs its VJP, and the loop's head accumulates what
+    # it sends each input, in the one place gradients are added.
     node, args, needs, in_grads, seq = None, roots, (True,) * len(roots), seeds, math.inf
     token = _grad_mode.set(create_graph)
     try:
@@ -152,41 +153,32 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 node.attrs = _NO_ATTRS  # a Function's ctx, and what it saved, go too
             if not heap:
                 return leaf_grads
-            node = heappop(heap)[1]
-            in_grads = _step(node, grads.pop(node), B, create_graph, captured, leaf_grads,
-                             changed)
-            args, needs, seq = node.args, node.needs, node.seq
+            node = heappop(heap)[1]  # step: one node's VJP
+            g = grads.pop(node)
+            args, needs, seq, extra = node.args, node.needs, node.seq, node.extra
+            if args is None:
+                raise _freed(node)
+            if extra is not None:
+                g = _node_hooks(node, g, create_graph)
+            if captured and node in captured:
+                for t in captured[node]:
+                    leaf_grads[t] = g if node.n_out is None else g[t._oi]
+            if seq < changed:  # something changed in place since this node was made
+                _check_versions(node)
+            op = node.op
+            if create_graph:
+                # the saved output as a tensor made by this very node, so that second
+                # derivatives flow through it (PyTorch's saved `result`)
+                out = _wrap(node.out, node, 0) if op.save_output else None
+                in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
+            elif node.attrs:
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
+            else:
+                in_grads = op.vjp(B, g, node.out, node.arrays, needs)
+            if extra is not None and "trace" in extra:
+                _check_finite(node, in_grads)
     finally:
         _grad_mode.reset(token)
-
-
-def _step(node, g, B, create_graph: bool, captured: dict, leaf_grads: dict, changed: int):
-    """One node's VJP: hooks and captures of its gradient, the version check of what it
-    saved, then the gradients of its inputs."""
-    args = node.args
-    if args is None:
-        raise _freed(node)
-    extra = node.extra
-    if extra is not None:
-        g = _node_hooks(node, g, create_graph)
-    if captured and node in captured:
-        for t in captured[node]:
-            leaf_grads[t] = g if node.n_out is None else g[t._oi]
-    if node.seq < changed:  # something changed in place since this node was made
-        _check_versions(node)
-    op, needs = node.op, node.needs
-    if create_graph:
-        # the saved output as a tensor made by this very node, so that second
-        # derivatives flow through it (PyTorch's saved `result`)
-        out = _wrap(node.out, node, 0) if op.save_output else None
-        in_grads = op.vjp(B, g, out, args, needs, **node.attrs)
-    elif node.attrs:
-        in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
-    else:
-        in_grads = op.vjp(B, g, node.out, node.arrays, needs)
-    if extra is not None and "trace" in extra:
-        _check_finite(node, in_grads)
-    return in_grads
 
 
 def _node_hooks(node, g, create_graph):

@@ -201,16 +201,18 @@ def binary(op) -> Callable:
             return apply(op, a, b)  # again, for the error message naming the op and shapes
         # numpy's promotion differs from PyTorch's only where an input is not floating, or
         # the two arrays' dtypes differ: the common cases cost one dtype lookup
-        ta, tb = type(da), type(db)
-        if tb is float or tb is int:
-            if ta is not ndarray or da.dtype not in _FLOATS:
+        tb = type(db)
+        if tb is float or tb is int:  # x * 0.5: the same unless x holds integers
+            if da.dtype not in _FLOATS:
                 out = _promoted(out, (da, db))
-        elif ta is float or ta is int:
-            if tb is not ndarray or db.dtype not in _FLOATS:
+        else:
+            ta = type(da)
+            if ta is float or ta is int:  # 1 - x
+                if db.dtype not in _FLOATS:
+                    out = _promoted(out, (da, db))
+            elif ta is not ndarray or tb is not ndarray or da.dtype is not db.dtype \
+                    or da.dtype not in _FLOATS:  # two tensors: the same if one float dtype
                 out = _promoted(out, (da, db))
-        elif ta is not ndarray or tb is not ndarray or da.dtype is not db.dtype \
-                or da.dtype not in _FLOATS:
-            out = _promoted(out, (da, db))
         if (ra or rb) and op.differentiable and _grad_on():
             # constant tuples: no allocation for the GC to count
             needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
