@@ -1,8 +1,11 @@
 """User-defined ops: mt.autograd.Function, its ctx, and the errors that protect users."""
+import re
+
 import numpy as np
 import pytest
 
 import microtensor as mt
+from helpers import leaf
 from microtensor.testing import GradcheckError, check_grads
 
 
@@ -49,8 +52,15 @@ class SumAndDiff(mt.autograd.Function):
         return g_sum + g_diff, g_sum - g_diff
 
 
-def leaf(values):
-    return mt.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+class Double(mt.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
 
 
 def test_a_function_with_a_correct_backward_passes_check_grads_to_order_2():
@@ -230,3 +240,121 @@ def test_retain_graph_keeps_saved_tensors_for_a_second_backward():
     assert x.grad.item() == pytest.approx(2 / (1 + np.exp(-1.0)))
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
+
+
+# -------------------------------------------------------- arguments, outputs and errors
+def test_a_subclass_of_a_function_runs_its_own_backward():
+    class Quadruple(Double):
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 4
+
+    x = leaf([1.0])
+    Double.apply(x).sum().backward()  # Double's op is made first
+    Quadruple.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0])
+
+
+def test_a_function_output_that_is_unused_gets_a_zero_gradient_of_its_dtype():
+    seen = []
+
+    class Pair(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            seen.append((gb.dtype, gb.data.copy()))
+            return ga + gb * 3
+
+    x = leaf([1.0, 2.0], dtype=mt.float32)
+    a, _ = Pair.apply(x)
+    a.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    assert seen[0][0] == mt.float32
+    np.testing.assert_array_equal(seen[0][1], [0.0, 0.0])
+
+
+def test_a_function_records_a_node_even_under_a_grad_mode_changed_in_forward():
+    class Inner(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            assert mt.is_grad_enabled() is False  # forward runs without recording
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    x = leaf([1.0])
+    Inner.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0])
+
+
+def test_a_function_with_a_constant_input_returns_gradients_only_where_needed():
+    class Scale(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, k, x):
+            ctx.save_for_backward(None, x)
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None, grad * ctx.k
+
+    x = leaf([1.0, 2.0])
+    Scale.apply(3.0, x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+def test_function_base_class_forward_and_backward_say_what_to_define():
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "a Function subclass defines forward(ctx, *inputs)")):
+        mt.autograd.Function.forward(None)
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "a Function subclass defines backward(ctx, *grad_outputs)")):
+        mt.autograd.Function.backward(None)
+
+
+def test_a_function_backward_returning_a_non_tensor_is_refused_naming_its_type():
+    class Bad(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.data
+
+    with pytest.raises(TypeError, match="^Bad.backward: gradient 0 is a ndarray, not a Tensor"):
+        Bad.apply(leaf([1.0])).sum().backward()
+
+
+def test_a_function_backward_returning_too_many_gradients_is_refused_counting_them():
+    class Bad(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Bad.backward returned 2 gradients, but forward took 1 input; return one per "
+            "input (None for inputs that need none)")):
+        Bad.apply(leaf([1.0])).sum().backward()
+
+
+def test_save_for_backward_refuses_a_non_tensor_naming_its_type():
+    class Bad(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3.0)
+            return x * 1
+
+    with pytest.raises(TypeError, match=r"^Bad.save_for_backward: argument 1 is a float; "
+                                        r"save tensors here"):
+        Bad.apply(leaf([1.0]))

@@ -1,119 +1,33 @@
-"""nn.functional: convolution, pooling, unfold, dropout and activations.
+"""nn.functional: convolution, pooling, unfold, dropout and what activations do beyond
+the op table.
 
-Every windowed op is checked against a naive nested-loop reference written here in plain
-numpy (loops over n, c, oh, ow, kh, kw, with the window bounds tested element by
-element), on shapes, strides, paddings and dilations drawn by hypothesis; the number of
-output positions is counted by the loops, not computed with the library's formula.
-Gradients go through `mt.testing.check_grads`.
+Every windowed op is checked against a naive nested-loop reference in plain numpy
+(tests/references.py: loops over n, c, oh, ow, kh, kw, with the window bounds tested
+element by element), on shapes, strides, paddings and dilations drawn by hypothesis
+(op_cases.window_configs); the number of output positions is counted by the loops, not
+computed with the library's formula. Gradients go through `mt.testing.check_grads`.
+The functions that are ops (unfold, fold, max_pool2d, the activations, linear,
+mse_loss) also have rows in the op-case table, which checks their values and
+derivatives on small inputs.
 """
 import math
 
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from numpy.testing import assert_allclose
 
 import microtensor as mt
-from microtensor.testing import strategies as mst
+from helpers import leaf
+from op_cases import values, window_configs
+from references import (avg_pool2d_reference, conv2d_reference, fold_reference,
+                        max_pool2d_reference, unfold_reference)
 
 F = mt.nn.functional
 
 
-# ------------------------------------------------------------------ naive references
-def positions(size, kernel, stride, padding, dilation):
-    """Start offsets (in padded coordinates) of every window that fits along one axis."""
-    span = dilation * (kernel - 1) + 1
-    starts, start = [], 0
-    while start + span <= size + 2 * padding:
-        starts.append(start)
-        start += stride
-    return starts
-
-
-def windows(x, kernel, stride, padding, dilation):
-    """Yield (n, c, i, j, values): the in-bounds values of every window, and how many
-    of its kh*kw taps fell in the padding."""
-    n, c, h, w = x.shape
-    rows = positions(h, kernel[0], stride[0], padding[0], dilation[0])
-    cols = positions(w, kernel[1], stride[1], padding[1], dilation[1])
-    for ni in range(n):
-        for ci in range(c):
-            for i, r0 in enumerate(rows):
-                for j, c0 in enumerate(cols):
-                    values = []
-                    for ki in range(kernel[0]):
-                        for kj in range(kernel[1]):
-                            r = r0 - padding[0] + ki * dilation[0]
-                            q = c0 - padding[1] + kj * dilation[1]
-                            if 0 <= r < h and 0 <= q < w:
-                                values.append(x[ni, ci, r, q])
-                    yield ni, ci, i, j, values
-
-
-def out_hw(x_shape, kernel, stride, padding, dilation):
-    return (len(positions(x_shape[2], kernel[0], stride[0], padding[0], dilation[0])),
-            len(positions(x_shape[3], kernel[1], stride[1], padding[1], dilation[1])))
-
-
-def conv2d_reference(x, weight, bias, stride, padding, dilation):
-    n, c, h, w = x.shape
-    o, _, kh, kw = weight.shape
-    oh, ow = out_hw(x.shape, (kh, kw), stride, padding, dilation)
-    out = np.zeros((n, o, oh, ow))
-    for ni in range(n):
-        for oi in range(o):
-            for i in range(oh):
-                for j in range(ow):
-                    acc = 0.0 if bias is None else bias[oi]
-                    for ci in range(c):
-                        for ki in range(kh):
-                            for kj in range(kw):
-                                r = i * stride[0] - padding[0] + ki * dilation[0]
-                                q = j * stride[1] - padding[1] + kj * dilation[1]
-                                if 0 <= r < h and 0 <= q < w:
-                                    acc += x[ni, ci, r, q] * weight[oi, ci, ki, kj]
-                    out[ni, oi, i, j] = acc
-    return out
-
-
-def max_pool2d_reference(x, kernel, stride, padding, dilation):
-    """Max over the in-bounds taps: padding is -inf, so it never wins (a dilated window
-    whose every tap falls in the padding is -inf, as in PyTorch)."""
-    oh, ow = out_hw(x.shape, kernel, stride, padding, dilation)
-    out = np.zeros(x.shape[:2] + (oh, ow))
-    for ni, ci, i, j, values in windows(x, kernel, stride, padding, dilation):
-        out[ni, ci, i, j] = max(values, default=-np.inf)
-    return out
-
-
-def avg_pool2d_reference(x, kernel, stride, padding):
-    """Sum of the in-bounds taps over kh*kw: padded zeros are counted (count_include_pad)."""
-    oh, ow = out_hw(x.shape, kernel, stride, padding, (1, 1))
-    out = np.zeros(x.shape[:2] + (oh, ow))
-    for ni, ci, i, j, values in windows(x, kernel, stride, padding, (1, 1)):
-        out[ni, ci, i, j] = sum(values) / (kernel[0] * kernel[1])
-    return out
-
-
-def unfold_reference(x, kernel, stride, padding, dilation):
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    oh, ow = out_hw(x.shape, kernel, stride, padding, dilation)
-    cols = np.zeros((n, c * kh * kw, oh * ow))
-    for ni in range(n):
-        for ci in range(c):
-            for ki in range(kh):
-                for kj in range(kw):
-                    for i in range(oh):
-                        for j in range(ow):
-                            r = i * stride[0] - padding[0] + ki * dilation[0]
-                            q = j * stride[1] - padding[1] + kj * dilation[1]
-                            if 0 <= r < h and 0 <= q < w:
-                                cols[ni, (ci * kh + ki) * kw + kj, i * ow + j] = x[ni, ci, r, q]
-    return cols
-
-
+# ------------------------------------------------------------------------ references
 def test_references_agree_with_a_hand_computed_example():
     """The references themselves, pinned on numbers worked out by hand."""
     x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -127,33 +41,8 @@ def test_references_agree_with_a_hand_computed_example():
                                                        (7 + 11) / 4],
                        [12 / 4, (13 + 14) / 4, 15 / 4]]]])
     assert_allclose(unfold_reference(x, (2, 2), (2, 2), (0, 0), (1, 1))[0, :, 0], [0, 1, 4, 5])
-
-
-# ----------------------------------------------------------------------- strategies
-@st.composite
-def window_configs(draw, pool=False, max_side=3, max_kernel=3, max_stride=3, max_dilation=2):
-    """(input shape, kernel, stride, padding, dilation) with at least one window that fits;
-    for pools the padding is at most half the kernel (as PyTorch requires)."""
-    kernel, stride, padding, dilation = [], [], [], []
-    spatial = []
-    for _ in range(2):
-        k = draw(st.integers(1, max_kernel))
-        s = draw(st.integers(1, max_stride))
-        d = draw(st.integers(1, max_dilation))
-        p = draw(st.integers(0, k // 2 if pool else 2))
-        span = d * (k - 1) + 1
-        spatial.append(max(1, span - 2 * p) + draw(st.integers(0, max_side)))
-        kernel.append(k), stride.append(s), padding.append(p), dilation.append(d)
-    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    return ((n, c, *spatial), tuple(kernel), tuple(stride), tuple(padding), tuple(dilation))
-
-
-def values(shape, distinct=False):
-    return mst.arrays(st.just(shape), distinct=distinct)
-
-
-def leaf(a):
-    return mt.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+    assert_allclose(fold_reference(np.ones((1, 4, 4)), (3, 3), (2, 2), (1, 1), (0, 0), (1, 1)),
+                    [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]])  # how many 2x2 windows cover each
 
 
 # --------------------------------------------------------------------------- conv2d
@@ -254,16 +143,6 @@ def test_max_pool2d_matches_the_nested_loop_reference(config, data):
     assert_allclose(out.data, max_pool2d_reference(x, kernel, stride, padding, dilation))
 
 
-@settings(max_examples=30)
-@given(window_configs(pool=True, max_side=2), st.data())
-def test_max_pool2d_gradients_match_finite_differences(config, data):
-    shape, kernel, stride, padding, dilation = config
-    x = data.draw(values(shape, distinct=True))  # no ties: the max is differentiable
-    assume(np.isfinite(max_pool2d_reference(x, kernel, stride, padding, dilation)).all())
-    x = leaf(x)
-    mt.testing.check_grads(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation), x)
-
-
 def test_max_pool2d_padding_never_wins_over_negative_inputs():
     x = mt.full((1, 1, 2, 2), -5.0)
     out = F.max_pool2d(x, 2, stride=1, padding=1)
@@ -343,16 +222,6 @@ def test_unfold_matches_the_nested_loop_reference(config, data):
     assert_allclose(cols.data, unfold_reference(x, kernel, stride, padding, dilation))
 
 
-@settings(max_examples=30)
-@given(window_configs(max_side=2), st.data())
-def test_unfold_gradients_match_finite_differences(config, data):
-    shape, kernel, stride, padding, dilation = config
-    x = leaf(data.draw(values(shape)))
-    mt.testing.check_grads(
-        lambda x: F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride), x,
-        order=2)
-
-
 @given(window_configs(), st.data())
 def test_fold_is_the_transpose_of_unfold(config, data):
     """<unfold(x), c> == <x, fold(c)> for every x and c: fold is unfold's adjoint."""
@@ -422,39 +291,6 @@ def test_dropout_probability_outside_zero_one_is_an_error(p):
 
 
 # ----------------------------------------------------------------------- activations
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-ACTIVATIONS = {
-    "relu": (F.relu, lambda x: np.where(x > 0, x, 0.0)),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
-    "sigmoid": (F.sigmoid, _sigmoid),
-    "tanh": (F.tanh, np.tanh),
-    "elu": (lambda x: F.elu(x, 0.7), lambda x: np.where(x > 0, x, 0.7 * (np.exp(x) - 1))),
-    "softplus": (lambda x: F.softplus(x, 2.0), lambda x: np.log(1 + np.exp(2 * x)) / 2),
-    "softmax": (lambda x: F.softmax(x, -1),
-                lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
-    "log_softmax": (lambda x: F.log_softmax(x, -1),
-                    lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
-}
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-@settings(max_examples=40)  # x8 activations
-@given(x=mst.arrays(mst.shapes(min_dims=1), domain="away_from_kinks"))
-def test_activation_matches_its_formula(name, x):
-    fn, formula = ACTIVATIONS[name]
-    assert_allclose(fn(mt.tensor(x)).data, formula(x), rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-@settings(max_examples=10)
-@given(x=mst.tensors(mst.shapes(min_dims=1), domain="away_from_kinks"))
-def test_activation_gradients_match_finite_differences(name, x):
-    mt.testing.check_grads(ACTIVATIONS[name][0], x)
-
-
 def test_softplus_is_linear_above_the_threshold_and_finite_at_large_inputs():
     x = mt.tensor([30.0, 1e4, -1e4], dtype=mt.float64)
     assert_allclose(F.softplus(x, 1.0, 20.0).data, [30.0, 1e4, 0.0])

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microtensor as mt
+from helpers import leaf
 from microtensor.nn import functional as F
 
 T = mt.tensor(np.arange(24).reshape(2, 3, 4))
@@ -120,6 +121,18 @@ def test_zero_to_a_tensor_power(y, value, dy):
     z = 0 ** e
     (ge,) = mt.autograd.grad(z, e)
     assert (z.item(), ge.item()) == (value, dy)
+
+
+def test_pow_of_a_constant_base_gives_the_exponent_zero_at_base_0_and_nan_below():
+    x = leaf([2.0, 3.0])
+    (0.0 ** x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    x.grad = None
+    ((-2.0) ** x).sum().backward()
+    assert np.isnan(x.grad.data).all()
+    x.grad = None
+    (2.0 ** x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [4 * np.log(2), 8 * np.log(2)])
 
 
 @pytest.mark.parametrize("k, dx", [(0, 0.0), (1, 1.0), (2, 0.0), (3, 0.0), (-1, -math.inf)])

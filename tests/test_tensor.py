@@ -141,6 +141,10 @@ def test_max_with_dim_returns_values_and_indices_like_pytorch():
     assert x.min().item() == 1.0
 
 
+def test_cast_gives_the_dtype_asked_for():
+    assert mt.tensor([1.0], dtype=mt.float64).to(mt.float32).dtype == mt.float32
+
+
 def test_to_changes_dtype_and_the_gradient_comes_back_in_the_original_dtype():
     x = mt.tensor([1.0, 2.0], requires_grad=True)
     y = x.double() * 3

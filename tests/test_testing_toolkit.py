@@ -10,12 +10,9 @@ import pytest
 from hypothesis import find, given, settings
 
 import microtensor as mt
+from helpers import leaf
 from microtensor.testing import GradcheckError, check_grads, gradcheck, gradgradcheck
 from microtensor.testing import strategies as mst
-
-
-def leaf(values, dtype=np.float64) -> mt.Tensor:
-    return mt.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
 
 
 def randn(*shape, seed=0) -> mt.Tensor:
