@@ -880,6 +880,7 @@ ROWS = [
                      ex("3d-input", shapes=((2, 2, 3), (4, 3)), broadcasts=False))),
     # elementwise
     OpCase("exp", ops.Exp, mt.exp, np.exp),
+    OpCase("expm1", ops.Expm1, mt.expm1, np.expm1),
     OpCase("log", ops.Log, mt.log, np.log, ("positive",)),
     OpCase("log1p", ops.Log1p, mt.log1p, np.log1p, ("unit",)),
     OpCase("sqrt", ops.Sqrt, mt.sqrt, np.sqrt, ("positive",)),

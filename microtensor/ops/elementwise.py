@@ -7,7 +7,7 @@ from ..backend import ndarray, quiet, xp
 from ..tensor import Tensor
 from .base import Op, _nondiff, method
 
-__all__ = ["exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+__all__ = ["exp", "expm1", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
            "leaky_relu", "elu", "softplus", "clamp", "maximum", "minimum", "where", "clone",
            "logical_and", "logical_or", "logical_xor", "logical_not", "eq", "ne", "lt", "le", "gt", "ge"]
 
@@ -21,6 +21,17 @@ class Exp(Op):
 
 exp = method(unary(Exp))
 
+
+
+class Expm1(Op):
+    """exp(x) - 1, without the cancellation of exp(x) - 1 near 0."""
+
+    save_output = True          # the VJP reads the output: exp(x) = out + 1
+    forward = quiet(xp.expm1)   # overflow is inf, silently, as in PyTorch
+    def vjp(B, g, out, args, needs): return (g * (out + 1),)
+
+
+expm1 = method(unary(Expm1))
 
 class Log(Op):
     b_name = "log"
