@@ -78,6 +78,7 @@ from .nn import module as _module
 from .ops import Op
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .optim.optimizer import Optimizer
+from . import random as _random
 from .random import default_generator
 from .tensor import Tensor, _wrap, get_default_dtype
 
@@ -1985,6 +1986,7 @@ class CompiledFunction:
         rng = default_generator()
         rng_state = rng.bit_generator.state
         legacy = xp.random.get_state()[1].copy()
+        drawn = _random.draws[0]
         grad_mode = _grad_on()
         with _recording(tr):
             result = self.fn(*args, **kwargs)
@@ -1992,9 +1994,10 @@ class CompiledFunction:
         if tr.pending:
             tr.unsupported("a gradient store the recorder did not see")
         if default_generator() is not rng or rng.bit_generator.state != rng_state or \
-                not (xp.random.get_state()[1] == legacy).all():
+                _random.draws[0] != drawn or not (xp.random.get_state()[1] == legacy).all():
             tr.unsupported("it draws random numbers (dropout in training mode, mt.rand, "
-                           "numpy.random): a replay would repeat the recorded draws")
+                           "a mt.Generator, numpy.random): a replay would repeat the "
+                           "recorded draws")
         if _grad_on() is not grad_mode:
             tr.unsupported("it changes grad mode for its caller")
         program = None

@@ -144,8 +144,12 @@ def default_generator():
     return default._rng
 
 
+draws = [0]  # every draw through a Generator counts here: mt.compile sees draws by it
+
+
 def _rng(where: str, generator: Generator | None):
     """The numpy stream a draw uses: the generator's own, or the default's."""
+    draws[0] += 1
     if generator is None:
         return default._rng
     if not isinstance(generator, Generator):

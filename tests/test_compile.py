@@ -536,3 +536,18 @@ def test_a_compiled_method_binds_its_instance():
             return self.w * x
     s = Scaler()
     assert s(mt.tensor([3.0])).tolist() == [6.0] and s(mt.tensor([4.0])).tolist() == [8.0]
+
+
+def test_a_draw_from_an_explicit_generator_runs_eagerly_instead_of_repeating_it():
+    g = mt.Generator().manual_seed(3)
+
+    def noisy(x):
+        return x + mt.rand(3, generator=g)
+
+    step = mt.compile(noisy)
+    x = mt.zeros(3)
+    with pytest.warns(UserWarning, match="random"):
+        first = step(x)
+    second, third = step(x), step(x)
+    assert not np.array_equal(first.data, second.data)
+    assert not np.array_equal(second.data, third.data)
