@@ -4,7 +4,7 @@ Gradients are compared with the analytic derivative written in the test (d/dx ms
 2 (x - y) / n, d/dlogits cross-entropy = (softmax - onehot) / N, ...), for every
 reduction: 'mean' scales each element's derivative by 1/n, 'sum' by 1, and 'none' by
 the upstream gradient, which these tests draw at random. mse_loss, an op of its own,
-also has a row in the op-case table (tests/op_cases.py), which checks its value against
+also has a row in the op-case table (tests/op_cases/), which checks its value against
 numpy and its derivatives against finite differences.
 """
 import hypothesis.strategies as st

@@ -1,4 +1,4 @@
-"""The op table, case by case: every row of tests/op_cases.py against its numpy reference
+"""The op table, case by case: every row of the op-case table (tests/op_cases/) against its numpy reference
 and, where it has a gradient, against finite differences to second order; the table's
 completeness; and the forward behaviours of the op functions that a reference on random
 inputs does not pin (defaults, argument forms, result shapes).
@@ -108,13 +108,13 @@ def test_every_row_and_every_case_has_a_name_of_its_own():
 def test_every_differentiable_primitive_has_a_case():
     missing = differentiable_primitives() - {row.op for row in ROWS}
     assert not missing, (f"no case for {sorted(op.__name__ for op in missing)}: add a row "
-                         f"to ROWS in tests/op_cases.py")
+                         f"to ROWS of its family in tests/op_cases/")
 
 
 def test_every_op_without_a_gradient_has_a_case():
     missing = op_classes() - differentiable_primitives() - {row.op for row in ROWS}
     assert not missing, (f"no case for {sorted(op.__name__ for op in missing)}: add a row "
-                         f"to ROWS in tests/op_cases.py")
+                         f"to ROWS of its family in tests/op_cases/")
 
 
 def test_the_primitive_enumeration_finds_ops_and_skips_non_differentiable_ones():
@@ -161,7 +161,7 @@ def methods_exercised() -> set:
 def test_every_op_function_that_is_a_tensor_method_is_called_by_a_case():
     missing = set(ops.METHODS) - methods_exercised()
     assert not missing, (f"no case calls {sorted(missing)}: add a row to ROWS in "
-                         f"tests/op_cases.py")
+                         f"tests/op_cases/")
 
 
 def test_the_method_spy_sees_the_calls_a_case_makes_itself_and_no_deeper_ones():

@@ -1,6 +1,6 @@
 """Tests that test the tests: `check_grads` catches every wrong VJP we substitute.
 
-For each case of the op-case table (tests/op_cases.py: every row's fixed examples; every
+For each case of the op-case table (tests/op_cases/: every row's fixed examples; every
 differentiable primitive has one, which test_ops.py enforces) a wrong VJP replaces the
 op's own with monkeypatch, and check_grads (full Jacobian, float64) must raise
 GradcheckError:

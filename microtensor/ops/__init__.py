@@ -26,33 +26,32 @@ inf and nan come back silently, as in PyTorch, with no numpy RuntimeWarning.
 """
 from __future__ import annotations
 
+import importlib
 import operator
+import pkgutil
 
 from .. import backend
 from ..autograd import _ArrayNS, _TensorNS, apply
 from ..backend import xp
 from ..tensor import _wrap
-from .arithmetic import *  # noqa: F401,F403
-from .arithmetic import MatMul, __all__ as _arithmetic
+from .arithmetic import MatMul
 from .base import METHODS, Op, _dim, _dims, _pair, _t, method  # noqa: F401
-from .elementwise import *  # noqa: F401,F403
-from .elementwise import Cast, Mask, __all__ as _elementwise, check_clamp_bounds  # noqa: F401
-from .elementwise import _sigmoid  # noqa: F401
-from .indexing import *  # noqa: F401,F403
+from .elementwise import Cast, Mask, _sigmoid, check_clamp_bounds  # noqa: F401
 from .indexing import GetItem, normalize_index  # noqa: F401
-from .losses import *  # noqa: F401,F403
-from .losses import __all__ as _losses
-from .reductions import *  # noqa: F401,F403
-from .reductions import __all__ as _reductions
-from .shape import *  # noqa: F401,F403
-from .shape import BroadcastTo, Cat, Reshape, SumTo, __all__ as _shape, transpose, unsqueeze
-from .windows import *  # noqa: F401,F403
-from .windows import _pool_hits_tensor, _unpool_tensor, __all__ as _windows
-from . import arithmetic, elementwise, indexing, losses, reductions, shape, windows  # noqa: E402
+from .shape import BroadcastTo, Cat, Reshape, SumTo, transpose, unsqueeze
+from .windows import _pool_hits_tensor, _unpool_tensor
 
-__all__ = _arithmetic + _elementwise + _reductions + _shape + _windows + _losses
-
-for _family in (arithmetic, elementwise, indexing, losses, reductions, shape, windows):
+# every module of this package but base is a family: a new file is a new family
+FAMILIES = tuple(importlib.import_module(f".{m.name}", __name__)
+                 for m in pkgutil.iter_modules(__path__) if m.name != "base")
+__all__: list = []
+for _family in FAMILIES:
+    for _name in _family.__all__:
+        if _name in __all__:
+            raise ImportError(f"microtensor.ops: {_name!r} is defined by two families "
+                              f"({_family.__name__} and another)")
+        globals()[_name] = getattr(_family, _name)
+        __all__.append(_name)
     for _name, _value in vars(_family).items():  # the op classes too, as ops.Exp
         if isinstance(_value, type) and issubclass(_value, Op) and not _name.startswith("__"):
             globals()[_name] = _value

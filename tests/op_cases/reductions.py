@@ -1,0 +1,78 @@
+"""The op-case rows of the reductions ops (microtensor/ops/reductions.py)."""
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import assume
+
+import microtensor as mt
+from helpers import leaf
+from microtensor import ops
+from microtensor.testing import check_grads
+from microtensor.testing import strategies as mst
+from references import fold_reference, max_pool2d_reference, positions, unfold_reference
+
+MAX_SIDE = 3
+MAX_DIMS = 3
+KINK_MARGIN = 0.05
+
+
+from .columns import *  # noqa: F401,F403
+from .samples import *  # noqa: F401,F403
+
+ROWS = [
+    # reductions over `dim`: None, an int or a tuple, negative dims included
+    OpCase("sum", ops.Sum, lambda x, dim, keepdim: mt.sum(x, dim, keepdim), reduce_ref(np.sum),
+           attrs=over_dims, examples=(ex(dim=1, keepdim=False),
+                                      ex("keepdim", shapes=((2, 3, 2),), dim=(0, 2),
+                                         keepdim=True))),
+    OpCase("mean", ops.Mean, lambda x, dim, keepdim: x.mean(dim, keepdim=keepdim),
+           reduce_ref(np.mean), attrs=over_dims, examples=(ex(dim=0, keepdim=False),)),
+    OpCase("amax", ops.Amax, lambda x, dim, keepdim: mt.amax(x, dim, keepdim),
+           reduce_ref(np.max), distinct=True, attrs=over_dims,
+           examples=(ex(dim=1, keepdim=False),)),
+    OpCase("amin", ops.Amin, lambda x, dim, keepdim: x.amin(dim, keepdim), reduce_ref(np.min),
+           distinct=True, attrs=over_dims, examples=(ex(dim=0, keepdim=False),)),
+    OpCase("max-and-min", ops.Amax, lambda x: (mt.max(x), x.min()),
+           lambda a: (np.max(a), np.min(a)), distinct=True),
+    OpCase("max-and-min-along-a-dim", ops.Amax, lambda x, dim, keepdim: (
+        mt.max(x, dim, keepdim).values, x.min(dim, keepdim=keepdim).values),
+        lambda a, dim, keepdim: (reduce_ref(np.max)(a, dim, keepdim),
+                                 reduce_ref(np.min)(a, dim, keepdim)),
+        distinct=True, shapes=same_shape(min_dims=1), attrs=along_a_dim_keepdim,
+        examples=(ex(dim=1, keepdim=False), ex("keepdim", dim=-1, keepdim=True))),
+    OpCase("var", None, lambda x, dim, correction, keepdim: mt.var(
+        x, dim, correction=correction, keepdim=keepdim),
+        lambda a, dim, correction, keepdim: np.var(a, axis=np_dims(dim, a.ndim),
+                                                   ddof=correction, keepdims=keepdim),
+        distinct=True, attrs=var_attrs, examples=(ex(dim=1, correction=1, keepdim=False),)),
+    OpCase("std", None, lambda x, dim, correction, keepdim: mt.std(
+        x, dim, correction=correction, keepdim=keepdim),
+        lambda a, dim, correction, keepdim: np.std(a, axis=np_dims(dim, a.ndim),
+                                                   ddof=correction, keepdims=keepdim),
+        distinct=True, shapes=splittable(),
+        attrs=lambda shapes: var_attrs(shapes, min_reduced=2),
+        examples=(ex(dim=None, correction=1, keepdim=False),)),
+    OpCase("logsumexp", ops.LogSumExp, lambda x, dim, keepdim: mt.logsumexp(x, dim, keepdim),
+           logsumexp_ref, attrs=over_dims, examples=(ex(dim=1, keepdim=False),)),
+    OpCase("softmax", ops.Softmax, lambda x, dim: mt.softmax(x, dim), softmax_ref,
+           shapes=same_shape(min_dims=1), attrs=along_a_dim, examples=(ex(dim=1),)),
+    OpCase("log_softmax", ops.LogSoftmax, lambda x, dim: x.log_softmax(dim), log_softmax_ref,
+           shapes=same_shape(min_dims=1), attrs=along_a_dim, examples=(ex(dim=0),)),
+    # no gradient: arg-reductions and all/any
+    OpCase("argmax", ops.ArgMax, lambda x, dim, keepdim: x.argmax(dim, keepdim),
+           arg_ref(np.argmax), attrs=arg_attrs, examples=(ex(dim=1, keepdim=True),)),
+    OpCase("argmin", ops.ArgMin, lambda x, dim, keepdim: mt.argmin(x, dim, keepdim),
+           arg_ref(np.argmin), attrs=arg_attrs, examples=(ex(dim=None, keepdim=False),)),
+    OpCase("all", ops.All, lambda x, dim, keepdim: x.all(dim, keepdim), reduce_ref(np.all),
+           ("bool",), attrs=over_dims, examples=(ex(dim=0, keepdim=False),)),
+    OpCase("any", ops.Any, lambda x, dim, keepdim: mt.any(x, dim, keepdim), reduce_ref(np.any),
+           ("bool",), attrs=over_dims, examples=(ex(dim=(0, 1), keepdim=True),)),
+]
