@@ -225,17 +225,32 @@ def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> N
         t.grad.data += g
 
 
+def _roots(name: str, noun: str, grads_noun: str, tensors, grads, retain_graph: bool | None,
+           create_graph: bool) -> tuple:
+    """(roots, gradients, seeds, retain_graph) from what backward() and grad() were
+    passed: one tensor or several, and no gradient (implicit ones, for scalars), one, or
+    one each (`gradients`: one per root, None where implicit); retain_graph defaults to
+    create_graph, as in PyTorch."""
+    retain = create_graph if retain_graph is None else retain_graph
+    if grads is None and isinstance(tensors, Tensor):  # loss.backward(): once a step
+        return [tensors], [None], [_seed(tensors, None, name)], retain
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grads is None:
+        grads = [None] * len(tensors)
+    elif isinstance(grads, (Tensor, ndarray)):
+        grads = [grads]
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"{name}: got {len(tensors)} {noun}s but {len(grads)} {grads_noun}; "
+                           f"pass one gradient (or None) per {noun}")
+    return tensors, grads, [_seed(t, g, name) for t, g in zip(tensors, grads)], retain
+
+
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (torch.autograd.backward)."""
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, (Tensor, ndarray)):
-        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
-    if len(grad_tensors) != len(tensors):
-        raise RuntimeError(f"backward: got {len(tensors)} tensors but {len(grad_tensors)} "
-                           f"gradients; pass one gradient (or None) per tensor")
-    seeds = [_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
-    retain = create_graph if retain_graph is None else retain_graph
+    # mt.compile's tracer reads grad_tensors, one per tensor, from this frame
+    tensors, grad_tensors, seeds, retain = _roots("backward", "tensor", "gradients", tensors,
+                                                  grad_tensors, retain_graph, create_graph)
     leaf_grads = _run(tensors, seeds, retain, create_graph)
     given: set = set()
     for t, g in leaf_grads.items():
@@ -256,19 +271,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     >>> float(dx), float(d2x)
     (27.0, 18.0)
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, ndarray)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} "
-                           f"grad_outputs; pass one gradient (or None) per output")
-    seeds = [_seed(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
-    retain = create_graph if retain_graph is None else retain_graph
+    outputs, _, seeds, retain = _roots("grad", "output", "grad_outputs", outputs,
+                                       grad_outputs, retain_graph, create_graph)
     leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)
     result = []
     for i, t in enumerate(inputs):
