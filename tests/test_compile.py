@@ -176,7 +176,7 @@ def test_raw_ops_and_a_manual_update_under_no_grad_replay_bit_for_bit():
 
 def test_a_long_replay_runs_as_parts_bit_for_bit(monkeypatch):
     import sys
-    monkeypatch.setattr(sys.modules["microtensor.compile"], "PART_LINES", 7)
+    monkeypatch.setattr(sys.modules["microtensor.compile.passes"], "PART_LINES", 7)
 
     def make():
         mt.manual_seed(16)
