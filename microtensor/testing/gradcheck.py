@@ -156,14 +156,17 @@ def _compare_full(fn, inputs, eps, atol, rtol, what: str) -> None:
             out_idx = tuple(int(j) for j in xp.unravel_index(e, out_shapes[oi]))
             av, nv = float(a[k, e]), float(n[k, e])
             ratio = av / nv if nv != 0 else float("inf")
-            raise GradcheckError(
-                f"{what}: wrong gradient for input {i} (shape {inputs[i].shape}), output "
-                f"{oi} (shape {out_shapes[oi]})\n"
-                f"  worst entry: d out{list(out_idx)} / d in{list(idx)}\n"
-                f"  analytic = {av!r}, numeric = {nv!r}, ratio = {ratio:.6g}\n"
-                f"  {int((excess > 0).sum())} of {a.size} entries exceed atol={atol}, "
-                f"rtol={rtol}\n"
-                f"  hint: {_hint(ratio, av, nv)}")
+            raise _wrong(what, i, inputs[i].shape, oi, out_shapes[oi], "",
+                         f"worst entry: d out{list(out_idx)} / d in{list(idx)}\n"
+                         f"  analytic = {av!r}, numeric = {nv!r}, ratio = {ratio:.6g}\n"
+                         f"  {int((excess > 0).sum())} of {a.size} entries exceed "
+                         f"atol={atol}, rtol={rtol}", _hint(ratio, av, nv))
+
+
+def _wrong(what: str, i: int, in_shape, oi: int, out_shape, where: str, detail: str,
+           hint: str) -> GradcheckError:
+    return GradcheckError(f"{what}: wrong gradient for input {i} (shape {in_shape}), output "
+                          f"{oi} (shape {out_shape}){where}\n  {detail}\n  hint: {hint}")
 
 
 def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
@@ -191,13 +194,11 @@ def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
                     continue  # find the input
                 i = group[0]
                 ratio = analytic / numeric if numeric != 0 else float("inf")
-                raise GradcheckError(
-                    f"{what}: wrong gradient for input {i} (shape {inputs[i].shape}), output "
-                    f"{oi} (shape {o.shape}), along a random direction\n"
-                    f"  vᵀJu analytic = {analytic!r}, numeric = {numeric!r}, "
-                    f"ratio = {ratio:.6g}\n"
-                    f"  hint: {_hint(ratio, analytic, numeric)}; check with "
-                    f"modes=('full',) on a smaller input to see the worst index")
+                raise _wrong(what, i, inputs[i].shape, oi, o.shape, ", along a random direction",
+                             f"vᵀJu analytic = {analytic!r}, numeric = {numeric!r}, "
+                             f"ratio = {ratio:.6g}",
+                             f"{_hint(ratio, analytic, numeric)}; check with modes=('full',) "
+                             f"on a smaller input to see the worst index")
 
 
 def _directional_difference(fn, inputs, group, us, oi, v, eps) -> float:
