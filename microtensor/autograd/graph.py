@@ -109,7 +109,7 @@ def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out)
 
 _new = object.__new__
 _F64 = xp.dtype(xp.float64)
-_FLOATS = (_F64, xp.dtype(xp.float32), xp.dtype(xp.float16))
+_F32, _F16 = xp.dtype(xp.float32), xp.dtype(xp.float16)
 
 
 def _promoted(out, arrays):
@@ -170,7 +170,8 @@ def unary(op) -> Callable:
             return apply(op, a)
         da = a.data
         out = op.forward(da)
-        if da.dtype not in _FLOATS:  # an integer input: PyTorch's dtype, not numpy's
+        dt = da.dtype
+        if dt is not _F32 and dt is not _F64 and dt is not _F16:  # PyTorch's dtype, not numpy's
             out = _promoted(out, (da,))
         if a.requires_grad and op.differentiable and _grad_on():
             return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
@@ -201,18 +202,24 @@ def binary(op) -> Callable:
             return apply(op, a, b)  # again, for the error message naming the op and shapes
         # numpy's promotion differs from PyTorch's only where an input is not floating, or
         # the two arrays' dtypes differ: the common cases cost one dtype lookup
+        # (identity tests against the float dtypes: `in` would call dtype.__eq__)
         tb = type(db)
         if tb is float or tb is int:  # x * 0.5: the same unless x holds integers
-            if da.dtype not in _FLOATS:
+            dt = da.dtype
+            if dt is not _F32 and dt is not _F64 and dt is not _F16:
                 out = _promoted(out, (da, db))
         else:
             ta = type(da)
             if ta is float or ta is int:  # 1 - x
-                if db.dtype not in _FLOATS:
+                dt = db.dtype
+                if dt is not _F32 and dt is not _F64 and dt is not _F16:
                     out = _promoted(out, (da, db))
-            elif ta is not ndarray or tb is not ndarray or da.dtype is not db.dtype \
-                    or da.dtype not in _FLOATS:  # two tensors: the same if one float dtype
+            elif ta is not ndarray or tb is not ndarray:
                 out = _promoted(out, (da, db))
+            else:  # two tensors: the same if they have one float dtype
+                dt = da.dtype
+                if dt is not db.dtype or (dt is not _F32 and dt is not _F64 and dt is not _F16):
+                    out = _promoted(out, (da, db))
         if (ra or rb) and op.differentiable and _grad_on():
             # constant tuples: no allocation for the GC to count
             needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
