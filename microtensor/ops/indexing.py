@@ -1,15 +1,18 @@
 """Indexing with PyTorch's rules: x[index], its scatter-add transpose, setitem, and the
-CopySlices op that an in-place change through a view records on the base."""
+CopySlices op that an in-place change through a view records on the base; nonzero, the
+mask ops and take; and the checks of index arguments that the scatter family shares."""
 from __future__ import annotations
 
 import builtins
+import math
 
 from .. import backend
+from ..autograd import apply, apply_inplace
 from ..backend import TwoStepIndex, index_add, ndarray, xp
 from ..tensor import Tensor
-from .base import Op
+from .base import Op, _nondiff, method
 
-__all__: list = []
+__all__ = ["nonzero", "argwhere", "masked_fill", "masked_select", "take"]
 
 
 class GetItem(Op):
@@ -143,3 +146,121 @@ def _index_part(p):
             return int(p)
         return p.astype(bool) if p.dtype == xp.uint8 else p  # PyTorch: a uint8 mask
     return p
+
+
+# ------------------------------------------------------- index arguments, and their errors
+def index_array(index, op: str, name: str = "index") -> ndarray:
+    """The integer array of an index argument (a tensor, array or list): a float or bool
+    one is an error, as in PyTorch."""
+    data = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must be a tensor of integers (int64, as PyTorch's "
+                        f"indices), got dtype {data.dtype}")
+    return data
+
+
+def check_bounds(index: ndarray, shape: tuple, dim: int | None, op: str,
+                 negative: bool = False) -> None:
+    """Every entry of `index` names an element along `dim` of `shape` (of the flattened
+    tensor for dim None): an IndexError naming the op, the dim, the entry and the size if
+    not. Negative entries count from the end only where the op allows it."""
+    if not index.size:
+        return
+    size = math.prod(shape) if dim is None else shape[dim]
+    lo, hi = int(index.min()), int(index.max())
+    bad = hi if hi >= size else lo if lo < (-size if negative else 0) else None
+    if bad is not None:
+        where = "of the flattened tensor" if dim is None else f"along dim {dim}"
+        allowed = f"{-size} to {size - 1}" if negative else f"0 to {size - 1}"
+        raise IndexError(f"{op}: index {bad} is out of range {where}, of size {size}, in a "
+                         f"tensor of shape {shape} (expected {allowed})")
+
+
+def bool_mask(mask, op: str) -> ndarray:
+    data = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if data.dtype != bool:
+        raise TypeError(f"{op}: mask must be a bool tensor, got dtype {data.dtype}")
+    return data
+
+
+# -------------------------------------------------------------- nonzero, masks and take
+Nonzero = _nondiff("nonzero", xp.argwhere)
+
+
+@method
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """The indices of x's nonzero elements, as torch.nonzero: an int64 tensor of shape
+    (count, x.ndim), or with as_tuple one 1-D tensor per dim (a 0-d x as a 1-D one)."""
+    if not as_tuple:
+        return apply(Nonzero, x)
+    found = apply(Nonzero, x if x.ndim else x.reshape(1))
+    return tuple(found[:, d] for d in range(found.shape[1]))
+
+
+@method
+def argwhere(x: Tensor) -> Tensor:
+    """torch.argwhere: nonzero(x), the (count, x.ndim) form."""
+    return apply(Nonzero, x)
+
+
+class MaskedFill(Op):
+    """x with `value` where `mask` holds (the two broadcast), in x's dtype; a tensor
+    value's gradient is the sum of g over the mask."""
+
+    name = "masked_fill"
+    def forward(a, value, mask): return xp.where(mask, value, a).astype(a.dtype, copy=False)
+
+    def vjp(B, g, out, args, needs, mask):
+        return (B.where(mask, 0, g) if needs[0] else None,
+                B.where(mask, g, 0) if needs[1] else None)
+
+
+def _fill_args(x: Tensor, mask, value, op: str) -> tuple:
+    mask = bool_mask(mask, op)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"{op}: value must be a number or a 0-d tensor, got a tensor "
+                             f"of shape {value.shape}")
+        value = value if value.dtype == x.dtype else value.to(x.dtype)
+    try:
+        xp.broadcast_shapes(x.shape, mask.shape)
+    except ValueError:
+        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast with the "
+                         f"tensor's shape {x.shape}") from None
+    return mask, value
+
+
+@method
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """x with `value` where the bool `mask` holds; mask and x broadcast together."""
+    mask, value = _fill_args(x, mask, value, "masked_fill")
+    return apply(MaskedFill, x, value, mask=mask)
+
+
+@method
+def masked_fill_(x: Tensor, mask, value) -> Tensor:
+    mask, value = _fill_args(x, mask, value, "masked_fill_")
+    return apply_inplace(MaskedFill, x, value, mask=mask)
+
+
+@method
+def masked_select(x: Tensor, mask) -> Tensor:
+    """The elements of x (broadcast with the bool mask) where the mask holds, as 1-D."""
+    mask = bool_mask(mask, "masked_select")
+    try:
+        shape = xp.broadcast_shapes(x.shape, mask.shape)
+    except ValueError:
+        raise ValueError(f"masked_select: mask of shape {mask.shape} does not broadcast "
+                         f"with the tensor's shape {x.shape}") from None
+    if x.shape != shape:
+        x = x.broadcast_to(shape)
+    return apply(GetItem, x, index=xp.broadcast_to(mask, shape))
+
+
+@method
+def take(x: Tensor, index) -> Tensor:
+    """x's elements at `index` of the flattened x (negatives from the end), in index's
+    shape, as torch.take."""
+    idx = index_array(index, "take")
+    check_bounds(idx, x.shape, None, "take", negative=True)
+    return apply(GetItem, x.reshape(-1), index=idx)
