@@ -40,10 +40,12 @@ class Block(nn.Module):
 
 # ------------------------------------------------------------ parameters, children
 def test_named_parameters_have_dotted_names_through_sequentials_lists_and_dicts():
+    """Registered modules first, in the order assigned (PyTorch's order), then those held
+    in plain lists and dicts (which PyTorch would not find)."""
     assert [name for name, _ in Block().named_parameters()] == [
         "scale", "body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias",
-        "heads.0.weight", "heads.0.bias", "heads.1.weight", "extra.proj.weight",
-        "extra.proj.bias", "stack.0.weight", "stack.0.bias"]
+        "stack.0.weight", "stack.0.bias", "heads.0.weight", "heads.0.bias", "heads.1.weight",
+        "extra.proj.weight", "extra.proj.bias"]
 
 
 def test_parameters_are_the_tensors_the_layers_hold():
@@ -85,15 +87,15 @@ def test_a_shared_module_is_listed_once_by_modules():
 def test_children_are_the_direct_submodules_only():
     block = Block()
     assert [name for name, _ in block.named_children()] == [
-        "body", "heads.0", "heads.1", "extra.proj", "extra.drop", "stack"]
+        "body", "stack", "heads.0", "heads.1", "extra.proj", "extra.drop"]
     assert list(block.children())[0] is block.body
 
 
 def test_modules_walks_the_whole_tree_depth_first():
     block = Block()
     assert [name for name, _ in block.named_modules()] == [
-        "", "body", "body.0", "body.1", "body.2", "heads.0", "heads.1", "extra.proj",
-        "extra.drop", "stack", "stack.0"]
+        "", "body", "body.0", "body.1", "body.2", "stack", "stack.0", "heads.0", "heads.1",
+        "extra.proj", "extra.drop"]
     assert next(iter(block.modules())) is block
 
 
@@ -106,7 +108,7 @@ def test_buffers_are_in_the_state_dict_but_not_parameters():
     c = Counter()
     assert [name for name, _ in c.named_buffers()] == ["steps"]
     assert "steps" not in dict(c.named_parameters())
-    assert list(c.state_dict()) == ["lin.weight", "lin.bias", "steps"]
+    assert list(c.state_dict()) == ["steps", "lin.weight", "lin.bias"]  # own, then children
 
 
 def test_a_buffer_can_only_be_reassigned_a_tensor():
@@ -226,7 +228,8 @@ def test_load_state_dict_copies_values_and_keeps_the_parameters():
 def test_load_state_dict_with_a_missing_key_names_it_and_leaves_the_model_unchanged():
     model = nn.Linear(2, 2)
     before = _snapshot(model)
-    with pytest.raises(KeyError, match=r"missing keys \['bias'\]"):
+    with pytest.raises(RuntimeError, match=r'for Linear:\n\tMissing key\(s\) in state_dict: '
+                                           r'"bias"\.'):
         model.load_state_dict({"weight": mt.zeros(2, 2)})
     assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
 
@@ -235,7 +238,7 @@ def test_load_state_dict_with_an_unexpected_key_names_it_and_leaves_the_model_un
     model = nn.Linear(2, 2)
     before = _snapshot(model)
     state = {"weight": mt.zeros(2, 2), "bias": mt.zeros(2), "gamma": mt.zeros(2)}
-    with pytest.raises(KeyError, match=r"unexpected keys \['gamma'\]"):
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "gamma"\.'):
         model.load_state_dict(state)
     assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
 
@@ -243,26 +246,37 @@ def test_load_state_dict_with_an_unexpected_key_names_it_and_leaves_the_model_un
 def test_load_state_dict_with_a_wrong_shape_names_the_key_and_both_shapes_and_changes_nothing():
     model = nn.Linear(2, 2)
     before = _snapshot(model)
-    with pytest.raises(ValueError, match=r"bias has shape \(3,\) in the state dict but \(2,\) "
-                                         r"in the model"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for bias: copying a param with shape "
+                                           r"\(3,\) from checkpoint, the shape in current "
+                                           r"model is \(2,\)"):
         model.load_state_dict({"weight": mt.zeros(2, 2), "bias": mt.zeros(3)})
     assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
 
 
-def test_load_state_dict_with_a_wrong_dtype_names_the_key_and_both_dtypes_and_changes_nothing():
+def test_load_state_dict_with_a_wrong_shape_raises_even_when_not_strict():
+    with pytest.raises(RuntimeError, match="size mismatch for weight"):
+        nn.Linear(2, 2).load_state_dict({"weight": mt.zeros(3, 2)}, strict=False)
+
+
+def test_load_state_dict_casts_values_to_the_models_dtype_as_pytorchs_copy_does():
     model = nn.Linear(2, 2, dtype=mt.float32)
-    before = _snapshot(model)
-    with pytest.raises(TypeError, match="bias has dtype float64 in the state dict but float32"):
-        model.load_state_dict({"weight": mt.zeros(2, 2), "bias": mt.zeros(2, dtype=mt.float64)})
-    assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
+    value = np.array([1 / 3, 2 / 3])
+    model.load_state_dict({"weight": mt.zeros(2, 2), "bias": mt.tensor(value)})
+    assert model.bias.dtype == np.float32
+    np.testing.assert_array_equal(model.bias.data, value.astype(np.float32))
 
 
 def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
     model = nn.Linear(2, 2)
-    missing, unexpected = model.load_state_dict({"weight": mt.ones(2, 2), "gamma": mt.ones(1)},
-                                                strict=False)
-    assert (missing, unexpected) == (["bias"], ["gamma"])
+    result = model.load_state_dict({"weight": mt.ones(2, 2), "gamma": mt.ones(1)},
+                                   strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (["bias"], ["gamma"])
     assert (model.weight.data == 1).all()
+
+
+def test_load_state_dict_that_matches_says_so_as_pytorch_prints_it():
+    model = nn.Linear(2, 2)
+    assert repr(model.load_state_dict(model.state_dict())) == "<All keys matched successfully>"
 
 
 # ------------------------------------------------------------------------ repr

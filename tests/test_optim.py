@@ -1,13 +1,11 @@
-"""Optimizers and lr schedulers, checked against their update equations and lr formulas
-written out here in plain numpy (never computed with the code under test)."""
-import math
-
+"""Optimizers, checked against their update equations written out here in plain numpy
+(never computed with the code under test) and against values recorded from torch. The
+lr schedulers are in test_lr_scheduler.py."""
 import numpy as np
 import pytest
 
 import microtensor as mt
 from microtensor.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
-from microtensor.optim import lr_scheduler
 
 # Each parameter w minimizes f(w) = sum(A w²) + B·w, whose gradient is 2 A w + B. Two
 # parameters of different shapes: together in one group they are updated as one flat
@@ -91,12 +89,12 @@ def adam_ref(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=Fa
 
 
 def adagrad_ref(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                eps=1e-10):
+                eps=1e-10, maximize=False):
     def update(w, grad):
         t, s = 0, initial_accumulator_value
         while True:
             t += 1
-            g = grad(w) + weight_decay * w
+            g = (-grad(w) if maximize else grad(w)) + weight_decay * w
             s = s + g * g
             w = w - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
             yield w
@@ -104,11 +102,11 @@ def adagrad_ref(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_val
 
 
 def rmsprop_ref(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                centered=False):
+                centered=False, maximize=False):
     def update(w, grad):
         v, avg, buf = 0.0, 0.0, 0.0
         while True:
-            g = grad(w) + weight_decay * w
+            g = (-grad(w) if maximize else grad(w)) + weight_decay * w
             v = alpha * v + (1 - alpha) * g * g
             if centered:
                 avg = alpha * avg + (1 - alpha) * g
@@ -153,7 +151,11 @@ CASES = {
                          adagrad_ref(0.5, lr_decay=0.2, initial_accumulator_value=0.7)),
     "adagrad-weight-decay": (Adagrad, dict(lr=0.5, weight_decay=0.3, eps=1e-3),
                              adagrad_ref(0.5, weight_decay=0.3, eps=1e-3)),
+    "adagrad-maximize": (Adagrad, dict(lr=0.5, weight_decay=0.3, maximize=True),
+                         adagrad_ref(0.5, weight_decay=0.3, maximize=True)),
     "rmsprop": (RMSprop, dict(lr=0.01), rmsprop_ref(0.01)),
+    "rmsprop-maximize": (RMSprop, dict(lr=0.01, weight_decay=0.2, maximize=True),
+                         rmsprop_ref(0.01, weight_decay=0.2, maximize=True)),
     "rmsprop-centered": (RMSprop, dict(lr=0.01, alpha=0.9, centered=True),
                          rmsprop_ref(0.01, alpha=0.9, centered=True)),
     "rmsprop-momentum": (RMSprop, dict(lr=0.01, momentum=0.9), rmsprop_ref(0.01, momentum=0.9)),
@@ -258,6 +260,18 @@ def test_add_param_group_starts_updating_the_new_parameters():
     opt.step()
     a, b, w0 = PROBLEMS[1]
     np.testing.assert_allclose(v.data, w0 - 0.2 * (2 * a * w0 + b), rtol=1e-12)
+
+
+def test_named_parameters_are_accepted_and_their_names_kept_as_in_pytorch():
+    layer = mt.nn.Linear(2, 1, dtype=mt.float64)
+    opt = SGD(layer.named_parameters(), lr=0.1)
+    group = opt.param_groups[0]
+    assert group["params"] == [layer.weight, layer.bias]
+    assert group["param_names"] == ["weight", "bias"]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    w, v = new_params()
+    with pytest.raises(ValueError, match="every parameter with a name .* or none"):
+        SGD([("w", w), v])
 
 
 def test_changing_the_lr_of_a_group_takes_effect_at_the_next_step():
@@ -437,6 +451,39 @@ def test_load_state_dict_names_what_does_not_fit_and_changes_nothing(case):
                                                              after["state"][i][k])))
 
 
+# Values recorded from torch 2.13 (CPU, float64): w = [1, -2, 0.5], four steps on
+# f(w) = sum(sin(3 w) + w² / 2), whose gradient's size rises and falls (so amsgrad's
+# maximum matters), with each optimizer and the options named.
+TORCH_RUNS = {
+    "sgd-nesterov-wd": (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+                        [1.3901404361079785, -2.335009405606453, -0.6273593146599932]),
+    "sgd-dampening-maximize": (SGD, dict(lr=0.05, momentum=0.9, dampening=0.5,
+                                         weight_decay=0.2, maximize=True),
+                               [0.4329701879635736, -1.6641475609856038, 0.6273478392858242]),
+    "adam-amsgrad-maximize": (Adam, dict(lr=0.1, betas=(0.8, 0.9), amsgrad=True,
+                                         maximize=True, weight_decay=0.1),
+                              [0.6106980506668754, -1.6676097689251577, 0.590768401606141]),
+    "adamw-amsgrad": (AdamW, dict(lr=0.1, amsgrad=True),
+                      [1.3874729131660666, -2.377345746837052, 0.10988598665214516]),
+    "rmsprop-maximize": (RMSprop, dict(lr=0.01, momentum=0.5, centered=True, maximize=True),
+                         [0.6022703016506584, -1.733502008731585, 0.5767072831452102]),
+    "adagrad-maximize": (Adagrad, dict(lr=0.1, lr_decay=0.1, maximize=True),
+                         [0.764481678752896, -1.8060728747710542, 0.5895330807551067]),
+}
+
+
+@pytest.mark.parametrize("case", TORCH_RUNS)
+def test_optimizer_gives_the_values_torch_gives(case):
+    cls, options, want = TORCH_RUNS[case]
+    w = mt.tensor([1.0, -2.0, 0.5], dtype=mt.float64, requires_grad=True)
+    opt = cls([w], **options)
+    for _ in range(4):
+        opt.zero_grad()
+        ((3 * w).sin() + 0.5 * w * w).sum().backward()
+        opt.step()
+    np.testing.assert_allclose(w.data, want, rtol=1e-13)
+
+
 # -------------------------------------------------------------------- arguments
 BAD_ARGUMENTS = [
     (lambda ps: SGD(ps, lr=-0.1), "SGD: invalid lr -0.1"),
@@ -486,9 +533,9 @@ def test_params_that_are_not_a_list_of_tensors_raise_type_error(make, message):
     (AdamW, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
                  maximize=False)),
     (Adagrad, dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                   eps=1e-10)),
+                   eps=1e-10, maximize=False)),
     (RMSprop, dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                   centered=False)),
+                   centered=False, maximize=False)),
 ])
 def test_defaults_are_pytorchs(cls, defaults):
     opt = cls(new_params())
@@ -521,122 +568,7 @@ def test_optimizer_fits_least_squares_to_the_lstsq_solution(make, steps):
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 
-# ------------------------------------------------------------------ lr schedulers
-def lr_sequence(make_sched, n, lr=1.0, groups=1):
-    """get_last_lr() of every group at construction and after each of n steps."""
-    params = [mt.zeros(1, requires_grad=True) for _ in range(groups)]
-    opt = SGD([{"params": [p], "lr": lr * (i + 1)} for i, p in enumerate(params)])
-    sched = make_sched(opt)
-    seq = [sched.get_last_lr()]
-    for _ in range(n):
-        opt.step()
-        sched.step()
-        assert sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
-        seq.append(sched.get_last_lr())
-    return np.array(seq)
-
-
-def test_scheduler_records_initial_lr_in_each_group():
-    opt = SGD([{"params": [p], "lr": lr} for p, lr in zip(new_params(), [0.1, 0.2])])
-    sched = lr_scheduler.StepLR(opt, step_size=2)
-    assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.2]
-    assert sched.base_lrs == [0.1, 0.2] and sched.last_epoch == 0
-
-
-def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
-    got = lr_sequence(lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5), 9, groups=2)
-    want = [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
-    np.testing.assert_allclose(got, np.array([want, [2 * w for w in want]]).T, rtol=1e-15)
-
-
-def test_exponential_lr_multiplies_by_gamma_every_epoch():
-    got = lr_sequence(lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9), 12, lr=0.5)
-    np.testing.assert_allclose(got[:, 0], [0.5 * 0.9 ** k for k in range(13)], rtol=1e-13)
-
-
-@pytest.mark.parametrize("T_max, eta_min", [(4, 0.1), (5, 0.0), (1, 0.2)])
-def test_cosine_annealing_follows_the_cosine_for_several_periods(T_max, eta_min):
-    n = 3 * T_max + 2  # down, up and down again: crosses both minima's special cases
-    got = lr_sequence(lambda o: lr_scheduler.CosineAnnealingLR(o, T_max, eta_min), n,
-                      lr=0.8)
-    want = [eta_min + (0.8 - eta_min) * (1 + math.cos(math.pi * k / T_max)) / 2
-            for k in range(n + 1)]
-    np.testing.assert_allclose(got[:, 0], want, rtol=1e-12, atol=1e-15)
-
-
-def test_cosine_annealing_golden_values():
-    got = lr_sequence(lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=4, eta_min=0.1), 8)
-    np.testing.assert_allclose(got[::2, 0], [1.0, 0.55, 0.1, 0.55, 1.0], rtol=1e-12)
-
-
-def _plateau(metrics, **options):
-    opt = SGD([mt.zeros(1, requires_grad=True)], lr=1.0)
-    sched = lr_scheduler.ReduceLROnPlateau(opt, **options)
-    lrs = []
-    for m in metrics:
-        sched.step(m)
-        lrs.append(opt.param_groups[0]["lr"])
-        assert sched.get_last_lr() == [lrs[-1]]
-    return lrs
-
-
-def test_reduce_on_plateau_with_patience_cooldown_and_relative_threshold():
-    metrics = [10, 9.5, 9.2, 9.1, 9.0, 9.0, 8.0, 7.5, 7.3, 7.3, 7.3, 7.3, 7.3, 7.3]
-    # improvement means < 0.9 * best; 3 bad epochs in a row (> patience 2) halve the lr,
-    # and the epoch after a reduction (cooldown 1) is not counted
-    want = [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125]
-    got = _plateau(metrics, factor=0.5, patience=2, threshold=0.1, cooldown=1)
-    np.testing.assert_allclose(got, want, rtol=1e-15)
-
-
-def test_reduce_on_plateau_in_max_mode_with_absolute_threshold():
-    metrics = [1.0, 1.4, 1.6, 2.0, 2.0, 2.0, 2.0]  # improvement means > best + 0.5
-    got = _plateau(metrics, mode="max", threshold_mode="abs", threshold=0.5, patience=1)
-    np.testing.assert_allclose(got, [1, 1, 1, 1, 0.1, 0.1, 0.01], rtol=1e-15)
-
-
-def test_reduce_on_plateau_stops_at_min_lr():
-    got = _plateau([1.0] * 7, factor=0.5, patience=0, min_lr=0.3)
-    np.testing.assert_allclose(got, [1, 0.5, 0.3, 0.3, 0.3, 0.3, 0.3], rtol=1e-15)
-
-
-def test_reduce_on_plateau_rejects_bad_options():
-    opt = SGD(new_params())
-    with pytest.raises(ValueError, match="factor must be < 1"):
-        lr_scheduler.ReduceLROnPlateau(opt, factor=1.0)
-    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
-        lr_scheduler.ReduceLROnPlateau(opt, mode="up")
-    with pytest.raises(ValueError, match="2 min_lr values for 1 parameter groups"):
-        lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])
-
-
-@pytest.mark.parametrize("make", [
-    lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
-    lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.3),
-])
-def test_scheduler_state_dict_round_trip_continues_the_same_sequence(make):
-    def setup():
-        opt = SGD([mt.zeros(1, requires_grad=True)], lr=0.5)
-        return opt, make(opt)
-
-    opt, sched = setup()
-    for _ in range(3):
-        sched.step()
-    opt2, sched2 = setup()
-    opt2.load_state_dict(opt.state_dict())
-    sched2.load_state_dict(sched.state_dict())
-    for _ in range(6):
-        sched.step()
-        sched2.step()
-        assert sched2.get_last_lr() == sched.get_last_lr()
-
-
-def test_scheduler_load_state_dict_of_another_kind_raises():
-    opt = SGD(new_params())
-    step = lr_scheduler.StepLR(opt, step_size=2)
-    with pytest.raises(ValueError, match="StepLR.load_state_dict: missing keys"):
-        step.load_state_dict(lr_scheduler.ExponentialLR(opt, gamma=0.5).state_dict())
-
+# ------------------------------------------------- the flat-buffer contract
 
 class _Shrink(mt.optim.Optimizer):
     """A user's optimizer whose step reads the values: p -= lr * p (no weight_decay option)."""

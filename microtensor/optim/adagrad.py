@@ -14,7 +14,7 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     """Adagrad, PyTorch's algorithm and defaults.
 
-    Per step t, with g the gradient plus weight_decay * p: s += g²;
+    Per step t, with g the gradient (negated when maximize) plus weight_decay * p: s += g²;
     p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps), s starting at
     initial_accumulator_value.
     """
@@ -24,10 +24,11 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10) -> None:
+                 initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps))
+                                      eps=eps, maximize=maximize))
 
     def _check(self, group: dict) -> None:
         super()._check(group)
@@ -39,6 +40,8 @@ class Adagrad(Optimizer):
 
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
+        if group["maximize"]:
+            xp.negative(g, out=g)
         if group["weight_decay"] != 0:
             xp.multiply(p, group["weight_decay"], out=tmp)
             g += tmp

@@ -26,6 +26,22 @@ __all__ = ["Optimizer"]
 _FLAT_MAX = 1 << 14  # elements: parameters up to this size are updated as one flat array
 
 
+def _clear_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
+    """Drop each parameter's gradient (set_to_none) or fill it with zeros in place; a
+    gradient that is part of a graph (create_graph=True) is replaced, cutting it off."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        elif g.requires_grad:
+            p.grad = _wrap(xp.zeros_like(g.data))
+        else:
+            g.data.fill(0)
+            bump_version(g)
+
+
 class _Chunk:
     """The small parameters of one group and dtype, with flat copies of their values and
     gradients, a scratch array and their state arrays laid end to end."""
@@ -97,8 +113,9 @@ class Optimizer:
 
     # -- groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
-        """Add a group of parameters with its own options (the rest from the defaults),
-        e.g. a layer being unfrozen while training."""
+        """Add a group of parameters (tensors, or (name, tensor) pairs) with its own
+        options (the rest from the defaults), e.g. a layer being unfrozen while
+        training."""
         if not isinstance(param_group, dict):
             raise TypeError(f"{self._name}: a parameter group must be a dict, got "
                             f"{type(param_group).__name__}")
@@ -110,6 +127,13 @@ class Optimizer:
         params = list(params) if params is not None else []
         if not params:
             raise ValueError(f"{self._name}: got an empty parameter list")
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # model.named_parameters(): the names are kept, as PyTorch keeps them
+            if not all(named):
+                raise ValueError(f"{self._name}: give every parameter with a name (as "
+                                 f"named_parameters() does) or none")
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
@@ -149,18 +173,8 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient before the next backward: drop it (None, the
         default, cheapest) or fill it with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif g.requires_grad:  # part of a graph (create_graph=True): cut it off
-                    p.grad = _wrap(xp.zeros_like(g.data))
-                else:
-                    g.data.fill(0)
-                    bump_version(g)
+        _clear_grads((p for group in self.param_groups for p in group["params"]),
+                     set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; `closure` (optional) recomputes

@@ -14,10 +14,10 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     """RMSprop, PyTorch's algorithm and defaults.
 
-    Per step, with g the gradient plus weight_decay * p: v = alpha v + (1 - alpha) g²;
-    centered: a = alpha a + (1 - alpha) g and d = sqrt(v - a²) + eps, else
-    d = sqrt(v) + eps; with momentum b = momentum b + g / d and p -= lr b, else
-    p -= lr g / d.
+    Per step, with g the gradient (negated when maximize) plus weight_decay * p:
+    v = alpha v + (1 - alpha) g²; centered: a = alpha a + (1 - alpha) g and
+    d = sqrt(v - a²) + eps, else d = sqrt(v) + eps; with momentum
+    b = momentum b + g / d and p -= lr b, else p -= lr g / d.
     """
 
     def _update_reads_params(self, group: dict) -> bool:
@@ -25,9 +25,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False) -> None:
+                 momentum: float = 0, centered: bool = False, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
     def _check(self, group: dict) -> None:
         super()._check(group)
@@ -45,6 +45,8 @@ class RMSprop(Optimizer):
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
+        if group["maximize"]:
+            xp.negative(g, out=g)
         if group["weight_decay"] != 0:
             xp.multiply(p, group["weight_decay"], out=tmp)
             g += tmp
