@@ -14,9 +14,10 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
 from .creation import (arange, as_tensor, device, empty, empty_like, eye, from_numpy, full,
                        full_like, linspace, logspace, ones, ones_like, zeros, zeros_like)
-from .functional import stack, std, var
+from .functional import stack, std, std_mean, var, var_mean
 from . import ops
 from .ops import *  # noqa: F401,F403  (every op function: ops.__all__)
+from . import linalg  # torch.linalg: norm, vector_norm, matrix_norm
 from .random import (Generator, bernoulli, default as default_generator, get_rng_state,
                      initial_seed, manual_seed, multinomial, normal, rand, rand_like, randint,
                      randint_like, randn, randn_like, randperm, seed, set_rng_state)
@@ -46,5 +47,5 @@ __all__ = [
     "device", "empty_like", "linspace", "logspace", "from_numpy", "as_tensor", "Generator",
     "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state", "randint",
     "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
-    "full_like", "var", "std", "stack", "compile",
+    "full_like", "var", "std", "var_mean", "std_mean", "stack", "compile", "linalg",
 ] + ops.__all__

@@ -246,7 +246,9 @@ def test_argmax_and_argmin_along_a_dim_with_and_without_keepdim():
     np.testing.assert_array_equal(mt.argmax(x, 1, keepdim=True).data, [[1], [2]])
     np.testing.assert_array_equal(mt.argmin(x, 1).data, [0, 1])
     np.testing.assert_array_equal(mt.argmin(x, 0, keepdim=True).data, [[0, 1, 0]])
-    assert mt.argmax(x, keepdim=True).shape == ()  # over all elements: a flat index
+    assert mt.argmax(x).shape == ()  # over all elements: a flat index
+    # keepdim without a dim keeps every dim, as size 1 (PyTorch 2.13: tensor([[5]]))
+    np.testing.assert_array_equal(mt.argmax(x, keepdim=True).data, [[5]])
     assert mt.argmin(x).item() == 0
 
 

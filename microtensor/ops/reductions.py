@@ -1,4 +1,8 @@
-"""Reductions over `dim` (an int, a tuple, or None for all) and the softmax family."""
+"""Reductions over `dim` (an int, a tuple, or None for all) and the softmax family.
+
+Every function with a `dim` also takes numpy's spellings `axis=` and `keepdims=`, as
+PyTorch does: through `**aliases`, which costs a plain call nothing (`x.sum()` checks one
+empty dict), where a wrapping decorator would add a frame to every call."""
 from __future__ import annotations
 
 import math
@@ -8,10 +12,35 @@ from ..autograd import apply
 from ..backend import quiet, xp
 from ..tensor import Tensor
 from .base import Op, _dim, _dims, _nondiff, method
+from .elementwise import Cast, maximum, minimum
 from .shape import reshape
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
-           "logsumexp", "softmax", "log_softmax"]
+           "logsumexp", "softmax", "log_softmax", "prod", "count_nonzero", "aminmax"]
+
+
+def _aliased(op: str, aliases: dict, dim, keepdim=None, default=None):
+    """(dim, keepdim) with `axis=` and `keepdims=` read as PyTorch reads them; keepdim=None:
+    the op has no keepdim; `default`: the op's default dim. Any other keyword is the
+    TypeError Python would raise."""
+    for name in aliases:
+        if name != "axis" and (name != "keepdims" or keepdim is None):
+            raise TypeError(f"{op}() got an unexpected keyword argument {name!r}")
+    if "axis" in aliases:
+        if dim != default:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={aliases['axis']!r}; "
+                            f"axis is another name for dim, give one")
+        dim = aliases["axis"]
+    if "keepdims" in aliases:
+        if keepdim:
+            raise TypeError(f"{op}: got both keepdim and keepdims; give one")
+        keepdim = aliases["keepdims"]
+    return dim, keepdim
+
+
+def _cast(x: Tensor, dtype) -> Tensor:
+    """x in `dtype` first, for the reductions that take PyTorch's `dtype=`."""
+    return x if dtype is None else apply(Cast, x, dtype=xp.dtype(dtype))
 
 
 def _unreduce(B, g, shape, dim, keepdim):
@@ -35,7 +64,13 @@ class Sum(Op):
 
 
 @method
-def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A001
+        **aliases) -> Tensor:
+    """The sum over `dim`; integers and bools sum as int64, and `dtype` casts first."""
+    if aliases:
+        dim, keepdim = _aliased("sum", aliases, dim, keepdim)
+    if dtype is not None:
+        x = _cast(x, dtype)
     return apply(Sum, x, dim=_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
@@ -55,7 +90,12 @@ class Mean(Op):
 
 
 @method
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **aliases) -> Tensor:
+    """The mean over `dim`, of a floating tensor or of one cast to `dtype` first."""
+    if aliases:
+        dim, keepdim = _aliased("mean", aliases, dim, keepdim)
+    if dtype is not None:
+        x = _cast(x, dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"mean: needs a floating tensor, got dtype {x.dtype}")
     return apply(Mean, x, dim=_dims(dim, x.ndim, "mean"), keepdim=keepdim)
@@ -79,7 +119,9 @@ def _check_reducible(x: Tensor, dims, op: str) -> None:
 
 class _Extremum(Op):
     """amax/amin: the gradient is shared evenly among tied extreme elements. A NaN
-    extreme equals nothing: NaN gradients over its slice (0 / 0), as in PyTorch."""
+    extreme equals nothing: NaN gradients over its slice (0 / 0), as in PyTorch. The
+    forwards return arrays, never numpy scalars: the output saved is then the tensor's
+    own array, which mt.compile needs to record it."""
 
     saves = (0,)
     save_output = True
@@ -94,22 +136,26 @@ class _Extremum(Op):
 
 
 class Amax(_Extremum):
-    def forward(a, dim, keepdim): return a.max(axis=dim, keepdims=keepdim)
+    def forward(a, dim, keepdim): return xp.asarray(a.max(axis=dim, keepdims=keepdim))
 
 
 @method
-def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def amax(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
+    if aliases:
+        dim, keepdim = _aliased("amax", aliases, dim, keepdim)
     dims = _dims(dim, x.ndim, "amax")
     _check_reducible(x, dims, "amax")
     return apply(Amax, x, dim=dims, keepdim=keepdim)
 
 
 class Amin(_Extremum):
-    def forward(a, dim, keepdim): return a.min(axis=dim, keepdims=keepdim)
+    def forward(a, dim, keepdim): return xp.asarray(a.min(axis=dim, keepdims=keepdim))
 
 
 @method
-def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
+    if aliases:
+        dim, keepdim = _aliased("amin", aliases, dim, keepdim)
     dims = _dims(dim, x.ndim, "amin")
     _check_reducible(x, dims, "amin")
     return apply(Amin, x, dim=dims, keepdim=keepdim)
@@ -118,57 +164,125 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+def _extreme(name: str, x: Tensor, dim, keepdim: bool, aliases: dict, values, index, pair):
+    """max/min: of all elements, elementwise with a tensor `dim` (torch.max(x, y)), or
+    along `dim` as a (values, indices) pair."""
+    if aliases:
+        dim, keepdim = _aliased(name, aliases, dim, keepdim)
+    if dim is None:
+        return values(x)
+    if isinstance(dim, Tensor):
+        return pair(x, dim)
+    return MaxResult(values(x, dim, keepdim), index(x, dim, keepdim))
+
+
 @method
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
+def max(x: Tensor, dim=None, keepdim: bool = False, **aliases):  # noqa: A001
     """The largest element, or with `dim` a (values, indices) pair as in PyTorch.
     Tied maxima share the gradient evenly."""
-    if dim is None:
-        return amax(x)
-    return MaxResult(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+    return _extreme("max", x, dim, keepdim, aliases, amax, argmax, maximum)
 
 
 @method
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
+def min(x: Tensor, dim=None, keepdim: bool = False, **aliases):  # noqa: A001
     """The smallest element, or with `dim` a (values, indices) pair as in PyTorch."""
-    if dim is None:
-        return amin(x)
-    return MaxResult(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+    return _extreme("min", x, dim, keepdim, aliases, amin, argmin, minimum)
 
 
-ArgMax = _nondiff("argmax", lambda a, dim, keepdim: xp.argmax(a, axis=dim, keepdims=keepdim))
+def _no_grad_reduction(name: str, fn, one_dim: bool) -> tuple:
+    """The op (no gradient) and the function of argmax/argmin (over one dim, or over all
+    elements as a flat index) and all/any (over dims); keepdim keeps every reduced dim,
+    all of them without a dim, as in PyTorch."""
+    op = _nondiff(name, lambda a, dim, keepdim: fn(a, axis=dim, keepdims=keepdim))
+
+    def reduce(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
+        if aliases:
+            dim, keepdim = _aliased(name, aliases, dim, keepdim)
+        if not one_dim:
+            return apply(op, x, dim=_dims(dim, x.ndim, name), keepdim=keepdim)
+        d = None if dim is None else _dim(dim, x.ndim, name)
+        _check_reducible(x, None if d is None else (d,), name)
+        return apply(op, x, dim=d, keepdim=keepdim)
+    reduce.__name__ = reduce.__qualname__ = name
+    return op, method(reduce)
+
+
+ArgMax, argmax = _no_grad_reduction("argmax", xp.argmax, one_dim=True)
+ArgMin, argmin = _no_grad_reduction("argmin", xp.argmin, one_dim=True)
+All, all = _no_grad_reduction("all", xp.all, one_dim=False)  # noqa: A001
+Any, any = _no_grad_reduction("any", xp.any, one_dim=False)  # noqa: A001
+
+
+def _flip(B, a, dim: int):
+    """`a` reversed along `dim`: a getitem, so its VJP is the same reversal."""
+    return B.getitem(a, index=(slice(None),) * dim + (slice(None, None, -1),))
+
+
+def _exclusive_cumprod(B, a, dim: int):
+    """The product of the elements before each one along `dim` (1 for the first)."""
+    ones = xp.ones(a.shape[:dim] + (1,) + a.shape[dim + 1:], a.dtype)
+    head = B.getitem(a, index=(slice(None),) * dim + (slice(0, a.shape[dim] - 1),))
+    return B.cumprod(B.cat([ones, head], dim=dim), dim=dim)
+
+
+class Prod(Op):
+    """The product over one dim or of all elements. Its gradient, the product of the
+    other elements, is out / x where x holds no zero; else, as in PyTorch, the products
+    before and after each element (exclusive cumprods both ways), exact at zeros to
+    every order. An array, as _Extremum's."""
+
+    saves = (0,)
+    save_output = True
+    def forward(a, dim, keepdim): return xp.asarray(a.prod(axis=dim, keepdims=keepdim))
+
+    def vjp(B, g, out, args, needs, dim, keepdim):
+        a = args[0]
+        dims = None if dim is None else (dim,)
+        g = _unreduce(B, g, a.shape, dims, keepdim)
+        if not (B.value(a) == 0).any():
+            return (g * _unreduce(B, out, a.shape, dims, keepdim) / a,)
+        flat, d = (a, dim) if dim is not None else (B.reshape(a, shape=(-1,)), 0)
+        others = _exclusive_cumprod(B, flat, d) * _flip(
+            B, _exclusive_cumprod(B, _flip(B, flat, d), d), d)
+        return (g * B.reshape(others, shape=a.shape),)
 
 
 @method
-def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    d = None if dim is None else _dim(dim, x.ndim, "argmax")
-    _check_reducible(x, None if d is None else (d,), "argmax")
-    return apply(ArgMax, x, dim=d, keepdim=keepdim and d is not None)
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None,
+         **aliases) -> Tensor:
+    """The product of all elements, or over one dim (an int, as in PyTorch); integers
+    and bools multiply as int64."""
+    if aliases:
+        dim, keepdim = _aliased("prod", aliases, dim, keepdim)
+    x = _cast(x, dtype)
+    d = None if dim is None else _dim(dim, x.ndim, "prod")
+    return apply(Prod, x, dim=None if x.ndim == 0 else d, keepdim=keepdim)
 
 
-ArgMin = _nondiff("argmin", lambda a, dim, keepdim: xp.argmin(a, axis=dim, keepdims=keepdim))
-
-
-@method
-def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    d = None if dim is None else _dim(dim, x.ndim, "argmin")
-    _check_reducible(x, None if d is None else (d,), "argmin")
-    return apply(ArgMin, x, dim=d, keepdim=keepdim and d is not None)
-
-
-All = _nondiff("all", lambda a, dim, keepdim: xp.all(a, axis=dim, keepdims=keepdim))
+CountNonzero = _nondiff("count_nonzero", lambda a, dim: xp.asarray(
+    xp.count_nonzero(a, axis=dim), dtype=xp.int64))
 
 
 @method
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return apply(All, x, dim=_dims(dim, x.ndim, "all"), keepdim=keepdim)
+def count_nonzero(x: Tensor, dim=None, **aliases) -> Tensor:
+    """How many elements are not zero, over `dim` (an int, a tuple, or None for all)."""
+    if aliases:
+        dim, _ = _aliased("count_nonzero", aliases, dim)
+    return apply(CountNonzero, x, dim=_dims(dim, x.ndim, "count_nonzero"))
 
 
-Any = _nondiff("any", lambda a, dim, keepdim: xp.any(a, axis=dim, keepdims=keepdim))
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
 
 
 @method
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return apply(Any, x, dim=_dims(dim, x.ndim, "any"), keepdim=keepdim)
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False,
+            **aliases) -> AminmaxResult:
+    """(min, max) over one dim or all elements: amin and amax, ties sharing the gradient."""
+    if aliases:
+        dim, keepdim = _aliased("aminmax", aliases, dim, keepdim)
+    if dim is not None:
+        dim = _dim(dim, x.ndim, "aminmax")
+    return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
 
 
 class LogSumExp(Op):
@@ -195,8 +309,10 @@ class LogSumExp(Op):
 
 
 @method
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over `dim`, without overflow for any input size."""
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
+    """log(sum(exp(x))) over `dim` (None: all dims), without overflow for any input size."""
+    if aliases:
+        dim, keepdim = _aliased("logsumexp", aliases, dim, keepdim)
     dims = _dims(dim, x.ndim, "logsumexp")
     return apply(LogSumExp, x, dim=tuple(range(x.ndim)) if dims is None else dims,
                  keepdim=keepdim)
@@ -219,8 +335,10 @@ class Softmax(Op):
 
 
 @method
-def softmax(x: Tensor, dim: int) -> Tensor:
+def softmax(x: Tensor, dim: int | None = None, **aliases) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, shifted by the max so it never overflows."""
+    if aliases:
+        dim, _ = _aliased("softmax", aliases, dim)
     d = _dim(dim, x.ndim, "softmax")
     if x.ndim == 0:  # as PyTorch: a 0-d tensor is a softmax over one element
         return reshape(apply(Softmax, reshape(x, 1), dim=0))
@@ -242,8 +360,10 @@ class LogSoftmax(Op):
 
 
 @method
-def log_softmax(x: Tensor, dim: int) -> Tensor:
+def log_softmax(x: Tensor, dim: int | None = None, **aliases) -> Tensor:
     """x - logsumexp(x) along `dim`: stable, and exact where softmax underflows."""
+    if aliases:
+        dim, _ = _aliased("log_softmax", aliases, dim)
     d = _dim(dim, x.ndim, "log_softmax")
     if x.ndim == 0:
         return reshape(apply(LogSoftmax, reshape(x, 1), dim=0))

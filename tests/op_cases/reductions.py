@@ -1,31 +1,24 @@
 """The op-case rows of the reductions ops (microtensor/ops/reductions.py)."""
 from __future__ import annotations
 
-import functools
-import math
-import zlib
-from dataclasses import dataclass, field
-from typing import Callable
-
-import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
-from hypothesis import assume
 
 import microtensor as mt
-from helpers import leaf
 from microtensor import ops
-from microtensor.testing import check_grads
-from microtensor.testing import strategies as mst
-from references import fold_reference, max_pool2d_reference, positions, unfold_reference
-
-MAX_SIDE = 3
-MAX_DIMS = 3
-KINK_MARGIN = 0.05
-
+from microtensor.functional import std_mean, var_mean
 
 from .columns import *  # noqa: F401,F403
 from .samples import *  # noqa: F401,F403
+
+
+@st.composite
+def one_dim_or_all(draw, shapes):
+    """prod, aminmax: over all elements or along one dim; keepdim either way."""
+    ndim = len(shapes[0])
+    dim = None if ndim == 0 or draw(st.booleans()) else draw(a_dim(ndim))
+    return {"dim": dim, "keepdim": draw(st.booleans())}
+
 
 ROWS = [
     # reductions over `dim`: None, an int or a tuple, negative dims included
@@ -60,6 +53,16 @@ ROWS = [
         distinct=True, shapes=splittable(),
         attrs=lambda shapes: var_attrs(shapes, min_reduced=2),
         examples=(ex(dim=None, correction=1, keepdim=False),)),
+    OpCase("var_mean-and-std_mean", None, lambda x, dim, correction, keepdim: (
+        *var_mean(x, dim, correction=correction, keepdim=keepdim),
+        std_mean(x, axis=dim, correction=correction, keepdims=keepdim)[0]),
+        lambda a, dim, correction, keepdim: (
+            np.var(a, axis=np_dims(dim, a.ndim), ddof=correction, keepdims=keepdim),
+            np.mean(a, axis=np_dims(dim, a.ndim), keepdims=keepdim),
+            np.std(a, axis=np_dims(dim, a.ndim), ddof=correction, keepdims=keepdim)),
+        distinct=True, shapes=splittable(),
+        attrs=lambda shapes: var_attrs(shapes, min_reduced=2),
+        examples=(ex(dim=1, correction=0, keepdim=True),)),
     OpCase("logsumexp", ops.LogSumExp, lambda x, dim, keepdim: mt.logsumexp(x, dim, keepdim),
            logsumexp_ref, attrs=over_dims, examples=(ex(dim=1, keepdim=False),)),
     OpCase("softmax", ops.Softmax, lambda x, dim: mt.softmax(x, dim), softmax_ref,
@@ -75,4 +78,20 @@ ROWS = [
            ("bool",), attrs=over_dims, examples=(ex(dim=0, keepdim=False),)),
     OpCase("any", ops.Any, lambda x, dim, keepdim: mt.any(x, dim, keepdim), reduce_ref(np.any),
            ("bool",), attrs=over_dims, examples=(ex(dim=(0, 1), keepdim=True),)),
+    OpCase("count_nonzero", ops.CountNonzero, lambda x, dim: x.count_nonzero(dim),
+           lambda a, dim: np.sum(a != 0, axis=np_dims(dim, a.ndim)).astype(np.int64),
+           attrs=lambda shapes: st.fixed_dictionaries({"dim": reduction_dims(len(shapes[0]))}),
+           examples=(ex(values=([[0.0, 1.5, 0.0], [2.0, -1.0, 0.0]],), dim=0),)),
+    # prod: out / x drawn away from 0 (where 1e-300 ** 2 underflows, as in PyTorch); its
+    # gradient at zeros from the examples (one in a slice: the product of the others; two: 0)
+    OpCase("prod", ops.Prod, lambda x, dim, keepdim: x.prod(dim, keepdim), reduce_ref(np.prod),
+           ("nonzero",), attrs=one_dim_or_all, examples=(
+               ex(dim=1, keepdim=False),
+               ex("zeros", values=([[2.0, 0.0, -1.5], [0.0, 0.5, 0.0]],), dim=1, keepdim=True),
+               ex("a-zero", values=([[2.0, 0.0, -1.5], [1.2, 0.5, 3.0]],), dim=None,
+                  keepdim=False))),
+    OpCase("aminmax", None, lambda x, dim, keepdim: tuple(mt.aminmax(x, dim=dim, keepdim=keepdim)),
+           lambda a, dim, keepdim: (reduce_ref(np.min)(a, dim, keepdim),
+                                    reduce_ref(np.max)(a, dim, keepdim)),
+           distinct=True, attrs=one_dim_or_all, examples=(ex(dim=-1, keepdim=True),)),
 ]

@@ -183,13 +183,11 @@ def var_attrs(draw, shapes, min_reduced=1):
 
 @st.composite
 def arg_attrs(draw, shapes):
-    """argmax/argmin: over all elements, or along one dim (keepdim only with a dim: over
-    all elements microtensor gives a 0-d index whatever keepdim, where PyTorch 2.13 keeps
-    the dims)."""
+    """argmax/argmin: over all elements (a flat index; keepdim keeps every dim as size 1,
+    as in PyTorch) or along one dim."""
     ndim = len(shapes[0])
-    if ndim == 0 or draw(st.booleans()):
-        return {"dim": None, "keepdim": False}
-    return {"dim": draw(a_dim(ndim)), "keepdim": draw(st.booleans())}
+    dim = None if ndim == 0 or draw(st.booleans()) else draw(a_dim(ndim))
+    return {"dim": dim, "keepdim": draw(st.booleans())}
 
 
 @st.composite
