@@ -10,7 +10,8 @@ from typing import Any
 from .backend import ndarray, xp
 from .tensor import Tensor, _check_grad_dtype, _wrap, get_default_dtype, tensor
 
-__all__ = ["device", "empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye",
+__all__ = ["device", "memory_format", "contiguous_format", "preserve_format", "channels_last",
+           "empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye",
            "empty_like", "zeros_like", "ones_like", "full_like", "from_numpy", "as_tensor"]
 
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
@@ -88,12 +89,30 @@ def _check_device(where: str, dev: Any) -> None:
                        f"on the CPU only (device='cpu', or leave device out)")
 
 
-_UNSUPPORTED = {  # PyTorch's argument: (the default we accept, why any other value is refused)
-    "layout": (None, "microtensor tensors are dense (strided) only"),
-    "pin_memory": (False, "pinned memory serves copies to an accelerator; microtensor runs "
-                          + "on the CPU only"),
-    "memory_format": (None, "microtensor keeps numpy's row-major order"),
-    "out": (None, "assign the result instead"),
+class memory_format:
+    """PyTorch's memory formats, by name. microtensor's arrays are row-major, which
+    contiguous_format asks for and preserve_format keeps: both are accepted wherever
+    PyTorch takes memory_format=; channels_last is refused."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"microtensor.{self.name}"
+
+
+contiguous_format, preserve_format, channels_last = (
+    memory_format(name) for name in ("contiguous_format", "preserve_format", "channels_last"))
+
+_UNSUPPORTED = {  # PyTorch's argument: (the values we accept, why any other is refused)
+    "layout": ((None,), "microtensor tensors are dense (strided) only"),
+    "pin_memory": ((False,), "pinned memory serves copies to an accelerator; microtensor "
+                             + "runs on the CPU only"),
+    "memory_format": ((None, contiguous_format, preserve_format),
+                      "microtensor keeps numpy's row-major order"),
+    "out": ((None,), "assign the result instead"),
 }
 
 
@@ -104,8 +123,8 @@ def _check_options(where: str, dev: Any, options: dict) -> None:
     for name, value in options.items():
         if name not in _UNSUPPORTED:
             raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
-        default, why = _UNSUPPORTED[name]
-        if value is not default:
+        accepted, why = _UNSUPPORTED[name]
+        if not any(value is a for a in accepted):
             raise TypeError(f"{where}: {name}={value!r} is not supported ({why}); leave "
                             f"{name} out")
 
@@ -359,7 +378,7 @@ def from_numpy(ndarray: ndarray) -> Tensor:
     >>> t = mt.from_numpy(a)
     >>> a[0] = 5.0
     >>> t
-    tensor([5., 0.], dtype=float64)
+    tensor([5., 0.], dtype=microtensor.float64)
     """
     if not isinstance(ndarray, xp.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")

@@ -29,7 +29,7 @@ class TensorDataset:
 
     >>> import microtensor as mt
     >>> ds = mt.data.TensorDataset(mt.zeros(4, 3), mt.tensor([0, 1, 2, 3]))
-    >>> len(ds), [t.shape for t in ds[1:3]]
+    >>> len(ds), [tuple(t.shape) for t in ds[1:3]]
     (4, [(2, 3), (2,)])
     """
 

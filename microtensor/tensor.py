@@ -3,65 +3,42 @@ op functions of `ops/` themselves (registered there with @method); no op logic l
 here."""
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any, Callable
 
 from .backend import ndarray, xp
+from .dtypes import (TENSOR_TYPES, dtype_name, get_default_dtype, promote_result,
+                     set_default_dtype)
+from .printing import tensor_repr
 
-__all__ = ["Tensor", "tensor", "set_default_dtype", "get_default_dtype", "promote_result"]
-
-_default = {"dtype": xp.dtype(xp.float32)}
-
-
-def set_default_dtype(dtype) -> None:
-    """The floating dtype given to Python floats and lists (float32 unless changed)."""
-    dtype = xp.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype}")
-    _default["dtype"] = dtype
+__all__ = ["Tensor", "tensor", "Size", "is_tensor", "is_floating_point", "numel",
+           "set_default_dtype", "get_default_dtype", "promote_result"]
 
 
-def get_default_dtype():
-    return _default["dtype"]
+class Size(tuple):
+    """A tensor's shape (`x.shape`, `x.size()`): a tuple of ints that prints (str, repr)
+    as torch.Size does. In an f-string it reads as the plain tuple, the form every error
+    message of the package gives shapes in ("a tensor of shape (2, 3)").
 
+    >>> import microtensor as mt
+    >>> mt.zeros(3, 4).shape
+    microtensor.Size([3, 4])
+    >>> f"{mt.zeros(3, 4).shape}"
+    '(3, 4)'
+    """
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+    __slots__ = ()
 
+    def __repr__(self) -> str:
+        return f"microtensor.Size({list(self)})"
 
-def _promote_types(a, b):
-    """PyTorch's promote_types: the higher category wins whole (float32 with int64 is
-    float32); within a category, the wider type."""
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    return xp.promote_types(a, b) if ca == cb else a if ca > cb else b
+    def __format__(self, format_spec: str) -> str:
+        return format(tuple(self), format_spec)
 
-
-def promote_result(out: ndarray, inputs) -> ndarray:
-    """`out`, which numpy made float64, in the dtype PyTorch gives the same inputs.
-
-    numpy promotes an integer tensor with a Python float, two integer tensors divided, a
-    float32 tensor with an integer tensor, and a float32 tensor with a 0-d float64 one to
-    float64. PyTorch keeps the dimensioned tensors' dtype unless a 0-d tensor or a Python
-    scalar is of a higher category (bool < integer < float), and gives integer inputs of
-    a floating op the default dtype."""
-    dims = zeros = None
-    scalar = -1
-    for a in inputs:
-        if isinstance(a, ndarray):
-            if a.ndim:
-                dims = a.dtype if dims is None else _promote_types(dims, a.dtype)
-            else:
-                zeros = a.dtype if zeros is None else _promote_types(zeros, a.dtype)
-        elif isinstance(a, (bool, int, float, complex)):
-            scalar = max(scalar, 0 if isinstance(a, bool) else 1 if isinstance(a, int)
-                         else 2 if isinstance(a, float) else 3)
-    res = dims
-    if zeros is not None and (res is None or _CATEGORY[zeros.kind] > _CATEGORY[res.kind]):
-        res = zeros
-    if res is None or scalar > _CATEGORY[res.kind]:
-        res = _default["dtype"] if scalar <= 2 else xp.dtype(xp.complex128)
-    if res.kind in "biu":  # a floating result of integer inputs (true division, exp)
-        res = _default["dtype"]
-    return out if res == out.dtype else out.astype(res)
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        return math.prod(self)
 
 
 def _as_array(data, dtype) -> ndarray:
@@ -73,7 +50,7 @@ def _as_array(data, dtype) -> ndarray:
     else:
         arr = xp.array(data)
         if arr.dtype == xp.float64 and dtype is None:
-            arr = arr.astype(_default["dtype"])
+            arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind not in "biufc":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             f"(numpy gives dtype {arr.dtype})")
@@ -101,6 +78,7 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_node", "_oi", "_version", "_hooks",
                  "_alias", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
+    is_cuda, is_cpu = False, True
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
         self.data = _as_array(data, dtype)
@@ -116,8 +94,8 @@ class Tensor:
 
     # -- attributes ------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self.data.shape)
 
     @property
     def ndim(self) -> int:
@@ -126,6 +104,19 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    @property
+    def device(self):
+        """Always the CPU: microtensor computes there only."""
+        return _CPU
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
 
     @property
     def is_leaf(self) -> bool:
@@ -146,68 +137,107 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape as a Size, or the length of dimension `dim` (negative counts back)."""
+        shape = self.data.shape
+        return Size(shape) if dim is None else shape[O._dim(dim, len(shape), "size")]
 
     def dim(self) -> int:
-        return self.ndim
+        return self.data.ndim
+
+    ndimension = dim
 
     def numel(self) -> int:
         return self.data.size
 
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
     def __len__(self) -> int:
-        if self.ndim == 0:
+        if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
+        return self.data.shape[0]
 
     def __iter__(self):
-        return (self[i] for i in range(len(self)))
+        """The tensor's slices along dim 0 (views, as x[i])."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __contains__(self, element) -> bool:
+        """Whether any element equals `element` (a number or a tensor)."""
+        if not isinstance(element, (Tensor, bool, int, float, complex, xp.generic)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element)}.")
+        return bool((self == element).any())
 
     def item(self):
         if self.data.size != 1:
             raise RuntimeError(f"item: a tensor with {self.data.size} elements (shape "
-                               f"{self.shape}) cannot be converted to a Python scalar")
+                               f"{self.data.shape}) cannot be converted to a Python scalar")
         return self.data.item()
 
-    def numpy(self) -> ndarray:
-        if self.requires_grad:
-            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
-                               "use tensor.detach().numpy()")
+    def numpy(self, *, force: bool = False) -> ndarray:
+        """The array itself (shared memory); refused on a tensor that requires grad
+        unless force=True, as in PyTorch."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         return self.data
+
+    def __array__(self, dtype=None, copy=None) -> ndarray:
+        """np.asarray(t): numpy() (so refused if t requires grad), cast to dtype if given."""
+        arr = self.numpy()
+        if copy:
+            arr = arr.copy()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def tolist(self):
         return self.data.tolist()
 
+    def _scalar(self, kind: str):
+        if self.data.size != 1:
+            raise ValueError(f"{kind}: only one element tensors can be converted to Python "
+                             f"scalars, got {self.data.size} elements (shape "
+                             f"{self.data.shape})")
+        return self.data.item()
+
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar("int"))
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} "
-                               f"elements is ambiguous; use .any() or .all()")
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous ({self.data.size} elements); use .any() or "
+                               f".all()")
         return bool(self.data.item())
 
     def __index__(self) -> int:
-        return self.data.__index__()
+        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+            raise TypeError(f"only integer tensors of a single element can be converted to "
+                            f"an index, got a {self.data.dtype} tensor of shape "
+                            f"{self.data.shape}")
+        return self.data.item().__index__()
+
+    def __format__(self, format_spec: str) -> str:
+        """f"{loss:.4f}" formats a 0-d tensor's value, as in PyTorch."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        data = self.data
-        finite = data[xp.isfinite(data)] if data.dtype.kind == "f" else data
-        whole = data.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
-        body = xp.array2string(data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec" if whole else "fixed")
-        extra = []
-        if self.dtype not in (_default["dtype"], xp.int64, xp.bool_):
-            extra.append(f"dtype={self.dtype}")
-        if self._node is not None:
-            extra.append(f"grad_fn={self._node!r}")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extra) + ")"
+        node = self._node
+        return tensor_repr(self.data, node and node.backward_name, self.requires_grad)
 
     # -- autograd ---------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -223,6 +253,13 @@ class Tensor:
         """The same array, cut from the graph. As in PyTorch it shares memory and the
         version counter: changing either in place is caught where the other was saved."""
         return _autograd.share_version(self, _wrap(self.data))
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph, in place: it becomes a leaf without grad."""
+        if self._alias is not None and self._alias.base is not None:
+            raise RuntimeError("detach_: can't detach views in-place; use detach() instead")
+        self._node, self._oi, self.requires_grad = None, 0, False
+        return self
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
@@ -258,24 +295,8 @@ class Tensor:
         from . import viz
         return viz.draw_graph(self, **options)
 
-    # -- conversions ------------------------------------------------------------------
-    def to(self, dtype) -> "Tensor":
-        return _apply(O.Cast, self, dtype=xp.dtype(dtype))
-
-    def float(self) -> "Tensor":
-        return self.to(xp.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(xp.float64)
-
-    # -- reflected operators: the op functions with the operands swapped ---------------
-    # (+ - * / ** @ < ... are the op functions themselves, set below: a + b is mt.add(a, b))
-    def __radd__(self, other): return O.add(other, self)
-    def __rsub__(self, other): return O.sub(other, self)
-    def __rmul__(self, other): return O.mul(other, self)
-    def __rtruediv__(self, other): return O.div(other, self)
-    def __rpow__(self, other): return O.pow(other, self)
-    def __rmatmul__(self, other): return O.matmul(other, self)
+    # -- operators: + - * / ** @ % // & | ^ << >> < ... and their reflected forms are the
+    # op functions themselves, set at the end of this file
     def __pos__(self): return self
 
     # -- in place (refused on leaves that require grad, outside no_grad) ---------------
@@ -283,8 +304,10 @@ class Tensor:
     def __isub__(self, other): return _autograd.apply_inplace(O.Sub, self, other)
     def __imul__(self, other): return _autograd.apply_inplace(O.Mul, self, other)
     def __itruediv__(self, other): return _autograd.apply_inplace(O.Div, self, other)
-    def add_(self, other): return _autograd.apply_inplace(O.Add, self, other)
-    def sub_(self, other): return _autograd.apply_inplace(O.Sub, self, other)
+    def add_(self, other, *, alpha=1):
+        return _autograd.apply_inplace(O.Add, self, other if alpha == 1 else other * alpha)
+    def sub_(self, other, *, alpha=1):
+        return _autograd.apply_inplace(O.Sub, self, other if alpha == 1 else other * alpha)
     def mul_(self, other): return _autograd.apply_inplace(O.Mul, self, other)
     def div_(self, other): return _autograd.apply_inplace(O.Div, self, other)
     def clamp_(self, min=None, max=None):
@@ -292,7 +315,8 @@ class Tensor:
         return _autograd.apply_inplace(O.Clamp, self, min=min, max=max)
     def zero_(self): return _autograd.apply_inplace(O.Fill, self, value=0)
     def fill_(self, value): return _autograd.apply_inplace(O.Fill, self, value=value)
-    def copy_(self, src): return _autograd.apply_inplace(O.CopyFrom, self, src)
+    def copy_(self, src, non_blocking: bool = False):
+        return _autograd.apply_inplace(O.CopyFrom, self, src)
     def __setitem__(self, index, value): _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
 
     # -- indexing (the other methods are the op functions: see the end of this file) ---
@@ -313,7 +337,8 @@ def _wrap(data, node=None, oi: int = 0) -> Tensor:
     return t
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of `data`.
 
     Python floats and lists become the default dtype (float32), integers int64; numpy
@@ -323,19 +348,65 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> mt.tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
     """
+    _check_options("tensor", device, {"pin_memory": pin_memory})
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether obj is a Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether input's dtype is a floating one (float16, float32, float64)."""
+    return _check_tensor(input, "is_floating_point").is_floating_point()
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of input."""
+    return _check_tensor(input, "numel").numel()
+
+
+def _check_tensor(input: Any, where: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{where}: expected a Tensor, got {type(input).__name__}")
+    return input
 
 
 from . import autograd as _autograd  # noqa: E402  (the engine needs Tensor defined first)
 from . import functional as _F  # noqa: E402,F401  (its composites register methods too)
 from . import ops as O  # noqa: E402
 from .autograd import apply as _apply  # noqa: E402
+from .creation import _check_options, device as _device  # noqa: E402
+from . import conversions as _conversions  # noqa: E402,F401  (x.to(), x.float(), ...)
+
+_CPU = _device("cpu")
 
 for _name, _fn in O.METHODS.items():  # x.exp() is ops.exp(x): the same function
     setattr(Tensor, _name, _fn)
-Tensor.__add__, Tensor.__sub__, Tensor.__mul__, Tensor.__truediv__ = O.add, O.sub, O.mul, O.div
-Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__, Tensor.__abs__ = O.pow, O.matmul, O.neg, O.abs
+# `a + b`, `a - b`, `a / b` are the Add, Sub and Div functions without keywords (mt.add
+# takes alpha=, mt.div rounding_mode=): nothing stands between the operator and the op
+_A = O.arithmetic
+Tensor.__add__, Tensor.__sub__, Tensor.__truediv__ = _A._add, _A._sub, _A._div
+Tensor.__mul__, Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__ = O.mul, O.pow, O.matmul, O.neg
+Tensor.__abs__, Tensor.__mod__, Tensor.__floordiv__ = O.abs, O.remainder, O.floor_divide
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = O.lt, O.le, O.gt, O.ge
 Tensor.__eq__, Tensor.__ne__ = O.eq, O.ne
-Tensor.__and__, Tensor.__or__, Tensor.__xor__ = O.logical_and, O.logical_or, O.logical_xor
-Tensor.__invert__ = O.logical_not
+Tensor.__and__, Tensor.__or__, Tensor.__xor__ = O.bitwise_and, O.bitwise_or, O.bitwise_xor
+Tensor.__lshift__, Tensor.__rshift__ = O.bitwise_left_shift, O.bitwise_right_shift
+Tensor.__invert__ = O.bitwise_not
+
+
+def _reflected(fn: Callable) -> Callable:
+    """The reflected operator of an op function: `2 - x` is fn(2, x)."""
+    def reflected(self, other): return fn(other, self)
+    return reflected
+
+
+for _name, _fn in (("__radd__", _A._add), ("__rsub__", _A._sub), ("__rmul__", O.mul),
+                   ("__rtruediv__", _A._div), ("__rpow__", O.pow), ("__rmatmul__", O.matmul),
+                   ("__rmod__", O.remainder), ("__rfloordiv__", O.floor_divide),
+                   ("__rand__", O.bitwise_and), ("__ror__", O.bitwise_or),
+                   ("__rxor__", O.bitwise_xor), ("__rlshift__", O.bitwise_left_shift),
+                   ("__rrshift__", O.bitwise_right_shift)):
+    setattr(Tensor, _name, _reflected(_fn))

@@ -290,3 +290,10 @@ def test_an_index_of_floats_or_bools_is_a_type_error_naming_the_op(call):
 def test_bad_arguments_are_errors_naming_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_where_with_the_condition_alone_is_nonzero_as_tuple():
+    rows, cols = mt.where(mt.tensor([[1, 0], [0, 2]]))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]  # from PyTorch
+    with pytest.raises(TypeError, match="where: give both x and y, or neither"):
+        mt.where(mt.tensor([True]), mt.tensor([1.0]))

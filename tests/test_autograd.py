@@ -42,7 +42,7 @@ def test_grad_fn_names_the_op():
     x = leaf([1.0])
     y = (x @ mt.ones(1, 2, dtype=mt.float64)).exp()
     assert y.grad_fn.name == "exp"
-    assert repr(y.grad_fn) == "<ExpBackward>"
+    assert repr(y.grad_fn).startswith("<ExpBackward0 object at 0x")  # PyTorch's form
     assert x.grad_fn is None
 
 

@@ -53,8 +53,27 @@ class Node:
     def name(self) -> str:
         return self.op.name
 
+    @property
+    def backward_name(self) -> str:
+        """PyTorch's name for the node (its class name there): `AddBackward0`, and for an
+        autograd.Function its class name and `Backward`."""
+        op = self.op
+        if not isinstance(op, type):  # an autograd.Function
+            return f"{op.__name__}Backward"
+        name = _TORCH_NAMES.get(op.__name__)
+        if op.__name__ == "MatMul":
+            name = _MATMUL_NAMES.get(tuple(a.ndim for a in self.arrays), "UnsafeViewBackward0")
+        elif op.__name__ == "GetItem":
+            name = _getitem_name(self.attrs["index"])
+        elif name is None:
+            name = "".join(w.capitalize() for w in op.name.split("_")) + "Backward0"
+        if op.__name__ in ("Sum", "Mean") and self.attrs.get("dim") is not None:
+            name = name[:-1] + "1"  # PyTorch's overload over dims
+        return name
+
     def __repr__(self) -> str:
-        return f"<{self.op.__name__}Backward>"
+        module = "" if isinstance(self.op, type) else "microtensor.autograd.function."
+        return f"<{module}{self.backward_name} object at {id(self):#x}>"
 
     @property
     def next_functions(self) -> tuple:
@@ -75,6 +94,31 @@ class Node:
     def trace(self) -> str | None:
         """Where the user created this op (anomaly mode only)."""
         return None if self.extra is None else self.extra.get("trace")
+
+
+# op class -> PyTorch's node name, where it is not the op's name in CamelCase + Backward0
+_TORCH_NAMES = {
+    "BroadcastTo": "ExpandBackward0", "Cast": "ToCopyBackward0", "Clamp": "ClampBackward1",
+    "CopyFrom": "CopyBackwards", "CopySlices": "CopySlices", "SetItem": "CopySlices",
+    "Fill": "FillBackward0", "Fold": "Col2ImBackward0",
+    "Linear": "AddmmBackward0", "Log1p": "Log1PBackward0", "Pad": "ConstantPadNdBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0", "Reshape": "ViewBackward0",
+    "SumTo": "SumBackward1", "Unfold": "Im2ColBackward0"}
+_MATMUL_NAMES = {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}
+
+
+def _getitem_name(index) -> str:
+    """PyTorch's node for x[index]: that of the last step it applies (x[1:2, 0] selects
+    last, x[0, 1:2] slices last; `:` and `...` are no steps unless alone)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not all(p is None or p is Ellipsis or isinstance(p, (int, xp.integer, slice))
+               for p in parts):  # an array or a mix of both: advanced indexing
+        return "IndexBackward0"
+    steps = [p for p in parts if p is not Ellipsis]
+    steps = [p for p in steps if p != slice(None)] or steps
+    last = steps[-1] if steps else Ellipsis
+    return ("AliasBackward0" if last is Ellipsis else "UnsqueezeBackward0" if last is None
+            else "SliceBackward0" if isinstance(last, slice) else "SelectBackward0")
 
 
 def _user_frame() -> str:

@@ -1,4 +1,5 @@
-"""Arithmetic: + - * / ** @ and linear, with their VJPs."""
+"""Arithmetic: + - * / ** @ and linear, with their VJPs; add, sub and div with PyTorch's
+keywords (alpha=, rounding_mode=) and their aliases."""
 from __future__ import annotations
 
 import math
@@ -8,18 +9,20 @@ from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, restore, silence, xp
 from ..tensor import Tensor
 from .base import Op, _t, method
+from .rounding import floor_divide, trunc_divide
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "linear"]
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "true_divide",
+           "multiply", "subtract", "divide", "rsub"]
 
 
 class Add(Op):
-    """a + b with broadcasting (`a + b` is this op's function, mt.add)."""
+    """a + b with broadcasting (`a + b` is this op's function; mt.add adds alpha= to it)."""
 
     forward = operator.add  # a + b, as a builtin: no Python frame on the hot path
     def vjp(B, g, out, args, needs): return g, g
 
 
-add = method(binary(Add))
+_add = binary(Add)  # `a + b`: the op function itself, no keyword handling in the way
 
 
 class Sub(Op):
@@ -27,7 +30,7 @@ class Sub(Op):
     def vjp(B, g, out, args, needs): return g, (-g if needs[1] else None)
 
 
-sub = method(binary(Sub))
+_sub = binary(Sub)  # `a - b`
 
 
 class Mul(Op):
@@ -39,7 +42,7 @@ class Mul(Op):
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
 
-mul = method(binary(Mul))
+mul = multiply = method("mul", "multiply")(binary(Mul))  # `a * b` too: no keywords
 
 
 class Div(Op):
@@ -64,7 +67,7 @@ class Div(Op):
         return (ga if needs[0] else None), (-ga * a / b if needs[1] else None)
 
 
-div = method(binary(Div))
+_div = true_divide = method("true_divide")(binary(Div))  # `a / b`
 
 
 class Neg(Op):
@@ -123,6 +126,58 @@ class Pow(Op):
 
 
 pow = method(binary(Pow))  # noqa: A001  (torch.pow)
+
+
+def _scaled(other, alpha, input, op: str):
+    """alpha * other, refusing a float alpha with integer tensors, as PyTorch does."""
+    if isinstance(alpha, float) and _kind(input) in "biu" and _kind(other) in "biu":
+        raise TypeError(f"{op}: for integer tensors alpha must not be a float, got "
+                        f"alpha={alpha}")
+    if isinstance(other, (int, float)):
+        return other * alpha
+    return mul(other if isinstance(other, (Tensor, ndarray)) else _t(other), alpha)
+
+
+def _kind(x) -> str:
+    return x.dtype.kind if isinstance(x, (Tensor, ndarray)) else "f" if isinstance(x, float) \
+        else "i"
+
+
+@method
+def add(input, other, *, alpha=1) -> Tensor:  # noqa: A002  (torch.add's names)
+    """input + alpha * other, as torch.add; `a + b` is the same op without the keyword."""
+    return _add(input, other if alpha == 1 else _scaled(other, alpha, input, "add"))
+
+
+@method("sub", "subtract")
+def sub(input, other, *, alpha=1) -> Tensor:  # noqa: A002
+    """input - alpha * other, as torch.sub."""
+    return _sub(input, other if alpha == 1 else _scaled(other, alpha, input, "sub"))
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002
+    """other - alpha * input, as torch.rsub."""
+    return _sub(other, input if alpha == 1 else _scaled(input, alpha, other, "rsub"))
+
+
+@method("div", "divide")
+def div(input, other, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    """input / other, as torch.div: true division, or rounded toward zero ('trunc') or
+    down ('floor'), which keep integer dtypes and have a zero gradient."""
+    if rounding_mode is None:
+        return _div(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        return trunc_divide(input, other)
+    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                     f"{rounding_mode!r}")
+
+
+divide = div
 
 
 def _matmul_error(a, b) -> ValueError:
@@ -192,8 +247,9 @@ class Linear(Op):
     saves = (0, 1)
 
     def forward(x, weight, bias):
-        try:
-            out = xp.dot(x, weight.T)  # = x @ weight.T for a 2-D weight, with less overhead
+        try:  # np.dot is BLAS only for 2-D operands: a batch of sequences is made 2-D
+            out = xp.dot(x, weight.T) if x.ndim <= 2 else \
+                xp.dot(x.reshape(-1, x.shape[-1]), weight.T).reshape(*x.shape[:-1], -1)
         except ValueError:
             raise ValueError(f"linear: input of shape {x.shape} does not match weight of "
                              f"shape {weight.shape} ({x.shape[-1]} != {weight.shape[-1]} "
@@ -204,7 +260,10 @@ class Linear(Op):
 
     def vjp(B, g, out, args, needs):
         x, w = args[0], args[1]
-        gx = B.dot(g, w) if needs[0] else None
+        gx = None
+        if needs[0]:
+            gx = B.dot(g, w) if g.ndim <= 2 else B.reshape(
+                B.dot(B.reshape(g, shape=(-1, g.shape[-1])), w), shape=tuple(x.shape))
         gw = None
         if needs[1]:
             if x.ndim == 2:

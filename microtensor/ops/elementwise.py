@@ -1,15 +1,21 @@
-"""Elementwise ops: unary functions, activations, clamp, maximum/minimum, where, casts and
-fills; comparisons and logic (no gradient)."""
+"""Elementwise ops: exponentials, logarithms and powers, sin, cos, tanh and sigmoid, clamp,
+maximum/minimum, lerp, where, casts and fills; comparisons, logic and floating-point
+classification (no gradient)."""
 from __future__ import annotations
+
+import math
 
 from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, xp
 from ..tensor import Tensor
-from .base import Op, _nondiff, method
+from .base import Op, _nondiff, _t, method
+from .indexing import nonzero
 
-__all__ = ["exp", "expm1", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
-           "leaky_relu", "elu", "softplus", "clamp", "maximum", "minimum", "where", "clone",
-           "logical_and", "logical_or", "logical_xor", "logical_not", "eq", "ne", "lt", "le", "gt", "ge"]
+__all__ = ["exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
+           "reciprocal", "square", "abs", "sin", "cos", "tanh", "sigmoid", "clamp", "clip",
+           "clip_", "maximum", "minimum", "lerp", "where", "clone", "nan_to_num", "isclose",
+           "allclose", "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
+           "logical_xor", "logical_not", "isnan", "isinf", "isfinite"]
 
 
 class Exp(Op):
@@ -22,7 +28,6 @@ class Exp(Op):
 exp = method(unary(Exp))
 
 
-
 class Expm1(Op):
     """exp(x) - 1, without the cancellation of exp(x) - 1 near 0."""
 
@@ -32,6 +37,16 @@ class Expm1(Op):
 
 
 expm1 = method(unary(Expm1))
+
+
+class Exp2(Op):
+    save_output = True
+    forward = quiet(xp.exp2)
+    def vjp(B, g, out, args, needs): return (g * out * math.log(2),)
+
+
+exp2 = method(unary(Exp2))
+
 
 class Log(Op):
     b_name = "log"
@@ -56,7 +71,30 @@ class Log1p(Op):
 log1p = method(unary(Log1p))
 
 
+class Log2(Op):
+    saves = (0,)
+    forward = quiet(xp.log2)
+
+    @quiet
+    def vjp(B, g, out, args, needs): return (g / (args[0] * math.log(2)),)
+
+
+log2 = method(unary(Log2))
+
+
+class Log10(Op):
+    saves = (0,)
+    forward = quiet(xp.log10)
+
+    @quiet
+    def vjp(B, g, out, args, needs): return (g / (args[0] * math.log(10)),)
+
+
+log10 = method(unary(Log10))
+
+
 class Sqrt(Op):
+    b_name = "sqrt"
     save_output = True
     forward = quiet(xp.sqrt)
 
@@ -65,6 +103,34 @@ class Sqrt(Op):
 
 
 sqrt = method(unary(Sqrt))
+
+
+class Rsqrt(Op):
+    """1 / sqrt(x); integers give the default float dtype, as in PyTorch."""
+
+    save_output = True
+    forward = quiet(lambda a: 1 / xp.sqrt(a))
+    def vjp(B, g, out, args, needs): return (g * out * out * out * -0.5,)
+
+
+rsqrt = method(unary(Rsqrt))
+
+
+class Reciprocal(Op):
+    """1 / x; integers give the default float dtype (numpy's reciprocal would give 1/2 = 0)."""
+
+    save_output = True
+    forward = quiet(lambda a: 1 / a)
+    def vjp(B, g, out, args, needs): return (-g * out * out,)
+
+
+reciprocal = method(unary(Reciprocal))
+
+
+@method
+def square(x) -> Tensor:
+    """x ** 2 (integers stay integers), as torch.square."""
+    return _t(x) ** 2
 
 
 class Abs(Op):
@@ -101,6 +167,7 @@ cos = method(unary(Cos))
 
 
 class Tanh(Op):
+    b_name = "tanh"
     save_output = True
     def forward(a): return xp.tanh(a)
     def vjp(B, g, out, args, needs): return (g * (1 - out * out),)
@@ -127,58 +194,6 @@ class Sigmoid(Op):
 sigmoid = method(unary(Sigmoid))
 
 
-class Relu(Op):
-    save_output = True
-    def forward(a): return xp.maximum(a, 0)
-    def vjp(B, g, out, args, needs): return (g * B.gt(out, 0),)
-
-
-relu = method(unary(Relu))
-
-
-class LeakyRelu(Op):
-    name = "leaky_relu"
-    saves = (0,)
-    def forward(a, negative_slope): return xp.where(a > 0, a, a * negative_slope)
-
-    def vjp(B, g, out, args, needs, negative_slope):
-        return (B.where(B.gt(args[0], 0), g, g * negative_slope),)
-
-
-def leaky_relu(x, negative_slope: float = 0.01): return apply(LeakyRelu, x, negative_slope=negative_slope)
-
-
-class Elu(Op):
-    saves = (0,)
-    def forward(a, alpha): return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
-
-    def vjp(B, g, out, args, needs, alpha):
-        a = args[0]
-        return (B.where(a > 0, g, g * alpha * B.exp(B.minimum(a, 0))),)
-
-
-def elu(x, alpha: float = 1.0): return apply(Elu, x, alpha=alpha)
-
-
-class Softplus(Op):
-    """log(1 + exp(beta x)) / beta, computed as max(x, 0) + log1p(exp(-|x|)) (no overflow);
-    linear above `threshold`, as in PyTorch."""
-
-    saves = (0,)
-
-    def forward(a, beta, threshold):
-        z = a * beta
-        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
-        return xp.where(z > threshold, a, soft)
-
-    def vjp(B, g, out, args, needs, beta, threshold):
-        z = args[0] * beta
-        return (B.where(z > threshold, g, g * B.sigmoid(z)),)
-
-
-def softplus(x, beta: float = 1.0, threshold: float = 20.0): return apply(Softplus, x, beta=beta, threshold=threshold)
-
-
 def check_clamp_bounds(min, max, op: str = "clamp") -> None:  # noqa: A002
     if min is None and max is None:
         raise ValueError(f"{op}: at least one of min and max must be given")
@@ -200,10 +215,19 @@ class Clamp(Op):
         return (g * inside,)
 
 
-@method
+@method("clamp", "clip")
 def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002  (torch.clamp's names)
     check_clamp_bounds(min, max)
     return apply(Clamp, x, min=min, max=max)
+
+
+clip = clamp
+
+
+@method
+def clip_(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """x.clamp_(min, max): clamped in place, by PyTorch's other name for it."""
+    return x.clamp_(min, max)
 
 
 class Maximum(Op):
@@ -243,6 +267,48 @@ class Minimum(Op):
 def minimum(a, b): return apply(Minimum, a, b)
 
 
+class Lerp(Op):
+    """start + weight (end - start), as torch.lerp: computed from `end` where weight >= 0.5,
+    so that weight = 1 gives `end` exactly. `weight` is a tensor or a number."""
+
+    saves = (0, 1, 2)
+
+    def forward(start, end, weight):
+        diff = end - start
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    def vjp(B, g, out, args, needs):
+        start, end, weight = args
+        return (g * (1 - weight) if needs[0] else None, g * weight if needs[1] else None,
+                g * (end - start) if needs[2] else None)
+
+
+@method
+def lerp(input, end, weight) -> Tensor:  # noqa: A002  (torch.lerp's names)
+    return apply(Lerp, input, end, weight)
+
+
+class NanToNum(Op):
+    """NaN, inf and -inf replaced by finite numbers (by default 0 and the dtype's largest
+    and smallest); the gradient passes where x is finite, as PyTorch's."""
+
+    name = "nan_to_num"
+    saves = (0,)
+
+    def forward(a, nan, posinf, neginf):
+        return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    def vjp(B, g, out, args, needs, nan, posinf, neginf):
+        a = args[0]
+        return (g * ((a > -math.inf) & (a < math.inf)),)
+
+
+@method
+def nan_to_num(x, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    return apply(NanToNum, x, nan=nan, posinf=posinf, neginf=neginf)
+
+
 class Where(Op):
     """x where cond, else y. A floating condition that requires grad (a Mask, in the VJP
     of leaky_relu under create_graph) gets a zero gradient: it is piecewise constant."""
@@ -259,18 +325,25 @@ class Where(Op):
                 B.where(cond, 0, g) if needs[2] else None)
 
 
-def where(condition, x, y) -> Tensor:
-    """x where condition holds, else y; the gradient flows to the branch that was taken."""
+def where(condition, x=None, y=None):
+    """x where condition holds, else y; the gradient flows to the branch that was taken.
+    With the condition alone: nonzero(condition, as_tuple=True), as torch.where."""
+    if x is None and y is None:
+        return nonzero(_t(condition), as_tuple=True)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither (then the indices of the "
+                        "condition's nonzero elements)")
     return apply(Where, condition, x, y)
 
 
 class Mask(Op):
-    """fn(*args), a piecewise-constant function (a comparison, sign), as a 0/1 (or -1)
-    tensor in the inputs' floating dtype: the masks in the VJPs of relu, leaky_relu, abs
-    and max_pool2d under create_graph. Its VJP is zero, but it is recorded, so those
-    first derivatives stay connected to their input with a zero second derivative, as
-    PyTorch's do, instead of not requiring grad. An ordinary backward compares bare
-    arrays instead (`_ArrayNS.gt` is operator.gt): no extra work there."""
+    """fn(*args), a piecewise-constant function, in the inputs' dtype: floor, ceil, round,
+    trunc, sign and the rounded divisions (ops/rounding.py), and the 0/1 masks in the
+    VJPs of relu, leaky_relu, abs and max_pool2d under create_graph. Its VJP is zero, but
+    it is recorded, so its output requires grad and those first derivatives stay
+    connected to their input with a zero second derivative, as PyTorch's do. An ordinary
+    backward compares bare arrays instead (`_ArrayNS.gt` is operator.gt): no extra work
+    there."""
 
     def forward(*args, fn): return fn(*args).astype(xp.result_type(*args), copy=False)
 
@@ -305,61 +378,36 @@ class CopyFrom(Op):
     def vjp(B, g, out, args, needs): return None, g
 
 
-Less = _nondiff("lt", xp.less)
 
 
-lt = binary(Less)
+# comparisons, logic and classification: no gradient. `a < b` is lt (set in tensor.py);
+# `a & b` and `~a` are the bitwise ops (ops/bitwise.py), which are logical on bools.
+for _cls, _name, _fn in (
+        ("Less", "lt", xp.less), ("LessEqual", "le", xp.less_equal),
+        ("Greater", "gt", xp.greater), ("GreaterEqual", "ge", xp.greater_equal),
+        ("Equal", "eq", xp.equal), ("NotEqual", "ne", xp.not_equal),
+        ("LogicalAnd", "logical_and", xp.logical_and),
+        ("LogicalOr", "logical_or", xp.logical_or),
+        ("LogicalXor", "logical_xor", xp.logical_xor),
+        ("LogicalNot", "logical_not", xp.logical_not),
+        ("IsNan", "isnan", xp.isnan), ("IsInf", "isinf", xp.isinf),
+        ("IsFinite", "isfinite", xp.isfinite)):
+    globals()[_cls] = _nondiff(_name, _fn)
+    globals()[_name] = method(_name)((unary if _fn.nin == 1 else binary)(globals()[_cls]))
+del _cls, _name, _fn
+
+IsClose = _nondiff("isclose", xp.isclose)
 
 
-LessEqual = _nondiff("le", xp.less_equal)
+@method
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+            equal_nan: bool = False) -> Tensor:
+    """|input - other| <= atol + rtol |other|, elementwise, as torch.isclose."""
+    return apply(IsClose, input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-le = binary(LessEqual)
-
-
-Greater = _nondiff("gt", xp.greater)
-
-
-gt = binary(Greater)
-
-
-GreaterEqual = _nondiff("ge", xp.greater_equal)
-
-
-ge = binary(GreaterEqual)
-
-
-Equal = _nondiff("eq", xp.equal)
-
-
-eq = binary(Equal)
-
-
-NotEqual = _nondiff("ne", xp.not_equal)
-
-
-ne = binary(NotEqual)
-
-
-LogicalAnd = _nondiff("logical_and", xp.logical_and)
-
-
-logical_and = binary(LogicalAnd)
-
-
-LogicalOr = _nondiff("logical_or", xp.logical_or)
-
-
-logical_or = binary(LogicalOr)
-
-
-LogicalXor = _nondiff("logical_xor", xp.logical_xor)
-
-
-logical_xor = binary(LogicalXor)
-
-
-LogicalNot = _nondiff("logical_not", xp.logical_not)
-
-
-logical_not = unary(LogicalNot)
+@method
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+             equal_nan: bool = False) -> bool:
+    """Whether isclose holds everywhere: a Python bool, as torch.allclose."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())

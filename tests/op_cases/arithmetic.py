@@ -4,15 +4,14 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import numpy as np
 
+import microtensor as mt
 from microtensor import ops
 
-MAX_SIDE = 3
-MAX_DIMS = 3
-KINK_MARGIN = 0.05
-
-
 from .columns import *
+from .rounding import SAME_SHAPE, quotients
 from .samples import *
+
+ALPHAS = keywords(alpha=st.sampled_from([2, -0.5, 1.5]))  # an int and floats
 
 ROWS = [
     # arithmetic: the binary ops broadcast, e.g. (3, 1) with (4,), or () with (2, 2)
@@ -20,6 +19,18 @@ ROWS = [
     OpCase("sub", ops.Sub, lambda a, b: a - b, np.subtract, ("real", "real"), broadcasts=True),
     OpCase("mul", ops.Mul, lambda a, b: a * b, np.multiply, ("real", "real"), broadcasts=True),
     OpCase("div", ops.Div, lambda a, b: a / b, np.divide, ("real", "nonzero"), broadcasts=True),
+    # the functions with PyTorch's keywords: add and sub scale `other` by alpha; div
+    # rounds if asked (a zero gradient, like floor_divide's)
+    OpCase("add-alpha", None, mt.add, lambda a, b, alpha: a + alpha * b, ("real", "real"),
+           broadcasts=True, attrs=ALPHAS, examples=(ex(alpha=2),)),
+    OpCase("sub-alpha", None, mt.sub, lambda a, b, alpha: a - alpha * b, ("real", "real"),
+           broadcasts=True, attrs=ALPHAS, examples=(ex(alpha=-0.5),)),
+    OpCase("div-floor", ops.Mask, mt.div, lambda a, b, rounding_mode: np.floor(a / b),
+           broadcasts=True, samples=quotients(rounding_mode="floor"),
+           examples=(ex(values=SAME_SHAPE.values, broadcasts=False, rounding_mode="floor"),)),
+    OpCase("div-trunc", ops.Mask, mt.div, lambda a, b, rounding_mode: np.trunc(a / b),
+           broadcasts=True, samples=quotients(rounding_mode="trunc"),
+           examples=(ex(values=SAME_SHAPE.values, broadcasts=False, rounding_mode="trunc"),)),
     OpCase("neg", ops.Neg, lambda x: -x, np.negative),
     OpCase("pow", ops.Pow, lambda a, b: a ** b, np.power, ("positive", "real"),
            broadcasts=True),
