@@ -124,9 +124,14 @@ def test_conv2d_bias_of_the_wrong_shape_names_both_shapes():
         F.conv2d(mt.ones(1, 2, 4, 4), mt.ones(3, 2, 2, 2), mt.ones(4))
 
 
-def test_conv2d_rejects_a_three_dimensional_input():
-    with pytest.raises(ValueError, match=r"conv2d.*\(3, 4, 4\)"):
-        F.conv2d(mt.ones(3, 4, 4), mt.ones(2, 3, 3, 3))
+def test_conv2d_of_an_unbatched_input_is_the_batched_result_of_one_sample():
+    x, w = mt.randn(3, 4, 4), mt.randn(2, 3, 3, 3)
+    assert_allclose(F.conv2d(x, w).data, F.conv2d(x.unsqueeze(0), w)[0].data)
+
+
+def test_conv2d_rejects_a_two_dimensional_input():
+    with pytest.raises(ValueError, match=r"conv2d.*\(4, 4\)"):
+        F.conv2d(mt.ones(4, 4), mt.ones(2, 3, 3, 3))
 
 
 def test_conv2d_kernel_larger_than_the_padded_input_is_an_error():
@@ -173,9 +178,14 @@ def test_max_pool2d_padding_over_half_the_kernel_is_an_error():
         F.max_pool2d(mt.ones(1, 1, 4, 4), 2, stride=1, padding=2)
 
 
-def test_max_pool2d_rejects_a_three_dimensional_input():
-    with pytest.raises(ValueError, match=r"max_pool2d.*\(1, 4, 4\)"):
-        F.max_pool2d(mt.ones(1, 4, 4), 2)
+def test_max_pool2d_of_an_unbatched_input_is_the_batched_result_of_one_sample():
+    x = mt.randn(2, 4, 4)
+    assert_allclose(F.max_pool2d(x, 2).data, F.max_pool2d(x.unsqueeze(0), 2)[0].data)
+
+
+def test_max_pool2d_rejects_a_two_dimensional_input():
+    with pytest.raises(ValueError, match=r"max_pool2d.*\(4, 4\)"):
+        F.max_pool2d(mt.ones(4, 4), 2)
 
 
 # ------------------------------------------------------------------------ avg_pool2d

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 
 from ..autograd import bump_version
+from ..backend import xp
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "constant_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "zeros_", "ones_",
+           "constant_", "eye_", "dirac_", "orthogonal_", "xavier_uniform_", "xavier_normal_",
+           "kaiming_uniform_", "kaiming_normal_"]
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -53,6 +55,20 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _fill(tensor, default_generator().normal(mean, std, tensor.shape))
 
 
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """N(mean, std^2) restricted to [a, b]: draws outside are drawn again."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    rng = default_generator()
+    values = rng.normal(mean, std, tensor.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
+
+
 def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(tensor, val)
 
@@ -63,6 +79,45 @@ def zeros_(tensor: Tensor) -> Tensor:
 
 def ones_(tensor: Tensor) -> Tensor:
     return _fill(tensor, 1)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (ones on the diagonal of a 2-D tensor): a linear layer that
+    passes its input through."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    return _fill(tensor, xp.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The Dirac delta (a one at each kernel's centre, channel to same channel, per
+    group) of a 3-, 4- or 5-D convolution weight: a convolution that passes its input
+    through."""
+    if tensor.ndim not in (3, 4, 5) or tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: expected a 3-, 4- or 5-D weight with out_channels "
+                         f"divisible by groups={groups}, got shape {tensor.shape}")
+    out_g = tensor.shape[0] // groups
+    values = xp.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_g, tensor.shape[1])):
+            values[(g * out_g + d, d) + centre] = 1
+    return _fill(tensor, values)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """A (semi-)orthogonal matrix times gain (Saxe et al.), from the QR decomposition of
+    a normal draw with the signs fixed so it is uniformly distributed; dims after the
+    first are flattened, as PyTorch does."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dims are supported, got "
+                         f"shape {tensor.shape}")
+    rows = tensor.shape[0]
+    cols = tensor.data.size // max(rows, 1)
+    flat = default_generator().normal(0.0, 1.0, (rows, cols))
+    q, r = xp.linalg.qr(flat.T if rows < cols else flat)
+    q = q * xp.sign(xp.diag(r))
+    return _fill(tensor, (gain * (q.T if rows < cols else q)).reshape(tensor.shape))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
