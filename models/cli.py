@@ -2,6 +2,7 @@
 
     microtensor demo [--out DIR]                 Lab 1's network on XOR-easy in seconds
     microtensor train --model M --data D --out DIR   train a network of models/ on a data set
+                                                 (or a language model on a word list)
     microtensor graph --model M --out FILE.svg   draw a network's computation graph
     microtensor reproduce REPORT --out DIR       re-run a report's experiments (000-004, all)
     microtensor sweep FILE --out DIR             many runs from a TOML file, locally or on Dask
@@ -83,40 +84,48 @@ def _sizes(what: str, example: str) -> Callable[[str], list[int]]:
     return sizes
 
 
-def _name(kind: str, option: str) -> Callable[[str], str]:
-    """A type for a name of the registry: as the registry spells it (an old spelling is
-    noted), or argparse's error listing the names."""
+def _name(option: str, *kinds: str) -> Callable[[str], str]:
+    """A type for a name of the registry of one of `kinds`: as the registry spells it (an
+    old spelling is noted), or argparse's error listing the names."""
     def name(text: str) -> str:
-        try:
-            return registry.canonical(kind, text, option)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"invalid choice: {text!r} (choose from {', '.join(registry.names(kind))})"
-            ) from None
+        for kind in kinds:
+            try:
+                return registry.canonical(kind, text, option)
+            except ValueError:
+                pass
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                         f"{', '.join(_names(*kinds))})")
     return name
 
 
-def _choices(kind: str) -> str:
-    return "{" + ",".join(registry.names(kind)) + "}"
+def _names(*kinds: str) -> list[str]:
+    return [name for kind in kinds for name in registry.names(kind)]
+
+
+def _choices(*kinds: str) -> str:
+    return "{" + ",".join(_names(*kinds)) + "}"
 
 
 _TRAIN_SETS = [name for name, d in registry.DATASETS.items() if not d.from_file]
 
 
 def _data(text: str) -> str | Path:
-    """A data set of the registry, a CSV file (x1, ..., xd, label per row) or a directory
-    with the four MNIST IDX files."""
-    try:
-        name = registry.canonical("data set", text, "--data")
-    except ValueError:
-        name = None
-    if name in _TRAIN_SETS:
-        return name
-    if text.endswith(".csv") or "/" in text or "\\" in text or Path(text).is_dir():
+    """A data set or word list of the registry, a CSV file (x1, ..., xd, label per row), a
+    directory with the four MNIST IDX files, or a text file of words (one per line)."""
+    for kind in ("data set", "word list"):
+        try:
+            name = registry.canonical(kind, text, "--data")
+        except ValueError:
+            continue
+        if name in _TRAIN_SETS or name in registry.WORD_LISTS:
+            return name
+    if (text.endswith((".csv", ".txt")) or "/" in text or "\\" in text
+            or Path(text).exists()):
         return Path(text)
     raise argparse.ArgumentTypeError(f"unknown data set {text!r}; choose from "
-                                     f"{', '.join(_TRAIN_SETS)}, or give a CSV file or an "
-                                     f"MNIST IDX directory")
+                                     f"{', '.join(_TRAIN_SETS + list(registry.WORD_LISTS))}, "
+                                     f"or give a CSV file, an MNIST IDX directory or a text "
+                                     f"file of words")
 
 
 def _graph_file(text: str) -> Path:
@@ -124,6 +133,11 @@ def _graph_file(text: str) -> Path:
     if path.suffix not in (".svg", ".png", ".dot"):
         raise argparse.ArgumentTypeError(f"must end in .svg, .png or .dot, got {text}")
     return path
+
+
+def _default(cls: type, parameter: str):
+    """The default of a parameter of a class, for help that states the class's own."""
+    return inspect.signature(cls).parameters[parameter].default
 
 
 # ------------------------------------------------------------------- the parser
@@ -148,46 +162,86 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
 
+    from . import charlm
     train = sub.add_parser(
-        "train", help="train a network of models/ on a data set",
+        "train", help="train a network of models/ on a data set, or a language model on "
+                      "a word list",
         description="Train an MLP (one sigmoid output, squared error: two-class data), a "
                     "softmax classifier (cross-entropy) or the reports' conv net (images) "
                     "and write history.json, the learning curves, the confusion matrix, "
-                    "the decision boundary (2-D data) and the weights (model.npz).",
+                    "the decision boundary (2-D data) and the weights (model.npz). Or "
+                    "train a character-level language model (makemore's) on a word list: "
+                    "CharMLP (Bengio 2003: the embeddings of the --block-size previous "
+                    "characters, one hidden layer) or CharRNN (an LSTM, GRU or RNN over "
+                    "them), on 90% of the words (split by --seed), with the loss on the "
+                    "other 10%; it writes loss_curve.png, samples.txt (new words drawn "
+                    "from the model; the novel ones are counted), metrics.json and the "
+                    "weights (model.npz). `--model charlm` is CharMLP.",
         epilog="data sets: " + "; ".join(f"{k}: {registry.DATASETS[k].description}"
                                          for k in _TRAIN_SETS) +
                ". Or a CSV file (each row: the features, then the class label) or a "
-               "directory holding the four MNIST IDX files.")
-    train.add_argument("--model", required=True, type=_name("network", "--model"),
-                       metavar=_choices("network"))
-    train.add_argument("--data", required=True, type=_data, metavar="NAME|FILE.csv|DIR",
-                       help="a data set name (below), a CSV file, or an MNIST IDX folder")
+               "directory holding the four MNIST IDX files. Word lists (CharMLP, CharRNN): "
+               + "; ".join(f"{k}: {d}" for k, d in registry.WORD_LISTS.items()) +
+               ". Or a text file with one word per line (FILE.txt, or a path with a /): "
+               "its characters make the vocabulary, '.' marks the start and end of words.")
+    train.add_argument("--model", required=True,
+                       type=_name("--model", "network", "language model"),
+                       metavar=_choices("network", "language model"))
+    train.add_argument("--data", required=True, type=_data,
+                       metavar="NAME|FILE.csv|DIR|FILE.txt",
+                       help="a data set or word list name (below), a CSV file, an MNIST IDX "
+                            "folder, or a text file of words (CharMLP, CharRNN)")
     train.add_argument("--hidden", type=_sizes("layer widths", "16,16"), default=None,
                        metavar="W1,W2,...",
                        help="hidden layer widths (default 16,16; ConvNet: the width of its "
-                            "fully connected layer, default 64)")
-    train.add_argument("--activation", type=_name("activation", "--activation"),
+                            "fully connected layer, default 64; CharMLP and CharRNN: one "
+                            f"width, default {_default(charlm.CharMLP, 'hidden')} and "
+                            f"{_default(charlm.CharRNN, 'hidden')})")
+    train.add_argument("--activation", type=_name("--activation", "activation"),
                        default=None, metavar=_choices("activation"),
-                       help="hidden activation (default: sigmoid for MLP, relu otherwise)")
-    train.add_argument("--optimizer", type=_name("optimizer", "--optimizer"), default="Adam",
+                       help="hidden activation (default: sigmoid for MLP, tanh for CharMLP, "
+                            "relu otherwise)")
+    train.add_argument("--optimizer", type=_name("--optimizer", "optimizer"), default="Adam",
                        metavar=_choices("optimizer"), help="(default Adam)")
     train.add_argument("--lr", type=_positive_float, default=None,
                        help="learning rate (default: " +
                             ", ".join(f"{k} {o.lr:g}" for k, o in registry.OPTIMIZERS.items())
                             + ")")
-    train.add_argument("--epochs", type=_positive_int, default=100)
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="passes over the training set (default 100; CharMLP and "
+                            "CharRNN count --steps instead)")
     train.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full",
                        help="samples per step, or 'full' for the whole set (default 32)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, help="folder for the results")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    lm = train.add_argument_group("language models (CharMLP, CharRNN)")
+    lm.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+                    help="training steps, one batch each (default: " +
+                         ", ".join(f"{k} {v}" for k, v in charlm.DEFAULT_STEPS.items()) +
+                         "; with --epochs, that many passes over the training pairs)")
+    lm.add_argument("--cell", choices=charlm.CELLS, default=None,
+                    help="CharRNN's recurrent layer, as in microtensor.nn (default "
+                         f"{_default(charlm.CharRNN, 'cell')})")
+    lm.add_argument("--block-size", type=_positive_int, default=None, metavar="N",
+                    help="characters of context (default: CharMLP "
+                         f"{_default(charlm.CharMLP, 'block_size')}, CharRNN "
+                         f"{_default(charlm.CharRNN, 'block_size')})")
+    lm.add_argument("--embedding-dim", type=_positive_int, default=None, metavar="N",
+                    help="size of each character's embedding (default: CharMLP "
+                         f"{_default(charlm.CharMLP, 'embedding_dim')}, CharRNN "
+                         f"{_default(charlm.CharRNN, 'embedding_dim')})")
+    lm.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+                    help="words to sample after training (default 20)")
+    lm.add_argument("--temperature", type=_positive_float, default=None, metavar="T",
+                    help="sampling temperature: below 1 safer, above 1 wilder (default 1)")
     train.set_defaults(func=_train)
 
     graph = sub.add_parser(
         "graph", help="draw the computation graph of a network of models/",
         description="Draw the computation graph of a network of models/ on an example "
                     "input, as SVG or PNG (with Graphviz's `dot`) or as DOT text.")
-    graph.add_argument("--model", required=True, type=_name("network", "--model"),
+    graph.add_argument("--model", required=True, type=_name("--model", "network"),
                        metavar=_choices("network"),
                        help="MLP: Lab 1's 2-5-5-1 sigmoid MLP (input features from the "
                             "shape); SoftmaxClassifier: [features, 16, 10]; ConvNet: the "
@@ -358,6 +412,15 @@ def _train(args: argparse.Namespace) -> int:
     from . import plots
     from .training import blas_single_thread, evaluate, fit
 
+    if args.model in registry.LANGUAGE_MODELS:
+        return _train_language_model(args)
+    if args.data in registry.WORD_LISTS:
+        raise CommandError(f"--data {args.data} is a word list, for --model CharMLP or "
+                           f"CharRNN; {args.model} trains on a data set")
+    given = [option for dest, option in _LM_OPTIONS.items() if getattr(args, dest) is not None]
+    if given:
+        raise CommandError(f"{', '.join(given)}: only for --model CharMLP and CharRNN")
+    epochs = args.epochs or 100
     out = args.out
     _writable_folder(out)
     try:
@@ -378,14 +441,14 @@ def _train(args: argparse.Namespace) -> int:
     lr = args.lr or optimizer.lr
     optimizer = optimizer.cls(net.parameters(), lr=lr)
     print(f"{args.model} on {described}: {len(X_train):,} train / {len(X_test):,} test, "
-          f"{n_classes} classes; {args.optimizer} lr {lr:g}, {args.epochs} epochs, batch "
+          f"{n_classes} classes; {args.optimizer} lr {lr:g}, {epochs} epochs, batch "
           f"{args.batch_size or 'full'}, seed {args.seed}")
     metrics = ["accuracy", "precision", "recall", "f1"]
     with blas_single_thread():
         history = fit(net, (X_train, targets[0]), loss=loss, optimizer=optimizer,
-                      epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                      epochs=epochs, batch_size=args.batch_size, seed=args.seed,
                       val_data=(X_test, targets[1]), metrics=["accuracy"],
-                      progress=not args.quiet, log_every=max(1, args.epochs // 200))
+                      progress=not args.quiet, log_every=max(1, epochs // 200))
         test = evaluate(net, (X_test, targets[1]), loss=loss,
                         metrics=[*metrics, "confusion_matrix"])
     last = history.last
@@ -395,7 +458,7 @@ def _train(args: argparse.Namespace) -> int:
           f", loss {test['loss']:.4g}")
     record = {"model": args.model, "data": str(args.data), "data_description": described,
               "hidden": args.hidden, "activation": args.activation,
-              "optimizer": args.optimizer, "lr": lr, "epochs": args.epochs,
+              "optimizer": args.optimizer, "lr": lr, "epochs": epochs,
               "batch_size": args.batch_size, "seed": args.seed, "history": history.to_dict(),
               "test": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in test.items()}}
     paths = [out / "history.json"]
@@ -409,6 +472,113 @@ def _train(args: argparse.Namespace) -> int:
                                              title=f"{args.model} on {args.data}: test set"))
     mt.save(net.state_dict(), out / "model.npz")
     paths.append(out / "model.npz")
+    _list_written(paths)
+    return 0
+
+
+_LM_OPTIONS = {"steps": "--steps", "cell": "--cell", "block_size": "--block-size",
+               "embedding_dim": "--embedding-dim", "samples": "--samples",
+               "temperature": "--temperature"}
+
+
+def _words(spec: str | Path) -> tuple[list[str], str]:
+    """The words a language model trains on, and a description."""
+    if isinstance(spec, str) and spec not in registry.WORD_LISTS:
+        raise CommandError(f"--data {spec} is a data set; CharMLP and CharRNN learn from "
+                           f"words: --data {' or '.join(registry.WORD_LISTS)}, or a text file "
+                           f"with one word per line")
+    from . import charlm
+    try:
+        return ((registry.word_list(spec), spec) if isinstance(spec, str) else
+                (charlm.read_words(spec), str(spec)))
+    except (OSError, ValueError) as e:
+        raise CommandError(f"--data {e}") from None
+
+
+def _language_model(args: argparse.Namespace, vocab_size: int):
+    """The CharMLP or CharRNN `args` asks for; the options not given keep its defaults."""
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise CommandError(f"--model {args.model} has one hidden layer: give one width, "
+                           f"like --hidden 128")
+    options = {"hidden": args.hidden and args.hidden[0], "block_size": args.block_size,
+               "embedding_dim": args.embedding_dim}
+    if args.model == "CharMLP":
+        if args.cell is not None:
+            raise CommandError("--cell: only for --model CharRNN")
+        options["activation"] = args.activation
+    elif args.activation is not None:
+        raise CommandError(f"--activation: only for --model CharMLP (CharRNN's "
+                           f"{args.cell or 'LSTM'} has its own)")
+    else:
+        options["cell"] = args.cell
+    cls = registry.language_model(args.model)
+    return cls(vocab_size, **{k: v for k, v in options.items() if v is not None})
+
+
+def _train_language_model(args: argparse.Namespace) -> int:
+    """Train CharMLP or CharRNN on a word list (90/10 split by --seed), sample words, and
+    write the loss curve, the samples, the metrics and the weights."""
+    import math
+
+    import microtensor as mt
+
+    from . import charlm
+    from .training import blas_single_thread
+
+    words, described = _words(args.data)
+    if len(words) < 2:
+        raise CommandError(f"--data {described}: need at least 2 words (one to train on, "
+                           f"one to validate on), got {len(words)}")
+    out = args.out
+    _writable_folder(out)
+    train_words, val_words = charlm.split_words(words, seed=args.seed)
+    vocab = charlm.Vocabulary(words)
+    mt.manual_seed(args.seed)
+    net = _language_model(args, len(vocab))
+    train_set = charlm.build_dataset(train_words, vocab, net.block_size)
+    val_set = charlm.build_dataset(val_words, vocab, net.block_size)
+    batch = args.batch_size or len(train_set[0])
+    steps = args.steps or (args.epochs and args.epochs * math.ceil(len(train_set[0]) / batch)
+                           or charlm.DEFAULT_STEPS[args.model])
+    optimizer = registry.OPTIMIZERS[args.optimizer]
+    lr = args.lr or optimizer.lr
+    cell = type(net.rnn).__name__ if isinstance(net, charlm.CharRNN) else None
+    name = args.model + (f" ({cell})" if cell else "")
+    print(f"{name} on {described}: {len(words):,} words ({len(train_words):,} train / "
+          f"{len(val_words):,} validation), {len(vocab)} characters {vocab.chars!r}; "
+          f"{args.optimizer} lr {lr:g}, {steps:,} steps of {args.batch_size or 'all'}, "
+          f"seed {args.seed}")
+    with blas_single_thread():
+        log = charlm.train(net, train_set, val_set, steps=steps, batch_size=args.batch_size,
+                           optimizer=optimizer.cls(net.parameters(), lr=lr), seed=args.seed,
+                           evaluations=20, progress=not args.quiet)
+        temperature = args.temperature or 1.0
+        samples = charlm.sample(net, vocab, args.samples or 20, seed=args.seed,
+                                temperature=temperature)
+    known = set(train_words)
+    novel = sum(word not in known for word in samples)
+    uniform = math.log(len(vocab))
+    print(f"loss (nats per character; guessing uniformly: {uniform:.3f}): train "
+          f"{log.train_loss[-1]:.3f}, validation {log.val_loss[-1]:.3f} ({log.seconds:.1f} s)")
+    print(f"samples (temperature {temperature:g}; {novel} of {len(samples)} not training "
+          f"words): {', '.join(samples)}")
+    record = {"model": args.model, "cell": cell, "data": described, "words": len(words),
+              "train_words": len(train_words), "val_words": len(val_words),
+              "vocabulary": vocab.chars, "block_size": net.block_size,
+              "parameters": sum(p.numel() for p in net.parameters()),
+              "optimizer": args.optimizer, "lr": lr, "steps": steps,
+              "batch_size": args.batch_size, "seed": args.seed,
+              "seconds": round(log.seconds, 2), "uniform_loss": uniform,
+              "train_loss": log.train_loss[-1], "val_loss": log.val_loss[-1],
+              "history": {"step": log.eval_steps, "train_loss": log.train_loss,
+                          "val_loss": log.val_loss},
+              "temperature": temperature, "samples": samples, "novel_samples": novel}
+    paths = [out / "metrics.json", out / "samples.txt", out / "model.npz"]
+    paths[0].write_text(json.dumps(record, indent=2) + "\n")
+    paths[1].write_text("".join(word + "\n" for word in samples))
+    mt.save(net.state_dict(), paths[2])
+    paths.append(charlm.plot_losses(log, out / "loss_curve.png", vocab_size=len(vocab),
+                                    title=f"{name} on {described}"))
     _list_written(paths)
     return 0
 

@@ -4,7 +4,9 @@ optimizers, losses and inits), one spelling each, read alike by `microtensor tra
 
 A name is the Python name of what it names: the function of models.datasets
 (`xor_easy`), the class of models.networks or microtensor.optim (`MLP`, `Adam`), the
-function of microtensor.nn.functional (`relu`, `mse_loss`); `none` is no activation and
+class or function of models.charlm (the language models `CharMLP`, `CharRNN`; the word
+list `names`), the function of microtensor.nn.functional (`relu`, `mse_loss`); `none` is
+no activation and
 `default` the layers' own (PyTorch's) initialisation. An older spelling (`xor`, `sgd`,
 `mlp`, `identity`, ...) still works and says, by a RenamedWarning, how it is spelled
 now; an unknown name is a ValueError that lists the names and the closest one.
@@ -32,9 +34,10 @@ from microtensor.nn import functional as F
 
 from . import datasets
 
-__all__ = ["DATASETS", "NETWORKS", "ACTIVATIONS", "GAINS", "OPTIMIZERS", "LOSSES", "INITS",
-           "CLASS_INDEX_LOSSES", "RENAMED", "DataSet", "Optimizer", "RenamedWarning",
-           "canonical", "names", "network", "did_you_mean"]
+__all__ = ["DATASETS", "NETWORKS", "LANGUAGE_MODELS", "WORD_LISTS", "ACTIVATIONS", "GAINS",
+           "OPTIMIZERS", "LOSSES", "INITS", "CLASS_INDEX_LOSSES", "RENAMED", "DataSet",
+           "Optimizer", "RenamedWarning", "canonical", "names", "network", "language_model",
+           "word_list", "did_you_mean"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,16 @@ DATASETS: dict[str, DataSet] = {
 
 NETWORKS = ("MLP", "SoftmaxClassifier", "ConvNet")
 """The networks of models.networks, by class name (`network(name)` gives the class)."""
+
+LANGUAGE_MODELS = ("CharMLP", "CharRNN")
+"""The character-level language models of models.charlm, by class name
+(`language_model(name)` gives the class); they learn from a word list, not a data set."""
+WORD_LISTS: dict[str, str] = {
+    "names": "690 US first names (the 200 most common of each decade, 1960s-1990s, by the "
+             "Social Security Administration)",
+}
+"""The word lists that ship with models, by the name of their function in models.charlm
+(`word_list(name)` gives the words), and what each holds."""
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
@@ -137,11 +150,13 @@ RENAMED: dict[str, dict[str, str]] = {
     "optimizer": {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad",
                   "rmsprop": "RMSprop"},
     "activation": {"identity": "none"},
+    "language model": {"charlm": "CharMLP"},
 }
 """Old spelling -> name, per kind: what `train` and sweep files used to accept."""
 
-_KINDS = {"data set": DATASETS, "network": NETWORKS, "activation": ACTIVATIONS,
-          "optimizer": OPTIMIZERS, "loss": LOSSES, "init": INITS}
+_KINDS = {"data set": DATASETS, "network": NETWORKS, "language model": LANGUAGE_MODELS,
+          "word list": WORD_LISTS, "activation": ACTIVATIONS, "optimizer": OPTIMIZERS,
+          "loss": LOSSES, "init": INITS}
 
 
 class RenamedWarning(FutureWarning):
@@ -149,8 +164,8 @@ class RenamedWarning(FutureWarning):
 
 
 def names(kind: str) -> list[str]:
-    """The names of a kind ("data set", "network", "activation", "optimizer", "loss" or
-    "init"), in the registry's order."""
+    """The names of a kind ("data set", "network", "language model", "word list",
+    "activation", "optimizer", "loss" or "init"), in the registry's order."""
     return list(_KINDS[kind])
 
 
@@ -177,3 +192,15 @@ def network(name: str) -> type:
     """The class of models.networks a network name names."""
     from . import networks  # here: networks reads this module's activations and inits
     return getattr(networks, canonical("network", name))
+
+
+def language_model(name: str) -> type:
+    """The class of models.charlm a language model name names."""
+    from . import charlm  # here: charlm reads the networks, which read this module
+    return getattr(charlm, canonical("language model", name))
+
+
+def word_list(name: str) -> list[str]:
+    """The words of a word list that ships with models."""
+    from . import charlm
+    return getattr(charlm, canonical("word list", name))()

@@ -148,6 +148,16 @@ def test_demo_writes_dot_text_when_graphviz_is_missing(tmp_path):
 
 
 # ------------------------------------------------------------------- train
+def test_train_help_describes_the_language_models():
+    result = microtensor("train", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for phrase in ("CharMLP", "CharRNN", "--cell {LSTM,GRU,RNN}", "--steps", "--block-size",
+                   "--temperature", "samples.txt", "loss_curve.png", "names: 690 US first "
+                   "names", "one word per line", "`--model charlm` is CharMLP"):
+        assert phrase in text
+
+
 def test_train_softmax_on_iris_writes_history_plots_and_weights(tmp_path):
     result = microtensor("train", "--model", "SoftmaxClassifier", "--data", "iris",
                          "--hidden", "8", "--epochs", "30", "--out", tmp_path)

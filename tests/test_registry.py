@@ -10,7 +10,7 @@ import microtensor as mt
 import models.registry
 from microtensor import nn
 from microtensor.nn import functional as F
-from models import datasets, networks, registry
+from models import charlm, datasets, networks, registry
 from models.cli import build_parser
 from models.experiments.sweep import SETTINGS, SweepError
 from models.registry import RenamedWarning, canonical
@@ -28,6 +28,16 @@ def test_a_data_set_is_named_after_its_function_in_models_datasets(name):
 @pytest.mark.parametrize("name", registry.NETWORKS)
 def test_a_network_is_named_after_its_class(name):
     assert registry.network(name) is getattr(networks, name)
+
+
+@pytest.mark.parametrize("name", registry.LANGUAGE_MODELS)
+def test_a_language_model_is_named_after_its_class_in_models_charlm(name):
+    assert registry.language_model(name) is getattr(charlm, name)
+
+
+@pytest.mark.parametrize("name", registry.WORD_LISTS)
+def test_a_word_list_is_named_after_its_function_in_models_charlm(name):
+    assert registry.word_list(name) == getattr(charlm, name)()
 
 
 @pytest.mark.parametrize("name", registry.OPTIMIZERS)
@@ -149,3 +159,11 @@ def test_an_unknown_init_names_the_choices():
     with pytest.raises(ValueError, match=r"init must be one of \['default', 'xavier', 'he'\] "
                                          r"or None, got 'glorot'"):
         networks.MLP([3, 4, 1], init="glorot")
+
+
+def test_train_takes_every_language_model_and_word_list():
+    parser = build_parser()
+    got = [(a.model, a.data) for a in (
+        parser.parse_args(["train", "--out", "x", "--model", m, "--data", w])
+        for m in registry.LANGUAGE_MODELS for w in registry.WORD_LISTS)]
+    assert got == [(m, w) for m in registry.LANGUAGE_MODELS for w in registry.WORD_LISTS]
