@@ -140,8 +140,8 @@ def chain_grad_check(op: str, x0: np.ndarray, n: int) -> float:
             g = g * 1.0001
         elif op == "tanh":
             g = g * (1 - out * out)
-    fwd = float(np.max(np.abs(y.data - a)))
-    return max(fwd, float(np.max(np.abs(x.grad.data - g))))
+    fwd = float(np.max(np.abs(y.numpy(force=True) - a)))
+    return max(fwd, float(np.max(np.abs(x.grad.numpy(force=True) - g))))
 
 
 def case_numpy(op, x0, n, reps):
@@ -216,7 +216,7 @@ def make_mt_step(X, Y, params0, lr=LR):
         loss.backward()
         with mt.no_grad():
             for q in params:
-                q.data -= lr * q.grad.data
+                q.data -= lr * q.grad.numpy(force=True)
                 q.grad = None
         return loss
 
@@ -267,7 +267,7 @@ def step_grad_check(X, Y, params0) -> dict:
         if p.grad is None or p.grad.shape != g.shape or p.grad.dtype != np.float64:
             raise AssertionError(f"gradient of shape {g.shape}: microtensor gave "
                                  f"{None if p.grad is None else (p.grad.shape, p.grad.dtype)}")
-        diff = max(diff, float(np.max(np.abs(p.grad.data - g))))
+        diff = max(diff, float(np.max(np.abs(p.grad.numpy(force=True) - g))))
     scale = max(float(np.max(np.abs(g))) for g in grads)
     return {"max_abs_diff": diff, "max_abs_grad": scale,
             "loss_abs_diff": abs(float(loss.item()) - float(hand_loss)),
@@ -376,7 +376,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
     per_round = [a / b for a, b in zip(mt_us, hand_us)]
     ratio = statistics.median(mt_us) / statistics.median(hand_us)
     total_steps = warm_steps + rounds * steps
-    after = max(float(np.max(np.abs(p.data - q))) for p, q in zip(mt_params, hand_params))
+    after = max(float(np.max(np.abs(p.numpy(force=True) - q))) for p, q in zip(mt_params, hand_params))
     step = {
         "network": "2-5-5-1, sigmoid after every layer, biases, MSE (mean), SGD lr 0.1, "
                    "batch 100, float64",

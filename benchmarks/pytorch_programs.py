@@ -31,7 +31,7 @@ RTOL, ATOL = 1e-7, 1e-9  # the same float64 arithmetic on both sides, up to its 
 
 def _array(t) -> np.ndarray:
     if isinstance(t, mt.Tensor):
-        return np.array(t.data)
+        return np.array(t.numpy(force=True))
     t = t.detach()
     return np.zeros(t.shape) if t._is_zerotensor() else t.numpy().copy()
 

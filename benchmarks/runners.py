@@ -211,7 +211,7 @@ def _load_mt(module, params) -> None:
         raise AssertionError(f"parameter shapes {[p.shape for p in ps]} != "
                              f"{[a.shape for a in params]}")
     for p, a in zip(ps, params):
-        p.data[...] = a
+        p.numpy(force=True)[...] = a
 
 
 class MtBase(Runner):
@@ -221,7 +221,7 @@ class MtBase(Runner):
             p.grad = None
         loss = self.loss_of(self.Xb, self.Yb)
         loss.backward()
-        grads = [p.grad.data.copy() for p in self.params]
+        grads = [p.grad.numpy(force=True).copy() for p in self.params]
         for p in self.params:
             p.grad = None
         self.net.train()
@@ -341,7 +341,7 @@ class MtChain(Runner):
         for _ in range(self.n):
             x = x * CHAIN_FACTOR
         x.backward(self.seed)
-        return 0.0, [x0.grad.data.copy()]
+        return 0.0, [x0.grad.numpy(force=True).copy()]
 
 
 # -- microtensor, compiled ---------------------------------------------------------------
@@ -385,7 +385,7 @@ class _Compiled:
         if compiled.replays != 1:
             raise AssertionError(f"the gradient step ran eagerly ({compiled.eager_calls} "
                                  f"eager calls); see the CompileWarning")
-        grads = [p.grad.data.copy() for p in self.params]
+        grads = [p.grad.numpy(force=True).copy() for p in self.params]
         for p in self.params:
             p.grad = None
         self.net.train()
@@ -451,7 +451,7 @@ class CompiledChain(MtChain):
             self.chain(x0)
         if self.chain.replays == replays:
             raise AssertionError("the chain ran eagerly; see the CompileWarning")
-        return 0.0, [x0.grad.data.copy()]
+        return 0.0, [x0.grad.numpy(force=True).copy()]
 
 
 # -- PyTorch ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .functional import stack, std, std_mean, var, var_mean
 from . import ops
 from .ops import *  # noqa: F401,F403  (every op function: ops.__all__)
 from . import linalg  # torch.linalg: norm, vector_norm, matrix_norm
+from . import cuda, utils  # torch.cuda.is_available() is False; torch.utils.data
 from .random import (Generator, bernoulli, default as default_generator, get_rng_state,
                      initial_seed, manual_seed, multinomial, normal, rand, rand_like, randint,
                      randint_like, randn, randn_like, randperm, seed, set_rng_state)
@@ -61,5 +62,6 @@ __all__ = [
     "device", "empty_like", "linspace", "logspace", "from_numpy", "as_tensor", "Generator",
     "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state", "randint",
     "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
-    "full_like", "var", "std", "var_mean", "std_mean", "stack", "compile", "linalg",
+    "full_like", "var", "std", "var_mean", "std_mean", "stack", "compile", "linalg", "cuda",
+    "utils",
 ] + ops.__all__

@@ -42,7 +42,7 @@ def to(self: Tensor, *args, dtype=None, device=None, non_blocking: bool = False,
     if dtype == self.dtype and not copy:
         return self
     if dtype.kind not in "fc":
-        return _wrap(self.data.astype(dtype))
+        return _wrap(self._data.astype(dtype))
     return apply(Cast, self, dtype=dtype)
 
 
@@ -83,7 +83,7 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
     """Itself if its memory is in row-major order, else a row-major copy (a clone)."""
     _check_options("contiguous", None, {"memory_format": memory_format})
-    return self if self.data.flags.c_contiguous else clone(self)
+    return self if self._data.flags.c_contiguous else clone(self)
 
 
 def _conversion(name: str, dtype) -> Callable:

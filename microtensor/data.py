@@ -50,7 +50,7 @@ class TensorDataset:
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t.data[index]) for t in self.tensors)
+        return tuple(Tensor(t._data[index]) for t in self.tensors)
 
 
 class DataLoader:
@@ -105,5 +105,5 @@ def _collate(samples: list):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(_collate(list(field)) for field in zip(*samples))
-    return Tensor(xp.stack([s.data if isinstance(s, Tensor) else xp.asarray(s)
+    return Tensor(xp.stack([s._data if isinstance(s, Tensor) else xp.asarray(s)
                             for s in samples]))

@@ -26,7 +26,7 @@ def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
     as torch.var)."""
     dim, keepdim, correction = _spread_args("var", dim, keepdim, correction, unbiased, aliases)
     dims = ops._dims(dim, x.ndim, "var")
-    n = x.data.size if dims is None else math.prod(x.shape[d] for d in dims)
+    n = x._data.size if dims is None else math.prod(x.shape[d] for d in dims)
     if n - correction <= 0:
         raise ValueError(f"var: {n} elements with correction={correction} leave no degrees "
                          f"of freedom")
@@ -41,7 +41,7 @@ def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
     its gradient is 0, as PyTorch's, not sqrt's 1/0 at var = 0 (times 0: NaN)."""
     dim, keepdim, correction = _spread_args("std", dim, keepdim, correction, unbiased, aliases)
     v = var(x, dim, correction=correction, keepdim=keepdim)
-    spread = v.data != 0  # NaN included: it stays NaN
+    spread = v._data != 0  # NaN included: it stays NaN
     return ops.where(spread, ops.sqrt(ops.where(spread, v, 1.0)), 0.0)
 
 

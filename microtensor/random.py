@@ -87,7 +87,7 @@ class Generator:
         if not isinstance(new_state, Tensor) or new_state.dtype != xp.uint8:
             raise TypeError(f"set_state: the state must be a uint8 tensor from get_state, "
                             f"got {_describe(new_state)}")
-        raw = new_state.data.tobytes()
+        raw = new_state._data.tobytes()
         if len(raw) != sum(_STATE_BYTES):
             raise RuntimeError(f"set_state: a state has {sum(_STATE_BYTES)} bytes, got "
                                f"{len(raw)}")
@@ -321,8 +321,8 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtyp
     dtype = (mean if isinstance(mean, Tensor) else std).dtype
     if dtype.kind != "f":
         raise TypeError(f"normal: mean and std must be floating tensors, got dtype {dtype}")
-    m = mean.data if isinstance(mean, Tensor) else mean
-    s = std.data if isinstance(std, Tensor) else std
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
     if not (xp.asarray(s) >= 0).all():
         raise RuntimeError("normal: every element of std must be >= 0")
     try:
@@ -335,7 +335,7 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtyp
 
 def _probabilities(where: str, p) -> ndarray | float:
     """p as an array or a float, checked to lie in [0, 1] (NaN does not)."""
-    values = p.data if isinstance(p, Tensor) else float(p)
+    values = p._data if isinstance(p, Tensor) else float(p)
     if not (xp.asarray(values) >= 0).all() or not (xp.asarray(values) <= 1).all():
         raise RuntimeError(f"{where}: probabilities must be in [0, 1], got "
                            f"{'values outside it' if isinstance(p, Tensor) else f'p={p}'}")
@@ -397,7 +397,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D (a distribution per row), "
                            f"got shape {input.shape}")
     n = _count("multinomial", "num_samples", num_samples)
-    weights = input.data.astype(xp.float64).reshape(-1, input.shape[-1])
+    weights = input._data.astype(xp.float64).reshape(-1, input.shape[-1])
     k = weights.shape[1]
     if n == 0:
         raise RuntimeError("multinomial: num_samples must be positive, got 0")

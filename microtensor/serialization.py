@@ -24,7 +24,7 @@ _FORMAT = 1
 def _encode(obj: Any, arrays: dict) -> Any:
     if isinstance(obj, (Tensor, ndarray)):
         name = f"a{len(arrays)}"
-        arrays[name] = obj.data if isinstance(obj, Tensor) else obj
+        arrays[name] = obj._data if isinstance(obj, Tensor) else obj
         if arrays[name].dtype.kind not in "biuf":
             raise TypeError(f"save: cannot store an array of dtype {arrays[name].dtype}")
         return {"__array__": name}

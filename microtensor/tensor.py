@@ -44,7 +44,7 @@ class Size(tuple):
 def _as_array(data, dtype) -> ndarray:
     """numpy arrays keep their dtype; Python floats (and lists of them) take the default."""
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
     elif isinstance(data, (ndarray, xp.generic)):
         arr = xp.array(data)
     else:
@@ -75,13 +75,13 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_oi", "_version", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_oi", "_version", "_hooks",
                  "_alias", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     is_cuda, is_cpu = False, True
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
-        self.data = _as_array(data, dtype)
+        self._data = _as_array(data, dtype)
         self.grad = None
         self._node = None
         self._oi = 0
@@ -94,16 +94,34 @@ class Tensor:
 
     # -- attributes ------------------------------------------------------------------
     @property
+    def data(self) -> "Tensor":
+        """PyTorch's `.data`: the same memory as a tensor outside the graph, with a version
+        counter of its own, so that a change through it (`p.data -= lr * p.grad`) is not
+        seen by autograd. Prefer no_grad() updates and detach(), which autograd checks."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        """`p.data = t`: p takes t's memory (any shape or dtype); p's history is not told."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: the new data must be a Tensor, got "
+                            f"{type(value).__name__}")
+        if self.requires_grad and value._data.dtype.kind != "f":
+            raise RuntimeError(f"data: a tensor that requires grad must stay floating, "
+                               f"got dtype {value._data.dtype}")
+        self._data = value._data
+
+    @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
@@ -112,11 +130,11 @@ class Tensor:
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     @property
     def is_leaf(self) -> bool:
@@ -138,36 +156,36 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         """The shape as a Size, or the length of dimension `dim` (negative counts back)."""
-        shape = self.data.shape
+        shape = self._data.shape
         return Size(shape) if dim is None else shape[O._dim(dim, len(shape), "size")]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     ndimension = dim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     nelement = numel
 
     def element_size(self) -> int:
         """Bytes per element."""
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         """The tensor's slices along dim 0 (views, as x[i])."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __contains__(self, element) -> bool:
         """Whether any element equals `element` (a number or a tensor)."""
@@ -177,10 +195,10 @@ class Tensor:
         return bool((self == element).any())
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"item: a tensor with {self.data.size} elements (shape "
-                               f"{self.data.shape}) cannot be converted to a Python scalar")
-        return self.data.item()
+        if self._data.size != 1:
+            raise RuntimeError(f"item: a tensor with {self._data.size} elements (shape "
+                               f"{self._data.shape}) cannot be converted to a Python scalar")
+        return self._data.item()
 
     def numpy(self, *, force: bool = False) -> ndarray:
         """The array itself (shared memory); refused on a tensor that requires grad
@@ -188,7 +206,7 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None) -> ndarray:
         """np.asarray(t): numpy() (so refused if t requires grad), cast to dtype if given."""
@@ -198,14 +216,14 @@ class Tensor:
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def _scalar(self, kind: str):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"{kind}: only one element tensors can be converted to Python "
-                             f"scalars, got {self.data.size} elements (shape "
-                             f"{self.data.shape})")
-        return self.data.item()
+                             f"scalars, got {self._data.size} elements (shape "
+                             f"{self._data.shape})")
+        return self._data.item()
 
     def __float__(self) -> float:
         return float(self._scalar("float"))
@@ -214,30 +232,30 @@ class Tensor:
         return int(self._scalar("int"))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is "
-                               f"ambiguous ({self.data.size} elements); use .any() or "
+                               f"ambiguous ({self._data.size} elements); use .any() or "
                                f".all()")
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def __index__(self) -> int:
-        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+        if self._data.size != 1 or self._data.dtype.kind not in "biu":
             raise TypeError(f"only integer tensors of a single element can be converted to "
-                            f"an index, got a {self.data.dtype} tensor of shape "
-                            f"{self.data.shape}")
-        return self.data.item().__index__()
+                            f"an index, got a {self._data.dtype} tensor of shape "
+                            f"{self._data.shape}")
+        return self._data.item().__index__()
 
     def __format__(self, format_spec: str) -> str:
         """f"{loss:.4f}" formats a 0-d tensor's value, as in PyTorch."""
-        if self.data.ndim == 0:
-            return format(self.data.item(), format_spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), format_spec)
         return object.__format__(self, format_spec)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         node = self._node
-        return tensor_repr(self.data, node and node.backward_name, self.requires_grad)
+        return tensor_repr(self._data, node and node.backward_name, self.requires_grad)
 
     # -- autograd ---------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -252,7 +270,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same array, cut from the graph. As in PyTorch it shares memory and the
         version counter: changing either in place is caught where the other was saved."""
-        return _autograd.share_version(self, _wrap(self.data))
+        return _autograd.share_version(self, _wrap(self._data))
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from the graph, in place: it becomes a leaf without grad."""
@@ -326,7 +344,7 @@ class Tensor:
 def _wrap(data, node=None, oi: int = 0) -> Tensor:
     """A Tensor around an op's output array, without __init__'s conversions."""
     t = Tensor.__new__(Tensor)
-    t.data = data if type(data) is ndarray else xp.asarray(data)
+    t._data = data if type(data) is ndarray else xp.asarray(data)
     t.grad = None
     t.requires_grad = node is not None
     t._node = node

@@ -215,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, help="folder for the results")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--track-gradients", action="store_true",
+                       help="record each layer's gradient norm and update/weight ratio per "
+                            "epoch (in history.json) and draw them in gradient_flow.png "
+                            "(not for CharMLP, CharRNN)")
     lm = train.add_argument_group("language models (CharMLP, CharRNN)")
     lm.add_argument("--steps", type=_positive_int, default=None, metavar="N",
                     help="training steps, one batch each (default: " +
@@ -413,6 +417,9 @@ def _train(args: argparse.Namespace) -> int:
     from .training import blas_single_thread, evaluate, fit
 
     if args.model in registry.LANGUAGE_MODELS:
+        if args.track_gradients:
+            raise CommandError(f"--track-gradients: only for the networks trained by fit "
+                               f"(MLP, SoftmaxClassifier, ConvNet), not {args.model}")
         return _train_language_model(args)
     if args.data in registry.WORD_LISTS:
         raise CommandError(f"--data {args.data} is a word list, for --model CharMLP or "
@@ -448,7 +455,8 @@ def _train(args: argparse.Namespace) -> int:
         history = fit(net, (X_train, targets[0]), loss=loss, optimizer=optimizer,
                       epochs=epochs, batch_size=args.batch_size, seed=args.seed,
                       val_data=(X_test, targets[1]), metrics=["accuracy"],
-                      progress=not args.quiet, log_every=max(1, epochs // 200))
+                      progress=not args.quiet, log_every=max(1, epochs // 200),
+                      track_gradients=args.track_gradients)
         test = evaluate(net, (X_test, targets[1]), loss=loss,
                         metrics=[*metrics, "confusion_matrix"])
     last = history.last
@@ -470,6 +478,9 @@ def _train(args: argparse.Namespace) -> int:
     if X_train.ndim == 2 and X_train.shape[1] == 2:
         paths.append(plots.decision_boundary(net, X_test, y_test, out / "decision_boundary.png",
                                              title=f"{args.model} on {args.data}: test set"))
+    if args.track_gradients:
+        paths.append(plots.gradient_flow(history, out / "gradient_flow.png",
+                                         title=f"{args.model} on {args.data}: gradient flow"))
     mt.save(net.state_dict(), out / "model.npz")
     paths.append(out / "model.npz")
     _list_written(paths)

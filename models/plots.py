@@ -1,7 +1,8 @@
 """The figures of the reports, written as PNG files without a display: learning curves,
 several runs' curves on one axis, ground truth vs prediction, decision boundaries of 2-D
-sets, confusion matrices and bar charts for sweeps. Each function takes the output path,
-writes the PNG (making missing folders) and returns the path.
+sets, confusion matrices, bar charts for sweeps, and gradient flow (per-layer gradient
+norms). Each function takes the output path, writes the PNG (making missing folders)
+and returns the path.
 
 Figures are drawn on matplotlib's Agg canvas directly (matplotlib.figure.Figure, not
 pyplot), so no backend is chosen for the caller's process, nothing opens a window, and
@@ -24,9 +25,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["learning_curves", "curves", "prediction_scatter", "decision_boundary",
-           "confusion_matrix", "bar_chart"]
+           "confusion_matrix", "bar_chart", "gradient_flow"]
 
 # class 0 red and class 1 blue, as the reports draw them; then the rest of tab10
 _CLASS_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
@@ -264,4 +266,84 @@ def bar_chart(categories: Sequence, series, path: str | os.PathLike, *, ylabel: 
     if len(series) > 1:  # below the axis, clear of the bars and their labels
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(series),
                   frameon=False)
+    return _save(fig, path)
+
+
+def _gradient_runs(history) -> dict:
+    from .training import History
+    runs = {"": history} if isinstance(history, History) else dict(history)
+    if not runs:
+        raise ValueError("gradient_flow: no runs to draw")
+    for label, h in runs.items():
+        if not isinstance(h, History) or not h.gradients:
+            raise ValueError(f"gradient_flow: run {label or 'history'!r} has no gradients; "
+                             f"train it with fit(..., track_gradients=True)")
+    return runs
+
+
+def _layers(per_param: Mapping[str, list], include_bias: bool) -> list[str]:
+    names = list(per_param)
+    weights = [n for n in names if n.rsplit(".", 1)[-1] != "bias"]
+    return names if include_bias or not weights else weights
+
+
+def _log_positive(values) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    return np.log10(np.where(v > 0, v, np.nan))
+
+
+def _log_range(arrays) -> tuple[float, float]:
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays] or [np.empty(0)])
+    return (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+
+
+def gradient_flow(history, path: str | os.PathLike, *, include_bias: bool = False,
+                  title: str | None = None) -> Path:
+    """How the gradient reaches each layer: per parameter (weights only unless
+    `include_bias`), its gradient norm per epoch (log scale), its update/weight ratio
+    (log scale) and a layer-by-epoch heat map of log10 of the norm, first layer at the
+    top. `history` is a fit(track_gradients=True) History, or a mapping of label ->
+    History drawn as one row each on shared scales, so that runs side by side compare
+    at a glance (a vanishing gradient: a first layer orders of magnitude below the
+    last)."""
+    runs = _gradient_runs(history)
+    logs = {label: {stat: {n: _log_positive(h.gradients[stat][n])
+                           for n in _layers(h.gradients["grad_norm"], include_bias)}
+                    for stat in ("grad_norm", "update_ratio")}
+            for label, h in runs.items()}
+    ranges = {stat: _log_range([a for run in logs.values() for a in run[stat].values()])
+              for stat in ("grad_norm", "update_ratio")}
+    fig = _figure(15, 3.9 * len(runs))
+    axes = fig.subplots(len(runs), 3, squeeze=False)
+    for row, (label, h) in zip(axes, runs.items()):
+        epochs, run = h.records["epoch"], logs[label]
+        layers = list(run["grad_norm"])
+        prefix = f"{label}: " if label else ""
+        for ax, stat, name in ((row[0], "grad_norm", "gradient norm"),
+                               (row[1], "update_ratio", "update / weight")):
+            for i, layer in enumerate(layers):
+                ax.plot(epochs, 10 ** run[stat][layer], label=layer,
+                        color=_CURVE_COLORS[i % len(_CURVE_COLORS)])
+            lo, hi = ranges[stat]
+            ax.set_yscale("log")
+            ax.set_ylim(10 ** (lo - 0.3), 10 ** (hi + 0.3))
+            ax.set(title=prefix + name, xlabel="epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+        lo, hi = ranges["grad_norm"]
+        image = row[2].imshow(np.vstack(list(run["grad_norm"].values())), aspect="auto",
+                              cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest",
+                              extent=(epochs[0] - 0.5, epochs[-1] + 0.5,
+                                      len(layers) - 0.5, -0.5))
+        row[2].set_yticks(range(len(layers)), layers, fontsize=7)
+        row[2].set(title=prefix + "log10 gradient norm", xlabel="epoch")
+        fig.colorbar(image, ax=row[2], shrink=0.9)
+    handles = {}  # one legend below the rows: layer -> its first line
+    for ax in axes[:, 0]:
+        for line in ax.get_lines():
+            handles.setdefault(line.get_label(), line)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center",
+               ncols=min(len(handles), 6), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)

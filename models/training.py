@@ -78,9 +78,16 @@ class History:
     the epoch in eval mode. `history["loss"]` reads a list. With early stopping,
     `best_epoch` is the epoch of the best monitored value and `stopped_early` says
     whether it cut the run short. `seconds` is the training time (not compared by ==,
-    so two runs with the same seed compare equal)."""
+    so two runs with the same seed compare equal). With fit(track_gradients=True),
+    `gradients["grad_norm"][name]` and `gradients["update_ratio"][name]` hold, for each
+    parameter by its dotted name (model.named_parameters()), one number per recorded
+    epoch, the mean over that epoch's steps of: the L2 norm of its gradient, and
+    ||w_after - w_before|| / ||w_before|| over the optimizer step (the change the step
+    made, so it is right for any optimizer). Steps where a parameter had no gradient
+    (or, for the ratio, all-zero weights) are left out of its mean; nan when all were."""
 
     records: dict[str, list[float]] = field(default_factory=dict)
+    gradients: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     best_epoch: int | None = None
     stopped_early: bool = False
     seconds: float = field(default=0.0, compare=False)
@@ -99,10 +106,14 @@ class History:
         return {k: v[-1] for k, v in self.records.items() if v}
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers, for json.dump."""
-        return {"records": {k: list(v) for k, v in self.records.items()},
-                "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
-                "seconds": self.seconds}
+        """Plain lists and numbers, for json.dump ("gradients" only when tracked)."""
+        out = {"records": {k: list(v) for k, v in self.records.items()},
+               "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
+               "seconds": self.seconds}
+        if self.gradients:
+            out["gradients"] = {stat: {k: list(v) for k, v in per.items()}
+                                for stat, per in self.gradients.items()}
+        return out
 
 
 def _param_dtype(model: nn.Module):
@@ -112,7 +123,7 @@ def _param_dtype(model: nn.Module):
 
 
 def _as_tensor(a, dtype) -> mt.Tensor:
-    arr = a.data if isinstance(a, mt.Tensor) else np.asarray(a)
+    arr = a.numpy(force=True) if isinstance(a, mt.Tensor) else np.asarray(a)
     if arr.dtype.kind == "f":
         arr = arr.astype(dtype, copy=False)
     elif arr.dtype.kind in "biu":
@@ -178,10 +189,10 @@ def _forward_all(model: nn.Module, x: mt.Tensor, batch_size: int | None,
     outs, total = [], 0.0
     with mt.no_grad():
         for s in range(0, n, step):
-            out = model(mt.Tensor(x.data[s:s + step]))
-            outs.append(out.data)
+            out = model(mt.Tensor(x.numpy(force=True)[s:s + step]))
+            outs.append(out.numpy(force=True))
             if loss is not None:
-                total += float(loss(out, mt.Tensor(y.data[s:s + step])).item()) * len(out)
+                total += float(loss(out, mt.Tensor(y.numpy(force=True)[s:s + step])).item()) * len(out)
     model.train(was)
     return np.concatenate(outs), (total / n if loss is not None else None)
 
@@ -213,7 +224,7 @@ def evaluate(model: nn.Module, data, loss: Callable | None = None,
     x, y = ds.tensors
     out, mean_loss = _forward_all(model, x, batch_size, loss, y)
     result = {} if loss is None else {"loss": mean_loss}
-    y_true, y_pred = _target_labels(y.data), _labels(out, threshold)
+    y_true, y_pred = _target_labels(y.numpy(force=True)), _labels(out, threshold)
     for m in metrics:
         result[m] = _score(m, y_true, y_pred, _n_classes(out))
     return result
@@ -233,6 +244,32 @@ def blas_single_thread() -> Iterator[None]:
         yield
 
 
+def _step_gradients(named: list[tuple[str, nn.Parameter]],
+                    before: list[np.ndarray]) -> np.ndarray:
+    """Each parameter's gradient norm and update/weight ratio for the step that just ran
+    (`before`: the weights before optimizer.step()), shape (2, parameters); nan for a
+    parameter without a gradient, and a ratio of nan for weights that were all zero."""
+    stats = np.full((2, len(named)), np.nan)
+    for i, ((_, p), w) in enumerate(zip(named, before)):
+        if p.grad is not None:
+            stats[0, i] = np.linalg.norm(p.grad.numpy(force=True))
+            size = np.linalg.norm(w)
+            if size > 0:
+                stats[1, i] = np.linalg.norm(p.numpy(force=True) - w) / size
+    return stats
+
+
+def _record_gradients(history: History, named: list[tuple[str, nn.Parameter]],
+                      steps: list[np.ndarray]) -> None:
+    """Append the mean over an epoch's steps (of those with a value) to history.gradients."""
+    stats = np.stack(steps)
+    counts = (~np.isnan(stats)).sum(axis=0)
+    means = np.nansum(stats, axis=0) / np.where(counts > 0, counts, np.nan)
+    for stat, row in zip(("grad_norm", "update_ratio"), means):
+        for (name, _), value in zip(named, row):
+            history.gradients[stat][name].append(float(value))
+
+
 def _progress_enabled(progress: bool) -> bool:
     """A bar only when asked and when its stream (stderr) is a terminal, not a pipe or a
     log file."""
@@ -243,7 +280,7 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
         epochs: int, batch_size: int | None, scheduler=None, val_data=None,
         metrics: Sequence[str] = ("accuracy",), early_stopping: EarlyStopping | None = None,
         seed: int | None = 0, progress: bool = True, log_every: int = 1,
-        threshold: float = 0.5) -> History:
+        threshold: float = 0.5, track_gradients: bool = False) -> History:
     """Train `model` on `train_data` and return its History.
 
     Each epoch runs the batches (`batch_size` samples, reshuffled each epoch; None for
@@ -258,7 +295,11 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
     draw from microtensor's generator (dropout) by mt.manual_seed(seed), so the same
     seed and the same initial model give the same History to the last digit; with
     seed=None the generator is left as it is. A tqdm bar shows the epochs when
-    `progress` is true and stderr is a terminal.
+    `progress` is true and stderr is a terminal. `track_gradients` records each
+    parameter's gradient norm and update/weight ratio, averaged over the steps of each
+    recorded epoch (a single mini-batch's are noisy), into `History.gradients`; it costs
+    a copy of the weights per step of a recorded epoch, nothing when off.
+    plots.gradient_flow draws them.
 
     >>> import microtensor as mt
     >>> from microtensor.nn import functional as F
@@ -299,6 +340,10 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
     loader = DataLoader(train, batch_size=len(train) if full else batch_size,
                         shuffle=not full, seed=seed)
     history = History({"epoch": [], "lr": [], **{n: [] for n in names}})
+    named = list(model.named_parameters()) if track_gradients else []
+    if track_gradients:
+        history.gradients = {stat: {name: [] for name, _ in named}
+                             for stat in ("grad_norm", "update_ratio")}
     best, best_state = None, None
     start = time.perf_counter()
     model.train()
@@ -309,18 +354,25 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
             record = epoch % log_every == 0 or epoch == epochs
             lr = optimizer.param_groups[0]["lr"]
             total, outs, targets = 0.0, [], []
+            track, steps = track_gradients and record, []
             for xb, yb in loader:
                 optimizer.zero_grad()
                 out = model(xb)
                 batch_loss = loss(out, yb)
                 batch_loss.backward()
+                if track:
+                    before = [p.numpy(force=True).copy() for _, p in named]
                 optimizer.step()
+                if track:
+                    steps.append(_step_gradients(named, before))
                 total += float(batch_loss.item()) * len(xb)
                 if record:
-                    outs.append(out.data)
-                    targets.append(yb.data)
+                    outs.append(out.numpy(force=True))
+                    targets.append(yb.numpy(force=True))
             epoch_loss = total / len(train)
             val_loss = None
+            if track:
+                _record_gradients(history, named, steps)
             if record:
                 row = {"epoch": epoch, "lr": lr, "loss": epoch_loss}
                 out, y = np.concatenate(outs), np.concatenate(targets)
@@ -329,7 +381,7 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
                     val_out, val_loss = _forward_all(model, val.tensors[0], batch_size,
                                                      loss, val.tensors[1])
                     row["val_loss"] = val_loss
-                    row.update(_scores(metrics, val_out, val.tensors[1].data, threshold,
+                    row.update(_scores(metrics, val_out, val.tensors[1].numpy(force=True), threshold,
                                        "val_"))
                 for k, v in row.items():
                     history.records[k].append(v)
@@ -346,7 +398,7 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
                 if best is None or early_stopping.improves(value, best):
                     best, history.best_epoch = value, epoch
                     if early_stopping.restore_best:
-                        best_state = {k: v.data.copy() for k, v in model.state_dict().items()}
+                        best_state = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
                 elif epoch - history.best_epoch >= early_stopping.patience:
                     history.stopped_early = True
                     break

@@ -13,4 +13,4 @@ def leaf(values, dtype=mt.float64) -> mt.Tensor:
 
 def grad_of(fn, *inputs) -> list:
     """d sum(fn(inputs)) / d inputs as arrays, by one backward pass."""
-    return [g.data for g in mt.autograd.grad(fn(*inputs).sum(), list(inputs))]
+    return [g.numpy(force=True) for g in mt.autograd.grad(fn(*inputs).sum(), list(inputs))]

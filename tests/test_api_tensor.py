@@ -337,3 +337,59 @@ def test_grad_fn_has_pytorchs_node_name(make, name):
     node = make().grad_fn
     assert node.backward_name == name and f"grad_fn=<{name}>" in repr(make())
     assert repr(node).startswith(f"<{name} object at 0x")
+
+
+# -- .data: PyTorch's, a detached tensor over the same memory ---------------------------
+def test_data_updates_change_the_parameter_in_place_outside_the_graph():
+    p = mt.tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()  # grad 2p = [2, 4]
+    p.data -= 0.25 * p.grad
+    assert p.tolist() == [0.5, 1.0]
+    p.data += -0.25 * p.grad
+    assert p.tolist() == [0.0, 0.0]
+    p.data.add_(p.grad, alpha=-0.5)
+    assert p.tolist() == [-1.0, -2.0]
+    p.data.zero_()
+    assert p.tolist() == [0.0, 0.0] and p.is_leaf and p.requires_grad and p.grad_fn is None
+
+
+def test_data_is_a_detached_tensor_sharing_memory():
+    p = mt.tensor([1.0, 2.0], requires_grad=True)
+    d = p.data
+    assert isinstance(d, mt.Tensor) and not d.requires_grad and d.is_leaf
+    d[0] = 7.0
+    assert p.tolist() == [7.0, 2.0]
+
+
+def test_a_change_through_data_is_not_seen_by_autograd():
+    p = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = (p * p).sum()
+    p.data.mul_(10.0)  # through detach() this would raise at backward; .data is unchecked
+    y.backward()
+    assert p.grad.tolist() == [20.0, 40.0]  # 2p with the new p, as PyTorch gives
+
+
+def test_assigning_data_gives_the_tensor_new_values_of_any_shape():
+    p = mt.tensor([1.0, 2.0], requires_grad=True)
+    p.data = mt.tensor([[5.0, 6.0, 7.0]], dtype=mt.float64)
+    assert p.shape == (1, 3) and p.dtype == mt.float64 and p.requires_grad and p.is_leaf
+    with pytest.raises(TypeError, match="data: the new data must be a Tensor, got ndarray"):
+        p.data = np.zeros(2)
+    with pytest.raises(RuntimeError, match="must stay floating, got dtype int64"):
+        p.data = mt.zeros(2, dtype=mt.long)
+
+
+def test_clone_takes_pytorchs_memory_formats_and_refuses_channels_last():
+    x = mt.tensor([[1.0, 2.0]], requires_grad=True)
+    y = x.clone(memory_format=mt.preserve_format)
+    y.sum().backward()
+    assert y.tolist() == [[1.0, 2.0]] and x.grad.tolist() == [[1.0, 1.0]]
+    with pytest.raises(TypeError, match="clone: memory_format=microtensor.channels_last is not"):
+        x.clone(memory_format=mt.channels_last)
+
+
+def test_cuda_is_not_available_and_utils_data_is_data():
+    assert mt.cuda.is_available() is False and mt.cuda.device_count() == 0
+    mt.cuda.manual_seed_all(0)  # nothing to seed, as PyTorch without a GPU
+    from microtensor.utils.data import DataLoader, TensorDataset
+    assert DataLoader is mt.data.DataLoader and TensorDataset is mt.data.TensorDataset

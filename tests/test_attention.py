@@ -52,7 +52,7 @@ def test_sdpa_matches_the_definition(heads, length, source, dim, mask_kind):
     out = F.scaled_dot_product_attention(mt.tensor(q), mt.tensor(k), mt.tensor(v),
                                          None if mask is None else mt.tensor(mask))
     ref_mask = additive(mask) if mask_kind == "bool" else mask
-    assert_allclose(out.data, attention_reference(q, k, v, ref_mask)[0], atol=1e-12)
+    assert_allclose(out.numpy(force=True), attention_reference(q, k, v, ref_mask)[0], atol=1e-12)
 
 
 def test_sdpa_is_causal_lets_query_i_see_keys_up_to_i_and_scale_replaces_the_default():
@@ -60,8 +60,8 @@ def test_sdpa_is_causal_lets_query_i_see_keys_up_to_i_and_scale_replaces_the_def
     out = F.scaled_dot_product_attention(mt.tensor(q), mt.tensor(k), mt.tensor(v),
                                          is_causal=True, scale=0.3)
     ref = attention_reference(q, k, v, additive(np.tril(np.ones((4, 4), bool))), 0.3)[0]
-    assert_allclose(out.data, ref, atol=1e-12)
-    assert_allclose(out.data[0, 0], v[0, 0], atol=1e-12)  # the first query sees one key
+    assert_allclose(out.numpy(force=True), ref, atol=1e-12)
+    assert_allclose(out.numpy(force=True)[0, 0], v[0, 0], atol=1e-12)  # the first query sees one key
 
 
 def test_sdpa_query_with_every_key_masked_gives_zero_and_finite_gradients():
@@ -69,12 +69,12 @@ def test_sdpa_query_with_every_key_masked_gives_zero_and_finite_gradients():
     mask = np.ones((3, 4), bool)
     mask[1] = False
     out = F.scaled_dot_product_attention(q, k, v, mt.tensor(mask))
-    assert_allclose(out.data[1], 0.0)
-    assert_allclose(out.data[[0, 2]], attention_reference(q.data[[0, 2]], k.data, v.data)[0],
+    assert_allclose(out.numpy(force=True)[1], 0.0)
+    assert_allclose(out.numpy(force=True)[[0, 2]], attention_reference(q.numpy(force=True)[[0, 2]], k.numpy(force=True), v.numpy(force=True))[0],
                     atol=1e-12)
     out.sum().backward()
-    assert np.isfinite(q.grad.data).all() and np.isfinite(k.grad.data).all()
-    assert_allclose(q.grad.data[1], 0.0)
+    assert np.isfinite(q.grad.numpy(force=True)).all() and np.isfinite(k.grad.numpy(force=True)).all()
+    assert_allclose(q.grad.numpy(force=True)[1], 0.0)
 
 
 def test_sdpa_gradients_match_finite_differences_to_second_order():
@@ -89,14 +89,14 @@ def test_sdpa_grouped_query_attention_shares_each_key_head_with_a_group():
     out = F.scaled_dot_product_attention(mt.tensor(q), mt.tensor(k), mt.tensor(v),
                                          enable_gqa=True)
     ref = attention_reference(q, np.repeat(k, 2, axis=1), np.repeat(v, 2, axis=1))[0]
-    assert_allclose(out.data, ref, atol=1e-12)
+    assert_allclose(out.numpy(force=True), ref, atol=1e-12)
 
 
 def test_sdpa_dropout_zeroes_weights_and_scales_the_rest():
     mt.manual_seed(0)
     q = k = mt.zeros(1, 1000, 1)
     v = mt.ones(1, 1000, 1)
-    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).data
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy(force=True)
     assert 0.9 < out.mean() < 1.1 and out.std() > 0.01  # uniform weights, half of them kept x2
 
 
@@ -113,10 +113,10 @@ def mha_reference(m, q, k, v, key_padding_mask=None, attn_mask=None, average=Tru
     """(L, N, E) inputs: project, split into heads, attend, merge, project out."""
     e, h = m.embed_dim, m.num_heads
     if m.in_proj_weight is not None:
-        wq, wk, wv = np.split(m.in_proj_weight.data, 3)
+        wq, wk, wv = np.split(m.in_proj_weight.numpy(force=True), 3)
     else:
-        wq, wk, wv = m.q_proj_weight.data, m.k_proj_weight.data, m.v_proj_weight.data
-    bq, bk, bv = np.split(m.in_proj_bias.data, 3) if m.in_proj_bias is not None else (0, 0, 0)
+        wq, wk, wv = m.q_proj_weight.numpy(force=True), m.k_proj_weight.numpy(force=True), m.v_proj_weight.numpy(force=True)
+    bq, bk, bv = np.split(m.in_proj_bias.numpy(force=True), 3) if m.in_proj_bias is not None else (0, 0, 0)
 
     def heads(x, w, b):  # (T, N, E_in) -> (N, H, T, E / H)
         y = x @ w.T + b
@@ -128,8 +128,8 @@ def mha_reference(m, q, k, v, key_padding_mask=None, attn_mask=None, average=Tru
         mask = mask + (additive(~attn_mask) if attn_mask.dtype == bool else attn_mask)
     out, w = attention_reference(heads(q, wq, bq), heads(k, wk, bk), heads(v, wv, bv), mask)
     out = out.transpose(2, 0, 1, 3).reshape(q.shape[0], q.shape[1], e)
-    out = out @ m.out_proj.weight.data.T + (0 if m.out_proj.bias is None else
-                                            m.out_proj.bias.data)
+    out = out @ m.out_proj.weight.numpy(force=True).T + (0 if m.out_proj.bias is None else
+                                            m.out_proj.bias.numpy(force=True))
     return out, (w.mean(1) if average else w)
 
 
@@ -147,8 +147,8 @@ def test_multihead_attention_matches_the_definition(dims, length, source, paddin
     out, w = m(mt.tensor(q), mt.tensor(k), mt.tensor(v), key_padding_mask=mt.tensor(kpm),
                attn_mask=None if am is None else mt.tensor(am), average_attn_weights=average)
     ref_out, ref_w = mha_reference(m, q, k, v, kpm, am, average)
-    assert_allclose(out.data, ref_out, atol=1e-12)
-    assert_allclose(w.data, ref_w, atol=1e-12)
+    assert_allclose(out.numpy(force=True), ref_out, atol=1e-12)
+    assert_allclose(w.numpy(force=True), ref_w, atol=1e-12)
 
 
 def test_multihead_attention_batch_first_unbatched_and_need_weights():
@@ -158,10 +158,10 @@ def test_multihead_attention_batch_first_unbatched_and_need_weights():
     out, w = m(mt.tensor(x), mt.tensor(x), mt.tensor(x), need_weights=False)
     ref = mha_reference(m, x.transpose(1, 0, 2), x.transpose(1, 0, 2), x.transpose(1, 0, 2))[0]
     assert w is None
-    assert_allclose(out.data, ref.transpose(1, 0, 2), atol=1e-12)
+    assert_allclose(out.numpy(force=True), ref.transpose(1, 0, 2), atol=1e-12)
     single, weights = m(mt.tensor(x[0]), mt.tensor(x[0]), mt.tensor(x[0]))
     assert single.shape == (3, 4) and weights.shape == (3, 3)
-    assert_allclose(single.data, out.data[0], atol=1e-12)
+    assert_allclose(single.numpy(force=True), out.numpy(force=True)[0], atol=1e-12)
 
 
 def test_multihead_attention_with_other_key_and_value_sizes_has_separate_projections():
@@ -173,8 +173,8 @@ def test_multihead_attention_with_other_key_and_value_sizes_has_separate_project
     q, k, v = randn(2, 1, 4), randn(3, 1, 3, seed=1), randn(3, 1, 5, seed=2)
     out, w = m(mt.tensor(q), mt.tensor(k), mt.tensor(v))
     ref_out, ref_w = mha_reference(m, q, k, v)
-    assert_allclose(out.data, ref_out, atol=1e-12)
-    assert_allclose(w.data, ref_w, atol=1e-12)
+    assert_allclose(out.numpy(force=True), ref_out, atol=1e-12)
+    assert_allclose(w.numpy(force=True), ref_w, atol=1e-12)
 
 
 def test_multihead_attention_has_pytorchs_parameters_and_gradients():
@@ -189,9 +189,9 @@ def test_multihead_attention_dropout_applies_in_training_only():
     mt.manual_seed(3)
     m = L.MultiheadAttention(4, 1, dropout=0.9, dtype=mt.float64)
     x = mt.tensor(randn(5, 1, 4))
-    w_train = m(x, x, x)[1].data
+    w_train = m(x, x, x)[1].numpy(force=True)
     m.eval()
-    w_eval = m(x, x, x)[1].data
+    w_eval = m(x, x, x)[1].numpy(force=True)
     assert (w_train == 0).mean() > 0.5
     assert_allclose(w_eval.sum(-1), 1.0)
 

@@ -18,7 +18,7 @@ from microtensor import autograd
 def test_x_times_x_gives_two_x():
     x = leaf([1.0, 2.0, 3.0])
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [2.0, 4.0, 6.0])
 
 
 def test_diamond_graph_sums_both_paths():
@@ -71,7 +71,7 @@ def test_split_outputs_share_one_node_and_unused_pieces_get_zero_gradient():
     a, b = x.split(2)
     assert a.grad_fn is b.grad_fn
     (b * 3).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [0.0, 0.0, 3.0, 3.0])
 
 
 def test_detach_shares_data_and_cuts_the_graph():
@@ -80,7 +80,7 @@ def test_detach_shares_data_and_cuts_the_graph():
     assert not d.requires_grad and d.grad_fn is None
     y = (x * d).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])  # d is a constant
+    np.testing.assert_allclose(x.grad.numpy(force=True), [2.0, 4.0])  # d is a constant
 
 
 # -------------------------------------------------------------------- backward and grad
@@ -97,7 +97,7 @@ def test_retain_graph_allows_a_second_backward():
     y = (x.exp() * 2).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 4 * np.exp([1.0, 2.0]))
+    np.testing.assert_allclose(x.grad.numpy(force=True), 4 * np.exp([1.0, 2.0]))
 
 
 def test_backward_of_a_non_scalar_needs_a_gradient():
@@ -105,7 +105,7 @@ def test_backward_of_a_non_scalar_needs_a_gradient():
     with pytest.raises(RuntimeError, match=r"shape \(2,\).*gradient"):
         (x * 2).backward()
     (x * 2).backward(mt.tensor([1.0, 10.0], dtype=mt.float64))
-    np.testing.assert_allclose(x.grad.data, [2.0, 20.0])
+    np.testing.assert_allclose(x.grad.numpy(force=True), [2.0, 20.0])
 
 
 def test_backward_and_grad_of_a_non_scalar_without_a_gradient_are_refused_naming_the_call():
@@ -131,15 +131,15 @@ def test_backward_on_a_tensor_that_does_not_require_grad_is_an_error():
 def test_backward_through_several_roots():
     x = leaf([1.0, 2.0])
     mt.autograd.backward([x * 2, (x * x).sum()], [mt.ones(2, dtype=mt.float64), None])
-    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])
+    np.testing.assert_allclose(x.grad.numpy(force=True), [4.0, 6.0])
 
 
 def test_backward_of_several_outputs_sums_their_gradients():
     x = leaf([1.0, 2.0])
     autograd.backward([(x * 2).sum(), (x * 3).sum()])
-    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [5.0, 5.0])
     (g,) = autograd.grad([(x * 2).sum(), (x * 3).sum()], x)
-    np.testing.assert_array_equal(g.data, [5.0, 5.0])
+    np.testing.assert_array_equal(g.numpy(force=True), [5.0, 5.0])
 
 
 def test_backward_refuses_fewer_gradients_than_outputs():
@@ -181,7 +181,7 @@ def test_grad_with_respect_to_an_intermediate_tensor():
     x = leaf([1.0, 2.0])
     h = x * 3
     (gh,) = autograd.grad((h * h).sum(), h)
-    np.testing.assert_array_equal(gh.data, [6.0, 12.0])
+    np.testing.assert_array_equal(gh.numpy(force=True), [6.0, 12.0])
 
 
 def test_chain_of_100000_ops_runs_backward_without_recursion():
@@ -211,7 +211,7 @@ def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, -2.0])
     (x * 3).sum().backward()
     (x * 4).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [7.0, 7.0])
 
 
 def test_a_second_backward_accumulates_into_the_same_grad_tensor():
@@ -220,14 +220,14 @@ def test_a_second_backward_accumulates_into_the_same_grad_tensor():
     first = x.grad
     (x * 3).sum().backward()
     assert x.grad is first
-    np.testing.assert_array_equal(first.data, [5.0, 5.0])
+    np.testing.assert_array_equal(first.numpy(force=True), [5.0, 5.0])
 
 
 def test_backward_with_create_graph_accumulates_into_grad_across_calls():
     x = leaf([1.0, 2.0])
     (x * x).sum().backward(create_graph=True)
     (x * x).sum().backward(create_graph=True)
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [4.0, 8.0])
     assert x.grad.requires_grad
 
 
@@ -235,14 +235,14 @@ def test_a_plain_backward_after_a_create_graph_one_adds_to_grad():
     x = leaf([1.0, 2.0])
     (x * x).sum().backward(create_graph=True)
     (x * 3).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [5.0, 7.0])
 
 
 def test_gradients_handed_to_two_leaves_do_not_alias():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()  # add hands the same gradient array to both
     a.grad.data *= 2
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [1.0, 1.0])
 
 
 def test_leaves_fed_views_of_one_gradient_each_own_their_grad():
@@ -250,8 +250,8 @@ def test_leaves_fed_views_of_one_gradient_each_own_their_grad():
     y = (mt.reshape(a, 2) + mt.reshape(b, 2)).sum()  # both grads: views of one array
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_array_equal(a.grad.data, [[2.0], [2.0]])
-    np.testing.assert_array_equal(b.grad.data, [[2.0], [2.0]])
+    np.testing.assert_array_equal(a.grad.numpy(force=True), [[2.0], [2.0]])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [[2.0], [2.0]])
 
 
 def test_retained_grad_and_a_leaf_grad_do_not_share_memory():
@@ -260,8 +260,8 @@ def test_retained_grad_and_a_leaf_grad_do_not_share_memory():
     h.retain_grad()
     h.sum().backward(retain_graph=True)
     h.sum().backward()
-    np.testing.assert_array_equal(h.grad.data, [2.0, 2.0])
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(h.grad.numpy(force=True), [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [2.0, 2.0])
 
 
 def test_a_seed_gradient_is_never_modified_by_later_backward_calls():
@@ -269,8 +269,8 @@ def test_a_seed_gradient_is_never_modified_by_later_backward_calls():
     seed = mt.tensor([1.0, 1.0], dtype=mt.float64)
     (x + 0).backward(seed)
     (x + 0).backward(seed)
-    np.testing.assert_array_equal(seed.data, [1.0, 1.0])
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(seed.numpy(force=True), [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [2.0, 2.0])
 
 
 def test_leaf_gradient_keeps_the_leaf_dtype():
@@ -287,9 +287,9 @@ def test_grads_keep_their_tensors_dtype_when_the_graph_computes_in_float64():
         h.retain_grad()
         (h * w).sum().backward()
         assert h.grad.dtype == mt.float32
-        np.testing.assert_array_equal(h.grad.data, [3.0, 4.0])
+        np.testing.assert_array_equal(h.grad.numpy(force=True), [3.0, 4.0])
     assert x.grad.dtype == mt.float32
-    np.testing.assert_array_equal(x.grad.data, [6.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [6.0, 8.0])
 
 
 @pytest.mark.parametrize("use", [lambda h: h, lambda h: h[0:1], lambda h: h.to(mt.float64)],
@@ -309,7 +309,7 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     h = x * 3
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.data, [6.0, 12.0])
+    np.testing.assert_allclose(h.grad.numpy(force=True), [6.0, 12.0])
 
 
 @pytest.mark.parametrize("op", [lambda t: mt.reshape(t, 2, 1), lambda t: t * 1,
@@ -318,30 +318,30 @@ def test_retain_grad_works_on_the_output_of_every_kind_of_op(op):
     h = op(leaf([0.0, 0.0]))
     h.retain_grad()
     (h * 3).sum().backward()
-    np.testing.assert_array_equal(h.grad.data.ravel(), [3.0, 3.0])
+    np.testing.assert_array_equal(h.grad.numpy(force=True).ravel(), [3.0, 3.0])
 
 
 def test_leaf_hook_can_replace_the_gradient():
     x = leaf([1.0, 2.0])
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    x.register_hook(lambda g: seen.append(g.numpy(force=True).copy()) or g * 10)
     (x * x).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 4.0])
-    np.testing.assert_allclose(x.grad.data, [20.0, 40.0])
+    np.testing.assert_allclose(x.grad.numpy(force=True), [20.0, 40.0])
 
 
 def test_a_leaf_hook_may_return_a_numpy_array():
     x = leaf([1.0, 2.0])
     x.register_hook(lambda g: np.array([5.0, 6.0]))
     x.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [5.0, 6.0])
 
 
 def test_non_leaf_hook_sees_the_full_gradient_before_it_flows_on():
     x = leaf([1.0, 2.0])
     h = x * 2
     calls = []
-    remove = h.register_hook(lambda g: calls.append(g.data.copy()))
+    remove = h.register_hook(lambda g: calls.append(g.numpy(force=True).copy()))
     (h + h).sum().backward(retain_graph=True)  # two consumers: the hook runs once, on the sum
     assert len(calls) == 1
     np.testing.assert_allclose(calls[0], [2.0, 2.0])
@@ -357,8 +357,8 @@ def test_a_tensor_returned_by_a_hook_is_never_modified_by_later_backward_calls()
     w.register_hook(lambda g: keep)
     (w * 1).sum().backward()
     (w * 1).sum().backward()
-    np.testing.assert_array_equal(keep.data, [5.0, 5.0])
-    np.testing.assert_array_equal(w.grad.data, [10.0, 10.0])
+    np.testing.assert_array_equal(keep.numpy(force=True), [5.0, 5.0])
+    np.testing.assert_array_equal(w.grad.numpy(force=True), [10.0, 10.0])
 
 
 def test_hooks_and_retain_grad_on_a_piece_of_split_see_that_pieces_gradient():
@@ -366,12 +366,12 @@ def test_hooks_and_retain_grad_on_a_piece_of_split_see_that_pieces_gradient():
     a, b = x.split(2)  # a is unused: its gradient slot stays empty
     seen = []
     b.retain_grad()
-    b.register_hook(lambda g: seen.append(g.data.copy()))
+    b.register_hook(lambda g: seen.append(g.numpy(force=True).copy()))
     b.register_hook(lambda g: g * 2)
     (b * 3).sum().backward()
     np.testing.assert_array_equal(seen[0], [3.0, 3.0])
-    np.testing.assert_array_equal(b.grad.data, [6.0, 6.0])
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 6.0, 6.0])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [0.0, 0.0, 6.0, 6.0])
 
 
 def test_a_leaf_hook_under_create_graph_keeps_grad_differentiable():
@@ -483,14 +483,14 @@ def test_anomaly_mode_accepts_finite_gradients_and_unused_inputs():
     with autograd.detect_anomaly():
         (x.sqrt().sum() + unused.sum() * 0).backward()
         x.split(1)[1].sum().backward()  # split's VJP gets None for the unused piece
-    np.testing.assert_allclose(x.grad.data, [0.5, 1.25])
+    np.testing.assert_allclose(x.grad.numpy(force=True), [0.5, 1.25])
 
 
 def test_detect_anomaly_with_check_nan_false_lets_nan_gradients_through():
     x = leaf([0.0])
     with autograd.detect_anomaly(check_nan=False), np.errstate(divide="ignore"):
         x.sqrt().sum().backward()
-    assert np.isinf(x.grad.data[0])
+    assert np.isinf(x.grad.numpy(force=True)[0])
 
 
 def test_without_anomaly_mode_nodes_record_no_stack():
@@ -547,7 +547,7 @@ def test_hessian_vector_product_of_a_quadratic_form():
     f = (x @ A @ x) * 0.5
     (g,) = mt.autograd.grad(f, x, create_graph=True)
     (hv,) = mt.autograd.grad((g * v).sum(), x)
-    np.testing.assert_allclose(hv.data, 0.5 * (a + a.T) @ v.data, rtol=1e-12)
+    np.testing.assert_allclose(hv.numpy(force=True), 0.5 * (a + a.T) @ v.numpy(force=True), rtol=1e-12)
 
 
 def test_backward_with_create_graph_leaves_a_differentiable_grad():
@@ -557,7 +557,7 @@ def test_backward_with_create_graph_leaves_a_differentiable_grad():
     g = x.grad
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(force=True), [6.0, 12.0])
 
 
 def test_backward_with_create_graph_keeps_the_graph_for_another_backward_by_default():
@@ -565,4 +565,4 @@ def test_backward_with_create_graph_keeps_the_graph_for_another_backward_by_defa
     y = (x * x).sum()
     y.backward(create_graph=True)
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [4.0, 8.0])

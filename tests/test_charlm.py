@@ -97,11 +97,11 @@ def test_char_mlp_is_embedding_flatten_hidden_activation_logits():
     mt.manual_seed(0)
     net = charlm.CharMLP(7, block_size=3, embedding_dim=2, hidden=5)
     x = mt.tensor([[0, 1, 6], [2, 2, 0]])
-    C, W1, b1 = net.embedding.weight.data, net.hidden.weight.data, net.hidden.bias.data
-    W2, b2 = net.out.weight.data, net.out.bias.data
+    C, W1, b1 = net.embedding.weight.numpy(force=True), net.hidden.weight.numpy(force=True), net.hidden.bias.numpy(force=True)
+    W2, b2 = net.out.weight.numpy(force=True), net.out.bias.numpy(force=True)
     emb = C[x.numpy()].reshape(2, 6)  # rows of the table, concatenated
     expected = np.tanh(emb @ W1.T + b1) @ W2.T + b2
-    np.testing.assert_allclose(net(x).data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(net(x).numpy(force=True), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cell", charlm.CELLS)
@@ -111,8 +111,8 @@ def test_char_rnn_predicts_from_the_last_steps_output(cell):
     assert isinstance(net.rnn, getattr(nn, cell))
     x = mt.tensor([[0, 1, 6, 2], [2, 2, 0, 5]])
     output, _ = net.rnn(net.embedding(x))
-    expected = output.data[:, -1] @ net.out.weight.data.T + net.out.bias.data
-    np.testing.assert_allclose(net(x).data, expected, rtol=1e-5, atol=1e-6)
+    expected = output.numpy(force=True)[:, -1] @ net.out.weight.numpy(force=True).T + net.out.bias.numpy(force=True)
+    np.testing.assert_allclose(net(x).numpy(force=True), expected, rtol=1e-5, atol=1e-6)
     assert net(x).shape == (2, 7)
 
 

@@ -31,8 +31,8 @@ def _train_both_ways(make, steps: int = 100):
     for compiled in (False, True):
         params, step, batch = make()
         run = mt.compile(step) if compiled else step
-        losses = [run(*batch).data.copy() for _ in range(steps)]
-        results.append(([p.data.copy() for p in params], losses, run))
+        losses = [run(*batch).numpy(force=True).copy() for _ in range(steps)]
+        results.append(([p.numpy(force=True).copy() for p in params], losses, run))
     (pe, le, _), (pc, lc, run) = results
     return pe, pc, le, lc, run
 
@@ -203,7 +203,7 @@ def test_recording_in_one_thread_leaves_eager_training_in_another_exact():
         params, step, batch = job
         for _ in range(40):
             step(*batch)
-        out.extend(p.data.copy() for p in params)
+        out.extend(p.numpy(force=True).copy() for p in params)
 
     expected: list = []
     train(make(), expected)
@@ -237,7 +237,7 @@ def test_a_replay_runs_the_recorded_arrays_not_the_python_function():
         w.grad = None
         loss = step(mt.tensor([3.0, 4.0]))
     assert len(calls) == 1 and step.replays == 2
-    assert loss.item() == 11.0 and _same(w.grad.data, np.array([3.0, 4.0], np.float32))
+    assert loss.item() == 11.0 and _same(w.grad.numpy(force=True), np.array([3.0, 4.0], np.float32))
 
 
 def test_a_replay_makes_no_tensor_but_the_one_it_returns():
@@ -272,7 +272,7 @@ def test_a_forward_pass_replays_and_its_output_is_a_fresh_copy():
         first, second = predict(x), predict(x)
         expected = net(x).softmax(dim=1)
     assert predict.replays == 1 and first is not second
-    assert _same(first.data, expected.data) and _same(second.data, expected.data)
+    assert _same(first.numpy(force=True), expected.numpy(force=True)) and _same(second.numpy(force=True), expected.numpy(force=True))
 
 
 # -- guards: what records again --------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_a_new_input_shape_records_again_and_both_shapes_replay():
     outs = [predict(x) for x in (small, large, small, large)]
     assert (predict.records, predict.replays) == (2, 2)
     with mt.no_grad():
-        assert _same(outs[2].data, net(small).data) and _same(outs[3].data, net(large).data)
+        assert _same(outs[2].numpy(force=True), net(small).numpy(force=True)) and _same(outs[3].numpy(force=True), net(large).numpy(force=True))
 
 
 def test_changing_grad_mode_records_again():
@@ -388,7 +388,7 @@ def test_a_branch_on_item_runs_eagerly_with_a_warning():
     lambda t: bool(t.sum() > 0),
     lambda t: t.tolist()[0],
     lambda t: t.detach().numpy()[0],
-    lambda t: t.data[0],
+    lambda t: t.numpy(force=True)[0],
     lambda t: print(t),
 ], ids=["float", "bool", "tolist", "numpy", "data", "print"])
 def test_reading_a_value_of_the_step_in_python_runs_eagerly_with_a_warning(read, capsys):
@@ -415,7 +415,7 @@ def test_dropout_in_training_mode_runs_eagerly_with_a_warning():
     mt.manual_seed(13)
     a = f(mt.ones(100))
     mt.manual_seed(13)
-    assert _same(a.data, (drop(mt.ones(100)) * 2).data)
+    assert _same(a.numpy(force=True), (drop(mt.ones(100)) * 2).numpy(force=True))
 
 
 @pytest.mark.parametrize("make_step, why", [
@@ -489,7 +489,7 @@ def test_a_replaced_parameter_array_records_again():
     f = mt.compile(lambda x: w * x)
     x = mt.tensor([1.0, 1.0])
     f(x)
-    w.data = np.array([5.0, 6.0], np.float32)
+    w.data = mt.tensor([5.0, 6.0])  # PyTorch's .data takes a Tensor
     assert f(x).tolist() == [5.0, 6.0] and f.records == 2
 
 
@@ -500,7 +500,7 @@ def test_a_module_parameter_replaced_records_again():
     f(x)
     layer.weight = nn.Parameter(mt.tensor([[2.0, 3.0]]))
     with mt.no_grad():
-        assert _same(f(x).data, layer(x).data) and f.records == 2
+        assert _same(f(x).numpy(force=True), layer(x).numpy(force=True)) and f.records == 2
 
 
 def test_a_grad_read_before_the_step_sets_one_records_again_when_it_changes():
@@ -523,7 +523,7 @@ def test_an_in_place_op_on_a_tensor_in_the_graph_runs_eagerly():
     f = mt.compile(step)
     with pytest.warns(CompileWarning, match="in-place"):
         f(mt.tensor([1.0, 1.0]))
-    assert _same(w.grad.data, np.array([2.0, 2.0], np.float32))
+    assert _same(w.grad.numpy(force=True), np.array([2.0, 2.0], np.float32))
 
 
 def test_a_compiled_method_binds_its_instance():
@@ -549,5 +549,5 @@ def test_a_draw_from_an_explicit_generator_runs_eagerly_instead_of_repeating_it(
     with pytest.warns(UserWarning, match="random"):
         first = step(x)
     second, third = step(x), step(x)
-    assert not np.array_equal(first.data, second.data)
-    assert not np.array_equal(second.data, third.data)
+    assert not np.array_equal(first.numpy(force=True), second.numpy(force=True))
+    assert not np.array_equal(second.numpy(force=True), third.numpy(force=True))

@@ -239,7 +239,7 @@ def test_full_like_casts_the_fill_value_to_the_tensors_dtype():
 def test_from_numpy_shares_memory_both_ways_and_keeps_the_dtype():
     a = np.zeros(3, dtype=np.float64)
     t = mt.from_numpy(a)
-    assert t.dtype == np.float64 and t.data is a
+    assert t.dtype == np.float64 and t.numpy(force=True) is a
     a[0] = 5.0
     t.add_(1.0)
     assert t.tolist() == [6.0, 1.0, 1.0] and a.tolist() == [6.0, 1.0, 1.0]
@@ -259,9 +259,9 @@ def test_as_tensor_copies_only_when_it_must():
     y.sum().backward()
     assert y.dtype == np.float64 and x.grad.tolist() == [1.0, 1.0]
     a = np.ones(2)
-    assert mt.as_tensor(a).data is a and mt.as_tensor(a, device="cpu").data is a
+    assert mt.as_tensor(a).numpy(force=True) is a and mt.as_tensor(a, device="cpu").numpy(force=True) is a
     b = mt.as_tensor(a, dtype=mt.float32)
-    assert b.dtype == np.float32 and not np.shares_memory(b.data, a)
+    assert b.dtype == np.float32 and not np.shares_memory(b.numpy(force=True), a)
     assert mt.as_tensor([1.0, 2.0]).dtype == np.float32 and mt.as_tensor(3).dtype == np.int64
     with pytest.raises(RuntimeError, match="as_tensor: device 'cuda'"):
         mt.as_tensor(a, device="cuda")

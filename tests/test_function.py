@@ -82,8 +82,8 @@ def test_forward_records_no_graph_of_its_own():
 def test_non_tensor_arguments_pass_through_and_take_a_none_gradient():
     a, b = leaf([1.0, 2.0]), leaf([3.0, -1.0])
     ScaledMul.apply(a, b, 10.0).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [30.0, -10.0])
-    np.testing.assert_array_equal(b.grad.data, [10.0, 20.0])
+    np.testing.assert_array_equal(a.grad.numpy(force=True), [30.0, -10.0])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [10.0, 20.0])
     assert check_grads(lambda a, b: ScaledMul.apply(a, b, 0.5), a, b, order=2)
 
 
@@ -109,11 +109,11 @@ def test_several_outputs_each_get_their_gradient_and_unused_ones_count_as_zero()
     s, d = SumAndDiff.apply(a, b)
     assert s.grad_fn is d.grad_fn
     (2 * s + 3 * d).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [5.0, 5.0])
-    np.testing.assert_array_equal(b.grad.data, [-1.0, -1.0])
+    np.testing.assert_array_equal(a.grad.numpy(force=True), [5.0, 5.0])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [-1.0, -1.0])
     a.grad = b.grad = None
     SumAndDiff.apply(a, b)[1].sum().backward()  # the sum output is unused
-    np.testing.assert_array_equal(b.grad.data, [-1.0, -1.0])
+    np.testing.assert_array_equal(b.grad.numpy(force=True), [-1.0, -1.0])
     assert check_grads(SumAndDiff.apply, a, b, order=2)
 
 
@@ -228,7 +228,7 @@ def test_forward_must_return_tensors():
     class ReturnsArray(mt.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x.data
+            return x.numpy(force=True)
 
     with pytest.raises(TypeError, match="ReturnsArray.forward: output 0 is a ndarray"):
         ReturnsArray.apply(leaf([1.0]))
@@ -254,7 +254,7 @@ def test_a_subclass_of_a_function_runs_its_own_backward():
     x = leaf([1.0])
     Double.apply(x).sum().backward()  # Double's op is made first
     Quadruple.apply(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [6.0])
 
 
 def test_a_function_output_that_is_unused_gets_a_zero_gradient_of_its_dtype():
@@ -267,13 +267,13 @@ def test_a_function_output_that_is_unused_gets_a_zero_gradient_of_its_dtype():
 
         @staticmethod
         def backward(ctx, ga, gb):
-            seen.append((gb.dtype, gb.data.copy()))
+            seen.append((gb.dtype, gb.numpy(force=True).copy()))
             return ga + gb * 3
 
     x = leaf([1.0, 2.0], dtype=mt.float32)
     a, _ = Pair.apply(x)
     a.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [1.0, 1.0])
     assert seen[0][0] == mt.float32
     np.testing.assert_array_equal(seen[0][1], [0.0, 0.0])
 
@@ -291,7 +291,7 @@ def test_a_function_records_a_node_even_under_a_grad_mode_changed_in_forward():
 
     x = leaf([1.0])
     Inner.apply(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [2.0])
 
 
 def test_a_function_with_a_constant_input_returns_gradients_only_where_needed():
@@ -308,7 +308,7 @@ def test_a_function_with_a_constant_input_returns_gradients_only_where_needed():
 
     x = leaf([1.0, 2.0])
     Scale.apply(3.0, x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [3.0, 3.0])
 
 
 def test_function_base_class_forward_and_backward_say_what_to_define():
@@ -328,7 +328,7 @@ def test_a_function_backward_returning_a_non_tensor_is_refused_naming_its_type()
 
         @staticmethod
         def backward(ctx, grad):
-            return grad.data
+            return grad.numpy(force=True)
 
     with pytest.raises(TypeError, match="^Bad.backward: gradient 0 is a ndarray, not a Tensor"):
         Bad.apply(leaf([1.0])).sum().backward()

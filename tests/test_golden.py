@@ -62,4 +62,4 @@ def test_report_004_gradients_equal_the_hand_derivation():
     loss.sum().backward()
     _, *grads = by_hand()
     for p, g in zip(params, grads):
-        np.testing.assert_allclose(p.grad.data, np.array(g), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(p.grad.numpy(force=True), np.array(g), rtol=0, atol=1e-15)

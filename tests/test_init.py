@@ -69,7 +69,7 @@ def test_calculate_gain_of_an_unknown_nonlinearity_is_an_error_naming_it():
 
 # ---------------------------------------------------------------- basic fills
 def test_uniform_fills_within_the_bounds_with_the_uniform_std():
-    a = init.uniform_(fresh(), -0.5, 1.5).data
+    a = init.uniform_(fresh(), -0.5, 1.5).numpy(force=True)
     assert a.min() >= -0.5 and a.max() <= 1.5
     assert a.min() < -0.49 and a.max() > 1.49
     assert abs(a.mean() - 0.5) < Z * (2 / math.sqrt(12)) / math.sqrt(a.size)
@@ -77,22 +77,22 @@ def test_uniform_fills_within_the_bounds_with_the_uniform_std():
 
 
 def test_normal_fills_with_the_given_mean_and_std():
-    a = init.normal_(fresh(), mean=3.0, std=0.25).data
+    a = init.normal_(fresh(), mean=3.0, std=0.25).numpy(force=True)
     assert_normal(a - 3.0, 0.25)
 
 
 @pytest.mark.parametrize("fill, value", [(lambda t: init.constant_(t, -2.5), -2.5),
                                          (init.zeros_, 0.0), (init.ones_, 1.0)])
 def test_constant_fills_fill_every_element(fill, value):
-    assert (fill(mt.randn(3, 4)).data == value).all()
+    assert (fill(mt.randn(3, 4)).numpy(force=True) == value).all()
 
 
 def test_init_fills_in_place_keep_the_dtype_and_return_the_tensor():
     t = mt.zeros(20, 30, dtype=mt.float32)
-    data = t.data
+    data = t.numpy(force=True)
     assert init.xavier_uniform_(t) is t
-    assert t.data is data and t.dtype == np.float32
-    assert (t.data != 0).all()
+    assert t.numpy(force=True) is data and t.dtype == np.float32
+    assert (t.numpy(force=True) != 0).all()
 
 
 def test_init_records_no_graph_on_a_parameter():
@@ -106,7 +106,7 @@ def test_init_records_no_graph_on_a_parameter():
 @pytest.mark.parametrize("gain", [1.0, 5 / 3])
 def test_xavier_uniform_bound_is_gain_sqrt_6_over_fan_in_plus_fan_out(shape, gain):
     fan_in, fan_out = FANS[shape]
-    assert_uniform(init.xavier_uniform_(fresh(shape), gain=gain).data,
+    assert_uniform(init.xavier_uniform_(fresh(shape), gain=gain).numpy(force=True),
                    gain * math.sqrt(6 / (fan_in + fan_out)))
 
 
@@ -114,7 +114,7 @@ def test_xavier_uniform_bound_is_gain_sqrt_6_over_fan_in_plus_fan_out(shape, gai
 @pytest.mark.parametrize("gain", [1.0, math.sqrt(2)])
 def test_xavier_normal_std_is_gain_sqrt_2_over_fan_in_plus_fan_out(shape, gain):
     fan_in, fan_out = FANS[shape]
-    assert_normal(init.xavier_normal_(fresh(shape), gain=gain).data,
+    assert_normal(init.xavier_normal_(fresh(shape), gain=gain).numpy(force=True),
                   gain * math.sqrt(2 / (fan_in + fan_out)))
 
 
@@ -133,7 +133,7 @@ KAIMING = [  # (kwargs, gain)
 @pytest.mark.parametrize("kwargs, gain", KAIMING)
 def test_kaiming_normal_std_is_gain_over_sqrt_fan(shape, mode, kwargs, gain):
     fan = FANS[shape][0 if mode == "fan_in" else 1]
-    assert_normal(init.kaiming_normal_(fresh(shape), mode=mode, **kwargs).data,
+    assert_normal(init.kaiming_normal_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
                   gain / math.sqrt(fan))
 
 
@@ -142,7 +142,7 @@ def test_kaiming_normal_std_is_gain_over_sqrt_fan(shape, mode, kwargs, gain):
 @pytest.mark.parametrize("kwargs, gain", KAIMING)
 def test_kaiming_uniform_bound_is_gain_sqrt_3_over_fan(shape, mode, kwargs, gain):
     fan = FANS[shape][0 if mode == "fan_in" else 1]
-    assert_uniform(init.kaiming_uniform_(fresh(shape), mode=mode, **kwargs).data,
+    assert_uniform(init.kaiming_uniform_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
                    gain * math.sqrt(3 / fan))
 
 
@@ -165,7 +165,7 @@ def test_fan_based_init_of_a_one_dimensional_tensor_is_an_error(fill):
 def test_same_seed_gives_the_same_weights_and_another_seed_others(fill):
     def draw(seed):
         mt.manual_seed(seed)
-        return fill(fresh((20, 10))).data.copy()
+        return fill(fresh((20, 10))).numpy(force=True).copy()
     assert (draw(0) == draw(0)).all()
     assert (draw(0) != draw(1)).all()
 
@@ -176,8 +176,8 @@ def test_same_seed_gives_the_same_layers():
         return mt.nn.Linear(8, 4), mt.nn.Conv2d(2, 3, 3)
     a, b, c = layers(5), layers(5), layers(6)
     for x, y, z in zip(a, b, c):
-        assert (x.weight.data == y.weight.data).all() and (x.bias.data == y.bias.data).all()
-        assert (x.weight.data != z.weight.data).all()
+        assert (x.weight.numpy(force=True) == y.weight.numpy(force=True)).all() and (x.bias.numpy(force=True) == y.bias.numpy(force=True)).all()
+        assert (x.weight.numpy(force=True) != z.weight.numpy(force=True)).all()
 
 
 # ------------------------------------------------- layer defaults, as PyTorch
@@ -185,23 +185,23 @@ def test_linear_default_init_bounds_weight_by_one_over_sqrt_fan_in():
     layer = mt.nn.Linear(400, 500, dtype=mt.float64)
     assert layer.weight.shape == (500, 400)
     # kaiming_uniform_ with a = sqrt(5): sqrt(3) * sqrt(2 / (1 + 5)) / sqrt(fan_in)
-    assert_uniform(layer.weight.data, 1 / math.sqrt(400))
+    assert_uniform(layer.weight.numpy(force=True), 1 / math.sqrt(400))
 
 
 def test_linear_default_init_bounds_bias_by_one_over_sqrt_fan_in():
     layer = mt.nn.Linear(4, 100_000, dtype=mt.float64)  # many biases: a sharp estimate
     assert layer.bias.shape == (100_000,)
-    assert_uniform(layer.bias.data, 1 / math.sqrt(4))
+    assert_uniform(layer.bias.numpy(force=True), 1 / math.sqrt(4))
 
 
 def test_conv2d_default_init_bounds_weight_by_one_over_sqrt_fan_in():
     layer = mt.nn.Conv2d(32, 64, 3, dtype=mt.float64)
-    assert_uniform(layer.weight.data, 1 / math.sqrt(32 * 3 * 3))
+    assert_uniform(layer.weight.numpy(force=True), 1 / math.sqrt(32 * 3 * 3))
 
 
 def test_conv2d_default_init_bounds_bias_by_one_over_sqrt_fan_in():
     layer = mt.nn.Conv2d(3, 50_000, (2, 1), dtype=mt.float64)
-    assert_uniform(layer.bias.data, 1 / math.sqrt(3 * 2 * 1))
+    assert_uniform(layer.bias.numpy(force=True), 1 / math.sqrt(3 * 2 * 1))
 
 
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])

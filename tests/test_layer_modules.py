@@ -28,21 +28,21 @@ def randn(*shape, seed=0):
 @given(st.lists(st.integers(0, 4), min_size=1, max_size=6), st.integers(0, 4))
 def test_embedding_gathers_rows_and_scatter_adds_their_gradient(idx, padding_idx):
     emb = L.Embedding(5, 3, padding_idx=padding_idx, dtype=mt.float64)
-    w = emb.weight.data.copy()
+    w = emb.weight.numpy(force=True).copy()
     idx = np.array(idx).reshape(-1, 1)
     out = emb(mt.tensor(idx))
-    assert_allclose(out.data, w[idx])
+    assert_allclose(out.numpy(force=True), w[idx])
     (out * mt.tensor(randn(*out.shape))).sum().backward()
     expected = np.zeros_like(w)
     np.add.at(expected, idx.ravel(), randn(*out.shape).reshape(-1, 3))
     expected[padding_idx] = 0  # the padding row gets no gradient
-    assert_allclose(emb.weight.grad.data, expected, atol=1e-12)
+    assert_allclose(emb.weight.grad.numpy(force=True), expected, atol=1e-12)
 
 
 def test_embedding_initialisation_is_standard_normal_with_a_zero_padding_row():
     mt.manual_seed(0)
     emb = L.Embedding(2000, 50, padding_idx=-1)
-    w = emb.weight.data
+    w = emb.weight.numpy(force=True)
     assert emb.padding_idx == 1999 and (w[1999] == 0).all()
     assert abs(w[:-1].mean()) < 0.01 and abs(w[:-1].std() - 1) < 0.01
 
@@ -51,7 +51,7 @@ def test_embedding_from_pretrained_is_frozen_unless_told():
     w = mt.tensor(randn(4, 2))
     frozen = L.Embedding.from_pretrained(w)
     assert not frozen.weight.requires_grad
-    assert_allclose(frozen(mt.tensor([3, 0])).data, w.data[[3, 0]])
+    assert_allclose(frozen(mt.tensor([3, 0])).numpy(force=True), w.numpy(force=True)[[3, 0]])
     assert L.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
 
 
@@ -69,7 +69,7 @@ def test_embedding_errors_name_what_is_wrong():
 def test_one_hot_infers_the_number_of_classes_and_checks_the_values():
     out = F.one_hot(mt.tensor([[0, 3], [2, 1]]))
     assert out.dtype == mt.int64 and out.shape == (2, 2, 4)
-    assert_allclose(out.data, np.eye(4, dtype=np.int64)[[[0, 3], [2, 1]]])
+    assert_allclose(out.numpy(force=True), np.eye(4, dtype=np.int64)[[[0, 3], [2, 1]]])
     assert F.one_hot(mt.tensor([1]), 5).shape == (1, 5)
     with pytest.raises(ValueError, match="smaller than num_classes=2"):
         F.one_hot(mt.tensor([2]), 2)
@@ -100,32 +100,32 @@ CALLS = {
 @pytest.mark.parametrize("name", FORMULAS)
 def test_composed_activation_matches_its_formula_and_gradient(name):
     x = np.array([[-2.3, -0.7, 0.3, 1.9], [0.05, -0.2, 2.5, -4.0]])
-    assert_allclose(CALLS[name](mt.tensor(x)).data, FORMULAS[name](x), atol=1e-12)
+    assert_allclose(CALLS[name](mt.tensor(x)).numpy(force=True), FORMULAS[name](x), atol=1e-12)
     mt.testing.check_grads(CALLS[name], leaf(x))
 
 
 def test_selu_and_celu_values_recorded_from_pytorch():
     x = mt.tensor([-1.0, 2.0])
-    assert_allclose(F.selu(x).data, [-1.1113, 2.1014], atol=1e-4)
-    assert_allclose(F.celu(x, 2.0).data, [-0.7869, 2.0], atol=1e-4)
+    assert_allclose(F.selu(x).numpy(force=True), [-1.1113, 2.1014], atol=1e-4)
+    assert_allclose(F.celu(x, 2.0).numpy(force=True), [-0.7869, 2.0], atol=1e-4)
 
 
 def test_prelu_has_one_learned_slope_per_channel_initialised_to_a_quarter():
     act = L.PReLU(3, dtype=mt.float64)
-    assert_allclose(act.weight.data, [0.25] * 3)
-    act.weight.data[...] = [0.1, 0.2, 0.3]
+    assert_allclose(act.weight.numpy(force=True), [0.25] * 3)
+    act.weight.numpy(force=True)[...] = [0.1, 0.2, 0.3]
     x = randn(2, 3, 4)
     slope = np.array([0.1, 0.2, 0.3]).reshape(1, 3, 1)
-    assert_allclose(act(mt.tensor(x)).data, np.where(x > 0, x, slope * x))
+    assert_allclose(act(mt.tensor(x)).numpy(force=True), np.where(x > 0, x, slope * x))
     mt.testing.check_grads(F.prelu, leaf(x), leaf([0.1, 0.2, 0.3]))
 
 
 def test_rrelu_draws_slopes_in_training_and_uses_their_mean_in_eval():
     act = L.RReLU(0.1, 0.3)
     x = mt.tensor(-np.ones(1000))
-    slopes = -act(x).data
+    slopes = -act(x).numpy(force=True)
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
-    assert_allclose(act.eval()(x).data, -0.2)
+    assert_allclose(act.eval()(x).numpy(force=True), -0.2)
 
 
 # (name, constructor arguments, the function the module must equal)
@@ -153,7 +153,7 @@ def test_activation_module_equals_its_function(name, args, function):
     module = getattr(L, name)(*args)
     x = mt.tensor(np.random.default_rng(1).uniform(-4, 4, (4, 6)))
     assert type(module).__name__ == name and type(module).__module__ == L.activation.__name__
-    assert_allclose(module(x).data, function(x).data, rtol=1e-15)
+    assert_allclose(module(x).numpy(force=True), function(x).numpy(force=True), rtol=1e-15)
     assert not list(module.parameters())
 
 
@@ -175,45 +175,45 @@ def test_an_inplace_activation_writes_into_its_input_and_keeps_the_gradient():
         y = x * 1.0
         out = module(y)
         assert out is y
-        assert_allclose(y.data, reference(x.data), atol=1e-12)
+        assert_allclose(y.numpy(force=True), reference(x.numpy(force=True)), atol=1e-12)
         out.sum().backward()
         h = 1e-6
-        numeric = (reference(x.data + h) - reference(x.data - h)) / (2 * h)
-        assert_allclose(x.grad.data, numeric, atol=1e-6)
+        numeric = (reference(x.numpy(force=True) + h) - reference(x.numpy(force=True) - h)) / (2 * h)
+        assert_allclose(x.grad.numpy(force=True), numeric, atol=1e-6)
 
 
 def test_softmax_without_dim_uses_pytorchs_implicit_dim_with_a_warning():
     x = mt.tensor(randn(2, 3, 4))
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         out = L.Softmax()(x)
-    assert_allclose(out.data, F.softmax(x, 0).data)  # dim 0 for a 3-D input
-    assert_allclose(L.Softmax2d()(x).data, F.softmax(x, -3).data)
+    assert_allclose(out.numpy(force=True), F.softmax(x, 0).numpy(force=True))  # dim 0 for a 3-D input
+    assert_allclose(L.Softmax2d()(x).numpy(force=True), F.softmax(x, -3).numpy(force=True))
 
 
 # ---------------------------------------------------------------------------- dropout
 def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest():
     mt.manual_seed(0)
     x = mt.ones(8, 16, 3, 3)
-    out = L.Dropout2d(0.5)(x).data
+    out = L.Dropout2d(0.5)(x).numpy(force=True)
     per_channel = out.reshape(8, 16, 9)
     assert ((per_channel == 0).all(-1) | (per_channel == 2).all(-1)).all()
     assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
-    assert (L.Dropout2d(0.5).eval()(x).data == 1).all()
-    seq = L.Dropout1d(0.5)(mt.ones(4, 16, 5)).data
+    assert (L.Dropout2d(0.5).eval()(x).numpy(force=True) == 1).all()
+    seq = L.Dropout1d(0.5)(mt.ones(4, 16, 5)).numpy(force=True)
     assert ((seq == 0).all(-1) | (seq == 2).all(-1)).all()
 
 
 def test_dropout2d_of_a_three_dimensional_input_drops_one_dimensional_channels():
     mt.manual_seed(1)
     with pytest.warns(UserWarning, match="channel-wise 1D dropout"):
-        out = F.dropout2d(mt.ones(4, 8, 5), 0.5).data
+        out = F.dropout2d(mt.ones(4, 8, 5), 0.5).numpy(force=True)
     assert ((out == 0).all(-1) | (out == 2).all(-1)).all()
 
 
 def test_alpha_dropout_keeps_the_mean_and_variance_of_unit_normal_inputs():
     mt.manual_seed(2)
     x = mt.tensor(randn(200_000))
-    out = L.AlphaDropout(0.3)(x).data
+    out = L.AlphaDropout(0.3)(x).numpy(force=True)
     assert abs(out.mean()) < 0.01 and abs(out.std() - 1) < 0.01
     dropped = -SELU_ALPHA * SELU_SCALE  # the dropped value before the affine map
     a = 1 / math.sqrt((dropped ** 2 * 0.3 + 1) * 0.7)
@@ -225,7 +225,7 @@ def test_inplace_dropout_writes_into_its_input():
     mt.manual_seed(3)
     y = mt.ones(100)
     assert L.Dropout(0.5, inplace=True)(y) is y
-    assert set(np.unique(y.data)) <= {0.0, 2.0}
+    assert set(np.unique(y.numpy(force=True))) <= {0.0, 2.0}
 
 
 # ------------------------------------------------------------------ the other layers
@@ -233,10 +233,10 @@ def test_bilinear_is_x1_w_x2_plus_b_and_initialised_within_one_over_sqrt_in1():
     mt.manual_seed(0)
     layer = L.Bilinear(4, 3, 5, dtype=mt.float64)
     assert layer.weight.shape == (5, 4, 3)
-    assert np.abs(layer.weight.data).max() <= 0.5 and np.abs(layer.bias.data).max() <= 0.5
+    assert np.abs(layer.weight.numpy(force=True)).max() <= 0.5 and np.abs(layer.bias.numpy(force=True)).max() <= 0.5
     x1, x2 = randn(2, 4), randn(2, 3, seed=1)
-    expected = np.einsum("ni,oij,nj->no", x1, layer.weight.data, x2) + layer.bias.data
-    assert_allclose(layer(mt.tensor(x1), mt.tensor(x2)).data, expected, atol=1e-12)
+    expected = np.einsum("ni,oij,nj->no", x1, layer.weight.numpy(force=True), x2) + layer.bias.numpy(force=True)
+    assert_allclose(layer(mt.tensor(x1), mt.tensor(x2)).numpy(force=True), expected, atol=1e-12)
     mt.testing.check_grads(F.bilinear, leaf(x1), leaf(x2), leaf(randn(5, 4, 3, seed=2)))
 
 
@@ -244,7 +244,7 @@ def test_unflatten_undoes_flatten_as_a_view():
     x = mt.tensor(randn(2, 12))
     out = L.Unflatten(1, (3, 4))(x)
     assert out.shape == (2, 3, 4)
-    assert_allclose(L.Flatten()(out).data, x.data)
+    assert_allclose(L.Flatten()(out).numpy(force=True), x.numpy(force=True))
     assert L.Identity(3, key="ignored")(x) is x
 
 
@@ -257,17 +257,17 @@ def _uniform_bound(samples: np.ndarray, bound: float) -> None:
 def test_layers_are_initialised_as_pytorchs():
     mt.manual_seed(0)
     linear = L.Linear(400, 300)
-    _uniform_bound(linear.weight.data, 1 / math.sqrt(400))  # kaiming_uniform(a = sqrt 5)
-    _uniform_bound(linear.bias.data, 1 / math.sqrt(400))
+    _uniform_bound(linear.weight.numpy(force=True), 1 / math.sqrt(400))  # kaiming_uniform(a = sqrt 5)
+    _uniform_bound(linear.bias.numpy(force=True), 1 / math.sqrt(400))
     conv = L.Conv2d(16, 64, 5, groups=4)
-    _uniform_bound(conv.weight.data, 1 / math.sqrt(4 * 25))
+    _uniform_bound(conv.weight.numpy(force=True), 1 / math.sqrt(4 * 25))
     lstm = L.LSTM(30, 100, num_layers=2, bidirectional=True)
     for p in lstm.parameters():
-        _uniform_bound(p.data, 1 / math.sqrt(100))
+        _uniform_bound(p.numpy(force=True), 1 / math.sqrt(100))
     mha = L.MultiheadAttention(64, 4)
-    _uniform_bound(mha.in_proj_weight.data, math.sqrt(6 / (64 + 3 * 64)))  # xavier on (3E, E)
-    assert (mha.in_proj_bias.data == 0).all() and (mha.out_proj.bias.data == 0).all()
-    assert (L.LayerNorm(3).weight.data == 1).all() and (L.GroupNorm(1, 3).bias.data == 0).all()
+    _uniform_bound(mha.in_proj_weight.numpy(force=True), math.sqrt(6 / (64 + 3 * 64)))  # xavier on (3E, E)
+    assert (mha.in_proj_bias.numpy(force=True) == 0).all() and (mha.out_proj.bias.numpy(force=True) == 0).all()
+    assert (L.LayerNorm(3).weight.numpy(force=True) == 1).all() and (L.GroupNorm(1, 3).bias.numpy(force=True) == 0).all()
 
 
 def test_layers_take_pytorchs_factory_arguments():
@@ -290,7 +290,7 @@ def test_layers_are_finite_without_warnings_at_inputs_of_1e4(dtype):
         x = leaf(big, dtype)
         out = layer(x)
         out.sum().backward()
-        assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
+        assert np.isfinite(out.numpy(force=True)).all() and np.isfinite(x.grad.numpy(force=True)).all()
 
 
 # ------------------------------------------------------------------ more of nn.init
@@ -299,16 +299,16 @@ def test_orthogonal_init_gives_orthonormal_rows_or_columns_times_gain():
     tall, wide = mt.empty(6, 3), mt.empty(2, 3, 2)
     mt.nn.init.orthogonal_(tall)
     mt.nn.init.orthogonal_(wide, gain=2.0)
-    assert_allclose(tall.data.T @ tall.data, np.eye(3), atol=1e-6)
-    flat = wide.data.reshape(2, 6)
+    assert_allclose(tall.numpy(force=True).T @ tall.numpy(force=True), np.eye(3), atol=1e-6)
+    flat = wide.numpy(force=True).reshape(2, 6)
     assert_allclose(flat @ flat.T, 4 * np.eye(2), atol=1e-5)
 
 
 def test_eye_and_dirac_init_make_layers_that_pass_their_input_through():
     x = randn(1, 4, 5, 5)
     w = mt.nn.init.dirac_(mt.empty(4, 2, 3, 3, dtype=mt.float64), groups=2)
-    assert_allclose(F.conv2d(mt.tensor(x), w, padding=1, groups=2).data, x, atol=1e-12)
-    assert_allclose(mt.nn.init.eye_(mt.empty(2, 3)).data, np.eye(2, 3))
+    assert_allclose(F.conv2d(mt.tensor(x), w, padding=1, groups=2).numpy(force=True), x, atol=1e-12)
+    assert_allclose(mt.nn.init.eye_(mt.empty(2, 3)).numpy(force=True), np.eye(2, 3))
 
 
 def test_trunc_normal_init_stays_within_its_bounds_with_the_truncated_mean():
@@ -317,5 +317,5 @@ def test_trunc_normal_init_stays_within_its_bounds_with_the_truncated_mean():
     def pdf(z): return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     def cdf(z): return (1 + math.erf(z / math.sqrt(2))) / 2
     mean = (pdf(-1.0) - pdf(2.0)) / (cdf(2.0) - cdf(-1.0))  # of N(0, 1) cut to [-1, 2]
-    assert t.data.min() >= -1.0 and t.data.max() <= 2.0
-    assert abs(t.data.mean() - mean) < 0.01
+    assert t.numpy(force=True).min() >= -1.0 and t.numpy(force=True).max() <= 2.0
+    assert abs(t.numpy(force=True).mean() - mean) < 0.01

@@ -74,7 +74,7 @@ def test_k_dimensional_cross_entropy_matches_the_loop_reference(case, reduction,
     weight = w if weighted else np.ones_like(w)
     out = F.cross_entropy(mt.tensor(z), mt.tensor(t), mt.tensor(w) if weighted else None,
                           ignore_index=-1, reduction=reduction, label_smoothing=eps)
-    assert_allclose(out.data, cross_entropy_reference(z, t, weight, -1, eps, reduction),
+    assert_allclose(out.numpy(force=True), cross_entropy_reference(z, t, weight, -1, eps, reduction),
                     atol=1e-12)
 
 
@@ -86,7 +86,7 @@ def test_k_dimensional_nll_loss_picks_minus_the_weighted_log_probability(case, r
     logp = log_softmax(z, 1)
     out = F.nll_loss(mt.tensor(logp), mt.tensor(t), mt.tensor(w), ignore_index=-1,
                      reduction=reduction)
-    assert_allclose(out.data, cross_entropy_reference(z, t, w, -1, 0.0, reduction), atol=1e-12)
+    assert_allclose(out.numpy(force=True), cross_entropy_reference(z, t, w, -1, 0.0, reduction), atol=1e-12)
 
 
 def test_k_dimensional_cross_entropy_gradients_match_finite_differences():
@@ -100,7 +100,7 @@ def test_cross_entropy_with_k_dimensional_probabilities_averages_over_positions(
     p = p.transpose(0, 2, 1)
     w = np.array([1.0, 2.0, 0.5])
     per = -(log_softmax(z, 1) * p * w[None, :, None]).sum(1)
-    assert_allclose(F.cross_entropy(mt.tensor(z), mt.tensor(p), mt.tensor(w)).data,
+    assert_allclose(F.cross_entropy(mt.tensor(z), mt.tensor(p), mt.tensor(w)).numpy(force=True),
                     per.mean(), atol=1e-12)
 
 
@@ -108,10 +108,10 @@ def test_unbatched_logits_take_a_zero_dimensional_target():
     z = randn(5)
     out = F.cross_entropy(mt.tensor(z), mt.tensor(np.array(3)), reduction="none")
     assert out.shape == ()
-    assert_allclose(out.data, -log_softmax(z, 0)[3])
-    assert_allclose(F.nll_loss(mt.tensor(z), mt.tensor(np.array(1))).data, -z[1])
+    assert_allclose(out.numpy(force=True), -log_softmax(z, 0)[3])
+    assert_allclose(F.nll_loss(mt.tensor(z), mt.tensor(np.array(1))).numpy(force=True), -z[1])
     probs = np.array([0.1, 0.2, 0.3, 0.4, 0.0])
-    assert_allclose(F.cross_entropy(mt.tensor(z), mt.tensor(probs)).data,
+    assert_allclose(F.cross_entropy(mt.tensor(z), mt.tensor(probs)).numpy(force=True),
                     -(log_softmax(z, 0) * probs).sum())
 
 
@@ -134,7 +134,7 @@ def test_k_dimensional_cross_entropy_is_exact_at_logits_of_1e4(dtype):
     z = leaf(np.array([[[1e4, -1e4]], [[-1e4, 1e4]], [[0.0, 0.0]]]).T.transpose(0, 2, 1), dtype)
     loss = F.cross_entropy(z, mt.tensor(np.array([[0], [1]])), label_smoothing=0.1)
     loss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(z.grad.data).all()
+    assert np.isfinite(loss.item()) and np.isfinite(z.grad.numpy(force=True)).all()
 
 
 def test_cross_entropy_target_shape_and_range_errors_name_them():
@@ -151,12 +151,12 @@ def test_smooth_l1_and_huber_losses_follow_their_formulas(reduction, beta):
     d = np.abs(x - y)
     smooth = np.where(d < beta, 0.5 * d * d / beta if beta else 0, d - 0.5 * beta)
     assert_allclose(F.smooth_l1_loss(mt.tensor(x), mt.tensor(y), reduction=reduction,
-                                     beta=beta).data, reduce(smooth, reduction), atol=1e-12)
+                                     beta=beta).numpy(force=True), reduce(smooth, reduction), atol=1e-12)
     if beta:
         huber = np.where(d < beta, 0.5 * d * d, beta * (d - 0.5 * beta))
-        assert_allclose(F.huber_loss(mt.tensor(x), mt.tensor(y), reduction, beta).data,
+        assert_allclose(F.huber_loss(mt.tensor(x), mt.tensor(y), reduction, beta).numpy(force=True),
                         reduce(huber, reduction), atol=1e-12)
-    assert_allclose(F.l1_loss(mt.tensor(x), mt.tensor(y), reduction=reduction).data,
+    assert_allclose(F.l1_loss(mt.tensor(x), mt.tensor(y), reduction=reduction).numpy(force=True),
                     reduce(d, reduction), atol=1e-12)
 
 
@@ -180,10 +180,10 @@ def test_kl_div_follows_its_formula_with_zero_targets_counting_nothing(reduction
             out = F.kl_div(mt.tensor(logp), mt.tensor(t), reduction=reduction)
     else:
         out = F.kl_div(mt.tensor(logp), mt.tensor(t), reduction=reduction)
-    assert_allclose(out.data, expected, atol=1e-12)
+    assert_allclose(out.numpy(force=True), expected, atol=1e-12)
     log_t = np.log(t + 0.1)
     assert_allclose(F.kl_div(mt.tensor(logp), mt.tensor(log_t), reduction="sum",
-                             log_target=True).data, (np.exp(log_t) * (log_t - logp)).sum())
+                             log_target=True).numpy(force=True), (np.exp(log_t) * (log_t - logp)).sum())
 
 
 def test_kl_div_gradient_matches_finite_differences():
@@ -201,7 +201,7 @@ def test_poisson_nll_loss_follows_its_formula(log_input, full):
         safe = np.where(k > 1, k, 1.0)
         loss = loss + np.where(k > 1, safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe),
                                0)
-    assert_allclose(F.poisson_nll_loss(mt.tensor(x), mt.tensor(k), log_input, full).data,
+    assert_allclose(F.poisson_nll_loss(mt.tensor(x), mt.tensor(k), log_input, full).numpy(force=True),
                     loss.mean(), atol=1e-12)
 
 
@@ -211,7 +211,7 @@ def test_gaussian_nll_loss_follows_its_formula_with_var_clamped_at_eps():
     v = np.maximum(var, 1e-6)[:, None]  # one variance per sample
     expected = 0.5 * (np.log(v) + (x - y) ** 2 / v) + 0.5 * np.log(2 * np.pi)
     assert_allclose(F.gaussian_nll_loss(mt.tensor(x), mt.tensor(y), mt.tensor(var), full=True,
-                                        reduction="none").data, expected, rtol=1e-12)
+                                        reduction="none").numpy(force=True), expected, rtol=1e-12)
     with pytest.raises(ValueError, match="var has negative entry"):
         F.gaussian_nll_loss(mt.tensor(x), mt.tensor(y), mt.tensor(-var))
 
@@ -223,18 +223,18 @@ def test_binary_cross_entropy_with_logits_weight_and_pos_weight_follow_the_formu
     expected = -w * (pw * t * log_sig + (1 - t) * log_one_minus)
     out = F.binary_cross_entropy_with_logits(mt.tensor(x), mt.tensor(t), mt.tensor(w),
                                              reduction="none", pos_weight=mt.tensor(pw))
-    assert_allclose(out.data, expected, atol=1e-12)
+    assert_allclose(out.numpy(force=True), expected, atol=1e-12)
 
 
 # -------------------------------------------------------------------- margin losses
 def test_margin_ranking_hinge_and_soft_margin_losses_follow_their_formulas():
     a, b, y = randn(6), randn(6, seed=1), np.array([1.0, -1, 1, -1, 1, -1])
-    assert_allclose(F.margin_ranking_loss(mt.tensor(a), mt.tensor(b), mt.tensor(y), 0.3).data,
+    assert_allclose(F.margin_ranking_loss(mt.tensor(a), mt.tensor(b), mt.tensor(y), 0.3).numpy(force=True),
                     np.maximum(0, -y * (a - b) + 0.3).mean())
     assert_allclose(F.hinge_embedding_loss(mt.tensor(a), mt.tensor(y), 0.5,
-                                           reduction="sum").data,
+                                           reduction="sum").numpy(force=True),
                     np.where(y == 1, a, np.maximum(0, 0.5 - a)).sum())
-    assert_allclose(F.soft_margin_loss(mt.tensor(a * 1e3), mt.tensor(y)).data,
+    assert_allclose(F.soft_margin_loss(mt.tensor(a * 1e3), mt.tensor(y)).numpy(force=True),
                     np.logaddexp(0, -y * a * 1e3).mean())
 
 
@@ -243,7 +243,7 @@ def test_cosine_embedding_loss_follows_pytorchs_formula():
     cos = (a * b).sum(1) / np.sqrt(((a * a).sum(1) + 1e-12) * ((b * b).sum(1) + 1e-12))
     expected = np.where(y == 1, 1 - cos, np.maximum(0, cos - 0.1))
     out = F.cosine_embedding_loss(mt.tensor(a), mt.tensor(b), mt.tensor(y), 0.1, reduction="none")
-    assert_allclose(out.data, expected, atol=1e-12)
+    assert_allclose(out.numpy(force=True), expected, atol=1e-12)
     mt.testing.check_grads(lambda a, b: F.cosine_embedding_loss(a, b, mt.tensor(y)), leaf(a),
                            leaf(b))
 
@@ -253,7 +253,7 @@ def test_triplet_margin_loss_compares_pairwise_distances():
     def dist(u, v): return np.linalg.norm(u - v + 1e-6, axis=-1)
     expected = np.maximum(dist(a, p) - np.minimum(dist(a, n), dist(p, n)) + 1.0, 0).mean()
     assert_allclose(F.triplet_margin_loss(mt.tensor(a), mt.tensor(p), mt.tensor(n),
-                                          swap=True).data, expected, atol=1e-12)
+                                          swap=True).numpy(force=True), expected, atol=1e-12)
 
 
 # ------------------------------------------------------------------ modules and legacy
@@ -270,21 +270,21 @@ MODULES = [
 @pytest.mark.parametrize("module, function", MODULES, ids=[type(m).__name__ for m, _ in MODULES])
 def test_loss_module_equals_its_function(module, function):
     x, y = mt.tensor(randn(3, 4)), mt.tensor(np.sign(randn(3, 4, seed=1)))
-    assert_allclose(module(x, y).data, function(x, y).data, rtol=1e-15)
+    assert_allclose(module(x, y).numpy(force=True), function(x, y).numpy(force=True), rtol=1e-15)
 
 
 def test_multi_input_loss_modules_equal_their_functions():
     a, b, y = mt.tensor(randn(4, 3)), mt.tensor(randn(4, 3, seed=1)), mt.tensor([1.0, -1, 1, -1])
-    assert_allclose(nn_loss.CosineEmbeddingLoss(0.2)(a, b, y).data,
-                    F.cosine_embedding_loss(a, b, y, 0.2).data)
-    assert_allclose(nn_loss.MarginRankingLoss(0.2)(a[:, 0], b[:, 0], y).data,
-                    F.margin_ranking_loss(a[:, 0], b[:, 0], y, 0.2).data)
-    assert_allclose(nn_loss.TripletMarginLoss(p=1.0)(a, b, a * 2).data,
-                    F.triplet_margin_loss(a, b, a * 2, p=1.0).data)
-    assert_allclose(nn_loss.KLDivLoss(reduction="batchmean", log_target=True)(a, b).data,
-                    F.kl_div(a, b, reduction="batchmean", log_target=True).data)
-    assert_allclose(nn_loss.GaussianNLLLoss()(a, b, mt.ones(4, 3)).data,
-                    F.gaussian_nll_loss(a, b, mt.ones(4, 3)).data)
+    assert_allclose(nn_loss.CosineEmbeddingLoss(0.2)(a, b, y).numpy(force=True),
+                    F.cosine_embedding_loss(a, b, y, 0.2).numpy(force=True))
+    assert_allclose(nn_loss.MarginRankingLoss(0.2)(a[:, 0], b[:, 0], y).numpy(force=True),
+                    F.margin_ranking_loss(a[:, 0], b[:, 0], y, 0.2).numpy(force=True))
+    assert_allclose(nn_loss.TripletMarginLoss(p=1.0)(a, b, a * 2).numpy(force=True),
+                    F.triplet_margin_loss(a, b, a * 2, p=1.0).numpy(force=True))
+    assert_allclose(nn_loss.KLDivLoss(reduction="batchmean", log_target=True)(a, b).numpy(force=True),
+                    F.kl_div(a, b, reduction="batchmean", log_target=True).numpy(force=True))
+    assert_allclose(nn_loss.GaussianNLLLoss()(a, b, mt.ones(4, 3)).numpy(force=True),
+                    F.gaussian_nll_loss(a, b, mt.ones(4, 3)).numpy(force=True))
 
 
 def test_class_weights_are_buffers_saved_in_the_state_dict():
@@ -292,9 +292,9 @@ def test_class_weights_are_buffers_saved_in_the_state_dict():
     assert list(loss.state_dict()) == ["weight"]
     assert list(nn_loss.BCEWithLogitsLoss(pos_weight=mt.ones(2)).state_dict()) == ["pos_weight"]
     z = mt.tensor(randn(3, 2))
-    assert_allclose(loss(z, mt.tensor([0, 1, 1])).data,
+    assert_allclose(loss(z, mt.tensor([0, 1, 1])).numpy(force=True),
                     F.cross_entropy(z, mt.tensor([0, 1, 1]), mt.tensor([1.0, 2.0]),
-                                    ignore_index=0).data)
+                                    ignore_index=0).numpy(force=True))
 
 
 @pytest.mark.parametrize("size_average, reduce_, reduction", [
@@ -304,7 +304,7 @@ def test_legacy_size_average_and_reduce_pick_the_reduction_with_a_warning(size_a
     x, y = mt.tensor(randn(3)), mt.tensor(randn(3, seed=1))
     with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
         out = F.l1_loss(x, y, size_average, reduce_)
-    assert_allclose(out.data, F.l1_loss(x, y, reduction=reduction).data)
+    assert_allclose(out.numpy(force=True), F.l1_loss(x, y, reduction=reduction).numpy(force=True))
     with pytest.warns(UserWarning, match="deprecated"):
         assert nn_loss.MSELoss(size_average, reduce_).reduction == reduction
 
@@ -314,11 +314,11 @@ def test_loss_arguments_are_in_pytorchs_positions():
     w = mt.tensor([1.0, 2.0, 3.0, 4.0])
     # cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction,
     #               label_smoothing), as torch.nn.functional's
-    assert_allclose(F.cross_entropy(z, t, w, None, 3, None, "sum", 0.1).data,
+    assert_allclose(F.cross_entropy(z, t, w, None, 3, None, "sum", 0.1).numpy(force=True),
                     F.cross_entropy(z, t, w, ignore_index=3, reduction="sum",
-                                    label_smoothing=0.1).data)
-    assert_allclose(F.nll_loss(z, t, w, None, 1, None, "none").data,
-                    F.nll_loss(z, t, w, ignore_index=1, reduction="none").data)
+                                    label_smoothing=0.1).numpy(force=True))
+    assert_allclose(F.nll_loss(z, t, w, None, 1, None, "none").numpy(force=True),
+                    F.nll_loss(z, t, w, ignore_index=1, reduction="none").numpy(force=True))
 
 
 # ------------------------------------------------------------------------- stability
@@ -350,4 +350,4 @@ def test_losses_are_finite_without_warnings_at_logits_of_1e4(name, dtype):
     x = leaf([[-1e4, 1e4, 0.0, 50.0]], dtype)
     loss = AT_LARGE_LOGITS[name](x)
     loss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(x.grad.data).all()
+    assert np.isfinite(loss.item()) and np.isfinite(x.grad.numpy(force=True)).all()

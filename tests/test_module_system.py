@@ -63,14 +63,14 @@ def test_replacing_the_head_keeps_its_place_and_only_the_new_head_trains():
     model.requires_grad_(False)
     model.fc = nn.Linear(4, 5)
     assert names(model.named_children()) == ["body", "act", "fc"]
-    body = model.body.weight.data.copy()
+    body = model.body.weight.numpy(force=True).copy()
     opt = mt.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     assert opt.param_groups[0]["params"] == [model.fc.weight, model.fc.bias]
-    fc = model.fc.weight.data.copy()
+    fc = model.fc.weight.numpy(force=True).copy()
     model(mt.randn(6, 3)).sum().backward()
     opt.step()
-    np.testing.assert_array_equal(model.body.weight.data, body)
-    assert not np.allclose(model.fc.weight.data, fc)
+    np.testing.assert_array_equal(model.body.weight.numpy(force=True), body)
+    assert not np.allclose(model.fc.weight.numpy(force=True), fc)
 
 
 def test_names_orders_and_duplicates_are_pytorchs():
@@ -203,8 +203,8 @@ def test_buffers_round_trip_through_save_and_load(tmp_path):
             self.register_buffer("scratch", mt.zeros(2), persistent=False)
     mt.manual_seed(0)
     src = nn.Sequential(Stats(), nn.ReLU())
-    src[0].running_mean.data[:] = [1.5, -2.0, 0.25]
-    src[0].num_batches_tracked.data[...] = 7
+    src[0].running_mean.numpy(force=True)[:] = [1.5, -2.0, 0.25]
+    src[0].num_batches_tracked.numpy(force=True)[...] = 7
     mt.save(src.state_dict(), tmp_path / "model.npz")
     loaded = mt.load(tmp_path / "model.npz")
     assert list(loaded) == ["0.running_mean", "0.num_batches_tracked", "0.lin.weight",
@@ -213,18 +213,18 @@ def test_buffers_round_trip_through_save_and_load(tmp_path):
     dst = nn.Sequential(Stats(), nn.ReLU())
     result = dst.load_state_dict(loaded)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(dst[0].running_mean.data, [1.5, -2.0, 0.25])
+    np.testing.assert_array_equal(dst[0].running_mean.numpy(force=True), [1.5, -2.0, 0.25])
     assert dst[0].num_batches_tracked.item() == 7
     assert dst[0].num_batches_tracked.dtype == np.int64
-    np.testing.assert_array_equal(dst[0].lin.weight.data, src[0].lin.weight.data)
+    np.testing.assert_array_equal(dst[0].lin.weight.numpy(force=True), src[0].lin.weight.numpy(force=True))
 
 
 def test_state_dict_shares_memory_detached_and_keep_vars_keeps_the_parameters():
     layer = nn.Linear(2, 2)
     state = layer.state_dict()
     assert not state["weight"].requires_grad
-    state["weight"].data[0, 0] = 42.0
-    assert layer.weight.data[0, 0] == 42.0
+    state["weight"].numpy(force=True)[0, 0] = 42.0
+    assert layer.weight.numpy(force=True)[0, 0] == 42.0
     assert layer.state_dict(keep_vars=True)["weight"] is layer.weight
     assert list(layer.state_dict(prefix="enc.")) == ["enc.weight", "enc.bias"]
 
@@ -239,7 +239,7 @@ def test_a_tied_parameter_is_saved_and_loaded_under_both_names():
     assert list(model.state_dict()) == ["enc.weight", "dec.weight"]  # as torch 2.13
     assert names(model.named_parameters()) == ["enc.weight"]
     model.load_state_dict({"enc.weight": mt.ones(2, 2), "dec.weight": mt.ones(2, 2)})
-    assert (model.dec.weight.data == 1).all()
+    assert (model.dec.weight.numpy(force=True) == 1).all()
 
 
 # ----------------------------------------------------------------- walking the tree
@@ -284,8 +284,8 @@ def test_a_deep_copy_is_an_independent_model():
     net = Net()
     twin = copy.deepcopy(net)
     assert twin.body is twin.alias and twin.body[0].weight is not net.body[0].weight
-    twin.body[0].weight.data[...] = 0
-    assert not (net.body[0].weight.data == 0).all()
+    twin.body[0].weight.numpy(force=True)[...] = 0
+    assert not (net.body[0].weight.numpy(force=True) == 0).all()
     assert names(twin.named_parameters()) == names(net.named_parameters())
 
 
@@ -386,7 +386,7 @@ def test_a_forward_hook_that_returns_a_value_replaces_the_output_and_gradients_f
     layer.register_forward_hook(lambda m, args, out: out * 3)
     x = mt.tensor([[1.0, 2.0]], dtype=mt.float64)
     layer(x).sum().backward()
-    np.testing.assert_allclose(layer.weight.grad.data, [[3.0, 6.0]])
+    np.testing.assert_allclose(layer.weight.grad.numpy(force=True), [[3.0, 6.0]])
 
 
 def test_hooks_run_in_order_and_prepend_puts_one_first():
@@ -424,7 +424,7 @@ def test_a_hook_on_a_submodule_sees_its_activation():
     acts = {}
     model[1].register_forward_hook(lambda m, args, out: acts.__setitem__("relu", out))
     model(mt.randn(4, 2))
-    assert tuple(acts["relu"].shape) == (4, 3) and (acts["relu"].data >= 0).all()
+    assert tuple(acts["relu"].shape) == (4, 3) and (acts["relu"].numpy(force=True) >= 0).all()
 
 
 # ---------------------------------------------------------------- dtypes, devices
@@ -486,20 +486,20 @@ def test_clip_grad_norm_scales_to_max_norm_by_the_hand_formula(norm_type):
     np.testing.assert_allclose(got.item(), total, rtol=1e-14)
     scale = 1.5 / (total + 1e-6)
     for param, g in zip(params, GRADS):
-        np.testing.assert_allclose(param.grad.data, np.array(g) * scale, rtol=1e-14)
+        np.testing.assert_allclose(param.grad.numpy(force=True), np.array(g) * scale, rtol=1e-14)
 
 
 def test_clip_grad_norm_leaves_gradients_under_max_norm_alone():
     params = _with_grads(GRADS)
     assert clip_grad_norm_(params, max_norm=100).item() == pytest.approx(np.sqrt(34.25))
-    np.testing.assert_array_equal(params[0].grad.data, GRADS[0])
+    np.testing.assert_array_equal(params[0].grad.numpy(force=True), GRADS[0])
 
 
 def test_clip_grad_norm_takes_one_tensor_skips_missing_grads_and_returns_zero_for_none():
     (p,) = _with_grads([[6.0, 8.0]])
     q = nn.Parameter(mt.ones(2))
     assert clip_grad_norm_([p, q], 5.0).item() == 10.0 and q.grad is None
-    np.testing.assert_allclose(p.grad.data, [3.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(p.grad.numpy(force=True), [3.0, 4.0], rtol=1e-6)
     assert clip_grad_norm_(p, 100.0).item() == pytest.approx(5.0)
     assert clip_grad_norm_([q], 1.0).item() == 0.0
 
@@ -514,27 +514,27 @@ def test_clip_grad_norm_with_error_if_nonfinite_raises_on_an_infinite_norm():
 def test_clip_grad_value_clamps_every_gradient():
     params = _with_grads(GRADS)
     assert clip_grad_value_(params, 1.5) is None
-    np.testing.assert_array_equal(params[0].grad.data, [1.5, -1.5])
-    np.testing.assert_array_equal(params[1].grad.data, [[1.0, 1.5], [-1.5, 0.5]])
+    np.testing.assert_array_equal(params[0].grad.numpy(force=True), [1.5, -1.5])
+    np.testing.assert_array_equal(params[1].grad.numpy(force=True), [[1.0, 1.5], [-1.5, 0.5]])
 
 
 def test_parameters_to_vector_and_back():
     layer = nn.Linear(2, 3, dtype=mt.float64)
     vec = parameters_to_vector(layer.parameters())
-    want = np.concatenate([layer.weight.data.ravel(), layer.bias.data])
-    np.testing.assert_array_equal(vec.data, want)
+    want = np.concatenate([layer.weight.numpy(force=True).ravel(), layer.bias.numpy(force=True)])
+    np.testing.assert_array_equal(vec.numpy(force=True), want)
     new = mt.tensor(np.arange(9.0))
     vector_to_parameters(new, layer.parameters())
-    np.testing.assert_array_equal(layer.weight.data, np.arange(6.0).reshape(3, 2))
-    np.testing.assert_array_equal(layer.bias.data, [6.0, 7.0, 8.0])
-    new.data[0] = 100.0  # the parameters share the vector's memory, as in PyTorch
-    assert layer.weight.data[0, 0] == 100.0
+    np.testing.assert_array_equal(layer.weight.numpy(force=True), np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(layer.bias.numpy(force=True), [6.0, 7.0, 8.0])
+    new.numpy(force=True)[0] = 100.0  # the parameters share the vector's memory, as in PyTorch
+    assert layer.weight.numpy(force=True)[0, 0] == 100.0
 
 
 def test_parameters_to_vector_is_differentiable():
     layer = nn.Linear(2, 1, dtype=mt.float64)
     (parameters_to_vector(layer.parameters()) ** 2).sum().backward()
-    np.testing.assert_allclose(layer.weight.grad.data, 2 * layer.weight.data)
+    np.testing.assert_allclose(layer.weight.grad.numpy(force=True), 2 * layer.weight.numpy(force=True))
 
 
 def test_vector_to_parameters_refuses_a_short_vector_and_a_non_tensor():

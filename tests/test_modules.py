@@ -134,7 +134,7 @@ def test_train_and_eval_propagate_to_every_submodule():
 def test_dropout_is_active_only_in_train_mode():
     drop = nn.Dropout(0.5)
     x = mt.ones(1000)
-    assert (drop(x).data == 0).any()
+    assert (drop(x).numpy(force=True) == 0).any()
     drop.eval()
     assert drop(x) is x
 
@@ -142,7 +142,7 @@ def test_dropout_is_active_only_in_train_mode():
 def test_dropout_module_zeroes_about_p_and_scales_the_rest_by_one_over_one_minus_p():
     p, n = 0.2, 100_000
     mt.manual_seed(0)
-    out = nn.Dropout(p)(mt.ones(n, dtype=mt.float64)).data
+    out = nn.Dropout(p)(mt.ones(n, dtype=mt.float64)).numpy(force=True)
     assert abs((out == 0).mean() - p) < 5 * math.sqrt(p * (1 - p) / n)
     assert_allclose(out[out != 0], 1 / (1 - p))
 
@@ -150,7 +150,7 @@ def test_dropout_module_zeroes_about_p_and_scales_the_rest_by_one_over_one_minus
 def test_dropout_module_same_seed_gives_the_same_mask():
     def mask(seed):
         mt.manual_seed(seed)
-        return nn.Dropout(0.5)(mt.ones(500)).data != 0
+        return nn.Dropout(0.5)(mt.ones(500)).numpy(force=True) != 0
     assert (mask(3) == mask(3)).all()
     assert (mask(3) != mask(4)).any()
 
@@ -179,16 +179,16 @@ def test_zero_grad_without_set_to_none_zeroes_the_gradients_in_place():
     grad = layer.weight.grad
     layer.zero_grad(set_to_none=False)
     assert layer.weight.grad is grad
-    assert (layer.weight.grad.data == 0).all() and (layer.bias.grad.data == 0).all()
+    assert (layer.weight.grad.numpy(force=True) == 0).all() and (layer.bias.grad.numpy(force=True) == 0).all()
 
 
 def test_gradients_accumulate_until_zero_grad():
     layer = nn.Linear(3, 2, dtype=mt.float64)
     x = mt.tensor(np.arange(12.0).reshape(4, 3))
     layer(x).sum().backward()
-    first = layer.weight.grad.data.copy()
+    first = layer.weight.grad.numpy(force=True).copy()
     layer(x).sum().backward()
-    assert_allclose(layer.weight.grad.data, 2 * first)
+    assert_allclose(layer.weight.grad.numpy(force=True), 2 * first)
 
 
 def test_requires_grad_false_freezes_every_parameter():
@@ -198,7 +198,7 @@ def test_requires_grad_false_freezes_every_parameter():
 
 # ---------------------------------------------------------------------- state
 def _snapshot(module):
-    return {name: p.data.copy() for name, p in module.state_dict().items()}
+    return {name: p.numpy(force=True).copy() for name, p in module.state_dict().items()}
 
 
 def test_state_dict_round_trip_makes_an_identical_model():
@@ -206,23 +206,23 @@ def test_state_dict_round_trip_makes_an_identical_model():
     a = Block()
     mt.manual_seed(1)
     b = Block()
-    assert not np.allclose(a.body[0].weight.data, b.body[0].weight.data)
+    assert not np.allclose(a.body[0].weight.numpy(force=True), b.body[0].weight.numpy(force=True))
     assert b.load_state_dict(a.state_dict()) == ([], [])
     for (na, pa), (nb, pb) in zip(a.state_dict().items(), b.state_dict().items()):
-        assert na == nb and (pa.data == pb.data).all()
+        assert na == nb and (pa.numpy(force=True) == pb.numpy(force=True)).all()
     x = mt.randn(5, 2)
     a.eval(), b.eval()
     for ya, yb in zip(a(x), b(x)):
-        assert_allclose(ya.data, yb.data)
+        assert_allclose(ya.numpy(force=True), yb.numpy(force=True))
 
 
 def test_load_state_dict_copies_values_and_keeps_the_parameters():
     a, b = nn.Linear(2, 2), nn.Linear(2, 2)
     weight = b.weight
     b.load_state_dict(a.state_dict())
-    assert b.weight is weight and b.weight.data is not a.weight.data
-    a.weight.data[...] = 7
-    assert not (b.weight.data == 7).any()
+    assert b.weight is weight and b.weight.numpy(force=True) is not a.weight.numpy(force=True)
+    a.weight.numpy(force=True)[...] = 7
+    assert not (b.weight.numpy(force=True) == 7).any()
 
 
 def test_load_state_dict_with_a_missing_key_names_it_and_leaves_the_model_unchanged():
@@ -231,7 +231,7 @@ def test_load_state_dict_with_a_missing_key_names_it_and_leaves_the_model_unchan
     with pytest.raises(RuntimeError, match=r'for Linear:\n\tMissing key\(s\) in state_dict: '
                                            r'"bias"\.'):
         model.load_state_dict({"weight": mt.zeros(2, 2)})
-    assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
+    assert all((model.state_dict()[k].numpy(force=True) == v).all() for k, v in before.items())
 
 
 def test_load_state_dict_with_an_unexpected_key_names_it_and_leaves_the_model_unchanged():
@@ -240,7 +240,7 @@ def test_load_state_dict_with_an_unexpected_key_names_it_and_leaves_the_model_un
     state = {"weight": mt.zeros(2, 2), "bias": mt.zeros(2), "gamma": mt.zeros(2)}
     with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "gamma"\.'):
         model.load_state_dict(state)
-    assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
+    assert all((model.state_dict()[k].numpy(force=True) == v).all() for k, v in before.items())
 
 
 def test_load_state_dict_with_a_wrong_shape_names_the_key_and_both_shapes_and_changes_nothing():
@@ -250,7 +250,7 @@ def test_load_state_dict_with_a_wrong_shape_names_the_key_and_both_shapes_and_ch
                                            r"\(3,\) from checkpoint, the shape in current "
                                            r"model is \(2,\)"):
         model.load_state_dict({"weight": mt.zeros(2, 2), "bias": mt.zeros(3)})
-    assert all((model.state_dict()[k].data == v).all() for k, v in before.items())
+    assert all((model.state_dict()[k].numpy(force=True) == v).all() for k, v in before.items())
 
 
 def test_load_state_dict_with_a_wrong_shape_raises_even_when_not_strict():
@@ -263,7 +263,7 @@ def test_load_state_dict_casts_values_to_the_models_dtype_as_pytorchs_copy_does(
     value = np.array([1 / 3, 2 / 3])
     model.load_state_dict({"weight": mt.zeros(2, 2), "bias": mt.tensor(value)})
     assert model.bias.dtype == np.float32
-    np.testing.assert_array_equal(model.bias.data, value.astype(np.float32))
+    np.testing.assert_array_equal(model.bias.numpy(force=True), value.astype(np.float32))
 
 
 def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
@@ -271,7 +271,7 @@ def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
     result = model.load_state_dict({"weight": mt.ones(2, 2), "gamma": mt.ones(1)},
                                    strict=False)
     assert (result.missing_keys, result.unexpected_keys) == (["bias"], ["gamma"])
-    assert (model.weight.data == 1).all()
+    assert (model.weight.numpy(force=True) == 1).all()
 
 
 def test_load_state_dict_that_matches_says_so_as_pytorch_prints_it():
@@ -307,8 +307,8 @@ def test_sequential_applies_its_layers_in_order():
     model = nn.Sequential(nn.Linear(3, 4, dtype=mt.float64), nn.Tanh(),
                           nn.Linear(4, 2, dtype=mt.float64))
     x = np.random.default_rng(0).standard_normal((5, 3))
-    w0, b0, w1, b1 = (p.data for p in model.parameters())
-    assert_allclose(model(mt.tensor(x)).data, np.tanh(x @ w0.T + b0) @ w1.T + b1, atol=1e-12)
+    w0, b0, w1, b1 = (p.numpy(force=True) for p in model.parameters())
+    assert_allclose(model(mt.tensor(x)).numpy(force=True), np.tanh(x @ w0.T + b0) @ w1.T + b1, atol=1e-12)
 
 
 def test_sequential_indexing_length_and_iteration():
@@ -339,7 +339,7 @@ def test_module_list_holds_modules_whose_parameters_the_parent_finds():
 def test_linear_layer_computes_x_w_transposed_plus_b():
     layer = nn.Linear(3, 2, dtype=mt.float64)
     x = np.random.default_rng(1).standard_normal((4, 3))
-    assert_allclose(layer(mt.tensor(x)).data, x @ layer.weight.data.T + layer.bias.data)
+    assert_allclose(layer(mt.tensor(x)).numpy(force=True), x @ layer.weight.numpy(force=True).T + layer.bias.numpy(force=True))
 
 
 def test_linear_layer_without_bias_has_only_a_weight():
@@ -364,7 +364,7 @@ def test_flatten_merges_the_dims_from_start_to_end(start, end, shape):
     x = mt.tensor(np.arange(120.0).reshape(2, 3, 4, 5))
     out = nn.Flatten(start, end)(x)
     assert out.shape == shape
-    assert_allclose(out.data, np.arange(120.0).reshape(shape))
+    assert_allclose(out.numpy(force=True), np.arange(120.0).reshape(shape))
 
 
 def test_flatten_defaults_keep_the_batch_dim():
@@ -391,7 +391,7 @@ ACTIVATION_MODULES = [
                          ids=[type(m).__name__ for m, _ in ACTIVATION_MODULES])
 def test_activation_module_equals_its_function(module, function):
     x = mt.tensor(np.random.default_rng(2).uniform(-3, 3, size=(4, 5)))
-    assert_allclose(module(x).data, function(x).data, rtol=1e-15)
+    assert_allclose(module(x).numpy(force=True), function(x).numpy(force=True), rtol=1e-15)
 
 
 def test_activation_modules_have_no_parameters():
@@ -410,7 +410,7 @@ def test_a_network_of_layers_trains_its_loss_down():
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         for p in model.parameters():
-            p.data -= 0.5 * p.grad.data
+            p.data -= 0.5 * p.grad.numpy(force=True)
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
 

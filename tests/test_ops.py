@@ -32,7 +32,7 @@ def samples(row: OpCase):
 def assert_value_matches(row: OpCase, sample: Sample) -> None:
     """Same shapes, dtypes and values as the numpy reference (float values to 1e-12)."""
     out = sample.bind(row.fn)(*sample.tensors)
-    expected = row.reference(*(t.data.copy() for t in sample.tensors), **sample.attrs)
+    expected = row.reference(*(t.numpy(force=True).copy() for t in sample.tensors), **sample.attrs)
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
     expected = expected if isinstance(expected, tuple) else (expected,)
     assert len(outs) == len(expected), f"{len(outs)} outputs, expected {len(expected)}"
@@ -40,11 +40,11 @@ def assert_value_matches(row: OpCase, sample: Sample) -> None:
         e = np.asarray(e)
         assert (o.shape, o.dtype) == (e.shape, e.dtype), "the value's shape or dtype"
         # np.allclose is cheap, numpy's testing asserts (which explain) are not
-        if e.dtype.kind == "f" and not np.allclose(o.data, e, rtol=1e-12, atol=1e-12):
-            np.testing.assert_allclose(o.data, e, rtol=1e-12, atol=1e-12,
+        if e.dtype.kind == "f" and not np.allclose(o.numpy(force=True), e, rtol=1e-12, atol=1e-12):
+            np.testing.assert_allclose(o.numpy(force=True), e, rtol=1e-12, atol=1e-12,
                                        err_msg="the value differs from numpy's")
-        if e.dtype.kind != "f" and not np.array_equal(o.data, e):
-            np.testing.assert_array_equal(o.data, e, err_msg="the value differs from numpy's")
+        if e.dtype.kind != "f" and not np.array_equal(o.numpy(force=True), e):
+            np.testing.assert_array_equal(o.numpy(force=True), e, err_msg="the value differs from numpy's")
 
 
 def assert_derivatives_match(row: OpCase, sample: Sample) -> None:
@@ -178,34 +178,34 @@ def test_the_method_spy_sees_the_calls_a_case_makes_itself_and_no_deeper_ones():
 ])
 def test_binary_functions_compute_what_their_names_say(fn, expected):
     a, b = mt.tensor([1.0, 6.0]), mt.tensor([3.0, 2.0])
-    np.testing.assert_allclose(fn(a, b).data, expected)
+    np.testing.assert_allclose(fn(a, b).numpy(force=True), expected)
 
 
 def test_neg_and_the_logical_functions_compute_what_their_names_say():
     a, b = mt.tensor([True, False]), mt.tensor([True, True])
-    np.testing.assert_array_equal(mt.logical_and(a, b).data, [True, False])
-    np.testing.assert_array_equal(mt.logical_or(a, mt.tensor([False, False])).data,
+    np.testing.assert_array_equal(mt.logical_and(a, b).numpy(force=True), [True, False])
+    np.testing.assert_array_equal(mt.logical_or(a, mt.tensor([False, False])).numpy(force=True),
                                   [True, False])
-    np.testing.assert_array_equal(mt.logical_not(a).data, [False, True])
-    np.testing.assert_array_equal(mt.neg(mt.tensor([1.0, -2.0])).data, [-1.0, 2.0])
+    np.testing.assert_array_equal(mt.logical_not(a).numpy(force=True), [False, True])
+    np.testing.assert_array_equal(mt.neg(mt.tensor([1.0, -2.0])).numpy(force=True), [-1.0, 2.0])
 
 
 def test_where_picks_from_x_where_the_condition_holds_else_from_y():
     out = mt.where(mt.tensor([True, False]), mt.tensor([1.0, 2.0]), mt.tensor([3.0, 4.0]))
-    np.testing.assert_array_equal(out.data, [1.0, 4.0])
+    np.testing.assert_array_equal(out.numpy(force=True), [1.0, 4.0])
 
 
 def test_linear_adds_its_bias():
     x = mt.tensor([[1.0, 2.0]])
     w = mt.tensor([[1.0, 0.0], [0.0, 1.0]])
-    np.testing.assert_array_equal(mt.ops.linear(x, w, mt.tensor([10.0, 20.0])).data,
+    np.testing.assert_array_equal(mt.ops.linear(x, w, mt.tensor([10.0, 20.0])).numpy(force=True),
                                   [[11.0, 22.0]])
 
 
 def test_activation_defaults_match_pytorch():
     x = mt.tensor([-1.0, 2.0], dtype=mt.float64)
-    np.testing.assert_allclose(mt.leaky_relu(x).data, [-0.01, 2.0])
-    np.testing.assert_allclose(mt.elu(x).data, [np.expm1(-1.0), 2.0])
+    np.testing.assert_allclose(mt.leaky_relu(x).numpy(force=True), [-0.01, 2.0])
+    np.testing.assert_allclose(mt.elu(x).numpy(force=True), [np.expm1(-1.0), 2.0])
     assert mt.softplus(mt.tensor([20.5], dtype=mt.float64)).item() == 20.5  # linear above 20
 
 
@@ -218,54 +218,54 @@ def test_softplus_is_linear_only_strictly_above_its_threshold():
 
 
 def test_pad_fills_with_the_value_given():
-    np.testing.assert_array_equal(mt.pad(mt.ones(1), (1, 1), value=5.0).data, [5.0, 1.0, 5.0])
+    np.testing.assert_array_equal(mt.pad(mt.ones(1), (1, 1), value=5.0).numpy(force=True), [5.0, 1.0, 5.0])
 
 
 def test_fold_defaults_to_stride_1_no_padding_no_dilation():
     out = mt.fold(mt.ones(1, 4, 4), (3, 3), 2)  # every 2x2 window of a 3x3 image
-    np.testing.assert_array_equal(out.data[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_array_equal(out.numpy(force=True)[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
 
 # ----------------------------------------------------------------- reductions with a dim
 def test_max_and_min_along_a_dim_with_keepdim_give_values_and_indices():
     x = mt.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
     values, indices = mt.max(x, 1, keepdim=True)
-    np.testing.assert_array_equal(values.data, [[5.0], [6.0]])
-    np.testing.assert_array_equal(indices.data, [[1], [2]])
+    np.testing.assert_array_equal(values.numpy(force=True), [[5.0], [6.0]])
+    np.testing.assert_array_equal(indices.numpy(force=True), [[1], [2]])
     values, indices = mt.min(x, 0, keepdim=True)
-    np.testing.assert_array_equal(values.data, [[1.0, 2.0, 3.0]])
-    np.testing.assert_array_equal(indices.data, [[0, 1, 0]])
+    np.testing.assert_array_equal(values.numpy(force=True), [[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(indices.numpy(force=True), [[0, 1, 0]])
     assert mt.max(x, 1).values.shape == (2,)
     values, indices = mt.min(x, 1)
-    np.testing.assert_array_equal(values.data, [1.0, 2.0])
-    np.testing.assert_array_equal(indices.data, [0, 1])
+    np.testing.assert_array_equal(values.numpy(force=True), [1.0, 2.0])
+    np.testing.assert_array_equal(indices.numpy(force=True), [0, 1])
 
 
 def test_argmax_and_argmin_along_a_dim_with_and_without_keepdim():
     x = mt.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
-    np.testing.assert_array_equal(mt.argmax(x, 1, keepdim=True).data, [[1], [2]])
-    np.testing.assert_array_equal(mt.argmin(x, 1).data, [0, 1])
-    np.testing.assert_array_equal(mt.argmin(x, 0, keepdim=True).data, [[0, 1, 0]])
+    np.testing.assert_array_equal(mt.argmax(x, 1, keepdim=True).numpy(force=True), [[1], [2]])
+    np.testing.assert_array_equal(mt.argmin(x, 1).numpy(force=True), [0, 1])
+    np.testing.assert_array_equal(mt.argmin(x, 0, keepdim=True).numpy(force=True), [[0, 1, 0]])
     assert mt.argmax(x).shape == ()  # over all elements: a flat index
     # keepdim without a dim keeps every dim, as size 1 (PyTorch 2.13: tensor([[5]]))
-    np.testing.assert_array_equal(mt.argmax(x, keepdim=True).data, [[5]])
+    np.testing.assert_array_equal(mt.argmax(x, keepdim=True).numpy(force=True), [[5]])
     assert mt.argmin(x).item() == 0
 
 
 def test_amax_amin_and_mean_reduce_only_the_dim_asked_and_drop_it_by_default():
     x = mt.tensor([[1.0, 5.0], [4.0, 2.0]])
-    np.testing.assert_array_equal(mt.amax(x, 0).data, [4.0, 5.0])
-    np.testing.assert_array_equal(mt.amin(x, 1).data, [1.0, 2.0])
-    np.testing.assert_array_equal(mt.mean(x, 1).data, [3.0, 3.0])
+    np.testing.assert_array_equal(mt.amax(x, 0).numpy(force=True), [4.0, 5.0])
+    np.testing.assert_array_equal(mt.amin(x, 1).numpy(force=True), [1.0, 2.0])
+    np.testing.assert_array_equal(mt.mean(x, 1).numpy(force=True), [3.0, 3.0])
     assert mt.amax(x).shape == mt.amin(x).shape == mt.mean(x).shape == ()
 
 
 def test_all_and_any_along_a_dim_with_keepdim():
     x = mt.tensor([[True, False], [True, True]])
-    np.testing.assert_array_equal(mt.all(x, 1).data, [False, True])
-    np.testing.assert_array_equal(mt.any(x, 0, keepdim=True).data, [[True, True]])
-    np.testing.assert_array_equal(mt.all(x, 0, keepdim=True).data, [[True, False]])
-    np.testing.assert_array_equal(mt.any(mt.tensor([[False, False], [False, True]]), 1).data,
+    np.testing.assert_array_equal(mt.all(x, 1).numpy(force=True), [False, True])
+    np.testing.assert_array_equal(mt.any(x, 0, keepdim=True).numpy(force=True), [[True, True]])
+    np.testing.assert_array_equal(mt.all(x, 0, keepdim=True).numpy(force=True), [[True, False]])
+    np.testing.assert_array_equal(mt.any(mt.tensor([[False, False], [False, True]]), 1).numpy(force=True),
                                   [False, True])
 
 
@@ -305,7 +305,7 @@ def test_cat_defaults_to_dim_0():
 def test_pad_pads_the_last_dims_first_with_the_before_and_after_widths_given():
     x = mt.ones(1, 2)
     out = mt.pad(x, (1, 2))
-    np.testing.assert_array_equal(out.data, [[0.0, 1.0, 1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(out.numpy(force=True), [[0.0, 1.0, 1.0, 0.0, 0.0]])
     assert mt.pad(x, (0, 0, 1, 0)).shape == (2, 2)
     assert mt.pad(mt.ones(2, 2, 2), (1, 1, 1, 1)).shape == (2, 4, 4)
     assert mt.pad(mt.ones(1, 1), (1, 2, 3, 4)).shape == (8, 4)

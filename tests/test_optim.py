@@ -34,7 +34,7 @@ def train(make_opt, params, steps=STEPS):
         opt.zero_grad()
         quadratic_loss(params).backward()
         opt.step()
-        history.append([p.data.copy() for p in params])
+        history.append([p.numpy(force=True).copy() for p in params])
     return history
 
 
@@ -197,7 +197,7 @@ def test_float32_parameters_stay_float32_and_follow_the_equations():
         ((a * w * w).sum() + (b * w).sum()).backward()
         opt.step()
     assert w.dtype == np.float32 and opt.state[w]["exp_avg"].dtype == np.float32
-    np.testing.assert_allclose(w.data, reference(adam_ref(0.1))[-1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w.numpy(force=True), reference(adam_ref(0.1))[-1][0], rtol=1e-5, atol=1e-6)
 
 
 def test_large_parameters_are_updated_alone_and_follow_the_equations():
@@ -213,7 +213,7 @@ def test_large_parameters_are_updated_alone_and_follow_the_equations():
          ).backward()
         opt.step()
         want = next(gen)
-    np.testing.assert_allclose(w.data, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(force=True), want, rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------------------ the step loop
@@ -228,14 +228,14 @@ def test_parameters_without_a_gradient_are_skipped_and_keep_their_own_step_count
         quadratic_loss([w, v]).backward()
         if not has_grad[1]:
             v.grad = None
-        before = v.data.copy()
+        before = v.numpy(force=True).copy()
         opt.step()
         if not has_grad[1]:
-            np.testing.assert_array_equal(v.data, before)
+            np.testing.assert_array_equal(v.numpy(force=True), before)
     assert opt.state[w]["step"] == 4 and opt.state[v]["step"] == 3
     (want_w, _), (_, want_v) = reference(update, 4)[-1], reference(update, 3)[-1]
-    np.testing.assert_allclose(w.data, want_w, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(v.data, want_v, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(force=True), want_w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(v.numpy(force=True), want_v, rtol=1e-10, atol=1e-12)
 
 
 def test_param_groups_take_their_own_options_and_the_defaults_for_the_rest():
@@ -247,8 +247,8 @@ def test_param_groups_take_their_own_options_and_the_defaults_for_the_rest():
         opt.zero_grad()
         quadratic_loss([w, v]).backward()
         opt.step()
-    np.testing.assert_allclose(w.data, reference(sgd_ref(0.1))[-1][0], rtol=1e-10)
-    np.testing.assert_allclose(v.data, reference(sgd_ref(0.01, momentum=0.9))[-1][1],
+    np.testing.assert_allclose(w.numpy(force=True), reference(sgd_ref(0.1))[-1][0], rtol=1e-10)
+    np.testing.assert_allclose(v.numpy(force=True), reference(sgd_ref(0.01, momentum=0.9))[-1][1],
                                rtol=1e-10)
 
 
@@ -259,7 +259,7 @@ def test_add_param_group_starts_updating_the_new_parameters():
     quadratic_loss([w, v]).backward()
     opt.step()
     a, b, w0 = PROBLEMS[1]
-    np.testing.assert_allclose(v.data, w0 - 0.2 * (2 * a * w0 + b), rtol=1e-12)
+    np.testing.assert_allclose(v.numpy(force=True), w0 - 0.2 * (2 * a * w0 + b), rtol=1e-12)
 
 
 def test_named_parameters_are_accepted_and_their_names_kept_as_in_pytorch():
@@ -280,9 +280,9 @@ def test_changing_the_lr_of_a_group_takes_effect_at_the_next_step():
     quadratic_loss([w, v]).backward()
     opt.step()
     opt.param_groups[0]["lr"] = 0.0
-    before = w.data.copy()
+    before = w.numpy(force=True).copy()
     opt.step()
-    np.testing.assert_array_equal(w.data, before)
+    np.testing.assert_array_equal(w.numpy(force=True), before)
 
 
 def test_zero_grad_sets_gradients_to_none_by_default():
@@ -299,7 +299,7 @@ def test_zero_grad_can_fill_the_gradients_with_zeros_in_place():
     quadratic_loss([w, v]).backward()
     grad = w.grad
     opt.zero_grad(set_to_none=False)
-    assert w.grad is grad and not w.grad.data.any() and not v.grad.data.any()
+    assert w.grad is grad and not w.grad.numpy(force=True).any() and not v.grad.numpy(force=True).any()
 
 
 def test_zero_grad_cuts_a_gradient_that_is_part_of_a_graph():
@@ -307,7 +307,7 @@ def test_zero_grad_cuts_a_gradient_that_is_part_of_a_graph():
     (w ** 3).sum().backward(create_graph=True)
     assert w.grad.requires_grad
     SGD([w]).zero_grad(set_to_none=False)
-    assert not w.grad.requires_grad and not w.grad.data.any()
+    assert not w.grad.requires_grad and not w.grad.numpy(force=True).any()
 
 
 def test_step_calls_the_closure_with_grad_mode_on_and_returns_its_loss():
@@ -325,7 +325,7 @@ def test_step_calls_the_closure_with_grad_mode_on_and_returns_its_loss():
     with mt.no_grad():
         loss = opt.step(closure)
     assert calls == [True] and isinstance(loss, mt.Tensor)
-    np.testing.assert_allclose(w.data, reference(sgd_ref(0.1))[0][0], rtol=1e-12)
+    np.testing.assert_allclose(w.numpy(force=True), reference(sgd_ref(0.1))[0][0], rtol=1e-12)
 
 
 def test_step_records_no_graph_and_parameters_stay_leaves():
@@ -380,14 +380,14 @@ def test_state_dict_round_trip_continues_like_an_uninterrupted_run(name):
     opt = make(params)
     _steps(opt, params, 3)
     saved = opt.state_dict()
-    clones = [mt.tensor(p.data, requires_grad=True) for p in params]
+    clones = [mt.tensor(p.numpy(force=True), requires_grad=True) for p in params]
     restored = make(clones, lr=123.0)  # the options come back from the state dict
     restored.load_state_dict(saved)
     assert restored.param_groups[0]["lr"] == 0.1
     _steps(opt, params, 4)
     _steps(restored, clones, 4)
     for p, c in zip(params, clones):
-        np.testing.assert_array_equal(p.data, c.data)
+        np.testing.assert_array_equal(p.numpy(force=True), c.numpy(force=True))
 
 
 def test_state_dict_has_pytorchs_layout_and_is_a_snapshot():
@@ -400,9 +400,9 @@ def test_state_dict_has_pytorchs_layout_and_is_a_snapshot():
     assert set(sd["state"]) == {0, 1} and sd["state"][1]["step"] == 2
     exp_avg = sd["state"][0]["exp_avg"]
     assert isinstance(exp_avg, mt.Tensor) and exp_avg.shape == w.shape
-    before = exp_avg.data.copy()
+    before = exp_avg.numpy(force=True).copy()
     _steps(opt, [w, v], 1)
-    np.testing.assert_array_equal(exp_avg.data, before)
+    np.testing.assert_array_equal(exp_avg.numpy(force=True), before)
 
 
 def test_load_state_dict_accepts_a_state_dict_with_tensors_of_another_float_dtype():
@@ -481,7 +481,7 @@ def test_optimizer_gives_the_values_torch_gives(case):
         opt.zero_grad()
         ((3 * w).sin() + 0.5 * w * w).sum().backward()
         opt.step()
-    np.testing.assert_allclose(w.data, want, rtol=1e-13)
+    np.testing.assert_allclose(w.numpy(force=True), want, rtol=1e-13)
 
 
 # -------------------------------------------------------------------- arguments
@@ -564,7 +564,7 @@ def test_optimizer_fits_least_squares_to_the_lstsq_solution(make, steps):
         opt.zero_grad()
         ((model(xt) - yt) ** 2).mean().backward()
         opt.step()
-    got = np.concatenate([model.weight.data.ravel(), model.bias.data])
+    got = np.concatenate([model.weight.numpy(force=True).ravel(), model.bias.numpy(force=True)])
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 
@@ -589,8 +589,8 @@ def test_an_optimizer_of_ones_own_that_reads_the_values_sees_them_on_the_flat_pa
         for p in params:
             p.grad = mt.zeros(p.shape)
         opt.step()
-    np.testing.assert_allclose(params[0].data, np.arange(1.0, 4.0) * 0.25)
-    np.testing.assert_allclose(params[1].data, np.ones(2) * 0.25)
+    np.testing.assert_allclose(params[0].numpy(force=True), np.arange(1.0, 4.0) * 0.25)
+    np.testing.assert_allclose(params[1].numpy(force=True), np.ones(2) * 0.25)
 
 
 class _ShrinkClaimingNotToRead(_Shrink):

@@ -56,8 +56,8 @@ def test_an_activation_is_named_after_its_function_or_none(name):
     assert isinstance(module, nn.Module)
     x = mt.tensor([[-1.0, 0.5, 2.0]])
     dim = {"dim": -1} if name in ("softmax", "log_softmax") else {}  # over the features
-    expected = x.data if name == "none" else getattr(F, name)(x, **dim).data
-    assert module(x).data.tolist() == expected.tolist()
+    expected = x.numpy(force=True) if name == "none" else getattr(F, name)(x, **dim).numpy(force=True)
+    assert module(x).numpy(force=True).tolist() == expected.tolist()
 
 
 def test_every_init_gain_belongs_to_an_activation():

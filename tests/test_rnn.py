@@ -47,7 +47,7 @@ def sequence_reference(module, mode, x, h0, c0=None):
         outs = []
         for d in range(dirs):
             sfx = "_reverse" if d else ""
-            p = {k: getattr(module, f"{k}_l{layer}{sfx}").data
+            p = {k: getattr(module, f"{k}_l{layer}{sfx}").numpy(force=True)
                  for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
             idx = layer * dirs + d
             state = (h0[idx], c0[idx]) if mode == "LSTM" else h0[idx]
@@ -85,12 +85,12 @@ def test_recurrent_layers_match_the_step_by_step_reference(name, layers, bidirec
     inp = x.transpose(1, 0, 2) if batch_first else x
     out, h_n = module(mt.tensor(inp), state)
     ref_out, ref_h, ref_c = sequence_reference(module, MODES[name], x, h0, c0)
-    assert_allclose(out.data, ref_out.transpose(1, 0, 2) if batch_first else ref_out,
+    assert_allclose(out.numpy(force=True), ref_out.transpose(1, 0, 2) if batch_first else ref_out,
                     atol=1e-12)
     if name == "LSTM":
         h_n, c_n = h_n
-        assert_allclose(c_n.data, ref_c, atol=1e-12)
-    assert_allclose(h_n.data, ref_h, atol=1e-12)
+        assert_allclose(c_n.numpy(force=True), ref_c, atol=1e-12)
+    assert_allclose(h_n.numpy(force=True), ref_h, atol=1e-12)
 
 
 def test_rnn_with_relu_nonlinearity():
@@ -99,8 +99,8 @@ def test_rnn_with_relu_nonlinearity():
     x = randn(4, 1, 2)
     out, h_n = module(mt.tensor(x))
     ref_out, ref_h, _ = sequence_reference(module, "RNN_RELU", x, np.zeros((1, 1, 3)))
-    assert_allclose(out.data, ref_out, atol=1e-12)
-    assert_allclose(h_n.data, ref_h, atol=1e-12)
+    assert_allclose(out.numpy(force=True), ref_out, atol=1e-12)
+    assert_allclose(h_n.numpy(force=True), ref_h, atol=1e-12)
 
 
 def test_parameters_have_pytorchs_names_shapes_and_order():
@@ -122,18 +122,18 @@ def test_unbatched_sequences_give_unbatched_outputs():
     out, h_n = gru(mt.tensor(x))
     batched, h_b = gru(mt.tensor(x[:, None]))
     assert out.shape == (5, 4) and h_n.shape == (2, 4)
-    assert_allclose(out.data, batched.data[:, 0], atol=1e-12)
-    assert_allclose(h_n.data, h_b.data[:, 0], atol=1e-12)
+    assert_allclose(out.numpy(force=True), batched.numpy(force=True)[:, 0], atol=1e-12)
+    assert_allclose(h_n.numpy(force=True), h_b.numpy(force=True)[:, 0], atol=1e-12)
 
 
 def test_dropout_between_layers_acts_in_training_only():
     mt.manual_seed(3)
     lstm = L.LSTM(3, 4, num_layers=2, dropout=0.5, dtype=mt.float64)
     x = mt.tensor(randn(6, 2, 3))
-    train_a, train_b = lstm(x)[0].data, lstm(x)[0].data
+    train_a, train_b = lstm(x)[0].numpy(force=True), lstm(x)[0].numpy(force=True)
     lstm.eval()
-    eval_out = lstm(x)[0].data
-    ref = sequence_reference(lstm, "LSTM", x.data, np.zeros((2, 2, 4)), np.zeros((2, 2, 4)))[0]
+    eval_out = lstm(x)[0].numpy(force=True)
+    ref = sequence_reference(lstm, "LSTM", x.numpy(force=True), np.zeros((2, 2, 4)), np.zeros((2, 2, 4)))[0]
     assert not np.allclose(train_a, train_b)
     assert_allclose(eval_out, ref, atol=1e-12)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
@@ -158,15 +158,15 @@ def test_cells_take_one_step_of_the_reference(name, mode):
     state = (h, c) if mode == "LSTM" else h
     args = (mt.tensor(h), mt.tensor(c)) if mode == "LSTM" else mt.tensor(h)
     out = cell(mt.tensor(x), args)
-    ref = rnn_step(mode, x, state, cell.weight_ih.data, cell.weight_hh.data, cell.bias_ih.data,
-                   cell.bias_hh.data)
+    ref = rnn_step(mode, x, state, cell.weight_ih.numpy(force=True), cell.weight_hh.numpy(force=True), cell.bias_ih.numpy(force=True),
+                   cell.bias_hh.numpy(force=True))
     for got, want in zip(out if mode == "LSTM" else [out], ref if mode == "LSTM" else [ref]):
-        assert_allclose(got.data, want, atol=1e-12)
+        assert_allclose(got.numpy(force=True), want, atol=1e-12)
     single = cell(mt.tensor(x[0]))  # unbatched, zero state
     zero = (np.zeros(4), np.zeros(4)) if mode == "LSTM" else np.zeros(4)
-    ref = rnn_step(mode, x[0], zero, cell.weight_ih.data, cell.weight_hh.data,
-                   cell.bias_ih.data, cell.bias_hh.data)
-    assert_allclose((single[0] if mode == "LSTM" else single).data,
+    ref = rnn_step(mode, x[0], zero, cell.weight_ih.numpy(force=True), cell.weight_hh.numpy(force=True),
+                   cell.bias_ih.numpy(force=True), cell.bias_hh.numpy(force=True))
+    assert_allclose((single[0] if mode == "LSTM" else single).numpy(force=True),
                     ref[0] if mode == "LSTM" else ref, atol=1e-12)
 
 
@@ -195,7 +195,7 @@ def test_a_sequence_model_learns_to_copy_the_previous_token():
     params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
     opt = mt.optim.Adam(params, lr=0.05)
     seq = mt.tensor(np.random.default_rng(8).integers(0, 4, (16, 6)))
-    target = mt.tensor(np.concatenate([np.zeros((16, 1), np.int64), seq.data[:, :-1]], 1))
+    target = mt.tensor(np.concatenate([np.zeros((16, 1), np.int64), seq.numpy(force=True)[:, :-1]], 1))
     for _ in range(60):
         logits = head(lstm(emb(seq))[0])
         loss = mt.nn.functional.cross_entropy(logits.transpose(1, 2), target)

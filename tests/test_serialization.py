@@ -12,7 +12,7 @@ def make_model(seed=0):
 
 
 def same_params(a, b):
-    return all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    return all(np.array_equal(p.numpy(force=True), q.numpy(force=True)) for p, q in zip(a.parameters(), b.parameters()))
 
 
 def test_a_state_dict_round_trips_through_a_file(tmp_path):
@@ -22,7 +22,7 @@ def test_a_state_dict_round_trips_through_a_file(tmp_path):
     dst.load_state_dict(mt.load(tmp_path / "model.npz"))
     assert same_params(src, dst)
     x = mt.randn(5, 3)
-    np.testing.assert_array_equal(src(x).data, dst(x).data)
+    np.testing.assert_array_equal(src(x).numpy(force=True), dst(x).numpy(force=True))
 
 
 def test_nested_structures_keep_their_types(tmp_path):
@@ -94,14 +94,14 @@ def test_a_pickle_in_disguise_is_not_executed(tmp_path):
 def test_a_mismatched_state_dict_is_refused_and_leaves_the_model_unchanged(tmp_path, edit,
                                                                            message):
     model = make_model(0)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p.numpy(force=True).copy() for p in model.parameters()]
     state = {k: v for k, v in make_model(1).state_dict().items()}
     edit(state)
     mt.save(state, tmp_path / "s.npz")
     with pytest.raises(RuntimeError, match=message):
         model.load_state_dict(mt.load(tmp_path / "s.npz"))
     for p, b in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.numpy(force=True), b)
 
 
 def test_a_state_dict_of_another_dtype_is_cast_into_the_model_as_pytorch_copies(tmp_path):
@@ -110,7 +110,7 @@ def test_a_state_dict_of_another_dtype_is_cast_into_the_model_as_pytorch_copies(
     state["layers.0.bias"] = mt.tensor([0.5, -1.25, 2.0, 3.5], dtype=mt.float64)
     model.load_state_dict(state)
     assert model.layers[0].bias.dtype == np.float32
-    np.testing.assert_array_equal(model.layers[0].bias.data, [0.5, -1.25, 2.0, 3.5])
+    np.testing.assert_array_equal(model.layers[0].bias.numpy(force=True), [0.5, -1.25, 2.0, 3.5])
 
 
 def test_non_strict_loading_reports_missing_and_unexpected_keys():
@@ -120,7 +120,7 @@ def test_non_strict_loading_reports_missing_and_unexpected_keys():
     state["extra"] = mt.ones(1)
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["layers.0.bias"] and unexpected == ["extra"]
-    np.testing.assert_array_equal(model.layers[1].weight.data, state["layers.1.weight"].data)
+    np.testing.assert_array_equal(model.layers[1].weight.numpy(force=True), state["layers.1.weight"].numpy(force=True))
 
 
 def test_a_save_interrupted_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):
@@ -134,5 +134,5 @@ def test_a_save_interrupted_midway_leaves_the_old_file_whole(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         mt.save({"w": mt.zeros(3)}, path)
     monkeypatch.undo()
-    np.testing.assert_array_equal(mt.load(path)["w"].data, np.ones(3))
+    np.testing.assert_array_equal(mt.load(path)["w"].numpy(force=True), np.ones(3))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]  # no temporary left

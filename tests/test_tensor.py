@@ -19,7 +19,7 @@ def test_numpy_arrays_keep_their_dtype_and_are_copied():
     a = np.array([1.0, 2.0])
     t = mt.tensor(a)
     a[0] = 99
-    assert t.dtype == np.float64 and t.data[0] == 1.0
+    assert t.dtype == np.float64 and t.numpy(force=True)[0] == 1.0
 
 
 def test_set_default_dtype_changes_what_floats_become():
@@ -56,14 +56,14 @@ def test_only_floating_tensors_can_require_grad():
 
 
 def test_factories_make_the_asked_shapes_and_values():
-    assert mt.zeros(2, 3).shape == (2, 3) and mt.zeros((2, 3)).data.sum() == 0
-    assert mt.ones(4).data.sum() == 4
-    np.testing.assert_array_equal(mt.full((2,), 7.0).data, [7.0, 7.0])
-    np.testing.assert_array_equal(mt.arange(3).data, [0, 1, 2])
+    assert mt.zeros(2, 3).shape == (2, 3) and mt.zeros((2, 3)).numpy(force=True).sum() == 0
+    assert mt.ones(4).numpy(force=True).sum() == 4
+    np.testing.assert_array_equal(mt.full((2,), 7.0).numpy(force=True), [7.0, 7.0])
+    np.testing.assert_array_equal(mt.arange(3).numpy(force=True), [0, 1, 2])
     assert mt.arange(0, 1, 0.5).dtype == np.float32
-    np.testing.assert_array_equal(mt.eye(2).data, [[1, 0], [0, 1]])
+    np.testing.assert_array_equal(mt.eye(2).numpy(force=True), [[1, 0], [0, 1]])
     x = mt.rand(3, 2)
-    assert mt.zeros_like(x).shape == (3, 2) and mt.ones_like(x).data.sum() == 6
+    assert mt.zeros_like(x).shape == (3, 2) and mt.ones_like(x).numpy(force=True).sum() == 6
     assert mt.zeros(2, requires_grad=True).requires_grad
 
 
@@ -71,15 +71,15 @@ def test_manual_seed_makes_random_tensors_reproducible():
     mt.manual_seed(123)
     a, b = mt.rand(5), mt.randn(2, 2)
     mt.manual_seed(123)
-    np.testing.assert_array_equal(mt.rand(5).data, a.data)
-    np.testing.assert_array_equal(mt.randn(2, 2).data, b.data)
+    np.testing.assert_array_equal(mt.rand(5).numpy(force=True), a.numpy(force=True))
+    np.testing.assert_array_equal(mt.randn(2, 2).numpy(force=True), b.numpy(force=True))
     mt.manual_seed(124)
-    assert not np.array_equal(mt.rand(5).data, a.data)
+    assert not np.array_equal(mt.rand(5).numpy(force=True), a.numpy(force=True))
 
 
 def test_rand_is_uniform_and_randn_standard_normal():
     mt.manual_seed(0)
-    u, n = mt.rand(20000).data, mt.randn(20000).data
+    u, n = mt.rand(20000).numpy(force=True), mt.randn(20000).numpy(force=True)
     assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
     assert abs(n.mean()) < 0.03 and abs(n.std() - 1) < 0.03
 
@@ -108,16 +108,16 @@ def test_repr_looks_like_pytorch():
 
 def test_operators_and_their_reflected_forms():
     x = mt.tensor([1.0, 2.0])
-    np.testing.assert_allclose((1 + x).data, [2, 3])
-    np.testing.assert_allclose((1 - x).data, [0, -1])
-    np.testing.assert_allclose((2 * x).data, [2, 4])
-    np.testing.assert_allclose((2 / x).data, [2, 1])
-    np.testing.assert_allclose((2 ** x).data, [2, 4])
-    np.testing.assert_allclose((x ** 2).data, [1, 4])
-    np.testing.assert_allclose((-x).data, [-1, -2])
-    np.testing.assert_allclose((np.array([1.0, 1.0]) + x).data, [2, 3])
+    np.testing.assert_allclose((1 + x).numpy(force=True), [2, 3])
+    np.testing.assert_allclose((1 - x).numpy(force=True), [0, -1])
+    np.testing.assert_allclose((2 * x).numpy(force=True), [2, 4])
+    np.testing.assert_allclose((2 / x).numpy(force=True), [2, 1])
+    np.testing.assert_allclose((2 ** x).numpy(force=True), [2, 4])
+    np.testing.assert_allclose((x ** 2).numpy(force=True), [1, 4])
+    np.testing.assert_allclose((-x).numpy(force=True), [-1, -2])
+    np.testing.assert_allclose((np.array([1.0, 1.0]) + x).numpy(force=True), [2, 3])
     assert isinstance(np.array([1.0, 1.0]) * x, mt.Tensor)
-    np.testing.assert_allclose((x @ x).data, 5)
+    np.testing.assert_allclose((x @ x).numpy(force=True), 5)
 
 
 def test_comparisons_and_logic_give_bool_tensors_without_gradient():

@@ -70,7 +70,7 @@ def test_backward_does_not_switch_grad_mode_in_other_threads():
     release.set()
     worker.join()
     assert seen == [True, True]
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [3.0, 3.0])
 
 
 def _model(seed: int) -> nn.Module:
@@ -105,4 +105,4 @@ def test_two_threads_training_two_models_match_training_them_one_after_the_other
         t.join()
     for a, b in zip(serial, concurrent):
         for (name, p), q in zip(a.named_parameters(), b.parameters()):
-            np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+            np.testing.assert_array_equal(p.numpy(force=True), q.numpy(force=True), err_msg=name)

@@ -165,7 +165,7 @@ def test_evaluate_multiclass_metrics_are_macro_averages():
 
 def test_one_output_predicts_class_1_above_the_threshold():
     net = mt.nn.Linear(1, 1)
-    net.weight.data[...], net.bias.data[...] = 1.0, 0.0
+    net.weight.numpy(force=True)[...], net.bias.numpy(force=True)[...] = 1.0, 0.0
     X = np.array([[-1.0], [0.2], [0.7]])
     assert predict(net, X).tolist() == [0, 0, 1]
     assert predict(net, X, threshold=0.0).tolist() == [0, 1, 1]

@@ -337,7 +337,7 @@ def test_drawing_changes_neither_the_graph_nor_the_gradients():
                 viz.to_dot(loss, params=net, **options)
                 viz.to_dot(net, x, collapse="fold", **options)
         loss.backward()
-        return [p.grad.data.copy() for p in net.parameters()], mt.randn(3).data
+        return [p.grad.numpy(force=True).copy() for p in net.parameters()], mt.randn(3).numpy(force=True)
 
     (grads, after), (grads_drawn, after_drawn) = run(False), run(True)
     for g, h in zip(grads, grads_drawn):

@@ -3,6 +3,7 @@
 
 Each file reads in one sitting; this one gathers the names the rest of the package uses."""
 from .backward import backward, grad
+from .explain import BackwardTrace, explain
 from .function import Function, FunctionCtx, _FunctionOp  # noqa: F401  (viz draws it)
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled,
                         no_grad, set_grad_enabled)
@@ -15,5 +16,5 @@ __all__ = [
     "Node", "apply", "unary", "binary", "record", "apply_view", "apply_inplace", "link_view",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "detect_anomaly", "is_anomaly_enabled", "Function", "FunctionCtx", "Alias",
-    "bump_version", "version", "input_edge", "share_version",
+    "bump_version", "version", "input_edge", "share_version", "explain", "BackwardTrace",
 ]

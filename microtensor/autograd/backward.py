@@ -10,19 +10,24 @@ leaves (and tensors that asked with `retain_grad`) keep `.grad`.
 """
 from __future__ import annotations
 
+import contextvars
 import math
 from heapq import heappop, heappush
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
-from .grad_mode import _grad_mode
 from . import graph
-from .graph import _NO_ATTRS, _ArrayNS, _TensorNS, _last_change
+from .grad_mode import _grad_mode
+from .graph import _NO_ATTRS, _ArrayNS, _last_change, _TensorNS
 from .views import input_edge, version
+
+# explain()'s recorder of each step while it runs, else None: read once per backward call
+_explaining: contextvars.ContextVar = contextvars.ContextVar("microtensor_explain",
+                                                            default=None)
 
 def _seed(root: Tensor, gradient, name: str):
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"{name}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)")
@@ -33,7 +38,7 @@ def _seed(root: Tensor, gradient, name: str):
             f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}")
     # A seed that requires grad joins create_graph; otherwise copy it, since it may flow
     # unchanged into a leaf's .grad, which later backward calls update in place.
-    return g if g.requires_grad else g.data.copy()
+    return g if g.requires_grad else g._data.copy()
 
 
 def _check_versions(node) -> None:
@@ -62,7 +67,7 @@ def _run_hooks(hooks, g, create_graph):
                 f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
                 f"{g.dtype}; a hook may change the values, not the shape or dtype")
         # the hook's tensor stays the user's: the engine keeps a copy
-        g = res if create_graph else xp.array(res.data if isinstance(res, Tensor) else res)
+        g = res if create_graph else xp.array(res._data if isinstance(res, Tensor) else res)
     return g
 
 
@@ -70,7 +75,7 @@ def _check_finite(node, grads) -> None:
     for g in grads:
         if g is None:
             continue
-        data = g.data if isinstance(g, Tensor) else g
+        data = g._data if isinstance(g, Tensor) else g
         if not xp.all(xp.isfinite(data)):
             where = node.trace or "<created before anomaly mode was enabled>"
             raise RuntimeError(
@@ -96,13 +101,14 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     if graph.tracer is not None and graph.tracer.wants():  # microtensor.compile records it
         return graph.tracer.backward(roots, seeds, retain_graph, create_graph, capture)
     B = _TensorNS if create_graph else _ArrayNS
+    rec = _explaining.get()
     for t in roots:
         if not t.requires_grad:
             raise RuntimeError(
                 f"backward: element of shape {t.shape} does not require grad and has no "
                 f"grad_fn; did you forget requires_grad=True on an input, or run it "
                 f"under no_grad()?")
-    seeds = [s.data if not create_graph and isinstance(s, Tensor)
+    seeds = [s._data if not create_graph and isinstance(s, Tensor)
              else _wrap(s) if create_graph and not isinstance(s, Tensor) else s for s in seeds]
     captured: dict = {}
     for t in capture or ():
@@ -122,9 +128,12 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
                     continue
-                data = a.data
+                data = a._data
                 if gi.shape != data.shape:  # the one place broadcasting is undone
+                    shape = gi.shape
                     gi = B.sum_to(gi, data.shape)
+                    if rec is not None:
+                        rec.summed(a, shape, gi)
                 if gi.dtype is not data.dtype:  # a gradient has its input's dtype
                     gi = B.cast(gi, data.dtype)
                 alias = a._alias
@@ -175,6 +184,8 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs, **node.attrs)
             else:
                 in_grads = op.vjp(B, g, node.out, node.arrays, needs)
+            if rec is not None:
+                rec.step(node, g, in_grads)
             if extra is not None and "trace" in extra:
                 _check_finite(node, in_grads)
     finally:
@@ -220,9 +231,9 @@ def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> N
             given.add(id(g))
         t.grad = _wrap(g)
     elif t.grad.requires_grad:
-        t.grad = _wrap(t.grad.data + g)
+        t.grad = _wrap(t.grad._data + g)
     else:
-        t.grad.data += g
+        t.grad._data += g
 
 
 def _roots(name: str, noun: str, grads_noun: str, tensors, grads, retain_graph: bool | None,

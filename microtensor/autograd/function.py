@@ -84,7 +84,7 @@ class _FunctionOp:
                     f"{self.name}.backward returned a gradient of shape {gi.shape} for "
                     f"input {i}, which has shape {a.shape}; they must match (sum over "
                     f"broadcast dimensions in backward)")
-            checked.append(gi if create_graph else gi.data)
+            checked.append(gi if create_graph else gi._data)
         return tuple(checked)
 
 
@@ -137,6 +137,6 @@ class Function:
         if op is None:
             op = _FunctionOp(cls, multi)
             setattr(cls, key, op)
-        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-        out = tuple(o.data for o in outs) if multi else outs[0].data
+        arrays = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+        out = tuple(o._data for o in outs) if multi else outs[0]._data
         return record(op, args, arrays, needs, {"ctx": ctx}, out)

@@ -177,7 +177,7 @@ def apply(op, *args, **attrs):
     wants = False
     for a in args:
         if isinstance(a, Tensor):
-            arrays.append(a.data)
+            arrays.append(a._data)
             if a.requires_grad:
                 wants = True
                 needs.append(True)
@@ -212,7 +212,7 @@ def unary(op) -> Callable:
     def run(a):
         if tracer is not None or not isinstance(a, Tensor):
             return apply(op, a)
-        da = a.data
+        da = a._data
         out = op.forward(da)
         dt = da.dtype
         if dt is not _F32 and dt is not _F64 and dt is not _F16:  # PyTorch's dtype, not numpy's
@@ -233,11 +233,11 @@ def binary(op) -> Callable:
         if tracer is not None:
             return apply(op, a, b)
         if isinstance(a, Tensor):
-            da, ra = a.data, a.requires_grad
+            da, ra = a._data, a.requires_grad
         else:
             da, ra = a, False
         if isinstance(b, Tensor):
-            db, rb = b.data, b.requires_grad
+            db, rb = b._data, b.requires_grad
         else:
             db, rb = b, False
         try:

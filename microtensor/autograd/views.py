@@ -87,7 +87,7 @@ def apply_view(op, x, **attrs):
 
 def link_view(x: Tensor, out: Tensor, steps: tuple) -> None:
     """Record `out` as a view of x made by `steps`, if its array shares x's memory."""
-    ob, xd = out.data.base, x.data
+    ob, xd = out._data.base, x._data
     if ob is None or not (ob is xd or ob is xd.base):
         return  # numpy copied: not a view (reshape of a non-contiguous array, say)
     xa = x._alias
@@ -107,7 +107,7 @@ def link_view(x: Tensor, out: Tensor, steps: tuple) -> None:
 def _view_index(base: Tensor, alias: Alias) -> ndarray:
     """The flat positions in `base` of the view's elements, in the view's shape."""
     if alias.index is None:
-        idx = xp.arange(base.data.size).reshape(base.shape)
+        idx = xp.arange(base._data.size).reshape(base.shape)
         for op, attrs in alias.steps:
             idx = op.forward(idx, **attrs)
         alias.index = xp.ascontiguousarray(idx)
@@ -163,7 +163,7 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     recording = _grad_on()
     alias = t._alias
     base = alias.base if alias is not None else None
-    if not t.data.flags.writeable:
+    if not t._data.flags.writeable:
         raise RuntimeError(
             f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
             f"several of its elements share one memory location; clone() it before "
@@ -172,7 +172,7 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
         _check_inplace_target(op, t, base, alias)
     grad_args = any(isinstance(a, Tensor) and a.requires_grad for a in args)
     keep_old = recording and 0 in op.saves and (t.requires_grad or grad_args)
-    old = _wrap(t.data.copy() if keep_old else t.data, t._node, t._oi)
+    old = _wrap(t._data.copy() if keep_old else t._data, t._node, t._oi)
     old.requires_grad = t.requires_grad
     args = tuple(old if a is t else a for a in args)  # x.mul_(x) reads x's old value
     res = apply(op, old, *args, **attrs)
@@ -187,7 +187,7 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
                 f"dtype {t.dtype} in place; use the out-of-place {op.name}")
         res = res.to(t.dtype)
     _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
-    xp.copyto(t.data, res.data)
+    xp.copyto(t._data, res._data)
     bump_version(t)
     if graph.tracer is not None:  # microtensor.compile records the write
         graph.tracer.inplace(t, res)
@@ -200,10 +200,10 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
             _rebuild_views(t, stamp)
         return t
     from ..ops import CopySlices  # the op table imports the engine, so not at the top
-    base_old = _wrap(base.data, base._node, base._oi)
+    base_old = _wrap(base._data, base._node, base._oi)
     base_old.requires_grad = base.requires_grad
-    node = record(CopySlices, (base_old, res), (base.data, res.data), (base.requires_grad, True),
-                  {"index": _view_index(base, alias)}, base.data)._node
+    node = record(CopySlices, (base_old, res), (base._data, res._data), (base.requires_grad, True),
+                  {"index": _view_index(base, alias)}, base._data)._node
     _set_history(base, node, 0, stamp)
     _rebuild_views(base, stamp)
     return t

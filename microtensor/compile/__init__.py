@@ -3,11 +3,11 @@
 Recording. The first call runs `fn` eagerly while a recorder watches: the engine hands it
 every op applied, in any grad mode (`autograd.graph.tracer`, checked by apply, apply1 and
 apply2), every in-place write (views.apply_inplace) and every backward (backward._run);
-for the time of the call `Tensor.data` and `Tensor.grad` become properties that note
-reads and writes, and `Optimizer.step`, `Optimizer.zero_grad` and module calls are
-noted too. A backward is recorded by running the engine's own loop beside it (the same
-VJPs in the same order, the same sums in the same order) and is checked bit for bit
-against the gradients the engine computed.
+for the time of the call the array slot `Tensor._data` and `Tensor.grad` become
+properties that note reads and writes, and `Optimizer.step`, `Optimizer.zero_grad` and
+module calls are noted too. A backward is recorded by running the engine's own loop
+beside it (the same VJPs in the same order, the same sums in the same order) and is
+checked bit for bit against the gradients the engine computed.
 
 Replay. From the record, one Python function is written (`compiled.code`) that checks the
 guards below and then runs each op by its own `forward` and each VJP by its own `vjp` on
@@ -29,7 +29,7 @@ eagerly):
     value (==); anything else by identity; which arguments share one array;
   - grad mode and the default dtype (anomaly mode on runs eagerly);
   - each tensor the step reads besides its arguments (parameters, buffers): the same
-    array object (`p.data is` the recorded one) and the same requires_grad;
+    array object (`p._data is` the recorded one) and the same requires_grad;
   - each .grad the step reads, or stores without resetting it first: None as recorded
     (it will be set), or the same tensor (it will be added into); no hook on a leaf that
     gets a gradient;

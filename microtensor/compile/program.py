@@ -208,7 +208,7 @@ class _Program:
                 arr = _data(a) if isinstance(a, Tensor) else a
                 g.append(f"A{k} = args[{k}]")
                 g.append(f"if A{k}.__class__ is not {self._k(type(a))}: return MISS")
-                g.append(f"a{k} = A{k}.data" if isinstance(a, Tensor) else f"a{k} = A{k}")
+                g.append(f"a{k} = A{k}._data" if isinstance(a, Tensor) else f"a{k} = A{k}")
                 cond = (f"a{k}.shape != {arr.shape!r} or a{k}.strides != {arr.strides!r} "
                         f"or a{k}.dtype is not {self._k(arr.dtype)}")
                 if isinstance(a, Tensor):
@@ -230,7 +230,7 @@ class _Program:
             for t in v.tensors:
                 name = self._k(t, "T")
                 arr = f"a{v.index}" if v.kind == "input" else self._k(v.arr)
-                g.append(f"if {name}.data is not {arr} or {name}.requires_grad is not "
+                g.append(f"if {name}._data is not {arr} or {name}.requires_grad is not "
                          f"{t.requires_grad}: return MISS")
         for t, first in tr.grad_first.items():
             target = self._target(tr.target(t))

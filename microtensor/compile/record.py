@@ -1,5 +1,5 @@
-"""The watch kept while a step records: the engine's tracer hook (_Hooks), Tensor.data and
-Tensor.grad as properties that note reads and writes, Optimizer.step and zero_grad, and
+"""The watch kept while a step records: the engine's tracer hook (_Hooks), the array slot
+Tensor._data and Tensor.grad as properties that note reads and writes, Optimizer.step and zero_grad, and
 module calls, all installed by `_recording` while any thread records and handed to that
 thread's _Tracer. Kept apart from the tracer so that what is patched into the engine, and
 how it is put back, reads in one place."""
@@ -17,7 +17,7 @@ from ..nn import module as _module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor, _wrap
 
-_DATA, _GRAD = Tensor.__dict__["data"], Tensor.__dict__["grad"]  # the slots themselves
+_DATA, _GRAD = Tensor.__dict__["_data"], Tensor.__dict__["grad"]  # the slots themselves
 _data, _grad = _DATA.__get__, _GRAD.__get__
 _local = threading.local()  # this thread's recorder, while it records
 _install_lock = threading.Lock()
@@ -30,8 +30,8 @@ _metadata_reads: dict = {}
 
 
 def _metadata_only(frame) -> bool:
-    """Whether the `.data` just read by `frame` is used only for its shape or dtype: the
-    next instruction loads one of those attributes (`x.data.shape`)."""
+    """Whether the array just read by `frame` is used only for its shape or dtype: the
+    next instruction loads one of those attributes (`x._data.shape`)."""
     key = (frame.f_code, frame.f_lasti)
     hit = _metadata_reads.get(key)
     if hit is None:
@@ -70,7 +70,7 @@ def _data_get(t):
         frame = sys._getframe(1)
         file = frame.f_code.co_filename
         if not (os.path.dirname(file) in (_COMPILE_DIR, _ENGINE_DIR)
-                or frame.f_code is _DETACH or _metadata_only(frame)):
+                or frame.f_code in (_DETACH, _DATA_VIEW) or _metadata_only(frame)):
             tr.value_read(t, arr, frame)
     return arr
 
@@ -154,7 +154,7 @@ _HOOKS = _Hooks()
 
 class _recording:
     """Attach `tracer` to this thread; while any thread records, the engine reports to
-    _HOOKS and Tensor.data/.grad, Optimizer.step and Module calls are watched."""
+    _HOOKS and Tensor._data/.grad, Optimizer.step and Module calls are watched."""
 
     def __init__(self, tracer) -> None:
         self.tracer = tracer
@@ -163,7 +163,7 @@ class _recording:
         with _install_lock:
             if not _installed["count"]:
                 _graph.tracer = _HOOKS
-                Tensor.data = property(_data_get, _data_set)
+                Tensor._data = property(_data_get, _data_set)
                 Tensor.grad = property(_grad_get, _grad_set)
                 Optimizer.step, Optimizer.zero_grad = _step, _zero_grad
                 _installed["call_hook"] = _module._call_hook
@@ -179,12 +179,13 @@ class _recording:
                 _module._call_hook = _installed.pop("call_hook")
                 Optimizer.step, Optimizer.zero_grad = _ORIGINAL_STEP, _ORIGINAL_ZERO_GRAD
                 Tensor.grad = _GRAD
-                Tensor.data = _DATA
+                Tensor._data = _DATA
                 _graph.tracer = None
 
 
-# the code whose frames set .data and .grad of a tensor being made (not a write of the step's)
+# the code whose frames set ._data and .grad of a tensor being made (not a write of the step's)
 _TENSOR_INIT = Tensor.__init__.__code__
 _WRAP = _wrap.__code__
 _DETACH = Tensor.detach.__code__
+_DATA_VIEW = Tensor.data.fget.__code__  # wraps the array: reads no value
 _FACTORY = getattr(sys.modules["microtensor.creation"], "_leaf", _wrap).__code__  # zeros...

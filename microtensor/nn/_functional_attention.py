@@ -19,7 +19,7 @@ def additive_mask(mask, allowed: bool, dtype, op: str):
     says what True means: True attends for SDPA, True blocks for MultiheadAttention)."""
     if mask is None:
         return None
-    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
     if m.dtype == xp.bool_:
         keep = m if allowed else ~m
         return xp.where(keep, 0.0, -math.inf).astype(dtype)
@@ -37,7 +37,7 @@ def attend(query: Tensor, key: Tensor, value: Tensor, mask, dropout_p: float, sc
     dead = None
     if mask is not None:
         scores = scores + mask
-        m = mask.data if isinstance(mask, Tensor) else mask
+        m = mask._data if isinstance(mask, Tensor) else mask
         if safe and m.size and xp.isneginf(m).any():
             dead = xp.broadcast_to(xp.isneginf(m).all(axis=-1, keepdims=True),
                                    tuple(scores.shape[:-1]) + (1,))

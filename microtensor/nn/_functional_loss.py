@@ -41,7 +41,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _array(t) -> xp.ndarray:
-    return t.data if isinstance(t, Tensor) else xp.asarray(t)
+    return t._data if isinstance(t, Tensor) else xp.asarray(t)
 
 
 # ------------------------------------------------------------------- regression losses
@@ -95,7 +95,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
 def _clamped_log(p: Tensor) -> Tensor:
     """max(log p, -100), with log 0 = -100: finite values, and gradients that are 0
     (not NaN) where the clamp holds."""
-    positive = p.data > 0
+    positive = p._data > 0
     return ops.clamp(ops.where(positive, ops.log(ops.where(positive, p, 1.0)), -100.0),
                      min=-100.0)
 
@@ -279,7 +279,7 @@ def gaussian_nll_loss(input: Tensor, target, var, full: bool = False, eps: float
         elif tuple(var.shape[:-1]) != tuple(input.shape[:-1]) or var.shape[-1] != 1:
             raise ValueError(f"gaussian_nll_loss: var of shape {tuple(var.shape)} is of "
                              f"incorrect size for input {tuple(input.shape)}")
-    shift = Tensor(xp.maximum(eps - var.data, 0).astype(var.dtype))  # a constant
+    shift = Tensor(xp.maximum(eps - var._data, 0).astype(var.dtype))  # a constant
     v = var + shift
     loss = (ops.log(v) + (input - target) ** 2 / v) * 0.5
     return _reduce(loss + 0.5 * math.log(2 * math.pi) if full else loss, reduction)

@@ -85,10 +85,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          f"got input size {tuple(input.shape)}")
     dims = (0,) + tuple(range(2, input.ndim))
     out, mean, var = _standardize(input, dims, eps)
-    unbiased = var.data * (count / (count - 1))
-    for running, batch in ((running_mean, mean.data), (running_var, unbiased)):
+    unbiased = var._data * (count / (count - 1))
+    for running, batch in ((running_mean, mean._data), (running_var, unbiased)):
         if running is not None:  # in place, outside the graph, as PyTorch updates them
-            stats = running.data
+            stats = running._data
             stats *= 1 - momentum
             stats += momentum * batch.reshape(c)
             bump_version(running)
@@ -134,7 +134,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 
 def _indices(input, op: str) -> xp.ndarray:
-    idx = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else xp.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer indices, got dtype {idx.dtype}")
     return idx

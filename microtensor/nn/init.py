@@ -42,7 +42,7 @@ def _fans(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, values) -> Tensor:
-    t.data[...] = values
+    t._data[...] = values
     bump_version(t)
     return t
 
@@ -113,7 +113,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dims are supported, got "
                          f"shape {tensor.shape}")
     rows = tensor.shape[0]
-    cols = tensor.data.size // max(rows, 1)
+    cols = tensor._data.size // max(rows, 1)
     flat = default_generator().normal(0.0, 1.0, (rows, cols))
     q, r = xp.linalg.qr(flat.T if rows < cols else flat)
     q = q * xp.sign(xp.diag(r))

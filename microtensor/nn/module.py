@@ -359,9 +359,9 @@ class Module:
         tensors = itertools.chain(self.parameters(), self.buffers())
         for t in tensors:
             if t.dtype.kind == "f" and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype)
+                    t.grad._data = t.grad._data.astype(dtype)
                 changed.append(t)
         bump_version(*changed)
         return self
@@ -406,7 +406,7 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            arr = value.data if isinstance(value, Tensor) else xp.asarray(value)
+            arr = value._data if isinstance(value, Tensor) else xp.asarray(value)
             if arr.dtype.kind not in "biuf":
                 errors.append(f"While copying the parameter named {name!r}, expected a "
                               f"tensor or an array of numbers, got {type(value).__name__}")
@@ -420,7 +420,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
                                + "".join(f"\n\t{e}" for e in errors))
         for target, arr in copies:
-            xp.copyto(target.data, arr, casting="unsafe")
+            xp.copyto(target._data, arr, casting="unsafe")
         bump_version(*(target for target, _ in copies))
         return _IncompatibleKeys(missing, unexpected)
 

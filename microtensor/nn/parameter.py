@@ -20,7 +20,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         data = xp.zeros(0, dtype=xp.float32) if data is None else data
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
         if requires_grad:
             _check_grad_dtype(self.dtype, "Parameter")
         self.requires_grad = requires_grad

@@ -54,7 +54,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     norm_type = float(norm_type)
     if not grads:
         return tensor(0.0)
-    norms = xp.stack([_vector_norm(g.data, norm_type) for g in grads])
+    norms = xp.stack([_vector_norm(g._data, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
@@ -63,7 +63,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
     with xp.errstate(invalid="ignore"):  # an infinite norm makes NaNs, as in PyTorch
         for g in grads:
-            g.data *= coef
+            g._data *= coef
     bump_version(*grads)
     return tensor(total)
 
@@ -73,7 +73,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     grads = _grads(parameters)
     clip_value = float(clip_value)
     for g in grads:
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)
     bump_version(*grads)
 
 
@@ -87,14 +87,14 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     then share vec's memory, as PyTorch's assignment to .data makes them."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
-    flat = vec.data.reshape(-1)
+    flat = vec._data.reshape(-1)
     start = 0
     for i, p in enumerate(parameters):
-        end = start + p.data.size
+        end = start + p._data.size
         if end > flat.size:
             raise RuntimeError(f"vector_to_parameters: the vector has {flat.size} elements, "
                                f"too few for parameter {i} of shape {p.shape} at offset "
                                f"{start}")
-        p.data = flat[start:end].reshape(p.shape)
+        p._data = flat[start:end].reshape(p.shape)
         bump_version(p)
         start = end

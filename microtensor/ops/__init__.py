@@ -1,6 +1,7 @@
 """The op table: each primitive's public function, forward and vector-jacobian product
-side by side, one family per file (arithmetic, elementwise, reductions, shape, indexing,
-windows, losses). The Tensor methods (`@method`) and the namespaces VJPs compute with
+side by side, one family per file (arithmetic, elementwise, activations, trigonometric,
+rounding, bitwise, reductions, scans, sorting, norms, shape, rearrange, indexing, scatter,
+triangular, products, windows, losses). The Tensor methods (`@method`) and the namespaces VJPs compute with
 (`b_name`) are generated from it; adding a primitive touches its family's file only.
 
 An op is a class that is never instantiated:
@@ -16,6 +17,8 @@ counters so a later in-place change is caught instead of giving a wrong gradient
 
 Tie and kink rules (decided here, once):
   relu'(0) = 0; leaky_relu'(0) = negative_slope; elu'(0) = alpha; abs'(0) = 0;
+  hardtanh, relu6, hardsigmoid: 0 at their corners; hardswish: 0 at -3, 1 at 3;
+  atan2: 0 at the origin; rounding ops (floor, round, sign, ...): zero gradient;
   clamp passes the gradient where min <= x <= max (boundaries included);
   maximum/minimum with a == b give each side half; max/min/amax/amin reductions split
   the gradient evenly among tied elements.
@@ -92,7 +95,7 @@ def _fill_namespaces() -> None:
         "dot": lambda a, b: apply(MatMul, a, b),
         "sign": lambda a: apply(Mask, a, fn=xp.sign),
         "gt": lambda a, b: apply(Mask, a, b, fn=xp.greater),
-        "value": lambda a: a.data,  # a constant: used only where the math is shift-invariant
+        "value": lambda a: a._data,  # a constant: used only where the math is shift-invariant
         "cast": lambda a, dtype: apply(Cast, a, dtype=dtype),
         "zeros": lambda shape, dtype: _wrap(xp.zeros(shape, dtype)),
         "cat": lambda parts, dim: apply(Cat, *parts, dim=dim),

@@ -276,7 +276,7 @@ class Linear(Op):
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias with weight of shape (out_features, in_features)."""
-    if (x.data.ndim if isinstance(x, Tensor) else xp.ndim(x)) == 0:
+    if (x._data.ndim if isinstance(x, Tensor) else xp.ndim(x)) == 0:
         raise ValueError("linear: the input must have at least one dimension (its "
                          "features), got a 0-d value")
     if weight.ndim != 2 or (bias is not None and bias.shape not in ((weight.shape[0],), ())):

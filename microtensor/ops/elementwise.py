@@ -10,6 +10,7 @@ from ..backend import ndarray, quiet, xp
 from ..tensor import Tensor
 from .base import Op, _nondiff, _t, method
 from .indexing import nonzero
+from ..creation import _check_options
 
 __all__ = ["exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
            "reciprocal", "square", "abs", "sin", "cos", "tanh", "sigmoid", "clamp", "clip",
@@ -364,7 +365,15 @@ class Clone(Op):
     def vjp(B, g, out, args, needs): return (g,)
 
 
-clone = method(unary(Clone))
+_clone = unary(Clone)
+
+
+@method
+def clone(input: Tensor, *, memory_format=None) -> Tensor:  # noqa: A002
+    """A copy that stays in the graph; memory_format as PyTorch's (row-major either way)."""
+    if memory_format is not None:
+        _check_options("clone", None, {"memory_format": memory_format})
+    return _clone(input)
 
 
 class Fill(Op):
@@ -410,4 +419,4 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A00
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
              equal_nan: bool = False) -> bool:
     """Whether isclose holds everywhere: a Python bool, as torch.allclose."""
-    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())

@@ -130,7 +130,7 @@ def _torch_index(index):
 def _index_part(p):
     """One part of an index as an int, bool, slice, None, Ellipsis or index array."""
     if isinstance(p, Tensor):
-        p = p.data
+        p = p._data
     elif isinstance(p, (list, tuple)):
         p = xp.asarray(p)
         if p.size == 0:
@@ -152,7 +152,7 @@ def _index_part(p):
 def index_array(index, op: str, name: str = "index") -> ndarray:
     """The integer array of an index argument (a tensor, array or list): a float or bool
     one is an error, as in PyTorch."""
-    data = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    data = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be a tensor of integers (int64, as PyTorch's "
                         f"indices), got dtype {data.dtype}")
@@ -177,7 +177,7 @@ def check_bounds(index: ndarray, shape: tuple, dim: int | None, op: str,
 
 
 def bool_mask(mask, op: str) -> ndarray:
-    data = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    data = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
     if data.dtype != bool:
         raise TypeError(f"{op}: mask must be a bool tensor, got dtype {data.dtype}")
     return data

@@ -255,7 +255,7 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
 def _counts(repeats, n: int | None):
     """repeat_interleave's repeats, checked: an int or a 0-d or 1-D integer tensor of 1
     or n counts (n None: the 1-D counts of repeat_interleave(counts))."""
-    counts = repeats.data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+    counts = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim != 1 and (n is None or counts.ndim):
         raise TypeError(f"repeat_interleave: repeats must be an integer tensor of "
                         f"{'1' if n is None else 'at most 1'} dimension, got shape "

@@ -107,7 +107,7 @@ def _check_reducible(x: Tensor, dims, op: str) -> None:
     the result is empty, as in PyTorch."""
     shape = x.shape
     if dims is None or not shape:
-        if x.data.size == 0:
+        if x._data.size == 0:
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {shape}; name "
                              f"the dims to reduce over, none of size 0")
         return

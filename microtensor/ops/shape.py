@@ -32,10 +32,10 @@ class Reshape(Op):
 def reshape(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     known = math.prod(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or x.data.size % known)) or (
-            -1 not in shape and known != x.data.size):
+    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or x._data.size % known)) or (
+            -1 not in shape and known != x._data.size):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.data.size} elements) into shape {shape}")
+                         f"({x._data.size} elements) into shape {shape}")
     return apply_view(Reshape, x, shape=shape)
 
 

@@ -168,7 +168,7 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False, **aliases):
     if aliases:
         dim, keepdim = _aliased("median", aliases, dim, keepdim)
     if dim is None:
-        if not x.data.size:
+        if not x._data.size:
             return mean(x)  # NaN, as PyTorch's median of nothing
         return apply(Median, x, dim=None, keepdim=False)
     flat, d = _lift("median", x, dim, {})

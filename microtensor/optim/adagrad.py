@@ -40,11 +40,7 @@ class Adagrad(Optimizer):
 
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if group["weight_decay"] != 0:
-            xp.multiply(p, group["weight_decay"], out=tmp)
-            g += tmp
+        self._ascent_and_l2(group, p, g, tmp)
         s = st["sum"]
         xp.multiply(g, g, out=tmp)
         s += tmp

@@ -36,9 +36,9 @@ def _clear_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
         if set_to_none:
             p.grad = None
         elif g.requires_grad:
-            p.grad = _wrap(xp.zeros_like(g.data))
+            p.grad = _wrap(xp.zeros_like(g._data))
         else:
-            g.data.fill(0)
+            g._data.fill(0)
             bump_version(g)
 
 
@@ -52,7 +52,7 @@ class _Chunk:
         dtype = params[0].dtype
         bounds = [0]
         for p in params:
-            bounds.append(bounds[-1] + p.data.size)
+            bounds.append(bounds[-1] + p._data.size)
 
         def flat_and_views():
             flat = xp.empty(bounds[-1], dtype)
@@ -206,8 +206,8 @@ class Optimizer:
                         self._step_one(group, q, st_q)
                 return
             if reads_values:
-                copyto(pv, p.data)
-            copyto(gv, p.grad.data)
+                copyto(pv, p._data)
+            copyto(gv, p.grad._data)
         step += 1
         # values not copied in are stale: the update gets None, never a stale buffer
         self._update(group, chunk.p if reads_values else None, chunk.g, chunk.tmp, chunk.st,
@@ -216,17 +216,17 @@ class Optimizer:
             chunk.p -= chunk.tmp
         for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
             if reads_values:
-                copyto(p.data, pv)
+                copyto(p._data, pv)
             else:
-                p.data -= tv
+                p._data -= tv
             st["step"] = step
         bump_version(*params)
 
     def _step_one(self, group: dict, p: Tensor, st: dict) -> None:
         step = st["step"] = st["step"] + 1
-        data = p.data
+        data = p._data
         tmp = xp.empty_like(data)
-        self._update(group, data, p.grad.data.astype(data.dtype), tmp, st, step)
+        self._update(group, data, p.grad._data.astype(data.dtype), tmp, st, step)
         data -= tmp
         bump_version(p)
 
@@ -238,6 +238,16 @@ class Optimizer:
         (free to overwrite), `st` the state arrays named in _state_spec, `step` this
         update's number (from 1)."""
         raise NotImplementedError(f"{self._name} must define _update")
+
+    @staticmethod
+    def _ascent_and_l2(group: dict, p: ndarray, g: ndarray, tmp: ndarray) -> None:
+        """g as the update equations read it: negated when maximizing, plus
+        weight_decay * p (L2 decay; AdamW's decoupled decay is its own)."""
+        if group["maximize"]:
+            xp.negative(g, out=g)
+        if group["weight_decay"] != 0:
+            xp.multiply(p, group["weight_decay"], out=tmp)
+            g += tmp
 
     def _update_reads_params(self, group: dict) -> bool:
         """Whether `_update` reads or writes `p` for this group: only then does a flat
@@ -275,7 +285,7 @@ class Optimizer:
                 st = self.state[p] = {}
             st.setdefault("step", 0)
             states.append(st)
-            if p.data.size <= _FLAT_MAX:
+            if p._data.size <= _FLAT_MAX:
                 small.setdefault(p.dtype, []).append((p, st))
             else:
                 singles.append((p, st))
@@ -355,7 +365,7 @@ class Optimizer:
         """A state entry as the optimizer keeps it: a fresh array of the parameter's dtype
         for a tensor, an int for the step count, other values as they are."""
         if isinstance(value, (Tensor, ndarray)):
-            arr = value.data if isinstance(value, Tensor) else value
+            arr = value._data if isinstance(value, Tensor) else value
             if name == "step" and arr.size == 1:
                 return int(arr.item())
             if arr.shape != p.shape:

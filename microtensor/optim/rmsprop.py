@@ -45,11 +45,7 @@ class RMSprop(Optimizer):
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if group["weight_decay"] != 0:
-            xp.multiply(p, group["weight_decay"], out=tmp)
-            g += tmp
+        self._ascent_and_l2(group, p, g, tmp)
         v = st["square_avg"]
         v *= alpha
         xp.multiply(g, g, out=tmp)

@@ -53,12 +53,8 @@ class SGD(Optimizer):
 
     def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
                 step: int) -> None:
-        momentum, weight_decay = group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            xp.negative(g, out=g)
-        if weight_decay != 0:
-            xp.multiply(p, weight_decay, out=tmp)
-            g += tmp
+        momentum = group["momentum"]
+        self._ascent_and_l2(group, p, g, tmp)
         if momentum != 0:
             buf = st["momentum_buffer"]
             if step == 1:

@@ -45,7 +45,7 @@ def _outputs(fn: Callable, inputs: Sequence) -> tuple:
 
 def _values(fn: Callable, inputs: Sequence) -> list:
     """Copies of the outputs' arrays (an output may be a view of an input we nudge)."""
-    return [o.data.astype(xp.float64, copy=True) for o in _outputs(fn, inputs)]
+    return [o._data.astype(xp.float64, copy=True) for o in _outputs(fn, inputs)]
 
 
 def _cast(inputs: Sequence, dtype) -> tuple:
@@ -54,7 +54,7 @@ def _cast(inputs: Sequence, dtype) -> tuple:
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
             # C order, so that reshape(-1) in numerical_jacobian is a view we can nudge
-            t = _wrap(x.data.astype(dtype or x.dtype, order="C", copy=True))
+            t = _wrap(x._data.astype(dtype or x.dtype, order="C", copy=True))
             t.requires_grad = x.requires_grad
             out.append(t)
         else:
@@ -90,8 +90,8 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> lis
         if not (isinstance(x, Tensor) and x.requires_grad):
             jac.append(None)
             continue
-        flat = x.data.reshape(-1)  # a view: nudging it nudges x
-        cols = [xp.zeros((flat.size, o.data.size)) for o in base]
+        flat = x._data.reshape(-1)  # a view: nudging it nudges x
+        cols = [xp.zeros((flat.size, o._data.size)) for o in base]
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps
@@ -126,16 +126,16 @@ def analytical_jacobian(fn: Callable, inputs: Sequence) -> list:
     """The same layout as numerical_jacobian, by one backward pass per output element."""
     outs = _outputs(fn, inputs)
     wrt = _wrt(inputs)
-    jac = [[xp.zeros((x.data.size, o.data.size)) for o in outs] if i in wrt else None
+    jac = [[xp.zeros((x._data.size, o._data.size)) for o in outs] if i in wrt else None
            for i, x in enumerate(inputs)]
     for oi, o in enumerate(outs):
-        for e in range(o.data.size if o.requires_grad else 0):
+        for e in range(o._data.size if o.requires_grad else 0):
             seed = xp.zeros(o.shape, dtype=o.dtype)
             seed.reshape(-1)[e] = 1
             seeds = [Tensor(seed) if j == oi else None for j in range(len(outs))]
             for i, g in zip(wrt, _grads(outs, inputs, seeds)):
                 if g is not None:
-                    jac[i][oi][:, e] = g.data.reshape(-1)
+                    jac[i][oi][:, e] = g._data.reshape(-1)
     return jac
 
 
@@ -183,7 +183,7 @@ def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
             us = {i: rng.standard_normal(inputs[i].shape) for i in wrt}
             # jointly along all inputs first; per input only to name the one at fault
             for group in [wrt] + ([[i] for i in wrt] if len(wrt) > 1 else []):
-                analytic = sum(float((g.data * us[i]).sum()) for i, g in zip(wrt, gs)
+                analytic = sum(float((g._data * us[i]).sum()) for i, g in zip(wrt, gs)
                                if i in group and g is not None)
                 numeric = _directional_difference(fn, inputs, group, us, oi, v, eps)
                 if abs(analytic - numeric) <= atol + rtol * max(abs(analytic), abs(numeric)):
@@ -203,14 +203,14 @@ def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
 
 def _directional_difference(fn, inputs, group, us, oi, v, eps) -> float:
     """(v · f(x + eps u) - v · f(x - eps u)) / 2 eps, moving only the inputs in `group`."""
-    originals = {i: inputs[i].data.copy() for i in group}
+    originals = {i: inputs[i]._data.copy() for i in group}
     values = []
     for sign in (1, -1):
         for i in group:
-            inputs[i].data[...] = originals[i] + sign * eps * us[i]
+            inputs[i]._data[...] = originals[i] + sign * eps * us[i]
         values.append(float((_values(fn, inputs)[oi] * v).sum()))
     for i in group:
-        inputs[i].data[...] = originals[i]
+        inputs[i]._data[...] = originals[i]
     return (values[0] - values[1]) / (2 * eps)
 
 
@@ -277,7 +277,7 @@ def check_grads(fn: Callable, *inputs, order: int = 1, modes=("full", "direction
     f, args = fn, inputs
     for k in range(1, order + 1):
         what = f"order {k}"
-        size = sum(args[i].data.size for i in _wrt(args))
+        size = sum(args[i]._data.size for i in _wrt(args))
         ran = []
         if "full" in modes and size <= full_limit:
             _compare_full(f, args, eps, atol, rtol, what)

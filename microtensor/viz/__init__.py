@@ -143,7 +143,7 @@ def _fit(builder: _Builder, fold: int | None, max_nodes: int | None, notes: list
 
 def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=None,
            collapse: str | None = None, direction: str = "TB", max_nodes: int | None = None,
-           backward: bool = False, scopes: ModuleScopes | None = None) -> str:
+           backward: bool = False, scopes: ModuleScopes | None = None, trace=None) -> str:
     """DOT text of the graph behind `roots`, for Graphviz; pure Python, no program needed.
 
     roots: tensors (a loss, several outputs), or a module and an example input (its
@@ -156,7 +156,9 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
     `scopes` from trace_modules). direction: "TB" or "LR". max_nodes: beyond it, fold
     modules from the deepest up, then keep the nodes nearest the outputs; the graph's
     label says what was left out. backward: draw, instead, the graphs of the gradients
-    that backward(create_graph=True) left in the leaves' .grad.
+    that backward(create_graph=True) left in the leaves' .grad. trace: an
+    autograd.explain() trace of this graph's backward (run with retain_graph=True, so the
+    graph is still whole): each edge is labelled with the gradient it carried.
 
     >>> import microtensor as mt
     >>> from microtensor import viz
@@ -195,7 +197,8 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
                      "(dashed: forward ops they reuse)")
     elif backward:
         notes.append("backward graph: the ops create_graph=True recorded for the gradients")
-    opts = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse}
+    opts = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse,
+            "edge_grads": {} if trace is None else trace._edge_labels()}
     builder = _Builder(walk, names, inputs, drawn, opts, scopes, own, reused)
     drawing = _fit(builder, 1 if collapse == "fold" else None, max_nodes, notes)
     if walk.freed:

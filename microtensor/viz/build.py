@@ -113,9 +113,9 @@ class _Builder:
         self.bad: dict = {}  # id(node) -> 'origin' or 'nonfinite'
         for n in walk.ops:
             outs = [walk.tensor_of.get((id(n), oi)) for oi in range(n.n_out or 1)]
-            if any(t is not None and _nonfinite(t.data) for t in outs):
+            if any(t is not None and _nonfinite(t._data) for t in outs):
                 finite_in = n.args is not None and not any(
-                    isinstance(a, Tensor) and _nonfinite(a.data) for a in n.args)
+                    isinstance(a, Tensor) and _nonfinite(a._data) for a in n.args)
                 self.bad[id(n)] = "origin" if finite_in else "nonfinite"
 
     # -- one op, one leaf ------------------------------------------------------------
@@ -150,8 +150,8 @@ class _Builder:
         name = self.names.get(id(t))
         lines = ([name] if name else []) + _tensor_lines(t, self.o["show_values"],
                                                         self.o["show_grads"])
-        if _nonfinite(t.data) or (self.o["show_grads"] and t.grad is not None
-                                  and _nonfinite(t.grad.data)):
+        if _nonfinite(t._data) or (self.o["show_grads"] and t.grad is not None
+                                  and _nonfinite(t.grad._data)):
             attrs.update(_NONFINITE)
         attrs["label"] = "\n".join(lines)
         return attrs
@@ -219,14 +219,16 @@ class _Builder:
                         continue
                     seen_edges.add((tail, head))
                 src = w.by_id[key] if oi is not None else None
-                label = {"label": str(oi)} if src is not None and src.n_out is not None \
-                    and tail not in folds else {}
-                d.edges.append((tail, head, label))
+                text = [str(oi)] if src is not None and src.n_out is not None \
+                    and tail not in folds else []
+                if tail not in folds and head not in folds:  # the gradient it carried
+                    text += o["edge_grads"].get((key, id(n)), [])
+                d.edges.append((tail, head, {"label": "\n".join(text)} if text else {}))
         for i, (t, name) in enumerate(t for t in self.outputs if t[0]._node is not None):
             vid = f"out{i}"
             attrs = dict(_STYLE["output"])
             lines = [name] + _tensor_lines(t, o["show_values"], o["show_grads"])
-            if _nonfinite(t.data):
+            if _nonfinite(t._data):
                 attrs.update(_NONFINITE)
             attrs["label"] = "\n".join(lines)
             d.nodes[vid] = attrs
@@ -245,7 +247,7 @@ class _Builder:
         distinct = list(dict.fromkeys(shapes))
         if distinct:
             lines.append(" ".join(_shape(s) for s in distinct))
-        n_params = sum(t.data.size for t in hidden if t.requires_grad)
+        n_params = sum(t._data.size for t in hidden if t.requires_grad)
         lines.append(f"{len(members)} op{'s' * (len(members) != 1)}"
                      + (f", {n_params} parameters" if n_params else ""))
         bad = [self.bad.get(id(n)) for n in members]

@@ -88,14 +88,14 @@ def _tensor_lines(t: Tensor | None, show_values: bool, show_grads: bool) -> list
     """Shape (always), dtype and a summary of the value and of the gradient (on request)."""
     if t is None:
         return []
-    a = t.data
+    a = t._data
     lines = [_shape(a.shape) + (f" {a.dtype}" if show_values else "")]
     if show_values:
         lines.append(_summary(a))
     if _nonfinite(a):
         lines.append(_bad_counts(a))
     if show_grads and (t.grad is not None or t._node is None and t.requires_grad):
-        lines.append("grad " + ("None" if t.grad is None else _summary(t.grad.data)))
+        lines.append("grad " + ("None" if t.grad is None else _summary(t.grad._data)))
     return lines
 
 

@@ -15,7 +15,7 @@ from .samples import *
 def ints(a):
     """An int64 tensor (or array) from drawn float values: -30 to 30."""
     if isinstance(a, mt.Tensor):
-        return mt.tensor((a.data * 10).astype(np.int64))
+        return mt.tensor((a.numpy(force=True) * 10).astype(np.int64))
     return (a * 10).astype(np.int64)
 
 

@@ -39,7 +39,7 @@ def unflatten_ref(a, dim, sizes):
 
 
 def repeat_interleave_ref(a, repeats, dim):
-    return np.repeat(a, repeats.data if isinstance(repeats, mt.Tensor) else repeats, axis=dim)
+    return np.repeat(a, repeats.numpy(force=True) if isinstance(repeats, mt.Tensor) else repeats, axis=dim)
 
 
 # ------------------------------------------------------------------------ attributes

@@ -24,7 +24,7 @@ def quotients(draw, **attrs) -> Sample:
     shape = draw(any_shape())
     (b,) = draw_tensors(draw, (draw(broadcast_into(shape)),), "nonzero")
     q = draw(values(shape, "real", INTEGERS))
-    return Sample((leaf(q * np.broadcast_to(b.data, shape)), b), dict(attrs))
+    return Sample((leaf(q * np.broadcast_to(b.numpy(force=True), shape)), b), dict(attrs))
 
 
 # quotients 1.83, 1.83, 1.47 / -0.73, -0.23, -0.47: both signs, both sides of an integer

@@ -116,7 +116,7 @@ def numpy_index(index):
     """An index of Tensors, lists and arrays as numpy reads it (the cases drawn here are
     those where numpy and PyTorch agree)."""
     if isinstance(index, mt.Tensor):
-        return index.data
+        return index.numpy(force=True)
     if isinstance(index, tuple):
         return tuple(numpy_index(i) for i in index)
     return index

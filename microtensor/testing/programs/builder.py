@@ -75,7 +75,7 @@ class _Builder(_Ops, _InPlace):
         return items[len(items) - 1 - self.c.int(0, len(items) - 1)] if items else None
 
     def data(self, var: _Var) -> np.ndarray:
-        return self.ns[var.name].data
+        return self.ns[var.name]._data
 
     def new_name(self) -> str:
         self.count += 1
@@ -112,7 +112,7 @@ class _Builder(_Ops, _InPlace):
         line = f"{name} = {expr}"
         exec(line, self.ns)
         out = self.ns[name]
-        if not _ok(out.data):
+        if not _ok(out._data):
             del self.ns[name]
             self.count -= 1
             return False
@@ -129,9 +129,9 @@ class _Builder(_Ops, _InPlace):
             var = _Var(name, _Storage(dep=dep, consumed=saves != "input"),
                        sure=contiguous if sure is None else sure)
         self.vars.append(var)
-        if out.data.size == 0:
+        if out._data.size == 0:
             self.features.add("zero-size tensor")
-        if out.data.ndim == 0:
+        if out._data.ndim == 0:
             self.features.add("0-d tensor")
         return True
 

@@ -34,7 +34,7 @@ def _describe(program: Program, what: str) -> str:
 
 
 def _leaf_grads(leaves: list) -> list:
-    return [np.zeros(x.shape) if x.grad is None else np.array(x.grad.data) for x in leaves]
+    return [np.zeros(x.shape) if x.grad is None else np.array(x.grad._data) for x in leaves]
 
 
 def _mismatch(program: Program, path: str, grads: list, numeric: list) -> str | None:
@@ -103,7 +103,7 @@ def check_program(program: Program, order: int = 2) -> str:
             return "raised in backward under create_graph"
         raise AssertionError(_describe(program, f"grad(create_graph=True) raised "
                                                 f"{type(error).__name__}: {error}")) from error
-    cg = [np.zeros(x.shape) if g is None else np.array(g.data) for x, g in zip(leaves, cg)]
+    cg = [np.zeros(x.shape) if g is None else np.array(g._data) for x, g in zip(leaves, cg)]
     wrong = _mismatch(program, "grad(create_graph=True)", cg, numeric)
     if wrong:
         raise AssertionError(_describe(program, wrong))

@@ -74,7 +74,7 @@ class _InPlace:
                 if self.chance(50) else f"{v.name}.permute{self.permutation(n)}"
         elif form == 3 and v.sure and a.size:
             expr = f"{v.name}.view{self.new_shape(a.shape)}".replace(",)", ")")
-            if not np.shares_memory(eval(expr, self.ns).data, a):
+            if not np.shares_memory(eval(expr, self.ns)._data, a):
                 expr = None
         elif form == 4 and any(s >= 2 for s in a.shape):
             d = self.pick(i for i, s in enumerate(a.shape) if s >= 2)
@@ -87,9 +87,9 @@ class _InPlace:
         if expr is None:
             return None
         t = eval(expr, self.ns)
-        if t.data.size == 0 or not t.data.flags.writeable:
+        if t._data.size == 0 or not t._data.flags.writeable:
             return None
-        return expr, t.data, expr != v.name, form == 4
+        return expr, t._data, expr != v.name, form == 4
 
     def operand(self, shape: tuple, avoid: _Storage, scalar_ok: bool = True,
                 scalar: bool = False):

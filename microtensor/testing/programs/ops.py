@@ -146,7 +146,7 @@ class _Ops:
             else:
                 expr = f"{x.name}.reshape{self.new_shape(a.shape)}".replace(",)", ")")
             out = eval(expr, self.ns)
-            view = out.data.size == 0 or np.shares_memory(out.data, a)
+            view = out._data.size == 0 or np.shares_memory(out._data, a)
             return self.emit(expr, [x], view=view, sure=True)
         if kind == 1 and n >= 2:
             d0, d1 = self.c.int(-n, n - 1), self.c.int(-n, n - 1)

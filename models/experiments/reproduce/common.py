@@ -273,7 +273,7 @@ def train_lab1(net: MLP, data, *, lr: float, epochs: int, loss: str = "l2_sum",
                   batch_size=None, progress=False, log_every=max(1, epochs // log_points))
     X, y = data
     with mt.no_grad():
-        p = net(mt.tensor(X, dtype=mt.float64)).data
+        p = net(mt.tensor(X, dtype=mt.float64)).numpy(force=True)
     first = next((e for e, a in zip(history["epoch"], history["accuracy"]) if a == 1.0),
                  None)
     return {"model": net, "history": history,
@@ -311,7 +311,7 @@ def train_softmax_gd(net: SoftmaxClassifier, data, *, lr: float, reg: float,
     with mt.no_grad():
         ce = float(F.cross_entropy(net(mt.tensor(X, dtype=mt.float64)), mt.tensor(y),
                                    reduction="sum").item())
-    penalty = reg / 2 * sum(float((w.data ** 2).sum()) for w in weights)
+    penalty = reg / 2 * sum(float((w.numpy(force=True) ** 2).sum()) for w in weights)
     return {"model": net, "history": history, "loss": (ce + penalty) / len(X),
             "accuracy": history["accuracy"][-1], "seconds": round(history.seconds, 2)}
 

@@ -28,7 +28,7 @@ def _saturated_outputs(net, X) -> float:
     p (1 - p) < 1e-6: there the gradient of the loss has all but vanished."""
     import microtensor as mt
     with mt.no_grad():
-        p = net(mt.tensor(X, dtype=mt.float64)).data
+        p = net(mt.tensor(X, dtype=mt.float64)).numpy(force=True)
     return float(np.mean(p * (1 - p) < 1e-6))
 
 

@@ -75,7 +75,7 @@ def run(ctx: Reproduction) -> None:
             ctx.compare(section, f"{act}: loss", f"{r['loss']:.6f}", "not printed", None)
         if act == "relu":
             layer = r["model"].layers[0]
-            active = (X @ layer.weight.data.T + layer.bias.data > 0).mean(axis=0)
+            active = (X @ layer.weight.numpy(force=True).T + layer.bias.numpy(force=True) > 0).mean(axis=0)
             dead = int((active == 0).sum())
             res["moons"]["activations"][act]["dead_hidden_units"] = dead
     losses = {a: res["moons"]["activations"][a]["loss"] for a in ACTIVATIONS}

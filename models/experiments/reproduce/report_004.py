@@ -36,10 +36,10 @@ def _worked_network() -> MLP:
     weights are their transposes) and a sigmoid after both layers."""
     with default_dtype(mt.float64):
         net = MLP([2, 3, 1], activations="sigmoid", output="sigmoid")
-    net.layers[0].weight.data[...] = np.array(W1).T
-    net.layers[0].bias.data[...] = B1
-    net.layers[1].weight.data[...] = np.array(W2).T
-    net.layers[1].bias.data[...] = B2
+    net.layers[0].weight.numpy(force=True)[...] = np.array(W1).T
+    net.layers[0].bias.numpy(force=True)[...] = B1
+    net.layers[1].weight.numpy(force=True)[...] = np.array(W2).T
+    net.layers[1].bias.numpy(force=True)[...] = B2
     return net
 
 
@@ -68,8 +68,8 @@ def _forward_and_backward(ctx: Reproduction) -> None:
     hand = {"dL/dw2": a1[:, None] * eta, "dL/db2": np.array([eta]),
             "dL/dw1": np.outer(X0, np.array(W2)[:, 0] * eta * a1 * (1 - a1)),
             "dL/db1": np.array(W2)[:, 0] * eta * a1 * (1 - a1)}
-    auto = {"dL/dw2": net.layers[1].weight.grad.data.T, "dL/db2": net.layers[1].bias.grad.data,
-            "dL/dw1": net.layers[0].weight.grad.data.T, "dL/db1": net.layers[0].bias.grad.data}
+    auto = {"dL/dw2": net.layers[1].weight.grad.numpy(force=True).T, "dL/db2": net.layers[1].bias.grad.numpy(force=True),
+            "dL/dw1": net.layers[0].weight.grad.numpy(force=True).T, "dL/db1": net.layers[0].bias.grad.numpy(force=True)}
     worst = max(float(np.max(np.abs(hand[k] - auto[k]))) for k in hand)
     ctx.results["backward"] = {"y_true": y_true, "loss": float(loss.item()),
                                "hand_derived": hand, "autodiff": auto,
