@@ -261,3 +261,11 @@ def test_a_nan_gradient_inside_the_block_raises_as_in_anomaly_mode_and_keeps_the
 def test_retain_graph_needs_a_loss():
     with pytest.raises(TypeError, match="explain: retain_graph"):
         autograd.explain(retain_graph=True)
+
+
+def test_a_module_class_among_the_callers_names_is_not_taken_for_a_module():
+    Linear = mt.nn.Linear  # noqa: F841  (a class with named_parameters, in the caller's locals)
+    w = mt.tensor([2.0], requires_grad=True)
+    with mt.autograd.explain() as trace:
+        (w * 3.0).sum().backward()
+    assert w.grad.tolist() == [3.0] and len(trace.steps) == 2

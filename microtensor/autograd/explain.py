@@ -165,7 +165,7 @@ class BackwardTrace:
         for name, v in local_vars.items():
             if isinstance(v, Tensor):
                 tensors.setdefault(id(v), (name, v))
-            elif hasattr(v, "named_parameters") and callable(v.named_parameters):
+            elif not isinstance(v, type) and callable(getattr(v, "named_parameters", None)):
                 for pname, p in v.named_parameters():
                     tensors.setdefault(id(p), (f"{name}.{pname}", p))
         outputs = {(id(t._node), t._oi): name for name, t in tensors.values()
