@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 import microtensor as mt
 from microtensor import nn

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 import microtensor as mt
 from microtensor import nn
@@ -271,9 +271,9 @@ def _record_gradients(history: History, named: list[tuple[str, nn.Parameter]],
 
 
 def _progress_enabled(progress: bool) -> bool:
-    """A bar only when asked and when its stream (stderr) is a terminal, not a pipe or a
-    log file."""
-    return bool(progress) and sys.stderr.isatty()
+    """A bar only when asked and when it has somewhere to show: a terminal on stderr (not a
+    pipe or a log file), or a Jupyter kernel (tqdm.auto draws a widget there)."""
+    return bool(progress) and (sys.stderr.isatty() or "ipykernel" in sys.modules)
 
 
 def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Optimizer,

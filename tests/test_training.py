@@ -255,3 +255,15 @@ def test_progress_bar_only_on_a_terminal_and_when_asked(monkeypatch, stream, pro
 
 def test_training_doctests_pass():
     assert doctest.testmod(models.training).failed == 0
+
+
+def test_the_progress_bar_shows_in_a_jupyter_kernel_though_stderr_is_no_terminal(monkeypatch):
+    import sys
+    import types
+
+    from models.training import _progress_enabled
+    monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert not _progress_enabled(True)  # a pipe or a log file: no bar
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert _progress_enabled(True) and not _progress_enabled(False)

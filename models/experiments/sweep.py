@@ -643,7 +643,9 @@ def run_sweep(sweep: "Sweep | Mapping | str | os.PathLike", out: str | os.PathLi
         raise ValueError(f"run_sweep: scheduler must be 'local' or 'dask', got {scheduler!r}")
     if address is not None and scheduler != "dask":
         raise ValueError("run_sweep: an address is for scheduler='dask'")
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
+
+    from ..training import _progress_enabled
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     journal = _Journal(out / "runs.csv", sweep)
@@ -652,7 +654,7 @@ def run_sweep(sweep: "Sweep | Mapping | str | os.PathLike", out: str | os.PathLi
     finished, failed = len(journal.rows), 0  # failed runs of earlier invocations are retried
     bar = tqdm(total=len(sweep.runs), initial=len(journal.rows), desc=sweep.name,
                unit="run", file=sys.stderr, dynamic_ncols=True,
-               disable=not (progress and sys.stderr.isatty()))
+               disable=not _progress_enabled(progress))
     bar.set_postfix(finished=finished, failed=failed)
     try:
         if todo:

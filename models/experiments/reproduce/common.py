@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 import microtensor as mt
 from microtensor import nn
@@ -31,7 +31,7 @@ from microtensor.nn import functional as F
 from ... import registry
 from ...datasets import digits, mnist_sample
 from ...networks import MLP, ConvNet, SoftmaxClassifier
-from ...training import fit
+from ...training import _progress_enabled, fit
 
 __all__ = ["Reproduction", "Comparison", "VERDICTS", "keep", "pct", "num", "within",
            "same_order", "default_dtype", "lab1_mlp", "train_lab1", "softmax_net",
@@ -126,7 +126,7 @@ class Reproduction:
         self.listings: list[tuple[str, str]] = []
         self.start = time.perf_counter()
         self.bar = tqdm(desc=f"report {report_id}", unit="run", file=sys.stderr,
-                        disable=not (progress and sys.stderr.isatty()), dynamic_ncols=True)
+                        disable=not _progress_enabled(progress), dynamic_ncols=True)
 
     @property
     def scale(self) -> str:
