@@ -143,7 +143,7 @@ def _gather_coords(x: Tensor, dim: int, index, op: str, src=None) -> tuple:
 
 @method
 def gather(x: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
-    """out[i][j] = x[i][index[i][j]] for dim 1 (and so on), in index's shape."""
+    """`out[i][j] = x[i][index[i][j]]` for dim 1 (and so on), in index's shape."""
     if sparse_grad:
         raise NotImplementedError("gather: sparse_grad=True is not supported (microtensor "
                                   "has no sparse tensors)")
@@ -197,7 +197,7 @@ def _scatter(run, op: str, x: Tensor, dim: int, index, src, value, reduce):
 @method
 def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
     """A copy of x with src's elements written where index says along `dim`:
-    out[i][index[i][j]] = src[i][j] for dim 1 (src may be a number, or value=). With
+    `out[i][index[i][j]] = src[i][j]` for dim 1 (src may be a number, or value=). With
     reduce='add' or 'multiply' they are combined with x's instead (torch.scatter's
     deprecated form; PyTorch has no gradient there, this one has)."""
     return _scatter(apply, "scatter", x, dim, index, src, value, reduce)

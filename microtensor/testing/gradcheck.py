@@ -81,7 +81,7 @@ def _hint(ratio: float, analytic, numeric) -> str:
 
 
 def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> list:
-    """jac[i][j]: d output j / d input i, shape (input size, output size), by central
+    """`jac[i][j]`: d output j / d input i, shape (input size, output size), by central
     differences (each input element nudged by ±eps in place). Grad mode stays on: the
     function may itself call autograd (as the higher-order checks' functions do)."""
     base = _outputs(fn, inputs)
