@@ -393,3 +393,12 @@ def test_cuda_is_not_available_and_utils_data_is_data():
     mt.cuda.manual_seed_all(0)  # nothing to seed, as PyTorch without a GPU
     from microtensor.utils.data import DataLoader, TensorDataset
     assert DataLoader is mt.data.DataLoader and TensorDataset is mt.data.TensorDataset
+
+
+def test_a_grad_fn_still_prints_after_backward_freed_what_its_name_was_read_from():
+    a = mt.ones(2, 3, requires_grad=True)
+    z, s = a @ mt.ones(3, 2), a[0]
+    z.sum().backward()
+    s.sum().backward()
+    assert repr(z.grad_fn).startswith("<MatmulBackward0 object at 0x")  # dims gone
+    assert repr(s.grad_fn).startswith("<") and "Backward" in repr(s.grad_fn)

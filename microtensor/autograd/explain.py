@@ -28,6 +28,7 @@ from ..backend import ndarray, xp
 from ..tensor import Tensor
 from .backward import _explaining, backward
 from .grad_mode import _anomaly_mode
+from .naming import tensor_names
 from .views import input_edge
 
 __all__ = ["BackwardTrace", "Grad", "Step", "explain"]
@@ -161,13 +162,7 @@ class BackwardTrace:
     def _name(self, local_vars: dict) -> None:
         """Name inputs and outputs after the caller's variables (and the parameters of
         the modules among them: `net.layers.0.weight`)."""
-        tensors: dict = {}
-        for name, v in local_vars.items():
-            if isinstance(v, Tensor):
-                tensors.setdefault(id(v), (name, v))
-            elif not isinstance(v, type) and callable(getattr(v, "named_parameters", None)):
-                for pname, p in v.named_parameters():
-                    tensors.setdefault(id(p), (f"{name}.{pname}", p))
+        tensors = tensor_names(local_vars)
         outputs = {(id(t._node), t._oi): name for name, t in tensors.values()
                    if t._node is not None}
         for s in self.steps:

@@ -61,9 +61,10 @@ class Node:
         if not isinstance(op, type):  # an autograd.Function
             return f"{op.__name__}Backward"
         name = _TORCH_NAMES.get(op.__name__)
-        if op.__name__ == "MatMul":
+        freed = self.arrays is None  # by backward: the inputs' dims and the index are gone
+        if op.__name__ == "MatMul" and not freed:
             name = _MATMUL_NAMES.get(tuple(a.ndim for a in self.arrays), "UnsafeViewBackward0")
-        elif op.__name__ == "GetItem":
+        elif op.__name__ == "GetItem" and not freed:
             name = _getitem_name(self.attrs["index"])
         elif name is None:
             name = "".join(w.capitalize() for w in op.name.split("_")) + "Backward0"

@@ -14,6 +14,9 @@ built from what the nodes hold:
 - each root: an orange double octagon.
 A tensor holding NaN or inf is drawn red, and the op where they first appear (finite
 inputs, non-finite output) has a thick red border. Edges point the way data flows.
+Tensors are labelled with the caller's variable names (`names=`). After a plain
+backward() the graph is still drawn whole: backward frees what nodes saved but keeps
+their edges and shapes (autograd.backward._keep_edges).
 
 A network of models/ is drawn from the command line by `microtensor graph` (models.cli):
 this module is the drawing API only, and the engine never imports models.
@@ -25,10 +28,11 @@ import pathlib
 import graphviz
 
 from .. import autograd
+from ..autograd.naming import caller_variables, tensor_names
 from ..nn.module import Module
 from ..random import default_generator
 from ..tensor import Tensor, tensor
-from .build import _Builder, _emit, _truncate, _Walk
+from .build import _Builder, _emit, _truncate, _Walk, _wrap
 from .labels import _INSTALL, _shape
 from .scopes import ModuleScopes, trace_modules
 
@@ -141,9 +145,49 @@ def _fit(builder: _Builder, fold: int | None, max_nodes: int | None, notes: list
     return drawing
 
 
+def _caller_names(names) -> dict:
+    """{id: (name, tensor)} for names=: the caller's variables (None), nothing (False), or
+    a dict of name -> Tensor or Module (whose parameters get dotted names)."""
+    if names is False:
+        return {}
+    if names is None:
+        return tensor_names(caller_variables())
+    if not isinstance(names, dict):
+        raise TypeError(f"to_dot: names must be None (the caller's variables), False or a "
+                        f"dict of name -> Tensor or Module, got {type(names).__name__}")
+    for name, v in names.items():
+        if not isinstance(v, (Tensor, Module)):
+            raise TypeError(f"to_dot: names[{name!r}] is a {type(v).__name__}; name tensors "
+                            f"or modules: names={{'x': x, 'net': net}}")
+    return tensor_names(names)
+
+
+def _op_names(named: dict, drawn: list) -> dict:
+    """{id(node): 'h' or 'a, _'}: the names of op outputs other than the drawn roots."""
+    roots = {(id(t._node), t._oi) for t, _ in drawn}
+    outs: dict = {}
+    for name, t in named.values():
+        if t._node is not None and (id(t._node), t._oi) not in roots:
+            outs.setdefault(t._node, {}).setdefault(t._oi, name)
+    return {id(n): ", ".join(o.get(i, "_") for i in range(n.n_out or 1))
+            for n, o in outs.items()}
+
+
+def _unnamed(t: Tensor, by_op: bool, fallback: str) -> str:
+    """The label of a root the caller did not name: its grad_fn's name, as PyTorch
+    prints it, else `fallback`."""
+    if by_op and t._node is not None:
+        try:
+            return t._node.backward_name
+        except (TypeError, KeyError):  # a name read from arrays or attrs backward freed
+            pass
+    return fallback
+
+
 def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=None,
            collapse: str | None = None, direction: str = "TB", max_nodes: int | None = None,
-           backward: bool = False, scopes: ModuleScopes | None = None, trace=None) -> str:
+           backward: bool = False, scopes: ModuleScopes | None = None, trace=None,
+           names: dict | bool | None = None, wrap: int | None = 8) -> str:
     """DOT text of the graph behind `roots`, for Graphviz; pure Python, no program needed.
 
     roots: tensors (a loss, several outputs), or a module and an example input (its
@@ -159,6 +203,13 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
     that backward(create_graph=True) left in the leaves' .grad. trace: an
     autograd.explain() trace of this graph's backward (run with retain_graph=True, so the
     graph is still whole): each edge is labelled with the gradient it carried.
+    names: None (the default) labels tensors with the caller's variable names (the
+    locals of the first frame outside microtensor, then its module's globals): leaves,
+    op outputs ("h = tanh"), roots (an unnamed root shows its grad_fn's name), and the
+    parameters of modules among them ("net.0.weight"); a dict of name -> Tensor or
+    Module names only those; False names nothing (roots are "output"). params win over
+    names. wrap: with direction="LR", a graph more than `wrap` ops long is folded into
+    rows of that many, as text wraps (None: one long row).
 
     >>> import microtensor as mt
     >>> from microtensor import viz
@@ -168,7 +219,11 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
     ('digraph microtensor {', 2)
     """
     _check(collapse, direction, max_nodes)
-    tensors, names, inputs, notes, scopes, own = _resolve(roots, backward, scopes)
+    named = _caller_names(names)
+    tensors, given, inputs, notes, scopes, own = _resolve(roots, backward, scopes)
+    by_op = names is not False and not given  # an unnamed tensor root: its grad_fn name
+    names = {i: name for i, (name, _) in named.items()}
+    names.update(given)
     names.update(_named(params))
     if collapse is not None and scopes is None:
         raise ValueError("to_dot: collapse needs to know which module ran each op: draw "
@@ -180,7 +235,8 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
         reused = {id(n) for n in forward.ops}
     else:
         one = len(tensors) == 1
-        outputs = [(t, names.get(id(t), "output" if one else f"output {i}"))
+        outputs = [(t, names.get(id(t)) or _unnamed(t, by_op, "output" if one
+                                                     else f"output {i}"))
                    for i, t in enumerate(tensors)]
         reused = set()
     drawn, seen = [], set()  # one output per distinct tensor
@@ -198,13 +254,16 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
     elif backward:
         notes.append("backward graph: the ops create_graph=True recorded for the gradients")
     opts = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse,
-            "edge_grads": {} if trace is None else trace._edge_labels()}
+            "edge_grads": {} if trace is None else trace._edge_labels(),
+            "op_names": _op_names(named, drawn)}
     builder = _Builder(walk, names, inputs, drawn, opts, scopes, own, reused)
     drawing = _fit(builder, 1 if collapse == "fold" else None, max_nodes, notes)
     if walk.freed:
         n = len(walk.freed)
         notes.append(f"{n} op{'s' * (n != 1)} drawn without inputs: backward() freed them; "
                      f"pass retain_graph=True to backward to draw the whole graph")
+    if direction == "LR" and wrap is not None:
+        _wrap(drawing, wrap)
     return _emit(drawing, direction, notes)
 
 

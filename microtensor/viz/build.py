@@ -24,7 +24,7 @@ class _Walk:
         self.tensor_of: dict = {}  # (id(node), oi) -> a Tensor holding that output
         self.inputs: dict = {}  # id(node) -> [(source key, oi)], key = id of node or leaf
         self.consts: dict = {}  # id(node) -> labels of the arguments, when some are constants
-        self.freed: list = []
+        self.freed: set = set()  # ids of the nodes whose inputs backward freed
         stack = []
         for t in roots:
             if t._node is None:
@@ -37,33 +37,41 @@ class _Walk:
             if id(node) in ops:
                 continue
             ops[id(node)] = node
-            args = node.args
-            if args is None:
-                self.freed.append(node)
-                continue
-            edges = []
-            for a in args:
-                if not isinstance(a, Tensor):
-                    continue
-                p, oi = input_edge(a, node.seq)  # as it was then, if changed in place since
-                if p is None:
+            edges, labels = [], []
+            for p, oi, a in self._sources(node):
+                if p is None and oi is None and a is not None:  # a leaf
                     leaves.setdefault(id(a), a)
                     edges.append((id(a), None))
-                else:
-                    self.tensor_of.setdefault((id(p), oi), a)
+                elif p is not None:
+                    if a is not None:
+                        self.tensor_of.setdefault((id(p), oi), a)
                     edges.append((id(p), oi))
                     if id(p) not in ops:
                         stack.append(p)
+                labels.append("·" if p is not None or a is not None else oi)
             self.inputs[id(node)] = edges
-            if len(edges) != len(args):
-                self.consts[id(node)] = ", ".join(
-                    "·" if isinstance(a, Tensor) else _const(a) for a in args)
+            if len(edges) != len(labels):
+                self.consts[id(node)] = ", ".join(labels)
         self.ops = sorted(ops.values(), key=lambda n: n.seq)
         self.by_id = ops
         order = {key: None for n in self.ops for key, oi in self.inputs.get(id(n), ())
                  if oi is None}  # leaves in the order ops took them, then leaf roots
         self.leaves = [leaves[k] for k in order] + [t for k, t in leaves.items()
                                                      if k not in order]
+
+    def _sources(self, node):
+        """(node, output index, tensor) of each tensor input, (None, None, leaf) of a
+        leaf, (None, label, None) of a constant; nothing once backward freed the inputs
+        (the node is then drawn saying so)."""
+        if node.args is None:
+            self.freed.add(id(node))
+            return
+        for a in node.args:
+            if not isinstance(a, Tensor):
+                yield None, _const(a), None
+                continue
+            p, oi = input_edge(a, node.seq)  # as it was then, if changed in place since
+            yield (p, oi, a) if p is not None else (None, None, a)
 
 
 class _Drawing:
@@ -73,6 +81,7 @@ class _Drawing:
         self.nodes: dict = {}  # id -> attributes (label included)
         self.cluster: dict = {}  # id -> _Call it is drawn inside (absent: top level)
         self.edges: list = []  # (tail, head, attributes)
+        self.rows: list = []  # the first node of each row, when wrapped (_wrap)
 
     def count(self) -> int:
         return len(self.nodes)
@@ -124,14 +133,15 @@ class _Builder:
         custom = isinstance(n.op, _FunctionOp)
         attrs = dict(_STYLE["function" if custom else "op"])
         head = n.name + (f"({w.consts[id(n)]})" if id(n) in w.consts else "")
-        lines = [head]
-        if n.n_out is None:
-            lines += _tensor_lines(w.tensor_of.get((id(n), 0)), o["show_values"],
-                                   o["show_grads"])
-        else:
+        named = o["op_names"].get(id(n))  # the caller's names of its outputs
+        lines = [f"{named} = {head}" if named else head]
+        t = w.tensor_of.get((id(n), 0))
+        if n.n_out is None and t is not None:
+            lines += _tensor_lines(t, o["show_values"], o["show_grads"])
+        else:  # several outputs (or the root's own, unknown): shapes only
             lines.append(" ".join(_shape(t.shape) if t is not None else "?" for t in
-                                  (w.tensor_of.get((id(n), i)) for i in range(n.n_out))))
-        if n.args is None:
+                                  (w.tensor_of.get((id(n), i)) for i in range(n.n_out or 1))))
+        if id(n) in w.freed:
             lines.append("inputs freed by backward")
         bad = self.bad.get(id(n))
         if id(n) in self.reused:
@@ -298,6 +308,41 @@ def _truncate(d: _Drawing, max_nodes: int) -> int:
     return dropped
 
 
+def _wrap(d: _Drawing, every: int) -> None:
+    """Fold a long left-to-right drawing into rows, as text wraps. An op's row is its
+    longest path from a source, divided by `every`; a leaf sits in the first row that
+    uses it. Edges into a later row stop constraining the layout (constraint=false), so
+    each row starts again at the left; invisible edges between the rows' first ops (all
+    in the first rank) stack the rows in order (d.rows)."""
+    preds: dict = {}
+    for tail, head, _ in d.edges:
+        preds.setdefault(head, []).append(tail)
+    depth: dict = {}
+    for v in d.nodes:  # iteratively: a chain of hundreds of ops would overflow recursion
+        stack = [v]
+        while stack:
+            u = stack[-1]
+            todo = [p for p in preds.get(u, ()) if p not in depth]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            depth[u] = max((depth[p] + 1 for p in preds.get(u, ())), default=0)
+    if max(depth.values(), default=0) < every:
+        return
+    row = {v: k // every for v, k in depth.items() if v in preds}
+    for tail, head, _ in d.edges:
+        if tail not in preds:  # a source: in the row of its first consumer
+            row[tail] = min(row.get(tail, row[head]), row[head])
+    for i, (tail, head, attrs) in enumerate(d.edges):
+        if row[head] > row[tail]:
+            d.edges[i] = (tail, head, dict(attrs, constraint="false"))
+    firsts: dict = {}
+    for v in sorted(preds, key=lambda v: depth[v]):
+        firsts.setdefault(row[v], v)
+    d.rows = [firsts[r] for r in sorted(firsts)]
+
+
 def _emit(d: _Drawing, direction: str, notes: list) -> str:
     label = f" label={_q(chr(10).join(notes))}" if notes else ""
     out = ["digraph microtensor {\n", _HEAD.format(rankdir=_q(direction), label=label)]
@@ -332,5 +377,7 @@ def _emit(d: _Drawing, direction: str, notes: list) -> str:
         cluster(c, 1)
     for tail, head, attrs in d.edges:
         out.append(f"\t{tail} -> {head}" + (f" [{_attrs(attrs)}]" if attrs else "") + "\n")
+    for tail, head in zip(d.rows, d.rows[1:]):  # the rows' first ops: one rank, in order
+        out.append(f'\t{tail} -> {head} [style="invis" minlen="0"]\n')
     out.append("}\n")
     return "".join(out)
