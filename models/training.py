@@ -273,7 +273,14 @@ def _record_gradients(history: History, named: list[tuple[str, nn.Parameter]],
 def _progress_enabled(progress: bool) -> bool:
     """A bar only when asked and when it has somewhere to show: a terminal on stderr (not a
     pipe or a log file), or a Jupyter kernel (tqdm.auto draws a widget there)."""
-    return bool(progress) and (sys.stderr.isatty() or "ipykernel" in sys.modules)
+    return bool(progress) and (sys.stderr.isatty() or _in_jupyter_kernel())
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel: IPython's shell there has a kernel
+    (a terminal IPython's has none; importing ipykernel is not enough)."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    return get_ipython is not None and hasattr(get_ipython(), "kernel")
 
 
 def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Optimizer,

@@ -75,8 +75,16 @@ def _run_suite(tmp_path, *args):
     return proc.stdout, json.loads(out.read_text())
 
 
-def test_quick_suite_times_every_kind_of_workload_in_fresh_processes(tmp_path):
-    text, res = _run_suite(tmp_path, "--impls", "numpy,microtensor")
+@pytest.fixture(scope="module")
+def quick_suite(tmp_path_factory):
+    """One quick run of every kind of workload, its memory check at 10 and 50 steps, read
+    by the two tests below (a run costs seconds: every job is a fresh process)."""
+    return _run_suite(tmp_path_factory.mktemp("suite"), "--impls", "numpy,microtensor",
+                      "--memory-steps", "10,50")
+
+
+def test_quick_suite_times_every_kind_of_workload_in_fresh_processes(quick_suite):
+    text, res = quick_suite
     meta = res["meta"]
     assert meta["quick"] is True and meta["rounds"] == 1
     assert tuple(meta["workloads"]) == QUICK_WORKLOADS
@@ -101,10 +109,8 @@ def test_quick_suite_times_every_kind_of_workload_in_fresh_processes(tmp_path):
     assert {t["target"] for t in res["targets"]} >= {"numpy", "overhead_us"}
 
 
-def test_quick_suite_checks_that_memory_does_not_grow(tmp_path):
-    _, res = _run_suite(tmp_path, "--impls", "numpy,microtensor", "--workloads",
-                        "mlp-2-5-5-1", "--memory-steps", "10,50")
-    mem = res["memory"]["mlp-2-5-5-1"]
+def test_quick_suite_checks_that_memory_does_not_grow(quick_suite):
+    mem = quick_suite[1]["memory"]["mlp-2-5-5-1"]
     assert (mem["early_steps"], mem["late_steps"]) == (10, 50)
     assert mem["live_nodes"] == 0 and mem["gc_unreachable"] == 0  # graphs freed by refcount
 

@@ -1,9 +1,16 @@
 """`microtensor reproduce --fast`, run as a user runs it, once for all five reports: each
 writes results.json, valid PNG figures and a report.md whose tables put our numbers beside
-the report's, and the reports' claims that hold at fast scale hold on our numbers."""
+the report's, and the reports' claims that hold at fast scale hold on our numbers.
+
+These runs take a minute, so conftest.py starts them (`start_in_background`) as soon as
+collection ends: they run on the second core while the other tests run, and these tests
+wait only for what is left of them."""
+import atexit
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,15 +25,50 @@ RESULT_KEYS = {"report", "title", "source", "scale", "seconds", "data", "setting
                "comparisons", "summary", "figures", "notes", "listings"}
 
 
+_started: dict = {}  # each background run by name: (Popen, its folder)
+
+
+def _start(name: str, *args: str, out_exists: bool = False) -> None:
+    """Start `python -m models reproduce ARGS --out FOLDER/out`, its output going to
+    FOLDER/stdout and FOLDER/stderr (files: a pipe nobody reads could fill and stall it)."""
+    folder = Path(tempfile.mkdtemp(prefix="mt-reproduce-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    if out_exists:
+        (folder / "out").mkdir()
+    with open(folder / "stdout", "w") as stdout, open(folder / "stderr", "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "models", "reproduce", *args,
+                                    "--out", str(folder / "out")], cwd=ROOT, stdout=stdout,
+                                   stderr=stderr, text=True)
+    atexit.register(process.kill)  # if no test waited for it
+    _started[name] = (process, folder)
+
+
+def start_in_background() -> None:
+    """Start this module's runs of `microtensor reproduce` without waiting for them:
+    `all --fast --quiet` into a new folder, `004 --fast` into an existing one."""
+    _start("all", "all", "--fast", "--quiet")
+    _start("004", "004", "--fast", out_exists=True)
+
+
+def finished(name: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """Wait for the background run `name`: (its process, its --out folder)."""
+    if not _started:  # conftest.py did not start them (this module imported on its own)
+        start_in_background()
+    process, folder = _started[name]
+    try:
+        process.wait(timeout=170)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode,
+                                       (folder / "stdout").read_text(),
+                                       (folder / "stderr").read_text()), folder / "out"
+
+
 @pytest.fixture(scope="module")
-def fast_run(tmp_path_factory):
-    """`microtensor reproduce all --fast --out DIR --quiet` (as `python -m models`):
-    (process, DIR)."""
-    out = tmp_path_factory.mktemp("reproduce") / "results"
-    process = subprocess.run([sys.executable, "-m", "models", "reproduce", "all", "--fast",
-                              "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=170)
-    return process, out
+def fast_run():
+    """`reproduce all --fast --out DIR --quiet`, finished: (process, DIR)."""
+    return finished("all")
 
 
 def results(fast_run, report: str) -> dict:
@@ -142,11 +184,9 @@ def test_004_sweeps_are_printed_as_the_homeworks_four_lists(fast_run):
         assert text.count(line) == 4
 
 
-def test_one_report_writes_into_out_and_prints_its_lines(tmp_path):
-    process = subprocess.run([sys.executable, "-m", "models", "reproduce", "004",
-                              "--fast", "--out", str(tmp_path)], cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+def test_one_report_writes_into_out_and_prints_its_lines():
+    process, out = finished("004")
     assert process.returncode == 0, process.stderr
     assert "004 forward pass: 0.822059" in process.stdout
     assert "accuracy scores: [" in process.stdout
-    assert (tmp_path / "results.json").is_file() and (tmp_path / "report.md").is_file()
+    assert (out / "results.json").is_file() and (out / "report.md").is_file()

@@ -263,7 +263,10 @@ def test_the_progress_bar_shows_in_a_jupyter_kernel_though_stderr_is_no_terminal
 
     from models.training import _progress_enabled
     monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    assert not _progress_enabled(True)  # a pipe or a log file: no bar
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: None  # imported, but no shell: a plain script
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert not _progress_enabled(True)  # a pipe or a log file: no bar
+    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())  # Jupyter's shell
     assert _progress_enabled(True) and not _progress_enabled(False)

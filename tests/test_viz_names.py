@@ -59,14 +59,14 @@ def test_an_unnamed_root_is_labelled_by_its_grad_fn_as_pytorch_names_it():
     assert d.named("MeanBackward0") in {h for _, h, _ in d.edges}  # torch: MeanBackward0
 
 
-def test_an_unnamed_root_whose_grad_fn_name_backward_freed_is_output():
+def test_an_unnamed_root_is_named_by_its_grad_fn_before_and_after_backward():
     x = mt.tensor([1.0, 2.0], requires_grad=True)
     w = mt.tensor([3.0, 4.0], requires_grad=True)
     d = Dot(viz.to_dot(x @ w, names={}))
     assert "DotBackward0" in d.heads()  # torch: DotBackward0
     y = x @ w
-    y.backward()  # MatMul's grad_fn name is read from the arrays backward freed
-    assert "output" in Dot(viz.to_dot(y, names={})).heads()
+    y.backward()  # the operands' dims that tell Dot from Mm are freed with them
+    assert "MatmulBackward0" in Dot(viz.to_dot(y, names={})).heads()
 
 
 def test_names_false_draws_no_names_and_roots_as_output():

@@ -177,10 +177,7 @@ def _unnamed(t: Tensor, by_op: bool, fallback: str) -> str:
     """The label of a root the caller did not name: its grad_fn's name, as PyTorch
     prints it, else `fallback`."""
     if by_op and t._node is not None:
-        try:
-            return t._node.backward_name
-        except (TypeError, KeyError):  # a name read from arrays or attrs backward freed
-            pass
+        return t._node.backward_name
     return fallback
 
 
