@@ -1,4 +1,5 @@
 """`python3 -m benchmarks` runs the benchmark suite (benchmarks.run; see --help)."""
+
 import sys
 
 from benchmarks.run import main

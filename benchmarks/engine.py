@@ -45,6 +45,7 @@ status is 1 only when the training-step gradient check fails (difference >= 1e-1
 The JSON's "meta" names the microtensor sources measured (git HEAD and a sha256 of
 microtensor/**/*.py as they were on disk), since the library changes under it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -265,13 +266,18 @@ def step_grad_check(X, Y, params0) -> dict:
     diff = 0.0
     for p, g in zip(params, grads):
         if p.grad is None or p.grad.shape != g.shape or p.grad.dtype != np.float64:
-            raise AssertionError(f"gradient of shape {g.shape}: microtensor gave "
-                                 f"{None if p.grad is None else (p.grad.shape, p.grad.dtype)}")
+            raise AssertionError(
+                f"gradient of shape {g.shape}: microtensor gave "
+                f"{None if p.grad is None else (p.grad.shape, p.grad.dtype)}"
+            )
         diff = max(diff, float(np.max(np.abs(p.grad.numpy(force=True) - g))))
     scale = max(float(np.max(np.abs(g))) for g in grads)
-    return {"max_abs_diff": diff, "max_abs_grad": scale,
-            "loss_abs_diff": abs(float(loss.item()) - float(hand_loss)),
-            "loss": float(hand_loss)}
+    return {
+        "max_abs_diff": diff,
+        "max_abs_grad": scale,
+        "loss_abs_diff": abs(float(loss.item()) - float(hand_loss)),
+        "loss": float(hand_loss),
+    }
 
 
 def case_step(step, steps):
@@ -289,25 +295,35 @@ def source_id() -> dict:
     for f in sorted(pkg.rglob("*.py")):
         h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes() + b"\0")
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=pkg, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
+        head = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=pkg, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         head = None
-    return {"microtensor_path": str(pkg), "git_head": head,
-            "microtensor_sources_sha256": h.hexdigest()[:16]}
+    return {
+        "microtensor_path": str(pkg),
+        "git_head": head,
+        "microtensor_sources_sha256": h.hexdigest()[:16],
+    }
 
 
 def summary(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "rounds": list(values)}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "rounds": list(values),
+    }
 
 
 def fmt(s, digits=2):
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
-def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
-        log=print) -> dict:
+def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=print) -> dict:
     mt.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x0 = rng.standard_normal(100)
@@ -317,12 +333,16 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
     chain_check = {op: chain_grad_check(op, x0, chain) for op in OPS}
     X, Y, params0 = make_problem(seed)
     check = step_grad_check(X, Y, params0)
-    log(f"gradient check, training step (microtensor vs hand-written numpy, float64): "
+    log(
+        f"gradient check, training step (microtensor vs hand-written numpy, float64): "
         f"max abs diff = {check['max_abs_diff']:.3e} (max |grad| {check['max_abs_grad']:.3e}, "
         f"loss diff {check['loss_abs_diff']:.3e}) -> "
-        f"{'OK' if check['max_abs_diff'] < GRAD_TOL else 'FAILED'} (< {GRAD_TOL:g})")
-    log("gradient check, op chains (vs hand-written numpy backward): " + ", ".join(
-        f"{op} {d:.1e}" for op, d in chain_check.items()))
+        f"{'OK' if check['max_abs_diff'] < GRAD_TOL else 'FAILED'} (< {GRAD_TOL:g})"
+    )
+    log(
+        "gradient check, op chains (vs hand-written numpy backward): "
+        + ", ".join(f"{op} {d:.1e}" for op, d in chain_check.items())
+    )
 
     mt_step, mt_params = make_mt_step(X, Y, params0)
     hand_step, hand_params = make_hand_step(X, Y, params0)
@@ -331,8 +351,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
     for op in OPS:
         cases.append((("chain", op, "numpy"), lambda op=op: case_numpy(op, x0, chain, reps)))
         cases.append((("chain", op, "no_grad"), lambda op=op: case_nograd(op, x0, chain, reps)))
-        cases.append((("chain", op, "recorded"),
-                      lambda op=op: case_recorded(op, x0, chain, reps)))
+        cases.append((("chain", op, "recorded"), lambda op=op: case_recorded(op, x0, chain, reps)))
     cases.append((("step", "microtensor"), lambda: case_step(mt_step, steps)))
     cases.append((("step", "numpy_hand"), lambda: case_step(hand_step, steps)))
 
@@ -368,7 +387,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
             "backward_us": summary(bwd),
             "forward_over_numpy": statistics.median(fwd) / statistics.median(nump),
             "fwd_bwd_over_numpy": (statistics.median(fwd) + statistics.median(bwd))
-                                  / statistics.median(nump),
+            / statistics.median(nump),
             "grad_check_max_abs_diff": chain_check[op],
         }
     mt_us = [t / steps * 1e6 for t in raw[("step", "microtensor")]]
@@ -376,10 +395,12 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
     per_round = [a / b for a, b in zip(mt_us, hand_us)]
     ratio = statistics.median(mt_us) / statistics.median(hand_us)
     total_steps = warm_steps + rounds * steps
-    after = max(float(np.max(np.abs(p.numpy(force=True) - q))) for p, q in zip(mt_params, hand_params))
+    after = max(
+        float(np.max(np.abs(p.numpy(force=True) - q))) for p, q in zip(mt_params, hand_params)
+    )
     step = {
         "network": "2-5-5-1, sigmoid after every layer, biases, MSE (mean), SGD lr 0.1, "
-                   "batch 100, float64",
+        "batch 100, float64",
         "grad_check": check,
         "grad_check_max_abs_diff": check["max_abs_diff"],
         "microtensor_us": summary(mt_us),
@@ -392,11 +413,19 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED,
         "weights_max_abs_diff_after_training": after,
     }
     meta = {
-        "python": sys.version.split()[0], "numpy": np.__version__,
-        "microtensor": getattr(mt, "__version__", "?"), "platform": platform.platform(),
-        "machine": platform.machine(), "cpu_count": os.cpu_count(), "seed": seed,
-        "rounds": rounds, "steps_per_round": steps, "chain_len": chain,
-        "chains_per_round": reps, "batch": BATCH, "dtype": "float64",
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "microtensor": getattr(mt, "__version__", "?"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "seed": seed,
+        "rounds": rounds,
+        "steps_per_round": steps,
+        "chain_len": chain,
+        "chains_per_round": reps,
+        "batch": BATCH,
+        "dtype": "float64",
         **source_id(),
     }
     return {"meta": meta, "primitive": prim, "train_step": step}
@@ -418,10 +447,12 @@ def report(res: dict) -> str:
         "| forward / numpy | (fwd+bwd) / numpy |",
         "|---|---|---|---|---|---|---|",
     ]
-    for op, d in prim.items():
-        lines.append(f"| `{d['code']}` | {fmt(d['numpy_us'])} | {fmt(d['no_grad_us'])} | "
-                     f"{fmt(d['forward_us'])} | {fmt(d['backward_us'])} | "
-                     f"{d['forward_over_numpy']:.1f}x | {d['fwd_bwd_over_numpy']:.1f}x |")
+    for d in prim.values():
+        lines.append(
+            f"| `{d['code']}` | {fmt(d['numpy_us'])} | {fmt(d['no_grad_us'])} | "
+            f"{fmt(d['forward_us'])} | {fmt(d['backward_us'])} | "
+            f"{d['forward_over_numpy']:.1f}x | {d['fwd_bwd_over_numpy']:.1f}x |"
+        )
     check = step["grad_check"]
     lines += [
         "",
@@ -458,33 +489,46 @@ def profile_step(steps: int, top: int = 30) -> str:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("tottime").print_stats(top)
-    return f"### cProfile of {steps} microtensor training steps (sorted by own time)\n" \
-           + out.getvalue()
+    return (
+        f"### cProfile of {steps} microtensor training steps (sorted by own time)\n"
+        + out.getvalue()
+    )
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m benchmarks.engine",
-                                 description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python3 -m benchmarks.engine", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--rounds", type=int, default=7, help="timing rounds (default 7)")
-    ap.add_argument("--steps", type=int, default=2000,
-                    help="training steps per round and case (default 2000)")
+    ap.add_argument(
+        "--steps", type=int, default=2000, help="training steps per round and case (default 2000)"
+    )
     ap.add_argument("--chain", type=int, default=1000, help="ops per chain (default 1000)")
-    ap.add_argument("--reps", type=int, default=10,
-                    help="chains per round and case (default 10)")
+    ap.add_argument("--reps", type=int, default=10, help="chains per round and case (default 10)")
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--quick", action="store_true",
-                    help="one round, few steps: a smoke test, not a measurement")
+    ap.add_argument(
+        "--quick", action="store_true", help="one round, few steps: a smoke test, not a measurement"
+    )
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    ap.add_argument("--profile", action="store_true",
-                    help="also print a cProfile of the microtensor training step")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print a cProfile of the microtensor training step",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.steps, args.chain, args.reps = 1, 50, 100, 2
     if min(args.rounds, args.steps, args.chain, args.reps) < 1:
         ap.error("--rounds, --steps, --chain and --reps must be positive")
 
-    res = run(args.rounds, args.steps, args.chain, args.reps, args.seed,
-              log=lambda s: print(s, file=sys.stderr, flush=True))
+    res = run(
+        args.rounds,
+        args.steps,
+        args.chain,
+        args.reps,
+        args.seed,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )
     res["meta"]["quick"] = args.quick
     print(report(res))
     if args.profile:
@@ -494,7 +538,8 @@ def main(argv=None) -> int:
             json.dump(res, f, indent=2)
             f.write("\n")
     ok = res["train_step"]["grad_check_max_abs_diff"] < GRAD_TOL and all(
-        math.isfinite(v) for v in (res["train_step"]["ratio"],))
+        math.isfinite(v) for v in (res["train_step"]["ratio"],)
+    )
     return 0 if ok else 1
 
 

@@ -9,6 +9,7 @@ sides succeed. The generator's expectation is held against PyTorch too: a progra
 says must succeed (or must be refused) that PyTorch treats otherwise is a generator bug.
 A summary table by category comes first, then the first disagreeing programs as code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,13 +37,16 @@ def _array(t) -> np.ndarray:
     return np.zeros(t.shape) if t._is_zerotensor() else t.numpy().copy()
 
 
-_REASONS = (("returns multiple", "a split piece changed or read after a change"),
-            ("a view of a leaf", "in-place on a view of a leaf"),
-            ("leaf", "in-place on a leaf"),
-            ("modified by an in", "a saved tensor changed in place"),
-            ("second time", "graph freed"), ("freed", "graph freed"),
-            ("more than one element", "in-place on an expanded tensor"),
-            ("single memory location", "overlapping in-place operands"))
+_REASONS = (
+    ("returns multiple", "a split piece changed or read after a change"),
+    ("a view of a leaf", "in-place on a view of a leaf"),
+    ("leaf", "in-place on a leaf"),
+    ("modified by an in", "a saved tensor changed in place"),
+    ("second time", "graph freed"),
+    ("freed", "graph freed"),
+    ("more than one element", "in-place on an expanded tensor"),
+    ("single memory location", "overlapping in-place operands"),
+)
 _MIXED = re.compile(r"\[[^\]]*-?\d+\s*,[^\]]*:[^\]]*,\s*\[")  # x[0, :, [1, 2]]
 _INT_INDEX = re.compile(r"\w\[-?\d+(, -?\d+)*\]")  # v[0], v[1, -1]: a view in PyTorch
 
@@ -61,8 +65,11 @@ def _reason(program, category: str, detail: str) -> str:
 
 def _where(program, error: BaseException) -> str:
     """'line k: source' of the program statement that raised, or 'result'/'outside'."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if f.filename == "<microtensor program>"]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if f.filename == "<microtensor program>"
+    ]
     if not frames:
         return "outside the program"
     i = frames[-1].lineno - program.first_line
@@ -95,14 +102,16 @@ def _run(program, module, directions: list) -> dict:
     fn, leaves = program.build(module)
     try:
         gs = module.autograd.grad(fn(*leaves), leaves, create_graph=True, allow_unused=True)
-        terms = [(g * module.tensor(u)).sum() for g, u in zip(gs, directions)
-                 if g is not None and g.requires_grad]
+        terms = [
+            (g * module.tensor(u)).sum()
+            for g, u in zip(gs, directions)
+            if g is not None and g.requires_grad
+        ]
         if terms:
             hs = module.autograd.grad(sum(terms), leaves, allow_unused=True)
         else:
             hs = [None] * len(leaves)
-        found["hvp"] = [np.zeros(x.shape) if h is None else _array(h)
-                        for x, h in zip(leaves, hs)]
+        found["hvp"] = [np.zeros(x.shape) if h is None else _array(h) for x, h in zip(leaves, hs)]
     except Exception as error:
         found["double backward"] = _error(program, error)
     return found
@@ -112,8 +121,11 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
-STAGES = (("forward", "values", "forward values"), ("backward", "grad", "first derivatives"),
-          ("double backward", "hvp", "second derivatives"))
+STAGES = (
+    ("forward", "values", "forward values"),
+    ("backward", "grad", "first derivatives"),
+    ("double backward", "hvp", "second derivatives"),
+)
 
 
 def compare(program, torch, seed: int = 0) -> tuple:
@@ -128,7 +140,8 @@ def compare(program, torch, seed: int = 0) -> tuple:
     error = theirs.get("forward") or theirs.get("backward") or ""
     refused = error.startswith("RuntimeError") and "forward" in theirs
     if (program.expect == SUCCEEDS and any(k in error.lower() for k in _CLEAR)) or (
-            program.expect == REFUSED and not refused):
+        program.expect == REFUSED and not refused
+    ):
         status["generator's expectation"] = "wrong"
         found.append((f"generator: '{program.expect}' but PyTorch does not", error))
     else:
@@ -136,22 +149,27 @@ def compare(program, torch, seed: int = 0) -> tuple:
     for stage, result, title in STAGES:
         if stage in ours or stage in theirs:
             both = stage in ours and stage in theirs
-            status[title] = "both raise" if both else \
-                f"only {'microtensor' if stage in ours else 'PyTorch'} raises"
+            status[title] = (
+                "both raise"
+                if both
+                else f"only {'microtensor' if stage in ours else 'PyTorch'} raises"
+            )
             if not both:
                 found.append((f"{title}: {status[title]}", ours.get(stage) or theirs.get(stage)))
             return status, found
-        pairs = (ours[result].items() if result == "values" else zip(program.leaves, ours[result]))
+        pairs = ours[result].items() if result == "values" else zip(program.leaves, ours[result])
         other = theirs[result] if result == "values" else dict(zip(program.leaves, theirs[result]))
         for name, a in pairs:
             b = other.get(name)
             if b is None or not _close(a, b):
                 shape = b is None or a.shape != b.shape
                 status[title] = "a shape differs" if shape else "differ"
-                detail = (f"{name}: microtensor shape {a.shape}, PyTorch "
-                          f"{None if b is None else b.shape}" if shape else
-                          f"{name}: microtensor {a.ravel()[:4].tolist()}, PyTorch "
-                          f"{b.ravel()[:4].tolist()}")
+                detail = (
+                    f"{name}: microtensor shape {a.shape}, PyTorch {None if b is None else b.shape}"
+                    if shape
+                    else f"{name}: microtensor {a.ravel()[:4].tolist()}, PyTorch "
+                    f"{b.ravel()[:4].tolist()}"
+                )
                 found.append((f"{title}: {status[title]}", detail))
                 return status, found
         status[title] = "agree"
@@ -177,19 +195,20 @@ def main(argv: list | None = None) -> int:
             causes[category, _reason(program, category, detail)] += 1
             shown.setdefault(category, (seed, program, detail))
     last = args.seed + args.programs - 1
-    print(f"{args.programs} programs (seeds {args.seed}..{last}), microtensor against "
-          f"PyTorch {torch.__version__}\n")
+    print(
+        f"{args.programs} programs (seeds {args.seed}..{last}), microtensor against "
+        f"PyTorch {torch.__version__}\n"
+    )
     print(f"| {'stage':<24} | {'status':<26} | programs |")
     print(f"|{'-' * 26}|{'-' * 28}|----------|")
     order = ["generator's expectation"] + [title for _, _, title in STAGES]
-    for (stage, state), n in sorted(stages.items(), key=lambda kv: (order.index(kv[0][0]),
-                                                                    -kv[1])):
+    for (stage, state), n in sorted(stages.items(), key=lambda kv: (order.index(kv[0][0]), -kv[1])):
         print(f"| {stage:<24} | {state:<26} | {n:>8} |")
     print(f"\n| {'disagreement':<44} | {'likely cause':<44} | programs |")
     print(f"|{'-' * 46}|{'-' * 46}|----------|")
     for (category, reason), n in causes.most_common():
         print(f"| {category:<44} | {reason:<44} | {n:>8} |")
-    for category, (seed, program, detail) in list(shown.items())[:args.show]:
+    for category, (seed, program, detail) in list(shown.items())[: args.show]:
         print(f"\n### {category} (seed {seed})\n# {detail}\n{program}")
     return 0
 

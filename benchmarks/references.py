@@ -12,12 +12,20 @@ The conv net keeps its activations as (C, N, H, W): im2col then puts all the win
 the batch in one (C*k*k, N*oh*ow) matrix, and each convolution, forward or backward, is
 one matrix product instead of one per image.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "softmax_cross_entropy", "MLPSigmoidMSE", "MLPReluCE", "ConvNetRef",
-           "SGD", "Adam"]
+__all__ = [
+    "sigmoid",
+    "softmax_cross_entropy",
+    "MLPSigmoidMSE",
+    "MLPReluCE",
+    "ConvNetRef",
+    "SGD",
+    "Adam",
+]
 
 
 def sigmoid(z):
@@ -65,8 +73,8 @@ class Adam:
     def step(self, grads):
         self.t += 1
         b1, b2 = self.betas
-        step_size = self.lr / (1 - b1 ** self.t)
-        root_bc2 = (1 - b2 ** self.t) ** 0.5
+        step_size = self.lr / (1 - b1**self.t)
+        root_bc2 = (1 - b2**self.t) ** 0.5
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m *= b1
             m += (1 - b1) * g
@@ -166,13 +174,13 @@ def im2col(x, k, pad):
     c, n, h, w = x.shape
     if pad:
         xp = np.zeros((c, n, h + 2 * pad, w + 2 * pad), x.dtype)
-        xp[:, :, pad:pad + h, pad:pad + w] = x
+        xp[:, :, pad : pad + h, pad : pad + w] = x
         x = xp
     oh, ow = x.shape[2] - k + 1, x.shape[3] - k + 1
     cols = np.empty((c, k, k, n, oh, ow), x.dtype)
     for i in range(k):
         for j in range(k):
-            cols[:, i, j] = x[:, :, i:i + oh, j:j + ow]
+            cols[:, i, j] = x[:, :, i : i + oh, j : j + ow]
     return cols.reshape(c * k * k, n * oh * ow), oh, ow
 
 
@@ -185,13 +193,13 @@ def col2im(dcols, shape, k, pad):
     dx = np.zeros((c, n, hp, wp), dcols.dtype)
     for i in range(k):
         for j in range(k):
-            dx[:, :, i:i + oh, j:j + ow] += d[:, i, j]
-    return dx[:, :, pad:pad + h, pad:pad + w] if pad else dx
+            dx[:, :, i : i + oh, j : j + ow] += d[:, i, j]
+    return dx[:, :, pad : pad + h, pad : pad + w] if pad else dx
 
 
 def _quarters(x, h2, w2):
     """The four strided views of 2x2 pooling windows over (C, N, H, W)."""
-    return [x[:, :, i:2 * h2:2, j:2 * w2:2] for i in (0, 1) for j in (0, 1)]
+    return [x[:, :, i : 2 * h2 : 2, j : 2 * w2 : 2] for i in (0, 1) for j in (0, 1)]
 
 
 def maxpool2_forward(x):

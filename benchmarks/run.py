@@ -30,10 +30,12 @@ NAME` change it for the timed processes, to compare. PyTorch runs with as many t
 as numpy's BLAS. Peers that are not installed (pip install "microtensor[bench]") are
 skipped with a note. Nothing here asserts on speed.
 """
+
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -53,13 +55,29 @@ from .workloads import IMPLS, PEERS, WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "suite.json"
-ENV_PREFIXES = ("OPENBLAS_", "GOTO", "OMP_", "MKL_", "BLIS_", "MALLOC_", "GLIBC_TUNABLES",
-                "KMP_", "NUMEXPR_", "PYTHONMALLOC", "LD_PRELOAD")
+ENV_PREFIXES = (
+    "OPENBLAS_",
+    "GOTO",
+    "OMP_",
+    "MKL_",
+    "BLIS_",
+    "MALLOC_",
+    "GLIBC_TUNABLES",
+    "KMP_",
+    "NUMEXPR_",
+    "PYTHONMALLOC",
+    "LD_PRELOAD",
+)
 GRAD_TOL = {"float64": 1e-10, "float32": 1e-4}  # relative to the largest gradient entry
 MEMORY_WORKLOADS = ("mlp-2-5-5-1",)
 # --quick without --workloads: one workload of each kind (the MSE and the CE MLP)
-QUICK_WORKLOADS = ("mlp-2-5-5-1", "mlp-64-256-256-10-f32", "conv-b64-f32", "chain-1e3",
-                   "digits-epoch")
+QUICK_WORKLOADS = (
+    "mlp-2-5-5-1",
+    "mlp-64-256-256-10-f32",
+    "conv-b64-f32",
+    "chain-1e3",
+    "digits-epoch",
+)
 LINEAR_TOL = 1.5  # backward us/op at the largest N within this factor of the smallest N
 
 
@@ -90,15 +108,28 @@ def sources_id() -> dict:
     for f in sorted(pkg.rglob("*.py")):
         h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes() + b"\0")
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "microtensor"],
-                                    cwd=ROOT, capture_output=True, text=True,
-                                    timeout=10).stdout.strip())
+        head = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "microtensor"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         head, dirty = None, None
-    return {"git_head": head, "microtensor_modified_since_head": dirty,
-            "microtensor_sources_sha256": h.hexdigest()[:16]}
+    return {
+        "git_head": head,
+        "microtensor_modified_since_head": dirty,
+        "microtensor_sources_sha256": h.hexdigest()[:16],
+    }
 
 
 def environment(child_env: dict, changed: list) -> dict:
@@ -106,12 +137,17 @@ def environment(child_env: dict, changed: list) -> dict:
     check process: this one imports no numpy, so its children start small.)"""
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "python": sys.version.split()[0], "numpy": _version("numpy"),
-        "torch": _version("torch"), "autograd": _version("autograd"),
-        "platform": platform.platform(), "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "numpy": _version("numpy"),
+        "torch": _version("torch"),
+        "autograd": _version("autograd"),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "env": {k: v for k, v in sorted(child_env.items()) if k.startswith(ENV_PREFIXES)},
-        "env_as_is": not changed, "env_changes": changed,
+        "env_as_is": not changed,
+        "env_changes": changed,
         "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 
@@ -122,15 +158,23 @@ class JobError(RuntimeError):
 
 
 def run_child(spec: dict, env: dict, timeout: float = 600) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_TAG):
             if proc.returncode == 0:
-                return json.loads(line[len(RESULT_TAG):])
+                return json.loads(line[len(RESULT_TAG) :])
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-8:]
-    raise JobError(f"{spec.get('mode')} {spec.get('workload', '')} {spec.get('impl', '')} "
-                   f"exited {proc.returncode}:\n  " + "\n  ".join(tail))
+    raise JobError(
+        f"{spec.get('mode')} {spec.get('workload', '')} {spec.get('impl', '')} "
+        f"exited {proc.returncode}:\n  " + "\n  ".join(tail)
+    )
 
 
 def save_digits(tmp: Path, env: dict) -> str:
@@ -140,8 +184,12 @@ def save_digits(tmp: Path, env: dict) -> str:
 
 # ---------------------------------------------------------------------------- summaries
 def stat(values: list) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "rounds": values}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "rounds": values,
+    }
 
 
 def summarize(raw: dict, workloads: list) -> dict:
@@ -154,32 +202,39 @@ def summarize(raw: dict, workloads: list) -> dict:
         if not runs:
             continue
         ref = runs.get("numpy")
-        entry = {"title": w.title, "kind": w.kind, "dtype": w.dtype, "unit": w.unit,
-                 "impls": {}}
+        entry = {"title": w.title, "kind": w.kind, "dtype": w.dtype, "unit": w.unit, "impls": {}}
         for impl, rounds in runs.items():
             ok = [r for r in rounds if r is not None]
             if not ok:
                 entry["impls"][impl] = {"error": "every round failed"}
                 continue
-            d = {"us": stat([r["us"] for r in ok]),
-                 "peak_rss_mib": max(r["peak_rss_kib"] for r in ok) / 1024,
-                 "base_rss_mib": statistics.median(r["base_rss_kib"] for r in ok) / 1024,
-                 "failed_rounds": len(rounds) - len(ok)}
+            d = {
+                "us": stat([r["us"] for r in ok]),
+                "peak_rss_mib": max(r["peak_rss_kib"] for r in ok) / 1024,
+                "base_rss_mib": statistics.median(r["base_rss_kib"] for r in ok) / 1024,
+                "failed_rounds": len(rounds) - len(ok),
+            }
             d["over_imports_mib"] = d["peak_rss_mib"] - d["base_rss_mib"]
             if ok[0].get("meta"):
                 d["meta"] = ok[0]["meta"]
             for other in ("numpy", "torch"):
                 if other in runs and other != impl:
-                    pairs = [(a["us"], b["us"]) for a, b in zip(rounds, runs[other])
-                             if a is not None and b is not None]
+                    pairs = [
+                        (a["us"], b["us"])
+                        for a, b in zip(rounds, runs[other])
+                        if a is not None and b is not None
+                    ]
                     if pairs:
                         d[f"ratio_{other}"] = stat([a / b for a, b in pairs])
             if w.kind == "chain":
                 d["fwd_us"] = stat([r["fwd_us"] for r in ok])
                 d["bwd_us"] = stat([r["bwd_us"] for r in ok])
                 if ref and impl != "numpy":
-                    pairs = [(a["fwd_us"], b["us"]) for a, b in zip(rounds, ref)
-                             if a is not None and b is not None]
+                    pairs = [
+                        (a["fwd_us"], b["us"])
+                        for a, b in zip(rounds, ref)
+                        if a is not None and b is not None
+                    ]
                     d["overhead_us"] = stat([a - b for a, b in pairs])
             entry["impls"][impl] = d
         out[name] = entry
@@ -207,22 +262,35 @@ def evaluate_targets(summary: dict) -> list:
                 row["met"] = None if value is None else value <= limit
             else:  # torch
                 value = mt.get("ratio_torch", {}).get("median")
-                row["what"] = (f"microtensor / PyTorch < 1 (faster)" if limit == 1.0 else
-                               f"microtensor / PyTorch <= {limit:g}x")
-                row["met"] = None if value is None else (
-                    value < limit if limit == 1.0 else value <= limit)
+                row["what"] = (
+                    "microtensor / PyTorch < 1 (faster)"
+                    if limit == 1.0
+                    else f"microtensor / PyTorch <= {limit:g}x"
+                )
+                row["met"] = (
+                    None if value is None else (value < limit if limit == 1.0 else value <= limit)
+                )
             row["value"] = value
             rows.append(row)
-    chains = {n: e["impls"]["microtensor"]["bwd_us"]["median"] for n, e in summary.items()
-              if e["kind"] == "chain" and "bwd_us" in e["impls"].get("microtensor", {})}
+    chains = {
+        n: e["impls"]["microtensor"]["bwd_us"]["median"]
+        for n, e in summary.items()
+        if e["kind"] == "chain" and "bwd_us" in e["impls"].get("microtensor", {})
+    }
     if len(chains) >= 2:
         ns = sorted(chains, key=lambda n: WORKLOADS[n].n_ops)
         growth = chains[ns[-1]] / chains[ns[0]]
-        rows.append({"workload": f"{ns[0]} .. {ns[-1]}", "target": "linear_backward",
-                     "limit": LINEAR_TOL, "value": growth,
-                     "what": f"backward us/op at N={WORKLOADS[ns[-1]].n_ops:.0e} over "
-                             f"N={WORKLOADS[ns[0]].n_ops:.0e} <= {LINEAR_TOL:g} (linear)",
-                     "met": growth <= LINEAR_TOL})
+        rows.append(
+            {
+                "workload": f"{ns[0]} .. {ns[-1]}",
+                "target": "linear_backward",
+                "limit": LINEAR_TOL,
+                "value": growth,
+                "what": f"backward us/op at N={WORKLOADS[ns[-1]].n_ops:.0e} over "
+                f"N={WORKLOADS[ns[0]].n_ops:.0e} <= {LINEAR_TOL:g} (linear)",
+                "met": growth <= LINEAR_TOL,
+            }
+        )
     return rows
 
 
@@ -240,11 +308,18 @@ def _span(s: dict, fmt) -> str:
 def report(res: dict) -> str:
     env, meta = res["environment"], res["meta"]
     blas = [p for p in (env.get("threadpoolctl") or []) if p.get("user_api") == "blas"]
-    blas_txt = ", ".join(f"{p['internal_api']} {p.get('version')} ({p.get('architecture')}, "
-                         f"{p['num_threads']} thread{'s' if p['num_threads'] != 1 else ''})"
-                         for p in blas) or "threadpoolctl absent"
-    env_txt = ", ".join(f"{k}={v}" for k, v in env["env"].items()) or \
-        "none of OPENBLAS_*/OMP_*/MKL_*/MALLOC_* set"
+    blas_txt = (
+        ", ".join(
+            f"{p['internal_api']} {p.get('version')} ({p.get('architecture')}, "
+            f"{p['num_threads']} thread{'s' if p['num_threads'] != 1 else ''})"
+            for p in blas
+        )
+        or "threadpoolctl absent"
+    )
+    env_txt = (
+        ", ".join(f"{k}={v}" for k, v in env["env"].items())
+        or "none of OPENBLAS_*/OMP_*/MKL_*/MALLOC_* set"
+    )
     load = env.get("loadavg_start")
     end = meta.get("loadavg_end")
     lines = [
@@ -254,47 +329,72 @@ def report(res: dict) -> str:
         f"{env['platform']}",
         f"- python {env['python']}, numpy {env['numpy']}, torch {env['torch'] or 'absent'}, "
         f"HIPS autograd {env['autograd'] or 'absent'}; numpy's BLAS: {blas_txt}",
-        (f"- environment used as is: {env_txt}" if env["env_as_is"] else
-         f"- environment CHANGED for the timed processes ({', '.join(env['env_changes'])}); "
-         f"then: {env_txt}"),
+        (
+            f"- environment used as is: {env_txt}"
+            if env["env_as_is"]
+            else f"- environment CHANGED for the timed processes ({', '.join(env['env_changes'])}); "
+            f"then: {env_txt}"
+        ),
         f"- load average at start {', '.join(f'{x:.2f}' for x in load) if load else '?'}"
         f"{', at end ' + ', '.join(f'{x:.2f}' for x in end) if end else ''}"
-        + (" — the machine was busy: treat the times as noisy" if load and
-           max(load[0], (end or load)[0]) > 0.75 * (env["affinity"] or env["cpu_count"])
-           else ""),
+        + (
+            " — the machine was busy: treat the times as noisy"
+            if load
+            and max(load[0], (end or load)[0]) > 0.75 * (env["affinity"] or env["cpu_count"])
+            else ""
+        ),
         f"- microtensor sources {meta['sources']['microtensor_sources_sha256']} "
         f"(HEAD {(meta['sources']['git_head'] or '?')[:10]}"
         f"{', modified since' if meta['sources']['microtensor_modified_since_head'] else ''})"
-        + ("" if meta["sources_unchanged"] else
-           " — THE SOURCES CHANGED DURING THE RUN: the numbers mix versions"),
+        + (
+            ""
+            if meta["sources_unchanged"]
+            else " — THE SOURCES CHANGED DURING THE RUN: the numbers mix versions"
+        ),
         f"- method: every (workload, implementation) in a fresh process, {meta['rounds']} "
         f"round(s) in shuffled order, ~{meta['budget']} s of timed steps per process "
         f"in {meta['blocks']} blocks (median); ratios are per round, then the median "
         f"(min–max) over rounds{'; QUICK MODE: not a measurement' if meta['quick'] else ''}",
     ]
-    threads = sorted({d["meta"]["torch_threads"] for e in res["summary"].values()
-                      for d in e["impls"].values() if d.get("meta", {}).get("torch_threads")})
+    threads = sorted(
+        {
+            d["meta"]["torch_threads"]
+            for e in res["summary"].values()
+            for d in e["impls"].values()
+            if d.get("meta", {}).get("torch_threads")
+        }
+    )
     if threads:
-        lines.append(f"- PyTorch threads: {', '.join(map(str, threads))} (set to numpy's BLAS "
-                     f"threads)")
+        lines.append(
+            f"- PyTorch threads: {', '.join(map(str, threads))} (set to numpy's BLAS threads)"
+        )
     if meta["skipped"]:
         lines.append("- skipped: " + "; ".join(meta["skipped"]))
-    lines += ["", "## Gradients before timing (max abs difference from the hand-written "
-              "numpy reference, same weights and batch)", "",
-              "| workload | implementation | max abs diff | max abs grad | loss diff | ok |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Gradients before timing (max abs difference from the hand-written "
+        "numpy reference, same weights and batch)",
+        "",
+        "| workload | implementation | max abs diff | max abs grad | loss diff | ok |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, c in res["grad_check"].items():
         for impl, d in c["impls"].items():
-            lines.append(f"| {name} | {impl} | {d['max_abs_diff']:.2e} | "
-                         f"{c['max_abs_grad']:.2e} | {d['loss_abs_diff']:.1e} | "
-                         f"{'yes' if d['ok'] else 'NO'} |")
+            lines.append(
+                f"| {name} | {impl} | {d['max_abs_diff']:.2e} | "
+                f"{c['max_abs_grad']:.2e} | {d['loss_abs_diff']:.1e} | "
+                f"{'yes' if d['ok'] else 'NO'} |"
+            )
     steps = {n: e for n, e in res["summary"].items() if e["kind"] != "chain"}
     if steps:
-        lines += ["", "## Training steps (forward + loss + backward + optimizer step; "
-                  "digits: one epoch)", "",
-                  "| workload | implementation | time per step, median (min–max) | "
-                  "× numpy, same round | × PyTorch, same round | peak RSS MiB (after imports) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Training steps (forward + loss + backward + optimizer step; digits: one epoch)",
+            "",
+            "| workload | implementation | time per step, median (min–max) | "
+            "× numpy, same round | × PyTorch, same round | peak RSS MiB (after imports) |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, e in steps.items():
             for impl in IMPLS:
                 d = e["impls"].get(impl)
@@ -303,20 +403,28 @@ def report(res: dict) -> str:
                 if "error" in d:
                     lines.append(f"| {name} | {impl} | FAILED | | | |")
                     continue
-                rn = _span(d["ratio_numpy"], lambda x: f"{x:.2f}") if "ratio_numpy" in d \
+                rn = (
+                    _span(d["ratio_numpy"], lambda x: f"{x:.2f}")
+                    if "ratio_numpy" in d
                     else ("1" if impl == "numpy" else "")
-                rt = _span(d["ratio_torch"], lambda x: f"{x:.2f}") if "ratio_torch" in d \
-                    else ""
-                lines.append(f"| {name} | {impl} | "
-                             f"{_span(d['us'], lambda x: _fmt_time(x, e['unit']))} | {rn} | "
-                             f"{rt} | {d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |")
+                )
+                rt = _span(d["ratio_torch"], lambda x: f"{x:.2f}") if "ratio_torch" in d else ""
+                lines.append(
+                    f"| {name} | {impl} | "
+                    f"{_span(d['us'], functools.partial(_fmt_time, unit=e['unit']))} | {rn} | "
+                    f"{rt} | {d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |"
+                )
     chains = {n: e for n, e in res["summary"].items() if e["kind"] == "chain"}
     if chains:
-        lines += ["", "## Op chains: `x = x * 1.0001` on a (100,) float64 tensor, N ops "
-                  "recorded, then backward", "",
-                  "| N | implementation | forward µs/op | backward µs/op | "
-                  "forward − numpy µs/op | peak RSS MiB (after imports) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Op chains: `x = x * 1.0001` on a (100,) float64 tensor, N ops "
+            "recorded, then backward",
+            "",
+            "| N | implementation | forward µs/op | backward µs/op | "
+            "forward − numpy µs/op | peak RSS MiB (after imports) |",
+            "|---|---|---|---|---|---|",
+        ]
         f2 = lambda x: f"{x:.2f}"  # noqa: E731
         for name, e in chains.items():
             n = f"{WORKLOADS[name].n_ops:.0e}"
@@ -327,33 +435,53 @@ def report(res: dict) -> str:
                 if "error" in d:
                     lines.append(f"| {n} | {impl} | FAILED | | | |")
                     continue
-                bwd = ("—" if impl == "numpy" else "in forward" if impl == "compiled"
-                       else _span(d["bwd_us"], f2))
+                bwd = (
+                    "—"
+                    if impl == "numpy"
+                    else "in forward"
+                    if impl == "compiled"
+                    else _span(d["bwd_us"], f2)
+                )
                 over = _span(d["overhead_us"], f2) if "overhead_us" in d else "—"
-                lines.append(f"| {n} | {impl} | {_span(d['fwd_us'], f2)} | {bwd} | {over} | "
-                             f"{d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |")
+                lines.append(
+                    f"| {n} | {impl} | {_span(d['fwd_us'], f2)} | {bwd} | {over} | "
+                    f"{d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |"
+                )
     if res["targets"]:
-        lines += ["", "## Targets (microtensor eager and compiled, medians over rounds)", "",
-                  "| workload | target | measured | met |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Targets (microtensor eager and compiled, medians over rounds)",
+            "",
+            "| workload | target | measured | met |",
+            "|---|---|---|---|",
+        ]
         for t in res["targets"]:
             v = t["value"]
-            shown = "—" if v is None else (f"{v:.2f} µs" if t["target"] == "overhead_us"
-                                           else f"{v:.2f}x")
+            shown = (
+                "—"
+                if v is None
+                else (f"{v:.2f} µs" if t["target"] == "overhead_us" else f"{v:.2f}x")
+            )
             met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
             lines.append(f"| {t['workload']} | {t['what']} | {shown} | {met} |")
     mem = res.get("memory")
     if mem:
-        lines += ["", "## Memory: RSS of one process after many training steps "
-                  "(microtensor, no explicit gc)", "",
-                  "| workload | RSS after early steps | RSS after late steps | growth | "
-                  "gc.collect() found | live graph nodes | no growth |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Memory: RSS of one process after many training steps (microtensor, no explicit gc)",
+            "",
+            "| workload | RSS after early steps | RSS after late steps | growth | "
+            "gc.collect() found | live graph nodes | no growth |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, m in mem.items():
-            lines.append(f"| {name} | {m['rss_early_kib'] / 1024:.1f} MiB after "
-                         f"{m['early_steps']:,} | {m['rss_late_kib'] / 1024:.1f} MiB after "
-                         f"{m['late_steps']:,} | {m['growth_kib']:+d} KiB | "
-                         f"{m['gc_unreachable']} objects | {m['live_nodes']} | "
-                         f"{'yes' if m['ok'] else '**no**'} |")
+            lines.append(
+                f"| {name} | {m['rss_early_kib'] / 1024:.1f} MiB after "
+                f"{m['early_steps']:,} | {m['rss_late_kib'] / 1024:.1f} MiB after "
+                f"{m['late_steps']:,} | {m['growth_kib']:+d} KiB | "
+                f"{m['gc_unreachable']} objects | {m['live_nodes']} | "
+                f"{'yes' if m['ok'] else '**no**'} |"
+            )
     if res["errors"]:
         lines += ["", "## Errors", ""] + [f"- {e}" for e in res["errors"]]
     return "\n".join(lines) + "\n"
@@ -363,15 +491,21 @@ def profile_table(name: str, res: dict, impl: str = "microtensor") -> str:
     """cProfile's top functions by own time, per step and per call (µs)."""
     n = res["steps"]
     unit = "chain" if WORKLOADS[name].kind == "chain" else WORKLOADS[name].unit
-    lines = [f"### cProfile of {n} {impl} {unit}s of {name} ({res['total_s'] / n * 1e6:,.0f} "
-             f"µs per {unit} under the profiler), sorted by own time", "",
-             f"| function | calls per {unit} | own µs per call | own µs per {unit} | "
-             f"own % | cumulative µs per {unit} |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"### cProfile of {n} {impl} {unit}s of {name} ({res['total_s'] / n * 1e6:,.0f} "
+        f"µs per {unit} under the profiler), sorted by own time",
+        "",
+        f"| function | calls per {unit} | own µs per call | own µs per {unit} | "
+        f"own % | cumulative µs per {unit} |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in res["top"]:
-        lines.append(f"| `{r['function']}` | {r['ncalls'] / n:g} | "
-                     f"{r['tottime_s'] / r['ncalls'] * 1e6:.2f} | {r['tottime_s'] / n * 1e6:.1f} | "
-                     f"{100 * r['tottime_s'] / res['total_s']:.1f} | "
-                     f"{r['cumtime_s'] / n * 1e6:.1f} |")
+        lines.append(
+            f"| `{r['function']}` | {r['ncalls'] / n:g} | "
+            f"{r['tottime_s'] / r['ncalls'] * 1e6:.2f} | {r['tottime_s'] / n * 1e6:.1f} | "
+            f"{100 * r['tottime_s'] / res['total_s']:.1f} | "
+            f"{r['cumtime_s'] / n * 1e6:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -389,46 +523,83 @@ def _parse_env(args) -> tuple[dict, list]:
         env.pop(name, None)
         changed.append(f"unset {name}")
     # the children import `benchmarks` and `microtensor` from this checkout
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get(
-        "PYTHONPATH", "").split(os.pathsep) if p])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     return env, changed
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m benchmarks",
-                                 description="\n\n".join(__doc__.split("\n\n")[:2]),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python3 -m benchmarks",
+        description="\n\n".join(__doc__.split("\n\n")[:2]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--rounds", type=int, default=5, help="timing rounds (default 5)")
-    ap.add_argument("--budget", type=float, default=0.8,
-                    help="seconds of timed steps per process (default 0.8)")
-    ap.add_argument("--blocks", type=int, default=5,
-                    help="timed blocks per process, the median is kept (default 5)")
+    ap.add_argument(
+        "--budget", type=float, default=0.8, help="seconds of timed steps per process (default 0.8)"
+    )
+    ap.add_argument(
+        "--blocks",
+        type=int,
+        default=5,
+        help="timed blocks per process, the median is kept (default 5)",
+    )
     ap.add_argument("--workloads", help="comma-separated names (default: all; see --list)")
-    ap.add_argument("--impls", help=f"comma-separated, from {','.join(IMPLS)} (default: all "
-                                     f"installed; numpy always runs, as the reference)")
+    ap.add_argument(
+        "--impls",
+        help=f"comma-separated, from {','.join(IMPLS)} (default: all "
+        f"installed; numpy always runs, as the reference)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--quick", action="store_true",
-                    help="one round, 2 steps per process, one workload of each kind "
-                         "(unless --workloads), memory check over 10 vs 100 steps: a "
-                         "smoke test, not a measurement")
-    ap.add_argument("--json", metavar="PATH", default=str(DEFAULT_JSON),
-                    help=f"where to write the results (default {DEFAULT_JSON.relative_to(ROOT)})")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="one round, 2 steps per process, one workload of each kind "
+        "(unless --workloads), memory check over 10 vs 100 steps: a "
+        "smoke test, not a measurement",
+    )
+    ap.add_argument(
+        "--json",
+        metavar="PATH",
+        default=str(DEFAULT_JSON),
+        help=f"where to write the results (default {DEFAULT_JSON.relative_to(ROOT)})",
+    )
     ap.add_argument("--markdown", metavar="PATH", help="also write the tables here")
-    ap.add_argument("--env", action="append", metavar="NAME=VALUE",
-                    help="set a variable for the timed processes (repeatable)")
-    ap.add_argument("--unset", action="append", metavar="NAME",
-                    help="remove a variable for the timed processes (repeatable)")
-    ap.add_argument("--memory-steps",
-                    help="early,late step counts of the memory check (default 100,10000; "
-                         "10,100 with --quick)")
-    ap.add_argument("--memory-workloads", help=f"comma-separated workloads of the memory "
-                                               f"check (default {','.join(MEMORY_WORKLOADS)})")
+    ap.add_argument(
+        "--env",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a variable for the timed processes (repeatable)",
+    )
+    ap.add_argument(
+        "--unset",
+        action="append",
+        metavar="NAME",
+        help="remove a variable for the timed processes (repeatable)",
+    )
+    ap.add_argument(
+        "--memory-steps",
+        help="early,late step counts of the memory check (default 100,10000; 10,100 with --quick)",
+    )
+    ap.add_argument(
+        "--memory-workloads",
+        help=f"comma-separated workloads of the memory "
+        f"check (default {','.join(MEMORY_WORKLOADS)})",
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the memory check")
-    ap.add_argument("--profile", metavar="WORKLOAD",
-                    help="only print a cProfile of microtensor on WORKLOAD (no timing)")
+    ap.add_argument(
+        "--profile",
+        metavar="WORKLOAD",
+        help="only print a cProfile of microtensor on WORKLOAD (no timing)",
+    )
     ap.add_argument("--profile-steps", type=int, default=200)
-    ap.add_argument("--profile-impl", default="microtensor", choices=("microtensor", "compiled"),
-                    help="what --profile profiles (default microtensor: eager mode)")
+    ap.add_argument(
+        "--profile-impl",
+        default="microtensor",
+        choices=("microtensor", "compiled"),
+        help="what --profile profiles (default microtensor: eager mode)",
+    )
     ap.add_argument("--list", action="store_true", help="list workloads and exit")
     args = ap.parse_args(argv)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
@@ -453,30 +624,43 @@ def main(argv=None) -> int:
         args.memory_steps = "10,100" if args.quick else "100,10000"
     early, late = (int(x) for x in args.memory_steps.split(","))
     if args.rounds < 1 or args.blocks < 1 or args.budget < 0 or not 0 < early < late:
-        ap.error("--rounds and --blocks must be positive, --budget >= 0, and the memory "
-                 "steps 0 < early < late")
+        ap.error(
+            "--rounds and --blocks must be positive, --budget >= 0, and the memory "
+            "steps 0 < early < late"
+        )
 
     wanted = set(IMPLS if not args.impls else args.impls.split(",")) | {"numpy", "microtensor"}
     skipped = []
     for impl, module in PEERS.items():
         if impl in wanted and importlib.util.find_spec(module) is None:
             wanted.discard(impl)
-            skipped.append(f"{impl} is not installed (pip install \"microtensor[bench]\")")
+            skipped.append(f'{impl} is not installed (pip install "microtensor[bench]")')
     if "digits-epoch" in names and importlib.util.find_spec("sklearn") is None:
         names.remove("digits-epoch")
         skipped.append("digits-epoch needs scikit-learn (models.digits)")
-    skipped += ["conv nets have no HIPS autograd version (no strided-window primitive)"] \
-        if "autograd" in wanted and any(WORKLOADS[n].kind in ("conv", "digits") for n in names) \
+    skipped += (
+        ["conv nets have no HIPS autograd version (no strided-window primitive)"]
+        if "autograd" in wanted and any(WORKLOADS[n].kind in ("conv", "digits") for n in names)
         else []
+    )
 
     with tempfile.TemporaryDirectory(prefix="mt-bench-") as tmp:
         data = save_digits(Path(tmp), env) if "digits-epoch" in names else None
         if args.profile:
             if args.profile not in WORKLOADS:
                 ap.error(f"unknown workload {args.profile!r}")
-            res = run_child({"mode": "profile", "workload": args.profile,
-                             "impl": args.profile_impl, "steps": args.profile_steps,
-                             "seed": args.seed, "data": data, "top": 30}, env)
+            res = run_child(
+                {
+                    "mode": "profile",
+                    "workload": args.profile,
+                    "impl": args.profile_impl,
+                    "steps": args.profile_steps,
+                    "seed": args.seed,
+                    "data": data,
+                    "top": 30,
+                },
+                env,
+            )
             print(profile_table(args.profile, res, args.profile_impl))
             return 0
         return _suite(args, names, wanted, skipped, env, changed, data, early, late, log)
@@ -488,8 +672,16 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
     log(res["environment"]["date_utc"] + f" — {len(names)} workloads, rounds={args.rounds}")
 
     # -- gradients first
-    checked = run_child({"mode": "check", "workloads": names, "impls": sorted(wanted),
-                         "seed": args.seed, "data": data}, env)
+    checked = run_child(
+        {
+            "mode": "check",
+            "workloads": names,
+            "impls": sorted(wanted),
+            "seed": args.seed,
+            "data": data,
+        },
+        env,
+    )
     check = checked["workloads"]
     res["environment"].update(checked["info"])
     grad_ok = True
@@ -499,8 +691,10 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
             d["ok"] = d["max_abs_diff"] <= tol
             if impl in ("microtensor", "compiled") and not d["ok"]:
                 grad_ok = False
-            log(f"gradient check {name:26s} {impl:12s} max abs diff {d['max_abs_diff']:.2e} "
-                f"(max |grad| {c['max_abs_grad']:.2e}) {'OK' if d['ok'] else 'DIFFERS'}")
+            log(
+                f"gradient check {name:26s} {impl:12s} max abs diff {d['max_abs_diff']:.2e} "
+                f"(max |grad| {c['max_abs_grad']:.2e}) {'OK' if d['ok'] else 'DIFFERS'}"
+            )
     res["grad_check"] = check
 
     # -- timing rounds
@@ -513,9 +707,16 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
         order = list(jobs)
         order_rng.shuffle(order)
         for name, impl in order:
-            spec = {"mode": "time", "workload": name, "impl": impl, "seed": args.seed,
-                    "budget": args.budget, "blocks": args.blocks,
-                    "min_warm": 1 if args.quick else 2, "data": data}
+            spec = {
+                "mode": "time",
+                "workload": name,
+                "impl": impl,
+                "seed": args.seed,
+                "budget": args.budget,
+                "blocks": args.blocks,
+                "min_warm": 1 if args.quick else 2,
+                "data": data,
+            }
             try:
                 raw[(name, impl)].append(run_child(spec, env))
             except (JobError, subprocess.TimeoutExpired) as e:
@@ -523,33 +724,55 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
                 res["errors"].append(f"round {r + 1}: {e}")
                 log(f"FAILED: {e}")
         loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
-        log(f"round {r + 1}/{args.rounds} done ({time.perf_counter() - t_start:.0f} s, "
-            f"load {loads[-1]})")
+        log(
+            f"round {r + 1}/{args.rounds} done ({time.perf_counter() - t_start:.0f} s, "
+            f"load {loads[-1]})"
+        )
 
     # -- memory
-    mem_names = args.memory_workloads.split(",") if args.memory_workloads else \
-        list(MEMORY_WORKLOADS)
+    mem_names = (
+        args.memory_workloads.split(",") if args.memory_workloads else list(MEMORY_WORKLOADS)
+    )
     if not args.no_memory:
         try:
-            mem = run_child({"mode": "memory", "workloads": mem_names, "early": early,
-                             "late": late, "seed": args.seed}, env)
+            mem = run_child(
+                {
+                    "mode": "memory",
+                    "workloads": mem_names,
+                    "early": early,
+                    "late": late,
+                    "seed": args.seed,
+                },
+                env,
+            )
             for m in mem.values():
                 # "no growth": within 1% of the early RSS or 256 KiB (allocator noise),
                 # nothing left for the cycle collector, no graph node alive
-                m["ok"] = (m["growth_kib"] <= max(256, 0.01 * m["rss_early_kib"])
-                           and m["gc_unreachable"] == 0 and m["live_nodes"] == 0)
+                m["ok"] = (
+                    m["growth_kib"] <= max(256, 0.01 * m["rss_early_kib"])
+                    and m["gc_unreachable"] == 0
+                    and m["live_nodes"] == 0
+                )
             res["memory"] = mem
         except (JobError, subprocess.TimeoutExpired) as e:
             res["errors"].append(f"memory: {e}")
 
     sources_after = sources_id()
-    res["meta"] = {"rounds": args.rounds, "budget": args.budget, "blocks": args.blocks,
-                   "seed": args.seed, "quick": args.quick, "workloads": names,
-                   "impls": sorted(wanted), "skipped": skipped, "sources": sources,
-                   "sources_unchanged": sources == sources_after,
-                   "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
-                   "loadavg_per_round": loads,
-                   "wall_s": time.perf_counter() - t_start}
+    res["meta"] = {
+        "rounds": args.rounds,
+        "budget": args.budget,
+        "blocks": args.blocks,
+        "seed": args.seed,
+        "quick": args.quick,
+        "workloads": names,
+        "impls": sorted(wanted),
+        "skipped": skipped,
+        "sources": sources,
+        "sources_unchanged": sources == sources_after,
+        "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "loadavg_per_round": loads,
+        "wall_s": time.perf_counter() - t_start,
+    }
     res["summary"] = summarize(raw, names)
     res["targets"] = evaluate_targets(res["summary"])
     res["raw"] = {f"{n}|{i}": v for (n, i), v in raw.items()}

@@ -16,6 +16,7 @@ forward), and the optional peers "torch" (PyTorch CPU eager, the same thread cou
 numpy's BLAS) and "autograd" (HIPS autograd). Only the chosen implementation's library
 is imported, so a process pays only for its own.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,16 +30,34 @@ from .workloads import WORKLOADS, Workload
 
 __all__ = ["build", "blas_threads", "problem", "Runner"]
 
-CONV_LAYERS = [("conv", 0), ("pool",), ("relu",), ("conv", 0), ("pool",), ("relu",),
-               ("flatten",), ("fc",)]
+CONV_LAYERS = [
+    ("conv", 0),
+    ("pool",),
+    ("relu",),
+    ("conv", 0),
+    ("pool",),
+    ("relu",),
+    ("flatten",),
+    ("fc",),
+]
 CONV_SHAPES = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 400), (10,)]
 # models.ConvNet((1, 8, 8), dropout=0.2): 3x3 kernels with padding 1, channels (16, 32),
 # hidden 64, relu, dropout 0.1 after conv2 and 0.2 after fc1
-DIGITS_LAYERS = [("conv", 1), ("pool",), ("relu",), ("conv", 1), ("dropout", 0.1),
-                 ("pool",), ("relu",), ("flatten",), ("fc",), ("relu",), ("dropout", 0.2),
-                 ("fc",)]
-DIGITS_SHAPES = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (64, 128), (64,), (10, 64),
-                 (10,)]
+DIGITS_LAYERS = [
+    ("conv", 1),
+    ("pool",),
+    ("relu",),
+    ("conv", 1),
+    ("dropout", 0.1),
+    ("pool",),
+    ("relu",),
+    ("flatten",),
+    ("fc",),
+    ("relu",),
+    ("dropout", 0.2),
+    ("fc",),
+]
+DIGITS_SHAPES = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (64, 128), (64,), (10, 64), (10,)]
 CHAIN_FACTOR = 1.0001
 CHAIN_SIZE = 100
 
@@ -148,8 +167,9 @@ class NumpyConv(Runner):
     layers = CONV_LAYERS
 
     def __init__(self, w, X, Y, params, seed):
-        self.net = ref.ConvNetRef(self.layers, params, w.lr,
-                                  "adam" if w.kind == "digits" else "sgd", seed)
+        self.net = ref.ConvNetRef(
+            self.layers, params, w.lr, "adam" if w.kind == "digits" else "sgd", seed
+        )
         self.X, self.Y, self.w, self.rng = X, Y, w, np.random.default_rng(seed)
 
     def step(self):
@@ -171,7 +191,7 @@ class NumpyDigits(NumpyConv):
             net.step(X[b], Y[b])
 
     def grads(self):
-        return super().grads(self.X[:self.w.batch], self.Y[:self.w.batch])
+        return super().grads(self.X[: self.w.batch], self.Y[: self.w.batch])
 
 
 class NumpyChain(Runner):
@@ -200,6 +220,7 @@ class NumpyChain(Runner):
 # -- microtensor --------------------------------------------------------------------------
 def _mt(dtype):
     import microtensor as mt
+
     mt.set_default_dtype(dtype)
     return mt
 
@@ -208,8 +229,9 @@ def _load_mt(module, params) -> None:
     """Copy the workload's initial weights into a module's parameters (same order)."""
     ps = list(module.parameters())
     if [p.shape for p in ps] != [a.shape for a in params]:
-        raise AssertionError(f"parameter shapes {[p.shape for p in ps]} != "
-                             f"{[a.shape for a in params]}")
+        raise AssertionError(
+            f"parameter shapes {[p.shape for p in ps]} != {[a.shape for a in params]}"
+        )
     for p, a in zip(ps, params):
         p.numpy(force=True)[...] = a
 
@@ -233,9 +255,11 @@ class MtMLP(MtBase):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
         from models import MLP
+
         mt.manual_seed(seed)
-        self.net = MLP(list(w.sizes), activations=w.hidden,
-                       output="sigmoid" if w.loss == "mse" else None)
+        self.net = MLP(
+            list(w.sizes), activations=w.hidden, output="sigmoid" if w.loss == "mse" else None
+        )
         _load_mt(self.net, params)
         self.params = list(self.net.parameters())
         self.opt = mt.optim.SGD(self.params, lr=w.lr)
@@ -277,6 +301,7 @@ class MtConv(MtMLP):
     def __init__(self, w, X, Y, params, seed):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
+
         mt.manual_seed(seed)
         self.net = _mt_small_convnet()
         _load_mt(self.net, params)
@@ -292,6 +317,7 @@ class MtDigits(MtBase):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
         from models import ConvNet
+
         mt.manual_seed(seed)
         self.mt, self.F = mt, F
         self.net = ConvNet((1, 8, 8), dropout=0.2)
@@ -300,7 +326,7 @@ class MtDigits(MtBase):
         self.opt = mt.optim.Adam(self.params, lr=w.lr)
         self.X, self.Y, self.w = X, Y, w
         self.rng = np.random.default_rng(seed)
-        self.Xb, self.Yb = mt.tensor(X[:w.batch]), Y[:w.batch]
+        self.Xb, self.Yb = mt.tensor(X[: w.batch]), Y[: w.batch]
         net = self.net
         self.loss_of = lambda x, y: F.cross_entropy(net(x), y)
 
@@ -347,12 +373,14 @@ class MtChain(Runner):
 # -- microtensor, compiled ---------------------------------------------------------------
 def _train_step(opt, loss_of):
     """The eager runners' training step as a function of the batch, for mt.compile."""
+
     def train_step(x, y):
         opt.zero_grad()
         loss = loss_of(x, y)
         loss.backward()
         opt.step()
         return loss
+
     return train_step
 
 
@@ -361,6 +389,7 @@ class _Compiled:
 
     def compile_step(self) -> None:
         import microtensor as mt
+
         self.train_step = mt.compile(_train_step(self.opt, self.loss_of))
 
     def step(self):
@@ -369,6 +398,7 @@ class _Compiled:
     def grads(self):
         """The gradients a replay (not the recording call) leaves in .grad."""
         import microtensor as mt
+
         loss_of = self.loss_of
 
         def loss_and_grads(x, y):
@@ -383,8 +413,10 @@ class _Compiled:
                 p.grad = None
             loss = compiled(self.Xb, self.Yb)
         if compiled.replays != 1:
-            raise AssertionError(f"the gradient step ran eagerly ({compiled.eager_calls} "
-                                 f"eager calls); see the CompileWarning")
+            raise AssertionError(
+                f"the gradient step ran eagerly ({compiled.eager_calls} "
+                f"eager calls); see the CompileWarning"
+            )
         grads = [p.grad.numpy(force=True).copy() for p in self.params]
         for p in self.params:
             p.grad = None
@@ -457,6 +489,7 @@ class CompiledChain(MtChain):
 # -- PyTorch ------------------------------------------------------------------------------
 def _torch(dtype):
     import torch
+
     torch.set_num_threads(max(1, int(blas_threads()["num_threads"])))
     return torch, {"float32": torch.float32, "float64": torch.float64}[dtype]
 
@@ -493,8 +526,9 @@ class TorchBase(Runner):
 class TorchMLP(TorchBase):
     def __init__(self, w, X, Y, params, seed):
         torch, dtype = _torch(w.dtype)
-        from torch import nn
         import torch.nn.functional as F
+        from torch import nn
+
         torch.manual_seed(seed)
         layers = []
         for i, (a, b) in enumerate(zip(w.sizes[:-1], w.sizes[1:])):
@@ -514,8 +548,8 @@ class TorchMLP(TorchBase):
 
 
 def _torch_net(torch, kind, dtype):
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     class SmallConvNet(nn.Module):
         def __init__(self):
@@ -554,6 +588,7 @@ class TorchConv(TorchBase):
     def __init__(self, w, X, Y, params, seed):
         torch, dtype = _torch(w.dtype)
         import torch.nn.functional as F
+
         torch.manual_seed(seed)
         self.torch = torch
         self.net = _torch_net(torch, w.kind, dtype)
@@ -561,7 +596,7 @@ class TorchConv(TorchBase):
         if w.kind == "digits":
             self.opt = torch.optim.Adam(self.net.parameters(), lr=w.lr)
             self.X, self.Y = torch.from_numpy(X), torch.from_numpy(Y)
-            self.Xb, self.Yb = self.X[:w.batch], self.Y[:w.batch]
+            self.Xb, self.Yb = self.X[: w.batch], self.Y[: w.batch]
         else:
             self.opt = torch.optim.SGD(self.net.parameters(), lr=w.lr)
             self.Xb, self.Yb = torch.from_numpy(X), torch.from_numpy(Y)
@@ -573,8 +608,14 @@ class TorchConv(TorchBase):
 
 class TorchDigits(TorchConv):
     def step(self):
-        torch, net, opt, X, Y, loss_of = (self.torch, self.net, self.opt, self.X, self.Y,
-                                          self.loss_of)
+        torch, net, opt, X, Y, loss_of = (
+            self.torch,
+            self.net,
+            self.opt,
+            self.X,
+            self.Y,
+            self.loss_of,
+        )
         net.train()
         for b in epoch_batches(len(X), self.rng, self.w.batch):
             b = torch.from_numpy(b)
@@ -623,6 +664,7 @@ class AutogradMLP(Runner):
     def __init__(self, w, X, Y, params, seed):
         import autograd.numpy as anp
         from autograd import value_and_grad
+
         self.params = ref.from_canonical(params)
         self.X, self.Y, self.lr = X, Y, w.lr
         n_layers = len(self.params) // 2
@@ -656,11 +698,23 @@ class AutogradMLP(Runner):
         return float(loss), ref.to_canonical(list(grads))
 
 
-_MLP = {"numpy": NumpyMLP, "microtensor": MtMLP, "compiled": CompiledMLP, "torch": TorchMLP,
-        "autograd": AutogradMLP}
-_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "compiled": CompiledConv,
-         "torch": TorchConv}
-_DIGITS = {"numpy": NumpyDigits, "microtensor": MtDigits, "compiled": CompiledDigits,
-           "torch": TorchDigits}
-_CHAIN = {"numpy": NumpyChain, "microtensor": MtChain, "compiled": CompiledChain,
-          "torch": TorchChain}
+_MLP = {
+    "numpy": NumpyMLP,
+    "microtensor": MtMLP,
+    "compiled": CompiledMLP,
+    "torch": TorchMLP,
+    "autograd": AutogradMLP,
+}
+_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "compiled": CompiledConv, "torch": TorchConv}
+_DIGITS = {
+    "numpy": NumpyDigits,
+    "microtensor": MtDigits,
+    "compiled": CompiledDigits,
+    "torch": TorchDigits,
+}
+_CHAIN = {
+    "numpy": NumpyChain,
+    "microtensor": MtChain,
+    "compiled": CompiledChain,
+    "torch": TorchChain,
+}

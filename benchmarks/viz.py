@@ -5,6 +5,7 @@ leaves each, plus the input and the output: 5,002 drawn nodes), then times to_do
 and with show_values, and a module drawn with collapse="cluster". Prints the best of 5
 rounds; asserts nothing about speed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,15 +45,16 @@ def main(argv=None) -> int:
     nodes = viz.to_dot(out, params=params).count(" [shape=")
     plain = _best(lambda: viz.to_dot(out, params=params), args.rounds)
     values = _best(lambda: viz.to_dot(out, params=params, show_values=True), args.rounds)
-    net = nn.Sequential(*[m for _ in range(args.layers // 2)
-                          for m in (nn.Linear(8, 8), nn.Tanh())])
+    net = nn.Sequential(*[m for _ in range(args.layers // 2) for m in (nn.Linear(8, 8), nn.Tanh())])
     x = mt.randn(4, 8)
     n_cluster = viz.to_dot(net, x, collapse="cluster").count(" [shape=")
     cluster = _best(lambda: viz.to_dot(net, x, collapse="cluster"), args.rounds)
     print(f"to_dot, {nodes} nodes:                    {plain * 1e3:8.1f} ms")
     print(f"to_dot, {nodes} nodes, show_values=True:  {values * 1e3:8.1f} ms")
-    print(f"to_dot(module, x, collapse='cluster'), {n_cluster} nodes, forward included: "
-          f"{cluster * 1e3:8.1f} ms")
+    print(
+        f"to_dot(module, x, collapse='cluster'), {n_cluster} nodes, forward included: "
+        f"{cluster * 1e3:8.1f} ms"
+    )
     return 0
 
 

@@ -17,6 +17,7 @@ Modes:
 
 The result is printed as one JSON line after RESULT_TAG on stdout.
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -84,9 +85,13 @@ def _time_steps(runner, budget: float, blocks: int, min_warm: int) -> dict:
             step()
         times.append((perf() - t0) / k)
         cpus.append((cpu() - c0) / k)
-    return {"us": statistics.median(times) * 1e6, "blocks_us": [t * 1e6 for t in times],
-            "cpu_us": statistics.median(cpus) * 1e6, "steps_per_block": k,
-            "warm_steps": warm}
+    return {
+        "us": statistics.median(times) * 1e6,
+        "blocks_us": [t * 1e6 for t in times],
+        "cpu_us": statistics.median(cpus) * 1e6,
+        "steps_per_block": k,
+        "warm_steps": warm,
+    }
 
 
 def _time_chain(runner, budget: float, blocks: int, min_warm: int) -> dict:
@@ -102,22 +107,29 @@ def _time_chain(runner, budget: float, blocks: int, min_warm: int) -> dict:
         cpus.append((time.process_time() - c0) / ops * 1e6)
         fwd.append(tf / ops * 1e6)
         bwd.append(tb / ops * 1e6)
-    return {"us": statistics.median(fwd), "fwd_us": statistics.median(fwd),
-            "bwd_us": statistics.median(bwd), "blocks_fwd_us": fwd, "blocks_bwd_us": bwd,
-            "cpu_us": statistics.median(cpus), "chains_per_block": chains,
-            "ops_per_chain": runner.n}
+    return {
+        "us": statistics.median(fwd),
+        "fwd_us": statistics.median(fwd),
+        "bwd_us": statistics.median(bwd),
+        "blocks_fwd_us": fwd,
+        "blocks_bwd_us": bwd,
+        "cpu_us": statistics.median(cpus),
+        "chains_per_block": chains,
+        "ops_per_chain": runner.n,
+    }
 
 
 def run_time(spec: dict) -> dict:
     from .runners import build
     from .workloads import WORKLOADS
+
     base = rss_kib()
     runner = build(spec["workload"], spec["impl"], spec.get("seed", 0), spec.get("data"))
     timer = _time_chain if WORKLOADS[spec["workload"]].kind == "chain" else _time_steps
-    res = timer(runner, spec.get("budget", 0.8), spec.get("blocks", 5),
-                spec.get("min_warm", 2))
-    res.update(peak_rss_kib=peak_rss_kib(), vm_hwm_kib=vm_hwm_kib(), base_rss_kib=base,
-               meta=runner.meta)
+    res = timer(runner, spec.get("budget", 0.8), spec.get("blocks", 5), spec.get("min_warm", 2))
+    res.update(
+        peak_rss_kib=peak_rss_kib(), vm_hwm_kib=vm_hwm_kib(), base_rss_kib=base, meta=runner.meta
+    )
     return res
 
 
@@ -127,12 +139,12 @@ def run_check(spec: dict) -> dict:
 
     from .runners import build
     from .workloads import WORKLOADS
+
     out = {}
     for name in spec["workloads"]:
         w = WORKLOADS[name]
         impls = [i for i in w.impls if i in spec["impls"] or i == "numpy"]
-        ref_loss, ref_grads = build(name, "numpy", spec.get("seed", 0),
-                                    spec.get("data")).grads()
+        ref_loss, ref_grads = build(name, "numpy", spec.get("seed", 0), spec.get("data")).grads()
         scale = max(float(np.max(np.abs(g))) for g in ref_grads)
         res = {"max_abs_grad": scale, "impls": {}}
         for impl in impls:
@@ -140,10 +152,19 @@ def run_check(spec: dict) -> dict:
                 continue
             loss, grads = build(name, impl, spec.get("seed", 0), spec.get("data")).grads()
             shapes_ok = [g.shape for g in grads] == [g.shape for g in ref_grads]
-            diff = max(float(np.max(np.abs(np.asarray(g, dtype=np.float64) - r)))
-                       for g, r in zip(grads, ref_grads)) if shapes_ok else float("inf")
-            res["impls"][impl] = {"max_abs_diff": diff, "loss_abs_diff": abs(loss - ref_loss),
-                                  "dtypes": sorted({str(np.asarray(g).dtype) for g in grads})}
+            diff = (
+                max(
+                    float(np.max(np.abs(np.asarray(g, dtype=np.float64) - r)))
+                    for g, r in zip(grads, ref_grads)
+                )
+                if shapes_ok
+                else float("inf")
+            )
+            res["impls"][impl] = {
+                "max_abs_diff": diff,
+                "loss_abs_diff": abs(loss - ref_loss),
+                "dtypes": sorted({str(np.asarray(g).dtype) for g in grads}),
+            }
         out[name] = res
     return {"workloads": out, "info": _numpy_info()}
 
@@ -151,9 +172,11 @@ def run_check(spec: dict) -> dict:
 def _numpy_info() -> dict:
     """numpy's version and BLAS as threadpoolctl sees it (in this process)."""
     import numpy as np
+
     info = {"numpy": np.__version__}
     try:
         from threadpoolctl import threadpool_info
+
         info["threadpoolctl"] = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     except ImportError:
         info["threadpoolctl"] = None
@@ -165,6 +188,7 @@ def run_digits(spec: dict) -> dict:
     import numpy as np
 
     from models import digits
+
     xtr, _, ytr, _ = digits()
     np.savez(spec["path"], X=xtr, y=ytr)
     return {"path": spec["path"], "n": len(xtr)}
@@ -176,6 +200,7 @@ def run_memory(spec: dict) -> dict:
     from microtensor.autograd import Node
 
     from .runners import build
+
     out = {}
     for name in spec["workloads"]:
         runner = build(name, "microtensor", spec.get("seed", 0), spec.get("data"))
@@ -189,16 +214,23 @@ def run_memory(spec: dict) -> dict:
         rss_late = rss_kib()
         unreachable = gc.collect()
         nodes = sum(1 for o in gc.get_objects() if isinstance(o, Node))
-        out[name] = {"early_steps": early, "late_steps": late, "rss_early_kib": rss_early,
-                     "rss_late_kib": rss_late, "growth_kib": rss_late - rss_early,
-                     "gc_unreachable": unreachable, "live_nodes": nodes,
-                     "peak_rss_kib": peak_rss_kib()}
+        out[name] = {
+            "early_steps": early,
+            "late_steps": late,
+            "rss_early_kib": rss_early,
+            "rss_late_kib": rss_late,
+            "growth_kib": rss_late - rss_early,
+            "gc_unreachable": unreachable,
+            "live_nodes": nodes,
+            "peak_rss_kib": peak_rss_kib(),
+        }
     return out
 
 
 def _qualname(file: str, line: int, fn: str) -> str:
     """fn with its enclosing class, read from the source ("Linear.forward")."""
     import linecache
+
     indent = None
     for i in range(line, 0, -1):
         text = linecache.getline(file, i)
@@ -217,8 +249,10 @@ def _qualname(file: str, line: int, fn: str) -> str:
 def run_profile(spec: dict) -> dict:
     from .runners import build
     from .workloads import WORKLOADS
-    runner = build(spec["workload"], spec.get("impl", "microtensor"), spec.get("seed", 0),
-                   spec.get("data"))
+
+    runner = build(
+        spec["workload"], spec.get("impl", "microtensor"), spec.get("seed", 0), spec.get("data")
+    )
     chain = WORKLOADS[spec["workload"]].kind == "chain"
     work = (lambda: runner.block(1)) if chain else runner.step
     for _ in range(max(1, spec["steps"] // 10)):
@@ -232,19 +266,39 @@ def run_profile(spec: dict) -> dict:
     stats = pstats.Stats(prof, stream=text)
     stats.sort_stats(spec.get("sort", "tottime")).print_stats(spec.get("top", 30))
     rows = []
-    for (file, line, fn), (cc, nc, tt, ct, _) in stats.stats.items():
-        where = os.path.relpath(file) if file.startswith(os.getcwd()) else \
-            os.path.basename(file) if file.startswith("/") else file
+    for (file, line, fn), (_, nc, tt, ct, _) in stats.stats.items():
+        where = (
+            os.path.relpath(file)
+            if file.startswith(os.getcwd())
+            else os.path.basename(file)
+            if file.startswith("/")
+            else file
+        )
         name = _qualname(file, line, fn) if line and file.startswith("/") else fn
-        rows.append({"function": f"{where}:{line}({name})" if line else fn, "ncalls": nc,
-                     "tottime_s": tt, "cumtime_s": ct})
+        rows.append(
+            {
+                "function": f"{where}:{line}({name})" if line else fn,
+                "ncalls": nc,
+                "tottime_s": tt,
+                "cumtime_s": ct,
+            }
+        )
     rows.sort(key=lambda r: -r["tottime_s"])
-    return {"steps": spec["steps"], "text": text.getvalue(), "top": rows[:spec.get("top", 30)],
-            "total_s": sum(r["tottime_s"] for r in rows)}
+    return {
+        "steps": spec["steps"],
+        "text": text.getvalue(),
+        "top": rows[: spec.get("top", 30)],
+        "total_s": sum(r["tottime_s"] for r in rows),
+    }
 
 
-MODES = {"time": run_time, "check": run_check, "memory": run_memory, "profile": run_profile,
-         "digits": run_digits}
+MODES = {
+    "time": run_time,
+    "check": run_check,
+    "memory": run_memory,
+    "profile": run_profile,
+    "digits": run_digits,
+}
 
 
 def main(argv=None) -> int:

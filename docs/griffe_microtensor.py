@@ -11,6 +11,7 @@ shows what Python sees:
   table (nn's activation modules) and the `__all__` it computes, so that wildcard
   imports of it (`from .activation import *`) bring them along.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -57,10 +58,16 @@ def gather_ops(ops: griffe.Module) -> None:
 def function_from(name: str, value, parent: griffe.Module) -> griffe.Function:
     """A griffe Function for a function made at import time: its signature and
     docstring as Python sees them."""
-    parameters = griffe.Parameters(*(
-        griffe.Parameter(p.name, kind=griffe.ParameterKind[p.kind.name.lower()],
-                         default=None if p.default is p.empty else repr(p.default))
-        for p in inspect.signature(value).parameters.values()))
+    parameters = griffe.Parameters(
+        *(
+            griffe.Parameter(
+                p.name,
+                kind=griffe.ParameterKind[p.kind.name.lower()],
+                default=None if p.default is p.empty else repr(p.default),
+            )
+            for p in inspect.signature(value).parameters.values()
+        )
+    )
     function = griffe.Function(name, parameters=parameters, parent=parent)
     if value.__doc__:
         function.docstring = griffe.Docstring(inspect.cleandoc(value.__doc__), parent=function)

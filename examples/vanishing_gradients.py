@@ -9,6 +9,7 @@ the signal's variance) passes it back at about the same size.
 
     python examples/vanishing_gradients.py [--out docs/images/vanishing_gradients.png]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,29 +33,41 @@ def train(activation: str, init: str | None, *, epochs: int = 40, seed: int = 0)
     X, y = moons()
     net = MLP([2, *HIDDEN, 1], activations=activation, output="sigmoid", init=init)
     with blas_single_thread():
-        return fit(net, (X, y[:, None].astype(float)), loss=F.binary_cross_entropy,
-                   optimizer=mt.optim.SGD(net.parameters(), lr=0.1), epochs=epochs,
-                   batch_size=32, seed=seed, progress=False, track_gradients=True)
+        return fit(
+            net,
+            (X, y[:, None].astype(float)),
+            loss=F.binary_cross_entropy,
+            optimizer=mt.optim.SGD(net.parameters(), lr=0.1),
+            epochs=epochs,
+            batch_size=32,
+            seed=seed,
+            progress=False,
+            track_gradients=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "docs" / "images"
-                        / "vanishing_gradients.png")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "docs" / "images" / "vanishing_gradients.png",
+    )
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args()
-    histories = {label: train(act, init, epochs=args.epochs)
-                 for label, (act, init) in RUNS.items()}
+    histories = {label: train(act, init, epochs=args.epochs) for label, (act, init) in RUNS.items()}
     for label, h in histories.items():
         norms = h.gradients["grad_norm"]
         first, last = norms["layers.0.weight"], norms[f"layers.{len(HIDDEN)}.weight"]
-        print(f"{label}: accuracy {h['accuracy'][-1]:.1%}; first/last layer gradient norm "
-              f"epoch 1: {first[0]:.2e}/{last[0]:.2e} (x{first[0] / last[0]:.1e}), "
-              f"epoch {h['epoch'][-1]}: {first[-1]:.2e}/{last[-1]:.2e} "
-              f"(x{first[-1] / last[-1]:.1e})")
-    path = plots.gradient_flow(histories, args.out,
-                               title="2-32x5-1 MLP on two moons, SGD lr 0.1: gradient flow")
+        print(
+            f"{label}: accuracy {h['accuracy'][-1]:.1%}; first/last layer gradient norm "
+            f"epoch 1: {first[0]:.2e}/{last[0]:.2e} (x{first[0] / last[0]:.1e}), "
+            f"epoch {h['epoch'][-1]}: {first[-1]:.2e}/{last[-1]:.2e} "
+            f"(x{first[-1] / last[-1]:.1e})"
+        )
+    path = plots.gradient_flow(
+        histories, args.out, title="2-32x5-1 MLP on two moons, SGD lr 0.1: gradient flow"
+    )
     Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)  # 4x smaller
     print(f"wrote {path}")
 

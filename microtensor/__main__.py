@@ -7,10 +7,14 @@ this entry. So this prints where the command is, the `microtensor` console scrip
 `python -m models` where the script is not on PATH, and exits with status 2, as a
 command line does for a wrong invocation, rather than doing nothing and succeeding.
 """
+
 import sys
 
 if __name__ == "__main__":
-    print("python -m microtensor: microtensor is the autograd engine; its command line "
-          "lives in the application package: run `microtensor --help`, or `python -m "
-          "models --help` where the script is not on PATH", file=sys.stderr)
+    print(
+        "python -m microtensor: microtensor is the autograd engine; its command line "
+        "lives in the application package: run `microtensor --help`, or `python -m "
+        "models --help` where the script is not on PATH",
+        file=sys.stderr,
+    )
     sys.exit(2)

@@ -6,6 +6,7 @@ without touching an op definition. Besides the library itself (`xp`) it holds
 the few array kernels numpy lacks: broadcast reduction, scatter-add and the
 im2col/col2im pair used by the convolution layers.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -16,9 +17,26 @@ import numpy as xp
 
 ndarray = xp.ndarray
 
-__all__ = ["xp", "ndarray", "silence", "restore", "quiet", "sum_to", "broadcast_to", "TwoStepIndex", "getitem",
-           "setitem", "index_add", "windows", "im2col", "col2im", "pool_hits", "unpool", "conv_out_size",
-           "retain_freed_memory"]
+__all__ = [
+    "xp",
+    "ndarray",
+    "silence",
+    "restore",
+    "quiet",
+    "sum_to",
+    "broadcast_to",
+    "TwoStepIndex",
+    "getitem",
+    "setitem",
+    "index_add",
+    "windows",
+    "im2col",
+    "col2im",
+    "pool_hits",
+    "unpool",
+    "conv_out_size",
+    "retain_freed_memory",
+]
 
 
 # numpy's floating-point error mode lives in a context variable: setting it directly
@@ -29,11 +47,13 @@ try:
     silence = functools.partial(_extobj_contextvar.set, _make_extobj(all="ignore"))
     restore = _extobj_contextvar.reset
 except ImportError:  # another numpy layout: the public, slower way
+
     def silence():
         return xp.seterr(all="ignore")
 
     def restore(token) -> None:
         xp.seterr(**token)
+
 
 silence.__doc__ = """Turn numpy's floating-point warnings off; returns a token for `restore`."""
 
@@ -44,12 +64,14 @@ def quiet(fn):
     can make them, wearing this. It costs about 0.15 us a call, so the ops that only
     warn on overflow (+, -, *, @) do without it."""
     if isinstance(fn, xp.ufunc) and fn.nin == 1:  # no argument packing: the hot case
+
         def silent1(a):
             token = silence()
             try:
                 return fn(a)
             finally:
                 restore(token)
+
         return functools.update_wrapper(silent1, fn)
 
     def silent(*args, **kwargs):
@@ -58,6 +80,7 @@ def quiet(fn):
             return fn(*args, **kwargs)
         finally:
             restore(token)
+
     return functools.update_wrapper(silent, fn)
 
 
@@ -128,8 +151,11 @@ class TwoStepIndex:
         self.basic = tuple(basic)
         self.advanced = tuple(advanced)
         self.ellipsis = next((i for i, p in enumerate(advanced) if p is Ellipsis), None)
-        self.spanned = sum(p.ndim if isinstance(p, ndarray) and p.dtype == xp.bool_ else 1
-                           for p in self.advanced if p is not Ellipsis)
+        self.spanned = sum(
+            p.ndim if isinstance(p, ndarray) and p.dtype == xp.bool_ else 1
+            for p in self.advanced
+            if p is not Ellipsis
+        )
 
     def second(self, ndim: int) -> tuple:
         """The advanced step for a view of `ndim` dims, its Ellipsis spelled out as
@@ -138,7 +164,7 @@ class TwoStepIndex:
             return self.advanced
         i = self.ellipsis
         fill = (slice(None),) * (ndim - self.spanned)
-        return self.advanced[:i] + fill + self.advanced[i + 1:]
+        return self.advanced[:i] + fill + self.advanced[i + 1 :]
 
     def __repr__(self) -> str:
         return f"TwoStepIndex({self.basic!r}, {self.advanced!r})"
@@ -176,8 +202,7 @@ def index_add(shape: tuple, index, values: ndarray, dtype) -> ndarray:
 
 def _is_basic(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, xp.integer))
-               for p in parts)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, xp.integer)) for p in parts)
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -192,8 +217,11 @@ def windows(x: ndarray, kernel, stride, padding, dilation, fill=0.0) -> ndarray:
     oh = conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
     ow = conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
     if padding[0] or padding[1]:
-        x = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])),
-                   constant_values=fill)
+        x = xp.pad(
+            x,
+            ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])),
+            constant_values=fill,
+        )
     sn, sc, sh, sw = x.strides
     return xp.lib.stride_tricks.as_strided(
         x,
@@ -224,7 +252,7 @@ def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:
     # One strided add per kernel offset (kh*kw of them): windows at one offset never overlap.
     for i, j, dst in _offset_views(out, kernel, stride, dilation, (oh, ow)):
         dst += cols[:, :, i, j]
-    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return out[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
 
 
 def _offset_views(out: ndarray, kernel, stride, dilation, out_hw):
@@ -235,8 +263,16 @@ def _offset_views(out: ndarray, kernel, stride, dilation, out_hw):
         hi = i * dilation[0]
         for j in range(kernel[1]):
             wj = j * dilation[1]
-            yield i, j, out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
-                            wj:wj + stride[1] * (ow - 1) + 1:stride[1]]
+            yield (
+                i,
+                j,
+                out[
+                    :,
+                    :,
+                    hi : hi + stride[0] * (oh - 1) + 1 : stride[0],
+                    wj : wj + stride[1] * (ow - 1) + 1 : stride[1],
+                ],
+            )
 
 
 def pool_hits(x: ndarray, m: ndarray, kernel, stride, padding, dilation) -> tuple:
@@ -265,7 +301,7 @@ def unpool(share: ndarray, hits: list, size, kernel, stride, padding, dilation) 
             dst += share * hit
         else:
             xp.multiply(share, hit, out=dst)
-    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return out[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
 
 
 def retain_freed_memory(max_bytes: int = 256 << 20) -> bool:
@@ -283,5 +319,6 @@ def retain_freed_memory(max_bytes: int = 256 << 20) -> bool:
         return False
     mallopt = ctypes.CDLL(None).mallopt
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    return bool(mallopt(m_mmap_threshold, int(max_bytes)) and
-                mallopt(m_trim_threshold, int(max_bytes)))
+    return bool(
+        mallopt(m_mmap_threshold, int(max_bytes)) and mallopt(m_trim_threshold, int(max_bytes))
+    )

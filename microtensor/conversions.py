@@ -1,22 +1,32 @@
 """Tensor.to and the methods built on it, as PyTorch has them: x.float(), x.long(), ...,
 x.type(), x.type_as(), x.cpu(), x.cuda() (refused: no GPU), x.contiguous(), and the
 x.new_zeros() family. Attached to Tensor at import, as its op methods are."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .autograd import apply
 from .backend import xp
-from .creation import _check_options, device as _Device, empty, full, ones, zeros
+from .creation import _check_options, empty, full, ones, zeros
+from .creation import device as _Device
 from .dtypes import TENSOR_TYPES, dtype_name
 from .ops import Cast, clone
-from .tensor import Tensor, _wrap, tensor as _tensor
+from .tensor import Tensor, _wrap
+from .tensor import tensor as _tensor
 
 __all__: list = []
 
 
-def to(self: Tensor, *args, dtype=None, device=None, non_blocking: bool = False,
-       copy: bool = False, memory_format=None) -> Tensor:
+def to(
+    self: Tensor,
+    *args,
+    dtype=None,
+    device=None,
+    non_blocking: bool = False,
+    copy: bool = False,
+    memory_format=None,
+) -> Tensor:
     """`to(dtype)`, `to(device)`, `to(device, dtype)` or `to(other)` (other's dtype). The
     tensor itself when nothing changes (unless copy=True); otherwise a copy that stays in
     the graph, except a cast to an integer or bool dtype, which has no gradient (as in
@@ -31,8 +41,10 @@ def to(self: Tensor, *args, dtype=None, device=None, non_blocking: bool = False,
         if isinstance(arg, Tensor):
             dtype = arg.dtype
         elif isinstance(arg, bool):
-            raise TypeError(f"to: expected a dtype, a device or a tensor, got {arg!r}; pass "
-                            f"non_blocking and copy by keyword")
+            raise TypeError(
+                f"to: expected a dtype, a device or a tensor, got {arg!r}; pass "
+                f"non_blocking and copy by keyword"
+            )
         elif isinstance(arg, (str, _Device, int)):  # an int is an accelerator's index
             device = arg
         else:
@@ -56,9 +68,11 @@ def tensor_type(self: Tensor, dtype=None, non_blocking: bool = False):
         module, _, name = dtype.rpartition(".")
         dtypes = {v: k for k, v in TENSOR_TYPES.items()}
         if module not in ("torch", "microtensor") or name not in dtypes:
-            raise RuntimeError(f"type: {dtype!r} is not a tensor type microtensor has (it "
-                               f"computes on the CPU only): expected one of "
-                               f"{', '.join('torch.' + n for n in dtypes)}")
+            raise RuntimeError(
+                f"type: {dtype!r} is not a tensor type microtensor has (it "
+                f"computes on the CPU only): expected one of "
+                f"{', '.join('torch.' + n for n in dtypes)}"
+            )
         dtype = xp.dtype(dtypes[name])
     return to(self, dtype)
 
@@ -76,8 +90,10 @@ def cpu(self: Tensor, memory_format=None) -> Tensor:
 
 def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=None):
     """Refused: microtensor has no GPU."""
-    raise RuntimeError("cuda: CUDA is not available: microtensor computes on the CPU only; "
-                       "leave .cuda() out, or use .to(device) with device='cpu'")
+    raise RuntimeError(
+        "cuda: CUDA is not available: microtensor computes on the CPU only; "
+        "leave .cuda() out, or use .to(device) with device='cpu'"
+    )
 
 
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
@@ -88,8 +104,10 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
 
 def _conversion(name: str, dtype) -> Callable:
     """The method x.<name>(): x.to(dtype)."""
+
     def convert(self: Tensor) -> Tensor:
         return to(self, dtype)
+
     convert.__name__ = convert.__qualname__ = name
     convert.__doc__ = f"The tensor as {dtype_name(dtype)}: itself if it already is."
     return convert
@@ -97,22 +115,39 @@ def _conversion(name: str, dtype) -> Callable:
 
 def _new(factory: Callable, name: str) -> Callable:
     """The method x.<name>(...): factory(...) in x's dtype unless dtype is given."""
+
     def new(self: Tensor, *args, dtype=None, **kwargs) -> Tensor:
         return factory(*args, dtype=self.dtype if dtype is None else dtype, **kwargs)
+
     new.__name__ = new.__qualname__ = name
-    new.__doc__ = (f"{factory.__name__}(...) in this tensor's dtype unless dtype says "
-                   f"otherwise, as torch.Tensor.{name}.")
+    new.__doc__ = (
+        f"{factory.__name__}(...) in this tensor's dtype unless dtype says "
+        f"otherwise, as torch.Tensor.{name}."
+    )
     return new
 
 
 # PyTorch's conversion methods and the dtypes they give
-_CONVERSIONS = {"half": xp.float16, "float": xp.float32, "double": xp.float64,
-                "byte": xp.uint8, "char": xp.int8, "short": xp.int16, "int": xp.int32,
-                "long": xp.int64, "bool": xp.bool_}
+_CONVERSIONS = {
+    "half": xp.float16,
+    "float": xp.float32,
+    "double": xp.float64,
+    "byte": xp.uint8,
+    "char": xp.int8,
+    "short": xp.int16,
+    "int": xp.int32,
+    "long": xp.int64,
+    "bool": xp.bool_,
+}
 for _name, _dtype in _CONVERSIONS.items():
     setattr(Tensor, _name, _conversion(_name, xp.dtype(_dtype)))
-for _name, _factory in (("new_zeros", zeros), ("new_ones", ones), ("new_empty", empty),
-                        ("new_full", full), ("new_tensor", _tensor)):
+for _name, _factory in (
+    ("new_zeros", zeros),
+    ("new_ones", ones),
+    ("new_empty", empty),
+    ("new_full", full),
+    ("new_tensor", _tensor),
+):
     setattr(Tensor, _name, _new(_factory, _name))
 Tensor.to, Tensor.type, Tensor.type_as = to, tensor_type, type_as
 Tensor.cpu, Tensor.cuda, Tensor.contiguous = cpu, cuda, contiguous

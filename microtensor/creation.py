@@ -2,6 +2,7 @@
 tensors around numpy arrays; the random ones live in `random.py`. Arguments follow
 PyTorch: a shape as `zeros(2, 3)`, `zeros((2, 3))` or `zeros(size=(2, 3))`, and `dtype=`,
 `device=` and `requires_grad=` on every factory."""
+
 from __future__ import annotations
 
 import operator
@@ -10,13 +11,50 @@ from typing import Any
 from .backend import ndarray, xp
 from .tensor import Tensor, _check_grad_dtype, _wrap, get_default_dtype, tensor
 
-__all__ = ["device", "memory_format", "contiguous_format", "preserve_format", "channels_last",
-           "empty", "zeros", "ones", "full", "arange", "linspace", "logspace", "eye",
-           "empty_like", "zeros_like", "ones_like", "full_like", "from_numpy", "as_tensor"]
+__all__ = [
+    "device",
+    "memory_format",
+    "contiguous_format",
+    "preserve_format",
+    "channels_last",
+    "empty",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
+    "empty_like",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "from_numpy",
+    "as_tensor",
+]
 
-_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
-                 "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
-                 "privateuseone")  # the names torch.device knows
+_DEVICE_TYPES = (
+    "cpu",
+    "cuda",
+    "ipu",
+    "xpu",
+    "mkldnn",
+    "opengl",
+    "opencl",
+    "ideep",
+    "hip",
+    "ve",
+    "fpga",
+    "maia",
+    "xla",
+    "lazy",
+    "vulkan",
+    "mps",
+    "meta",
+    "hpu",
+    "mtia",
+    "privateuseone",
+)  # the names torch.device knows
 
 
 class device:
@@ -35,21 +73,27 @@ class device:
         if isinstance(type, device):
             type, index = type.type, type.index if index is None else index
         elif not isinstance(type, str):
-            raise TypeError(f"device: expected a string such as 'cpu', got "
-                            f"{type.__class__.__name__}")
+            raise TypeError(
+                f"device: expected a string such as 'cpu', got {type.__class__.__name__}"
+            )
         elif ":" in type:
             if index is not None:
-                raise RuntimeError(f"device: {type!r} already has an index; pass index "
-                                   f"only with a bare type such as 'cpu'")
+                raise RuntimeError(
+                    f"device: {type!r} already has an index; pass index "
+                    f"only with a bare type such as 'cpu'"
+                )
             type, number = type.split(":", 1)
             if not number.isdigit():
                 raise RuntimeError(f"device: invalid device string {type + ':' + number!r}")
             index = int(number)
         if type not in _DEVICE_TYPES:
-            raise RuntimeError(f"device: expected one of {', '.join(_DEVICE_TYPES)} as the "
-                               f"device type, got {type!r}")
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int)
-                                  or index < 0):
+            raise RuntimeError(
+                f"device: expected one of {', '.join(_DEVICE_TYPES)} as the "
+                f"device type, got {type!r}"
+            )
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or index < 0
+        ):
             raise RuntimeError(f"device: the index must be a non-negative int, got {index!r}")
         self.type, self.index = type, index
 
@@ -83,10 +127,11 @@ def _check_device(where: str, dev: Any) -> None:
         if dev.type == "cpu":
             return
     elif isinstance(dev, bool) or not isinstance(dev, int):  # an int is an accelerator's index
-        raise TypeError(f"{where}: device must be a string or mt.device, got "
-                        f"{type(dev).__name__}")
-    raise RuntimeError(f"{where}: device {str(dev)!r} is not available: microtensor computes "
-                       f"on the CPU only (device='cpu', or leave device out)")
+        raise TypeError(f"{where}: device must be a string or mt.device, got {type(dev).__name__}")
+    raise RuntimeError(
+        f"{where}: device {str(dev)!r} is not available: microtensor computes "
+        f"on the CPU only (device='cpu', or leave device out)"
+    )
 
 
 class memory_format:
@@ -104,14 +149,19 @@ class memory_format:
 
 
 contiguous_format, preserve_format, channels_last = (
-    memory_format(name) for name in ("contiguous_format", "preserve_format", "channels_last"))
+    memory_format(name) for name in ("contiguous_format", "preserve_format", "channels_last")
+)
 
 _UNSUPPORTED = {  # PyTorch's argument: (the values we accept, why any other is refused)
     "layout": ((None,), "microtensor tensors are dense (strided) only"),
-    "pin_memory": ((False,), "pinned memory serves copies to an accelerator; microtensor "
-                             + "runs on the CPU only"),
-    "memory_format": ((None, contiguous_format, preserve_format),
-                      "microtensor keeps numpy's row-major order"),
+    "pin_memory": (
+        (False,),
+        "pinned memory serves copies to an accelerator; microtensor " + "runs on the CPU only",
+    ),
+    "memory_format": (
+        (None, contiguous_format, preserve_format),
+        "microtensor keeps numpy's row-major order",
+    ),
     "out": ((None,), "assign the result instead"),
 }
 
@@ -125,8 +175,7 @@ def _check_options(where: str, dev: Any, options: dict) -> None:
             raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
         accepted, why = _UNSUPPORTED[name]
         if not any(value is a for a in accepted):
-            raise TypeError(f"{where}: {name}={value!r} is not supported ({why}); leave "
-                            f"{name} out")
+            raise TypeError(f"{where}: {name}={value!r} is not supported ({why}); leave {name} out")
 
 
 def _shape(where: str, dims: tuple, size: Any = None) -> tuple:
@@ -144,8 +193,9 @@ def _shape(where: str, dims: tuple, size: Any = None) -> tuple:
         try:
             shape.append(operator.index(d))
         except TypeError:
-            raise TypeError(f"{where}: size must be a tuple of ints, got "
-                            f"{type(d).__name__} at position {i}") from None
+            raise TypeError(
+                f"{where}: size must be a tuple of ints, got {type(d).__name__} at position {i}"
+            ) from None
     if any(s < 0 for s in shape):
         raise RuntimeError(f"{where}: negative dimension in shape {tuple(shape)}")
     return tuple(shape)
@@ -168,8 +218,10 @@ def _scalar(where: str, name: str, value: Any):
     """A Python number from a number or a 0-d tensor (PyTorch's Scalar arguments)."""
     if isinstance(value, Tensor):
         if value.ndim:
-            raise RuntimeError(f"{where}: {name} must be a number or a 0-d tensor, got a "
-                               f"tensor of shape {value.shape}")
+            raise RuntimeError(
+                f"{where}: {name} must be a number or a 0-d tensor, got a "
+                f"tensor of shape {value.shape}"
+            )
         return value.item()
     if isinstance(value, (bool, int, float, complex, xp.number, xp.bool_)):
         return value.item() if isinstance(value, (xp.number, xp.bool_)) else value
@@ -203,16 +255,19 @@ def _like(where: str, input: Any, dtype) -> tuple:
     return input.shape, input.dtype if dtype is None else xp.dtype(dtype)
 
 
-def empty(*dims, size=None, dtype=None, device=None, requires_grad: bool = False,
-          **options) -> Tensor:
+def empty(
+    *dims, size=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Uninitialised memory of the given shape (filled by nn.init right after)."""
     _check_options("empty", device, options)
-    return _leaf("empty", xp.empty(_shape("empty", dims, size), dtype or get_default_dtype()),
-                 requires_grad)
+    return _leaf(
+        "empty", xp.empty(_shape("empty", dims, size), dtype or get_default_dtype()), requires_grad
+    )
 
 
-def zeros(*dims, size=None, dtype=None, device=None, requires_grad: bool = False,
-          **options) -> Tensor:
+def zeros(
+    *dims, size=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Zeros of the given shape, in the default dtype unless dtype says otherwise.
 
     >>> import microtensor as mt
@@ -220,20 +275,24 @@ def zeros(*dims, size=None, dtype=None, device=None, requires_grad: bool = False
     True
     """
     _check_options("zeros", device, options)
-    return _leaf("zeros", xp.zeros(_shape("zeros", dims, size), dtype or get_default_dtype()),
-                 requires_grad)
+    return _leaf(
+        "zeros", xp.zeros(_shape("zeros", dims, size), dtype or get_default_dtype()), requires_grad
+    )
 
 
-def ones(*dims, size=None, dtype=None, device=None, requires_grad: bool = False,
-         **options) -> Tensor:
+def ones(
+    *dims, size=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Ones of the given shape, in the default dtype unless dtype says otherwise."""
     _check_options("ones", device, options)
-    return _leaf("ones", xp.ones(_shape("ones", dims, size), dtype or get_default_dtype()),
-                 requires_grad)
+    return _leaf(
+        "ones", xp.ones(_shape("ones", dims, size), dtype or get_default_dtype()), requires_grad
+    )
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
-         **options) -> Tensor:
+def full(
+    size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """`fill_value` everywhere; its type picks the dtype as in PyTorch (a bool gives bool,
     an int int64, a float the default dtype)."""
     _check_options("full", device, options)
@@ -242,28 +301,35 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     return _leaf("full", xp.full(_shape("full", (size,)), fill_value, dtype), requires_grad)
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None,
-           requires_grad: bool = False, **options) -> Tensor:
+def arange(
+    start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """start, start + step, ... up to end (excluded): int64 for integer arguments, the
     default dtype if any is a float. Values are computed in float64 and then rounded, as
     PyTorch does."""
     _check_options("arange", device, options)
     if end is None:
         start, end = 0, start
-    start, end, step = (_scalar("arange", name, v) for name, v in
-                        (("start", start), ("end", end), ("step", step)))
+    start, end, step = (
+        _scalar("arange", name, v) for name, v in (("start", start), ("end", end), ("step", step))
+    )
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange: the range from {start} to {end} runs against the sign "
-                           f"of step {step}")
+        raise RuntimeError(
+            f"arange: the range from {start} to {end} runs against the sign of step {step}"
+        )
     if dtype is None:
-        dtype = get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) \
+        dtype = (
+            get_default_dtype()
+            if any(isinstance(v, float) for v in (start, end, step))
             else xp.int64
+        )
     dtype = xp.dtype(dtype)
     calc = xp.float64 if dtype.kind == "f" else dtype
-    return _leaf("arange", xp.arange(start, end, step, dtype=calc).astype(dtype, copy=False),
-                 requires_grad)
+    return _leaf(
+        "arange", xp.arange(start, end, step, dtype=calc).astype(dtype, copy=False), requires_grad
+    )
 
 
 def _line(where: str, start, end, steps, dtype) -> tuple:
@@ -271,15 +337,15 @@ def _line(where: str, start, end, steps, dtype) -> tuple:
     steps = _count(where, "steps", steps)
     start, end = _scalar(where, "start", start), _scalar(where, "end", end)
     if dtype.kind == "b":
-        raise TypeError(f"{where}: dtype bool is not supported; use an integer or floating "
-                        f"dtype")
+        raise TypeError(f"{where}: dtype bool is not supported; use an integer or floating dtype")
     if dtype.kind in "iu":
         start, end = int(start), int(end)  # PyTorch converts them to the dtype first
     return start, end, steps
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
-             requires_grad: bool = False, **options) -> Tensor:
+def linspace(
+    start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """`steps` evenly spaced values from start to end, both included. As in PyTorch, a
     floating result is computed in its own dtype, the first half forward from start and
     the second backward from end (so both ends are exact); an integer one in float64,
@@ -298,13 +364,23 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     i = xp.arange(steps)
     first, last = calc.type(start), calc.type(end)
     step = (last - first) / calc.type(steps - 1)
-    data = xp.where(i < steps // 2, first + step * i.astype(calc),
-                    last - step * (steps - 1 - i).astype(calc))
+    data = xp.where(
+        i < steps // 2, first + step * i.astype(calc), last - step * (steps - 1 - i).astype(calc)
+    )
     return _leaf("linspace", data.astype(dtype, copy=False), requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False, **options) -> Tensor:
+def logspace(
+    start,
+    end,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """base ** linspace(start, end, steps): `steps` values evenly spaced on a log scale.
     The exponents and powers are computed in float64 from start and end in the result's
     dtype, as PyTorch does.
@@ -326,8 +402,9 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
     return _leaf("logspace", xp.power(base, exponent).astype(dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
-        requires_grad: bool = False, **options) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """The n x m identity matrix (m = n unless given)."""
     _check_options("eye", device, options)
     n = _count("eye", "n", n)
@@ -335,32 +412,36 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _leaf("eye", xp.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-               **options) -> Tensor:
+def empty_like(
+    input: Tensor, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Uninitialised memory of input's shape and dtype."""
     _check_options("empty_like", device, options)
     shape, dtype = _like("empty_like", input, dtype)
     return _leaf("empty_like", xp.empty(shape, dtype), requires_grad)
 
 
-def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-               **options) -> Tensor:
+def zeros_like(
+    input: Tensor, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Zeros of input's shape and dtype."""
     _check_options("zeros_like", device, options)
     shape, dtype = _like("zeros_like", input, dtype)
     return _leaf("zeros_like", xp.zeros(shape, dtype), requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-              **options) -> Tensor:
+def ones_like(
+    input: Tensor, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Ones of input's shape and dtype."""
     _check_options("ones_like", device, options)
     shape, dtype = _like("ones_like", input, dtype)
     return _leaf("ones_like", xp.ones(shape, dtype), requires_grad)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False, **options) -> Tensor:
+def full_like(
+    input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """`fill_value` in input's shape and dtype (2.7 into an int64 tensor gives 2, as in
     PyTorch)."""
     _check_options("full_like", device, options)
@@ -383,8 +464,10 @@ def from_numpy(ndarray: ndarray) -> Tensor:
     if not isinstance(ndarray, xp.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
     if ndarray.dtype.kind not in "biufc":
-        raise TypeError(f"from_numpy: numpy dtype {ndarray.dtype} is not supported; use a "
-                        f"bool, integer, floating or complex array")
+        raise TypeError(
+            f"from_numpy: numpy dtype {ndarray.dtype} is not supported; use a "
+            f"bool, integer, floating or complex array"
+        )
     return _wrap(ndarray)
 
 

@@ -5,6 +5,7 @@
 >>> mt.cuda.is_available(), mt.cuda.device_count()
 (False, 0)
 """
+
 from __future__ import annotations
 
 __all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all"]

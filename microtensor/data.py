@@ -11,10 +11,12 @@ from microtensor's generator, so `mt.manual_seed` fixes its order.
 >>> [tuple(yb.tolist()) for _, yb in loader]
 [(0, 1), (0, 1), (1,)]
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from . import random as _random
 from .backend import ndarray, xp
@@ -39,12 +41,16 @@ class TensorDataset:
         self.tensors = tuple(t if isinstance(t, Tensor) else tensor(t) for t in tensors)
         for i, t in enumerate(self.tensors):
             if t.ndim == 0:
-                raise ValueError(f"TensorDataset: tensor {i} is a scalar; every tensor needs "
-                                 f"a first dimension to index samples along")
+                raise ValueError(
+                    f"TensorDataset: tensor {i} is a scalar; every tensor needs "
+                    f"a first dimension to index samples along"
+                )
         sizes = [t.shape[0] for t in self.tensors]
         if len(set(sizes)) > 1:
-            raise ValueError(f"TensorDataset: all tensors must have the same first "
-                             f"dimension (number of samples), got {sizes}")
+            raise ValueError(
+                f"TensorDataset: all tensors must have the same first "
+                f"dimension (number of samples), got {sizes}"
+            )
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
@@ -66,14 +72,20 @@ class DataLoader:
     [[3, 2, 5, 4], [0, 1]]
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got "
-                             f"{batch_size!r}")
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(f"DataLoader: a dataset needs __len__ and __getitem__, got "
-                            f"{type(dataset).__name__}")
+            raise TypeError(
+                f"DataLoader: a dataset needs __len__ and __getitem__, got {type(dataset).__name__}"
+            )
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.seed = seed
@@ -92,7 +104,7 @@ class DataLoader:
         else:
             order = xp.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self._fetch(order[start:start + self.batch_size])
+            yield self._fetch(order[start : start + self.batch_size])
 
     def _fetch(self, indices: ndarray):
         if isinstance(self.dataset, TensorDataset):
@@ -105,5 +117,4 @@ def _collate(samples: list):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(_collate(list(field)) for field in zip(*samples))
-    return Tensor(xp.stack([s._data if isinstance(s, Tensor) else xp.asarray(s)
-                            for s in samples]))
+    return Tensor(xp.stack([s._data if isinstance(s, Tensor) else xp.asarray(s) for s in samples]))

@@ -1,12 +1,21 @@
 """dtypes: the default floating dtype, PyTorch's type promotion, and the names PyTorch gives
 dtypes (mt.float, mt.long, ...). A dtype is a numpy dtype (`mt.float32 is x.dtype` for a
 float32 tensor); numpy has no bfloat16, so `mt.bfloat16` exists only to say so when used."""
+
 from __future__ import annotations
 
 from .backend import ndarray, xp
 
-__all__ = ["set_default_dtype", "get_default_dtype", "promote_result", "finfo", "iinfo",
-           "bfloat16", "dtype_name", "TENSOR_TYPES"]
+__all__ = [
+    "set_default_dtype",
+    "get_default_dtype",
+    "promote_result",
+    "finfo",
+    "iinfo",
+    "bfloat16",
+    "dtype_name",
+    "TENSOR_TYPES",
+]
 
 _default = {"dtype": xp.dtype(xp.float32)}
 
@@ -50,8 +59,16 @@ def promote_result(out: ndarray, inputs) -> ndarray:
             else:
                 zeros = a.dtype if zeros is None else _promote_types(zeros, a.dtype)
         elif isinstance(a, (bool, int, float, complex)):
-            scalar = max(scalar, 0 if isinstance(a, bool) else 1 if isinstance(a, int)
-                         else 2 if isinstance(a, float) else 3)
+            scalar = max(
+                scalar,
+                0
+                if isinstance(a, bool)
+                else 1
+                if isinstance(a, int)
+                else 2
+                if isinstance(a, float)
+                else 3,
+            )
     res = dims
     if zeros is not None and (res is None or _CATEGORY[zeros.kind] > _CATEGORY[res.kind]):
         res = zeros
@@ -67,8 +84,10 @@ def finfo(type=None):
     dtype, the default dtype if none is given, as torch.finfo."""
     dtype = _default["dtype"] if type is None else xp.dtype(type)
     if dtype.kind != "f":
-        raise TypeError(f"finfo: {dtype_name(dtype)} is not a floating dtype; use "
-                        f"microtensor.iinfo for integers")
+        raise TypeError(
+            f"finfo: {dtype_name(dtype)} is not a floating dtype; use "
+            f"microtensor.iinfo for integers"
+        )
     return xp.finfo(dtype)
 
 
@@ -76,8 +95,10 @@ def iinfo(type):
     """numpy's iinfo (max, min, bits) of an integer dtype, as torch.iinfo."""
     dtype = xp.dtype(type)
     if dtype.kind not in "iu":
-        raise TypeError(f"iinfo: {dtype_name(dtype)} is not an integer dtype; use "
-                        f"microtensor.finfo for floating dtypes")
+        raise TypeError(
+            f"iinfo: {dtype_name(dtype)} is not an integer dtype; use "
+            f"microtensor.finfo for floating dtypes"
+        )
     return xp.iinfo(dtype)
 
 
@@ -87,9 +108,11 @@ class _BFloat16:
 
     @property
     def dtype(self):  # numpy reads this wherever it is given a dtype
-        raise TypeError("bfloat16 is not available: numpy has no bfloat16, so microtensor "
-                        "computes in float16, float32 or float64; use microtensor.float32 "
-                        "(or microtensor.float16 to halve the memory)")
+        raise TypeError(
+            "bfloat16 is not available: numpy has no bfloat16, so microtensor "
+            "computes in float16, float32 or float64; use microtensor.float32 "
+            "(or microtensor.float16 to halve the memory)"
+        )
 
     def __repr__(self) -> str:
         return "microtensor.bfloat16"
@@ -98,9 +121,17 @@ class _BFloat16:
 bfloat16 = _BFloat16()
 
 # numpy's name of a dtype -> the class name PyTorch's Tensor.type() gives it
-TENSOR_TYPES = {"float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor",
-                "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
-                "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+TENSOR_TYPES = {
+    "float16": "HalfTensor",
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "uint8": "ByteTensor",
+    "int8": "CharTensor",
+    "int16": "ShortTensor",
+    "int32": "IntTensor",
+    "int64": "LongTensor",
+    "bool": "BoolTensor",
+}
 
 
 def dtype_name(dtype) -> str:

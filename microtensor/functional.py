@@ -1,5 +1,6 @@
 """Composites: functions built from the primitives in ops/, with no VJP of their own
 (autodiff derives their gradients)."""
+
 from __future__ import annotations
 
 import math
@@ -20,23 +21,38 @@ def _spread_args(op: str, dim, keepdim: bool, correction, unbiased, aliases: dic
 
 
 @ops.method
-def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
-        unbiased: bool | None = None, **aliases) -> Tensor:
+def var(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: int = 1,
+    keepdim: bool = False,
+    unbiased: bool | None = None,
+    **aliases,
+) -> Tensor:
     """Variance over `dim`, divided by N - correction (Bessel's correction by default,
     as torch.var)."""
     dim, keepdim, correction = _spread_args("var", dim, keepdim, correction, unbiased, aliases)
     dims = ops._dims(dim, x.ndim, "var")
     n = x._data.size if dims is None else math.prod(x.shape[d] for d in dims)
     if n - correction <= 0:
-        raise ValueError(f"var: {n} elements with correction={correction} leave no degrees "
-                         f"of freedom")
+        raise ValueError(
+            f"var: {n} elements with correction={correction} leave no degrees of freedom"
+        )
     centred = x - ops.mean(x, dims, keepdim=True)
     return ops.sum(centred * centred, dims, keepdim) / (n - correction)
 
 
 @ops.method
-def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
-        unbiased: bool | None = None, **aliases) -> Tensor:
+def std(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: int = 1,
+    keepdim: bool = False,
+    unbiased: bool | None = None,
+    **aliases,
+) -> Tensor:
     """Standard deviation: sqrt of var (same `correction`). Where the values are all equal
     its gradient is 0, as PyTorch's, not sqrt's 1/0 at var = 0 (times 0: NaN)."""
     dim, keepdim, correction = _spread_args("std", dim, keepdim, correction, unbiased, aliases)
@@ -45,19 +61,31 @@ def std(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
     return ops.where(spread, ops.sqrt(ops.where(spread, v, 1.0)), 0.0)
 
 
-def var_mean(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
-             unbiased: bool | None = None, **aliases) -> tuple:
+def var_mean(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: int = 1,
+    keepdim: bool = False,
+    unbiased: bool | None = None,
+    **aliases,
+) -> tuple:
     """(var, mean) over `dim`, as torch.var_mean."""
-    dim, keepdim, correction = _spread_args("var_mean", dim, keepdim, correction, unbiased,
-                                            aliases)
+    dim, keepdim, correction = _spread_args("var_mean", dim, keepdim, correction, unbiased, aliases)
     return var(x, dim, correction=correction, keepdim=keepdim), ops.mean(x, dim, keepdim)
 
 
-def std_mean(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False,
-             unbiased: bool | None = None, **aliases) -> tuple:
+def std_mean(
+    x: Tensor,
+    dim=None,
+    *,
+    correction: int = 1,
+    keepdim: bool = False,
+    unbiased: bool | None = None,
+    **aliases,
+) -> tuple:
     """(std, mean) over `dim`, as torch.std_mean."""
-    dim, keepdim, correction = _spread_args("std_mean", dim, keepdim, correction, unbiased,
-                                            aliases)
+    dim, keepdim, correction = _spread_args("std_mean", dim, keepdim, correction, unbiased, aliases)
     return std(x, dim, correction=correction, keepdim=keepdim), ops.mean(x, dim, keepdim)
 
 
@@ -68,7 +96,9 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, but tensor 0 has "
-                             f"shape {tensors[0].shape}; all must match")
+            raise ValueError(
+                f"stack: tensor {i} has shape {t.shape}, but tensor 0 has "
+                f"shape {tensors[0].shape}; all must match"
+            )
     d = ops._dim(dim, tensors[0].ndim + 1, "stack")
     return ops.cat([ops.unsqueeze(t, d) for t in tensors], d)

@@ -3,6 +3,7 @@ every element, a float tensor printed as whole numbers (`1.`), fixed (`0.1000`) 
 scientific (`1.0000e+05`) by the same rules, rows wrapped at 80 columns, tensors of more
 than 1000 elements summarised with `...`, and the dtype, grad_fn and requires_grad
 suffixes."""
+
 from __future__ import annotations
 
 import math
@@ -29,10 +30,10 @@ class _Formatter:
             return
         big, small = float(xp.abs(finite).max()), float(xp.abs(finite).min())
         self.int_mode = bool((finite == xp.ceil(finite)).all())
-        self.sci_mode = big / small > 1000.0 or big > 1.0e8 or (
-            not self.int_mode and small < 1.0e-4)
-        spec = f".{PRECISION}e" if self.sci_mode else ".0f" if self.int_mode \
-            else f".{PRECISION}f"
+        self.sci_mode = (
+            big / small > 1000.0 or big > 1.0e8 or (not self.int_mode and small < 1.0e-4)
+        )
+        spec = f".{PRECISION}e" if self.sci_mode else ".0f" if self.int_mode else f".{PRECISION}f"
         extra = 1 if self.int_mode and not self.sci_mode else 0  # the trailing "."
         self.width = max(len(format(v, spec)) + extra for v in finite.tolist())
 
@@ -68,7 +69,7 @@ def _body(data: ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
         values = [fmt.format(v) for v in data.tolist()]
         if cut:
             values = values[:EDGEITEMS] + [" ..."] + values[-EDGEITEMS:]
-        lines = [", ".join(values[i:i + per_line]) for i in range(0, len(values), per_line)]
+        lines = [", ".join(values[i : i + per_line]) for i in range(0, len(values), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     n = data.shape[0]
     rows = [*range(EDGEITEMS), None, *range(n - EDGEITEMS, n)] if cut else range(n)
@@ -76,8 +77,7 @@ def _body(data: ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
     return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def tensor_repr(data: ndarray, grad_fn: str | None = None,
-                requires_grad: bool = False) -> str:
+def tensor_repr(data: ndarray, grad_fn: str | None = None, requires_grad: bool = False) -> str:
     """`tensor([[1., 2.], ...], dtype=..., grad_fn=<AddBackward0>)` for an array and the
     tensor's autograd state (grad_fn: the name of its node)."""
     prefix = "tensor("

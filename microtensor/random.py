@@ -12,6 +12,7 @@ The numbers are not PyTorch's (another bit generator) but the distributions are.
 >>> bool((a == mt.rand(3, generator=mt.Generator().manual_seed(7))).all())
 True
 """
+
 from __future__ import annotations
 
 import operator
@@ -24,10 +25,27 @@ from .creation import _check_device, _check_options, _count, _leaf, _like, _shap
 from .ops import Fill
 from .tensor import Tensor, _wrap, get_default_dtype
 
-__all__ = ["Generator", "default", "manual_seed", "seed", "initial_seed", "get_rng_state",
-           "set_rng_state", "default_generator", "rand", "randn", "randint", "randperm",
-           "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "bernoulli_",
-           "multinomial"]
+__all__ = [
+    "Generator",
+    "default",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "default_generator",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "normal",
+    "bernoulli",
+    "bernoulli_",
+    "multinomial",
+]
 
 _INITIAL_SEED = 0  # one seed for the default generator and every new one, as in PyTorch
 # What get_state packs, in bytes: PCG64's state and increment, a buffered 32-bit draw and
@@ -53,11 +71,10 @@ class Generator:
         """Restart the stream from `seed`, an int in [-2**63, 2**64) (a negative one counts
         modulo 2**64, as in PyTorch); returns the generator."""
         if isinstance(seed, bool) or not isinstance(seed, (int, xp.integer)):
-            raise TypeError(f"manual_seed: the seed must be an int, got "
-                            f"{type(seed).__name__}")
-        if not -2 ** 63 <= seed < 2 ** 64:
+            raise TypeError(f"manual_seed: the seed must be an int, got {type(seed).__name__}")
+        if not -(2**63) <= seed < 2**64:
             raise ValueError(f"manual_seed: the seed {seed} is out of range [-2**63, 2**64)")
-        self._seed = int(seed) % 2 ** 64
+        self._seed = int(seed) % 2**64
         # in place: whoever holds this numpy Generator (default_generator()) follows
         self._rng.bit_generator.state = xp.random.PCG64(self._seed).state
         return self
@@ -77,30 +94,39 @@ class Generator:
         """Where the stream stands, with its seed, as a uint8 tensor for set_state (PCG64's
         45 bytes, not PyTorch's 5056: states do not travel between the two)."""
         s = self._rng.bit_generator.state
-        values = (s["state"]["state"], s["state"]["inc"], s["uinteger"], s["has_uint32"],
-                  self._seed)
+        values = (
+            s["state"]["state"],
+            s["state"]["inc"],
+            s["uinteger"],
+            s["has_uint32"],
+            self._seed,
+        )
         raw = b"".join(v.to_bytes(n, "little") for v, n in zip(values, _STATE_BYTES))
         return _wrap(xp.frombuffer(raw, xp.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> Generator:
         """Put the stream back where get_state found it; returns the generator."""
         if not isinstance(new_state, Tensor) or new_state.dtype != xp.uint8:
-            raise TypeError(f"set_state: the state must be a uint8 tensor from get_state, "
-                            f"got {_describe(new_state)}")
+            raise TypeError(
+                f"set_state: the state must be a uint8 tensor from get_state, "
+                f"got {_describe(new_state)}"
+            )
         raw = new_state._data.tobytes()
         if len(raw) != sum(_STATE_BYTES):
-            raise RuntimeError(f"set_state: a state has {sum(_STATE_BYTES)} bytes, got "
-                               f"{len(raw)}")
+            raise RuntimeError(f"set_state: a state has {sum(_STATE_BYTES)} bytes, got {len(raw)}")
         values, at = [], 0
         for n in _STATE_BYTES:
-            values.append(int.from_bytes(raw[at:at + n], "little"))
+            values.append(int.from_bytes(raw[at : at + n], "little"))
             at += n
         state, inc, uinteger, has_uint32, seed = values
         if inc % 2 == 0 or has_uint32 > 1:  # PCG64's increment is odd
             raise RuntimeError("set_state: these bytes are not a state from get_state")
-        self._rng.bit_generator.state = {"bit_generator": "PCG64",
-                                         "state": {"state": state, "inc": inc},
-                                         "has_uint32": has_uint32, "uinteger": uinteger}
+        self._rng.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": state, "inc": inc},
+            "has_uint32": has_uint32,
+            "uinteger": uinteger,
+        }
         self._seed = seed
         return self
 
@@ -153,16 +179,19 @@ def _rng(where: str, generator: Generator | None):
     if generator is None:
         return default._rng
     if not isinstance(generator, Generator):
-        raise TypeError(f"{where}: generator must be a mt.Generator, got "
-                        f"{type(generator).__name__}")
+        raise TypeError(
+            f"{where}: generator must be a mt.Generator, got {type(generator).__name__}"
+        )
     return generator._rng
 
 
 def _floating(where: str, dtype) -> Any:
     dtype = get_default_dtype() if dtype is None else xp.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"{where}: dtype {dtype} is not a floating dtype; {where} draws real "
-                        f"numbers (randint draws integers)")
+        raise TypeError(
+            f"{where}: dtype {dtype} is not a floating dtype; {where} draws real "
+            f"numbers (randint draws integers)"
+        )
     return dtype
 
 
@@ -202,8 +231,15 @@ def _bounds(where: str, low, high) -> tuple:
     return _bound(where, "low", 0 if low is None else low), _bound(where, "high", high)
 
 
-def rand(*dims, size=None, generator: Generator | None = None, dtype=None, device=None,
-         requires_grad: bool = False, **options) -> Tensor:
+def rand(
+    *dims,
+    size=None,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """Uniform on [0, 1), of the given shape."""
     _check_options("rand", device, options)
     dtype = _floating("rand", dtype)
@@ -211,8 +247,15 @@ def rand(*dims, size=None, generator: Generator | None = None, dtype=None, devic
     return _leaf("rand", data, requires_grad)
 
 
-def randn(*dims, size=None, generator: Generator | None = None, dtype=None, device=None,
-          requires_grad: bool = False, **options) -> Tensor:
+def randn(
+    *dims,
+    size=None,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """Standard normal, of the given shape."""
     _check_options("randn", device, options)
     dtype = _floating("randn", dtype)
@@ -220,9 +263,17 @@ def randn(*dims, size=None, generator: Generator | None = None, dtype=None, devi
     return _leaf("randn", data.astype(dtype), requires_grad)
 
 
-def randint(low: int | None = None, high: int | None = None, size=None, *,
-            generator: Generator | None = None, dtype=None, device=None,
-            requires_grad: bool = False, **options) -> Tensor:
+def randint(
+    low: int | None = None,
+    high: int | None = None,
+    size=None,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """Uniform integers in [low, high) (high excluded), of shape size: `randint(high, size)`
     or `randint(low, high, size)`. int64 unless dtype says otherwise.
 
@@ -239,13 +290,21 @@ def randint(low: int | None = None, high: int | None = None, size=None, *,
         raise TypeError(f"randint: size must be a tuple of ints, got {type(size).__name__}")
     low, high = _bounds("randint", low, high)
     dtype = xp.dtype(xp.int64 if dtype is None else dtype)
-    data = _integers("randint", _rng("randint", generator), low, high,
-                     _shape("randint", (size,)), dtype)
+    data = _integers(
+        "randint", _rng("randint", generator), low, high, _shape("randint", (size,)), dtype
+    )
     return _leaf("randint", data, requires_grad)
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=None,
-             requires_grad: bool = False, **options) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """A random permutation of 0, ..., n - 1 (int64 unless dtype says otherwise)."""
     _check_options("randperm", device, options)
     n = _count("randperm", "n", n)
@@ -259,8 +318,15 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     return _leaf("randperm", data, requires_grad)
 
 
-def rand_like(input: Tensor, *, generator: Generator | None = None, dtype=None, device=None,
-              requires_grad: bool = False, **options) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """rand in input's shape and dtype."""
     _check_options("rand_like", device, options)
     shape, dtype = _like("rand_like", input, dtype)
@@ -268,8 +334,15 @@ def rand_like(input: Tensor, *, generator: Generator | None = None, dtype=None, 
     return _leaf("rand_like", data, requires_grad)
 
 
-def randn_like(input: Tensor, *, generator: Generator | None = None, dtype=None, device=None,
-               requires_grad: bool = False, **options) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """randn in input's shape and dtype."""
     _check_options("randn_like", device, options)
     shape, dtype = _like("randn_like", input, dtype)
@@ -278,9 +351,17 @@ def randn_like(input: Tensor, *, generator: Generator | None = None, dtype=None,
     return _leaf("randn_like", data, requires_grad)
 
 
-def randint_like(input: Tensor, low: int | None = None, high: int | None = None, *,
-                 generator: Generator | None = None, dtype=None, device=None,
-                 requires_grad: bool = False, **options) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """randint in input's shape and dtype: `randint_like(x, high)` or
     `randint_like(x, low, high)`."""
     _check_options("randint_like", device, options)
@@ -290,8 +371,17 @@ def randint_like(input: Tensor, low: int | None = None, high: int | None = None,
     return _leaf("randint_like", data, requires_grad)
 
 
-def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtype=None,
-           device=None, requires_grad: bool = False, **options) -> Tensor:
+def normal(
+    mean,
+    std=1.0,
+    size=None,
+    *,
+    generator: Generator | None = None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    **options,
+) -> Tensor:
     """Normal samples, mean + std * N(0, 1). With a tensor mean or std (or both, which
     broadcast) the result has their shape and the dtype of mean (else of std); with
     numbers, give size (and dtype, device, requires_grad if wanted). The result has no
@@ -305,19 +395,29 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtyp
     rng = _rng("normal", generator)
     if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
         if size is None:
-            raise TypeError("normal: with a number mean and std, give size: "
-                            "normal(mean, std, size)")
+            raise TypeError(
+                "normal: with a number mean and std, give size: normal(mean, std, size)"
+            )
         if not std >= 0:
             raise RuntimeError(f"normal: std must be >= 0, got {std}")
         dtype = _floating("normal", dtype)
         data = mean + std * rng.standard_normal(_shape("normal", (size,)))
         return _leaf("normal", data.astype(dtype), requires_grad)
-    given = [name for name, v in (("size", size), ("dtype", dtype), ("device", device),
-                                  ("requires_grad", requires_grad))
-             if v is not None and v is not False]
+    given = [
+        name
+        for name, v in (
+            ("size", size),
+            ("dtype", dtype),
+            ("device", device),
+            ("requires_grad", requires_grad),
+        )
+        if v is not None and v is not False
+    ]
     if given:
-        raise TypeError(f"normal: {', '.join(given)} go with a number mean and std only; with "
-                        f"a tensor mean or std the result takes the tensors' shape and dtype")
+        raise TypeError(
+            f"normal: {', '.join(given)} go with a number mean and std only; with "
+            f"a tensor mean or std the result takes the tensors' shape and dtype"
+        )
     dtype = (mean if isinstance(mean, Tensor) else std).dtype
     if dtype.kind != "f":
         raise TypeError(f"normal: mean and std must be floating tensors, got dtype {dtype}")
@@ -328,8 +428,9 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtyp
     try:
         shape = xp.broadcast_shapes(xp.shape(m), xp.shape(s))
     except ValueError:
-        raise RuntimeError(f"normal: the shapes of mean {xp.shape(m)} and std {xp.shape(s)} "
-                           f"do not broadcast") from None
+        raise RuntimeError(
+            f"normal: the shapes of mean {xp.shape(m)} and std {xp.shape(s)} do not broadcast"
+        ) from None
     return _wrap((m + s * rng.standard_normal(shape)).astype(dtype))
 
 
@@ -337,13 +438,16 @@ def _probabilities(where: str, p) -> ndarray | float:
     """p as an array or a float, checked to lie in [0, 1] (NaN does not)."""
     values = p._data if isinstance(p, Tensor) else float(p)
     if not (xp.asarray(values) >= 0).all() or not (xp.asarray(values) <= 1).all():
-        raise RuntimeError(f"{where}: probabilities must be in [0, 1], got "
-                           f"{'values outside it' if isinstance(p, Tensor) else f'p={p}'}")
+        raise RuntimeError(
+            f"{where}: probabilities must be in [0, 1], got "
+            f"{'values outside it' if isinstance(p, Tensor) else f'p={p}'}"
+        )
     return values
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
-              **options) -> Tensor:
+def bernoulli(
+    input: Tensor, p: float | None = None, *, generator: Generator | None = None, **options
+) -> Tensor:
     """1 with probability input (or p, for every element), else 0, in input's shape and
     dtype. No gradient (PyTorch's is identically zero).
 
@@ -355,29 +459,39 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"bernoulli: input must be a floating tensor (probabilities), got "
-                        f"dtype {input.dtype}")
+        raise TypeError(
+            f"bernoulli: input must be a floating tensor (probabilities), got dtype {input.dtype}"
+        )
     prob = _probabilities("bernoulli", input if p is None else p)
     draws = _rng("bernoulli", generator).random(input.shape) < prob
     return _wrap(draws.astype(input.dtype))
 
 
-def bernoulli_(input: Tensor, p: float | Tensor = 0.5, *,
-               generator: Generator | None = None) -> Tensor:
+def bernoulli_(
+    input: Tensor, p: float | Tensor = 0.5, *, generator: Generator | None = None
+) -> Tensor:
     """In place (Tensor.bernoulli_): each element becomes 1 with probability p (a number,
     or a tensor broadcast to input's shape), else 0."""
     prob = _probabilities("bernoulli_", p)
     try:
         prob = xp.broadcast_to(prob, input.shape)
     except ValueError:
-        raise RuntimeError(f"bernoulli_: p of shape {xp.shape(prob)} does not broadcast to the "
-                           f"tensor's shape {input.shape}") from None
+        raise RuntimeError(
+            f"bernoulli_: p of shape {xp.shape(prob)} does not broadcast to the "
+            f"tensor's shape {input.shape}"
+        ) from None
     draws = _rng("bernoulli_", generator).random(input.shape) < prob
     return apply_inplace(Fill, input, value=draws)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None, **options) -> Tensor:
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+    **options,
+) -> Tensor:
     """Category indices drawn with the (unnormalised, non-negative) weights in input: one
     row of num_samples per distribution (input 1-D or 2-D, a distribution per row). Without
     replacement an index appears at most once; categories of weight 0 come only after all
@@ -391,19 +505,23 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"multinomial: input must be a floating tensor (weights), got dtype "
-                        f"{input.dtype}")
+        raise TypeError(
+            f"multinomial: input must be a floating tensor (weights), got dtype {input.dtype}"
+        )
     if input.ndim not in (1, 2):
-        raise RuntimeError(f"multinomial: input must be 1-D or 2-D (a distribution per row), "
-                           f"got shape {input.shape}")
+        raise RuntimeError(
+            f"multinomial: input must be 1-D or 2-D (a distribution per row), "
+            f"got shape {input.shape}"
+        )
     n = _count("multinomial", "num_samples", num_samples)
     weights = input._data.astype(xp.float64).reshape(-1, input.shape[-1])
     k = weights.shape[1]
     if n == 0:
         raise RuntimeError("multinomial: num_samples must be positive, got 0")
     if not replacement and n > k:
-        raise RuntimeError(f"multinomial: cannot draw {n} samples without replacement from "
-                           f"{k} categories")
+        raise RuntimeError(
+            f"multinomial: cannot draw {n} samples without replacement from {k} categories"
+        )
     if not (xp.isfinite(weights) & (weights >= 0)).all():
         raise RuntimeError("multinomial: weights must be finite and non-negative")
     if (weights.sum(axis=1) <= 0).any():

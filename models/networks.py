@@ -1,9 +1,10 @@
 """The networks of the reports, each a few lines of nn code: MLP (Lab 1's 2-5-5-1 and
 its variations), SoftmaxClassifier (reports 002-004) and ConvNet (the MNIST conv net of
 reports 002/003). None defines a backward; autodiff does it."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import microtensor as mt
 from microtensor import nn
@@ -12,6 +13,7 @@ from microtensor.nn import functional as F
 from . import registry
 
 __all__ = ["MLP", "SoftmaxClassifier", "ConvNet", "activation"]
+
 
 def activation(spec) -> nn.Module:
     """A module from a name of registry.ACTIVATIONS ("relu", "sigmoid", ...), a module, or
@@ -23,8 +25,10 @@ def activation(spec) -> nn.Module:
     try:
         return registry.ACTIVATIONS[registry.canonical("activation", spec, "activation")]()
     except (ValueError, TypeError):
-        raise ValueError(f"activation: unknown activation {spec!r}; use one of "
-                         f"{registry.names('activation')}, None, or an nn.Module") from None
+        raise ValueError(
+            f"activation: unknown activation {spec!r}; use one of "
+            f"{registry.names('activation')}, None, or an nn.Module"
+        ) from None
 
 
 def _gain_name(spec) -> str:
@@ -38,8 +42,9 @@ def initialise(weight: mt.Tensor, bias, scheme: str | None, act) -> None:
     try:
         init = registry.INITS[registry.canonical("init", scheme or "default", "init")]
     except (ValueError, TypeError):
-        raise ValueError(f"init must be one of {registry.names('init')} or None, got "
-                         f"{scheme!r}") from None
+        raise ValueError(
+            f"init must be one of {registry.names('init')} or None, got {scheme!r}"
+        ) from None
     if init is None:
         return
     init(weight, _gain_name(act))
@@ -59,18 +64,31 @@ class MLP(nn.Module):
     (4, 1)
     """
 
-    def __init__(self, sizes: Sequence[int], activations="sigmoid", output=None,
-                 init: str | None = None, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations="sigmoid",
+        output=None,
+        init: str | None = None,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-            raise ValueError(f"MLP: sizes must list at least an input and an output size, "
-                             f"all positive, got {list(sizes)}")
+            raise ValueError(
+                f"MLP: sizes must list at least an input and an output size, "
+                f"all positive, got {list(sizes)}"
+            )
         n_hidden = len(sizes) - 2
-        acts = list(activations) if isinstance(activations, (list, tuple)) else \
-            [activations] * n_hidden
+        acts = (
+            list(activations)
+            if isinstance(activations, (list, tuple))
+            else [activations] * n_hidden
+        )
         if len(acts) != n_hidden:
-            raise ValueError(f"MLP: {n_hidden} hidden layer(s) need {n_hidden} activation(s), "
-                             f"got {len(acts)}: {acts}")
+            raise ValueError(
+                f"MLP: {n_hidden} hidden layer(s) need {n_hidden} activation(s), "
+                f"got {len(acts)}: {acts}"
+            )
         self.sizes = list(sizes)
         self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
         self.activations = [activation(a) for a in acts] + [activation(output)]
@@ -91,8 +109,13 @@ class SoftmaxClassifier(MLP):
     """An MLP whose output is class logits; train it with F.cross_entropy, read
     probabilities with predict_proba and labels with predict."""
 
-    def __init__(self, sizes: Sequence[int], activations="relu", init: str | None = None,
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations="relu",
+        init: str | None = None,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(sizes, activations, output=None, init=init, dropout=dropout)
 
     def predict_proba(self, x) -> mt.Tensor:
@@ -108,9 +131,17 @@ class ConvNet(nn.Module):
     fc, sized from `in_shape` (C, H, W): 5x5 kernels for MNIST-sized images, 3x3 with
     padding for the 8x8 digits."""
 
-    def __init__(self, in_shape=(1, 28, 28), n_classes: int = 10, channels=(16, 32),
-                 hidden: int = 64, activation_name="relu", init: str | None = "he",
-                 dropout: float = 0.5, kernel_size: int | None = None) -> None:
+    def __init__(
+        self,
+        in_shape=(1, 28, 28),
+        n_classes: int = 10,
+        channels=(16, 32),
+        hidden: int = 64,
+        activation_name="relu",
+        init: str | None = "he",
+        dropout: float = 0.5,
+        kernel_size: int | None = None,
+    ) -> None:
         super().__init__()
         c, h, w = in_shape
         k = kernel_size or (5 if min(h, w) >= 16 else 3)
@@ -119,8 +150,9 @@ class ConvNet(nn.Module):
         for _ in range(2):
             size = tuple(((s + 2 * pad - k + 1) // 2) for s in size)
         if min(size) < 1:
-            raise ValueError(f"ConvNet: input {in_shape} is too small for two {k}x{k} "
-                             f"convolutions and 2x2 pools")
+            raise ValueError(
+                f"ConvNet: input {in_shape} is too small for two {k}x{k} convolutions and 2x2 pools"
+            )
         self.conv1 = nn.Conv2d(c, channels[0], k, padding=pad)
         self.conv2 = nn.Conv2d(channels[0], channels[1], k, padding=pad)
         self.conv2_drop = nn.Dropout(dropout / 2)

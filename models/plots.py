@@ -15,11 +15,12 @@ no figure is left in pyplot's registry.
 >>> path.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 True
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -27,14 +28,39 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["learning_curves", "curves", "prediction_scatter", "decision_boundary",
-           "confusion_matrix", "bar_chart", "gradient_flow"]
+__all__ = [
+    "learning_curves",
+    "curves",
+    "prediction_scatter",
+    "decision_boundary",
+    "confusion_matrix",
+    "bar_chart",
+    "gradient_flow",
+]
 
 # class 0 red and class 1 blue, as the reports draw them; then the rest of tab10
-_CLASS_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-_CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                 "#e377c2", "#7f7f7f"]
+_CLASS_COLORS = [
+    "#d62728",
+    "#1f77b4",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+_CURVE_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -54,9 +80,11 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 
 def _class_cmap(n_classes: int) -> ListedColormap:
     if n_classes > len(_CLASS_COLORS):
-        raise ValueError(f"plots: at most {len(_CLASS_COLORS)} classes can be told apart "
-                         f"by colour, got {n_classes}")
-    return ListedColormap(_CLASS_COLORS[:max(n_classes, 2)])
+        raise ValueError(
+            f"plots: at most {len(_CLASS_COLORS)} classes can be told apart "
+            f"by colour, got {n_classes}"
+        )
+    return ListedColormap(_CLASS_COLORS[: max(n_classes, 2)])
 
 
 def _points(X, where: str) -> np.ndarray:
@@ -83,13 +111,14 @@ def learning_curves(history, path: str | os.PathLike, *, title: str | None = Non
     solid and validation dashed, and the learning rate when a scheduler changed it.
     `history` is a fit() History or a mapping of name -> per-epoch values with "epoch"."""
     from .training import History
+
     values = history.records if isinstance(history, History) else dict(history)
     if "loss" not in values or "epoch" not in values:
-        raise ValueError(f"learning_curves: the history needs 'epoch' and 'loss', got "
-                         f"{sorted(values)}")
+        raise ValueError(
+            f"learning_curves: the history needs 'epoch' and 'loss', got {sorted(values)}"
+        )
     epochs = values["epoch"]
-    metrics = [k for k in values if k not in ("epoch", "lr", "loss")
-               and not k.startswith("val_")]
+    metrics = [k for k in values if k not in ("epoch", "lr", "loss") and not k.startswith("val_")]
     lr = values.get("lr", [])
     show_lr = len(set(lr)) > 1
     panels = 1 + bool(metrics) + show_lr
@@ -124,8 +153,14 @@ def learning_curves(history, path: str | os.PathLike, *, title: str | None = Non
     return _save(fig, path)
 
 
-def curves(series: Mapping[str, tuple[Sequence, Sequence]], path: str | os.PathLike, *,
-           title: str, ylabel: str = "loss", log: bool = True) -> Path:
+def curves(
+    series: Mapping[str, tuple[Sequence, Sequence]],
+    path: str | os.PathLike,
+    *,
+    title: str,
+    ylabel: str = "loss",
+    log: bool = True,
+) -> Path:
     """Several curves on one axis (the reports' "training loss for different learning
     rates" figures): `series` maps a label to (epochs, values); log y when asked and all
     values are positive."""
@@ -142,8 +177,9 @@ def curves(series: Mapping[str, tuple[Sequence, Sequence]], path: str | os.PathL
     return _save(fig, path)
 
 
-def prediction_scatter(X, y_true, y_pred, path: str | os.PathLike, *,
-                       title: str | None = None) -> Path:
+def prediction_scatter(
+    X, y_true, y_pred, path: str | os.PathLike, *, title: str | None = None
+) -> Path:
     """The reports' figure: the 2-D points coloured by their true class (left) and by the
     predicted class (right), with the wrongly predicted points ringed in black."""
     X = _points(X, "prediction_scatter")
@@ -154,15 +190,31 @@ def prediction_scatter(X, y_true, y_pred, path: str | os.PathLike, *,
     fig = _figure(9, 4.2)
     left, right = fig.subplots(1, 2, sharex=True, sharey=True)
     for ax, labels, name in ((left, y_true, "Ground truth"), (right, y_pred, "Prediction")):
-        points = ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=-0.5,
-                            vmax=cmap.N - 0.5, s=28, edgecolors="white", linewidths=0.4)
+        points = ax.scatter(
+            X[:, 0],
+            X[:, 1],
+            c=labels,
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=cmap.N - 0.5,
+            s=28,
+            edgecolors="white",
+            linewidths=0.4,
+        )
         ax.set_title(name)
         ax.grid(alpha=0.3)
     left.legend(*points.legend_elements(), title="class", loc="best")
     wrong = y_true != y_pred
     if wrong.any():
-        right.scatter(X[wrong, 0], X[wrong, 1], s=90, facecolors="none", edgecolors="black",
-                      linewidths=1.2, label=f"wrong ({wrong.sum()})")
+        right.scatter(
+            X[wrong, 0],
+            X[wrong, 1],
+            s=90,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.2,
+            label=f"wrong ({wrong.sum()})",
+        )
         right.legend(loc="best")
     right.set_title(f"Prediction (accuracy {np.mean(~wrong):.1%})")
     if title:
@@ -170,24 +222,36 @@ def prediction_scatter(X, y_true, y_pred, path: str | os.PathLike, *,
     return _save(fig, path)
 
 
-def decision_boundary(model, X, y, path: str | os.PathLike, *, title: str | None = None,
-                      threshold: float = 0.5, resolution: int = 300) -> Path:
+def decision_boundary(
+    model,
+    X,
+    y,
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    threshold: float = 0.5,
+    resolution: int = 300,
+) -> Path:
     """The class a model predicts at every point of the plane around the 2-D set X
     (shaded regions, on a resolution x resolution grid), with the points of X coloured
     by their label y. `model` is an nn.Module (labels by training.predict, with
     `threshold` for one output) or a function from points (m, 2) to labels (m,)."""
     from microtensor import nn
+
     X = _points(X, "decision_boundary")
     y = _class_labels(y, len(X), "decision_boundary")
     if isinstance(model, nn.Module):
         from .training import predict
+
         classify: Callable = lambda pts: predict(model, pts, threshold=threshold)
     else:
         classify = model
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * np.maximum(hi - lo, 1e-3)
-    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
-                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
+        np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution),
+    )
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     z = np.asarray(classify(grid)).reshape(gx.shape)
     n_classes = int(max(y.max(initial=0), z.max(initial=0))) + 1
@@ -196,16 +260,26 @@ def decision_boundary(model, X, y, path: str | os.PathLike, *, title: str | None
     ax = fig.subplots()
     ax.contourf(gx, gy, z, levels=np.arange(cmap.N + 1) - 0.5, cmap=cmap, alpha=0.25)
     ax.contour(gx, gy, z, levels=np.arange(cmap.N) + 0.5, colors="black", linewidths=0.8)
-    points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=cmap.N - 0.5,
-                        s=24, edgecolors="black", linewidths=0.5)
+    points = ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=cmap.N - 0.5,
+        s=24,
+        edgecolors="black",
+        linewidths=0.5,
+    )
     ax.legend(*points.legend_elements(), title="class", loc="best", framealpha=0.8)
     ax.set(xlim=(gx.min(), gx.max()), ylim=(gy.min(), gy.max()))
     ax.set_title(title or "decision boundary")
     return _save(fig, path)
 
 
-def confusion_matrix(cm, path: str | os.PathLike, *, labels: Sequence | None = None,
-                     title: str | None = None) -> Path:
+def confusion_matrix(
+    cm, path: str | os.PathLike, *, labels: Sequence | None = None, title: str | None = None
+) -> Path:
     """A confusion matrix (rows true class, columns predicted, as sklearn's) as a heat
     map with each count written in its cell."""
     cm = np.asarray(cm)
@@ -225,16 +299,29 @@ def confusion_matrix(cm, path: str | os.PathLike, *, labels: Sequence | None = N
         for j in range(n):
             value = cm[i, j]
             text = f"{value:.3g}" if cm.dtype.kind == "f" else str(value)
-            ax.text(j, i, text, ha="center", va="center", fontsize=9 if n > 6 else 11,
-                    color="white" if value > dark else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9 if n > 6 else 11,
+                color="white" if value > dark else "black",
+            )
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
     ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
     return _save(fig, path)
 
 
-def bar_chart(categories: Sequence, series, path: str | os.PathLike, *, ylabel: str = "",
-              title: str | None = None) -> Path:
+def bar_chart(
+    categories: Sequence,
+    series,
+    path: str | os.PathLike,
+    *,
+    ylabel: str = "",
+    title: str | None = None,
+) -> Path:
     """Bars for a sweep: one group per category (e.g. each learning rate), one bar per
     series in the group (e.g. {"microtensor": [...], "report": [...]}; a plain list is
     one series), each bar labelled with its value; None leaves a gap (a value the report
@@ -244,8 +331,10 @@ def bar_chart(categories: Sequence, series, path: str | os.PathLike, *, ylabel: 
         series = {"": series}
     for name, values in series.items():
         if len(values) != len(categories):
-            raise ValueError(f"bar_chart: series {name!r} has {len(values)} values for "
-                             f"{len(categories)} categories")
+            raise ValueError(
+                f"bar_chart: series {name!r} has {len(values)} values for "
+                f"{len(categories)} categories"
+            )
     fig = _figure(max(4.5, 1.0 + 0.9 * len(categories) * max(1, len(series)) ** 0.5), 3.8)
     ax = fig.subplots()
     width = 0.8 / len(series)
@@ -254,30 +343,38 @@ def bar_chart(categories: Sequence, series, path: str | os.PathLike, *, ylabel: 
     for k, (name, values) in enumerate(series.items()):
         v = np.array([np.nan if a is None else float(a) for a in values])
         known.extend(v[~np.isnan(v)])
-        bars = ax.bar(x + (k - (len(series) - 1) / 2) * width, v, width,
-                      color=_CURVE_COLORS[k % len(_CURVE_COLORS)], label=name or None)
-        ax.bar_label(bars, labels=["" if np.isnan(a) else f"{a:.3g}" for a in v],
-                     fontsize=8, padding=2)
+        bars = ax.bar(
+            x + (k - (len(series) - 1) / 2) * width,
+            v,
+            width,
+            color=_CURVE_COLORS[k % len(_CURVE_COLORS)],
+            label=name or None,
+        )
+        ax.bar_label(
+            bars, labels=["" if np.isnan(a) else f"{a:.3g}" for a in v], fontsize=8, padding=2
+        )
     ax.set_xticks(x, categories)
     if known and 0 <= min(known) and max(known) <= 1:
         ax.set_ylim(0, 1.1)
     ax.set(ylabel=ylabel, title=title or "")
     ax.grid(axis="y", alpha=0.3)
     if len(series) > 1:  # below the axis, clear of the bars and their labels
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(series),
-                  frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(series), frameon=False)
     return _save(fig, path)
 
 
 def _gradient_runs(history) -> dict:
     from .training import History
+
     runs = {"": history} if isinstance(history, History) else dict(history)
     if not runs:
         raise ValueError("gradient_flow: no runs to draw")
     for label, h in runs.items():
         if not isinstance(h, History) or not h.gradients:
-            raise ValueError(f"gradient_flow: run {label or 'history'!r} has no gradients; "
-                             f"train it with fit(..., track_gradients=True)")
+            raise ValueError(
+                f"gradient_flow: run {label or 'history'!r} has no gradients; "
+                f"train it with fit(..., track_gradients=True)"
+            )
     return runs
 
 
@@ -297,8 +394,9 @@ def _log_range(arrays) -> tuple[float, float]:
     return (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
 
 
-def gradient_flow(history, path: str | os.PathLike, *, include_bias: bool = False,
-                  title: str | None = None) -> Path:
+def gradient_flow(
+    history, path: str | os.PathLike, *, include_bias: bool = False, title: str | None = None
+) -> Path:
     """How the gradient reaches each layer: per parameter (weights only unless
     `include_bias`), its gradient norm per epoch (log scale), its update/weight ratio
     (log scale) and a layer-by-epoch heat map of log10 of the norm, first layer at the
@@ -307,23 +405,37 @@ def gradient_flow(history, path: str | os.PathLike, *, include_bias: bool = Fals
     at a glance (a vanishing gradient: a first layer orders of magnitude below the
     last)."""
     runs = _gradient_runs(history)
-    logs = {label: {stat: {n: _log_positive(h.gradients[stat][n])
-                           for n in _layers(h.gradients["grad_norm"], include_bias)}
-                    for stat in ("grad_norm", "update_ratio")}
-            for label, h in runs.items()}
-    ranges = {stat: _log_range([a for run in logs.values() for a in run[stat].values()])
-              for stat in ("grad_norm", "update_ratio")}
+    logs = {
+        label: {
+            stat: {
+                n: _log_positive(h.gradients[stat][n])
+                for n in _layers(h.gradients["grad_norm"], include_bias)
+            }
+            for stat in ("grad_norm", "update_ratio")
+        }
+        for label, h in runs.items()
+    }
+    ranges = {
+        stat: _log_range([a for run in logs.values() for a in run[stat].values()])
+        for stat in ("grad_norm", "update_ratio")
+    }
     fig = _figure(15, 3.9 * len(runs))
     axes = fig.subplots(len(runs), 3, squeeze=False)
     for row, (label, h) in zip(axes, runs.items()):
         epochs, run = h.records["epoch"], logs[label]
         layers = list(run["grad_norm"])
         prefix = f"{label}: " if label else ""
-        for ax, stat, name in ((row[0], "grad_norm", "gradient norm"),
-                               (row[1], "update_ratio", "update / weight")):
+        for ax, stat, name in (
+            (row[0], "grad_norm", "gradient norm"),
+            (row[1], "update_ratio", "update / weight"),
+        ):
             for i, layer in enumerate(layers):
-                ax.plot(epochs, 10 ** run[stat][layer], label=layer,
-                        color=_CURVE_COLORS[i % len(_CURVE_COLORS)])
+                ax.plot(
+                    epochs,
+                    10 ** run[stat][layer],
+                    label=layer,
+                    color=_CURVE_COLORS[i % len(_CURVE_COLORS)],
+                )
             lo, hi = ranges[stat]
             ax.set_yscale("log")
             ax.set_ylim(10 ** (lo - 0.3), 10 ** (hi + 0.3))
@@ -331,10 +443,15 @@ def gradient_flow(history, path: str | os.PathLike, *, include_bias: bool = Fals
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
         lo, hi = ranges["grad_norm"]
-        image = row[2].imshow(np.vstack(list(run["grad_norm"].values())), aspect="auto",
-                              cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest",
-                              extent=(epochs[0] - 0.5, epochs[-1] + 0.5,
-                                      len(layers) - 0.5, -0.5))
+        image = row[2].imshow(
+            np.vstack(list(run["grad_norm"].values())),
+            aspect="auto",
+            cmap="viridis",
+            vmin=lo,
+            vmax=hi,
+            interpolation="nearest",
+            extent=(epochs[0] - 0.5, epochs[-1] + 0.5, len(layers) - 0.5, -0.5),
+        )
         row[2].set_yticks(range(len(layers)), layers, fontsize=7)
         row[2].set(title=prefix + "log10 gradient norm", xlabel="epoch")
         fig.colorbar(image, ax=row[2], shrink=0.9)
@@ -342,8 +459,14 @@ def gradient_flow(history, path: str | os.PathLike, *, include_bias: bool = Fals
     for ax in axes[:, 0]:
         for line in ax.get_lines():
             handles.setdefault(line.get_label(), line)
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center",
-               ncols=min(len(handles), 6), fontsize=8, frameon=False)
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="outside lower center",
+        ncols=min(len(handles), 6),
+        fontsize=8,
+        frameon=False,
+    )
     if title:
         fig.suptitle(title)
     return _save(fig, path)

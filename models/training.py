@@ -13,13 +13,14 @@ Data is an (X, y) pair of arrays or Tensors, or a TensorDataset of the two. Floa
 inputs and targets are cast to the dtype of the model's parameters; integer targets
 (class indices) stay int64.
 """
+
 from __future__ import annotations
 
 import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -29,8 +30,15 @@ from microtensor import nn
 from microtensor.data import DataLoader, TensorDataset
 from microtensor.optim.lr_scheduler import ReduceLROnPlateau
 
-__all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "METRICS",
-           "blas_single_thread"]
+__all__ = [
+    "fit",
+    "evaluate",
+    "predict",
+    "History",
+    "EarlyStopping",
+    "METRICS",
+    "blas_single_thread",
+]
 
 METRICS = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
 """Metric names for fit and evaluate; fit records the scalar ones (not the matrix)."""
@@ -38,16 +46,17 @@ METRICS = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
 
 def _score(name: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int):
     from sklearn import metrics as skm  # here: importing models stays light
+
     if name == "accuracy":
         return float(skm.accuracy_score(y_true, y_pred))
     if name == "confusion_matrix":
         return skm.confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
-    score = {"precision": skm.precision_score, "recall": skm.recall_score,
-             "f1": skm.f1_score}[name]
+    score = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[name]
     if n_classes == 2:
         return float(score(y_true, y_pred, average="binary", pos_label=1, zero_division=0))
-    return float(score(y_true, y_pred, labels=np.arange(n_classes), average="macro",
-                       zero_division=0))
+    return float(
+        score(y_true, y_pred, labels=np.arange(n_classes), average="macro", zero_division=0)
+    )
 
 
 @dataclass(frozen=True)
@@ -107,12 +116,16 @@ class History:
 
     def to_dict(self) -> dict:
         """Plain lists and numbers, for json.dump ("gradients" only when tracked)."""
-        out = {"records": {k: list(v) for k, v in self.records.items()},
-               "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
-               "seconds": self.seconds}
+        out = {
+            "records": {k: list(v) for k, v in self.records.items()},
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "seconds": self.seconds,
+        }
         if self.gradients:
-            out["gradients"] = {stat: {k: list(v) for k, v in per.items()}
-                                for stat, per in self.gradients.items()}
+            out["gradients"] = {
+                stat: {k: list(v) for k, v in per.items()} for stat, per in self.gradients.items()
+            }
         return out
 
 
@@ -139,11 +152,13 @@ def _dataset(data, dtype, where: str) -> TensorDataset:
     elif isinstance(data, (tuple, list)):
         tensors = tuple(data)
     else:
-        raise TypeError(f"{where}: data must be an (X, y) pair or a TensorDataset, got "
-                        f"{type(data).__name__}")
+        raise TypeError(
+            f"{where}: data must be an (X, y) pair or a TensorDataset, got {type(data).__name__}"
+        )
     if len(tensors) != 2:
-        raise ValueError(f"{where}: data must hold inputs and targets (2 items), got "
-                         f"{len(tensors)}")
+        raise ValueError(
+            f"{where}: data must hold inputs and targets (2 items), got {len(tensors)}"
+        )
     return TensorDataset(*(_as_tensor(t, dtype) for t in tensors))
 
 
@@ -171,15 +186,14 @@ def _check_metrics(metrics: Sequence[str], where: str, scalar_only: bool) -> lis
     allowed = METRICS[:-1] if scalar_only else METRICS
     for m in metrics:
         if m not in allowed:
-            hint = ("; ask evaluate() for the confusion matrix" if m == "confusion_matrix"
-                    else "")
-            raise ValueError(f"{where}: unknown metric {m!r}; choose from "
-                             f"{list(allowed)}{hint}")
+            hint = "; ask evaluate() for the confusion matrix" if m == "confusion_matrix" else ""
+            raise ValueError(f"{where}: unknown metric {m!r}; choose from {list(allowed)}{hint}")
     return metrics
 
 
-def _forward_all(model: nn.Module, x: mt.Tensor, batch_size: int | None,
-                 loss=None, y: mt.Tensor | None = None):
+def _forward_all(
+    model: nn.Module, x: mt.Tensor, batch_size: int | None, loss=None, y: mt.Tensor | None = None
+):
     """Eval-mode outputs for all of x (in order) and, with `loss`, its mean over the
     samples (each batch's loss weighted by its size)."""
     was = model.training
@@ -189,24 +203,33 @@ def _forward_all(model: nn.Module, x: mt.Tensor, batch_size: int | None,
     outs, total = [], 0.0
     with mt.no_grad():
         for s in range(0, n, step):
-            out = model(mt.Tensor(x.numpy(force=True)[s:s + step]))
+            out = model(mt.Tensor(x.numpy(force=True)[s : s + step]))
             outs.append(out.numpy(force=True))
             if loss is not None:
-                total += float(loss(out, mt.Tensor(y.numpy(force=True)[s:s + step])).item()) * len(out)
+                total += float(
+                    loss(out, mt.Tensor(y.numpy(force=True)[s : s + step])).item()
+                ) * len(out)
     model.train(was)
     return np.concatenate(outs), (total / n if loss is not None else None)
 
 
-def predict(model: nn.Module, X, *, batch_size: int | None = None,
-            threshold: float = 0.5) -> np.ndarray:
+def predict(
+    model: nn.Module, X, *, batch_size: int | None = None, threshold: float = 0.5
+) -> np.ndarray:
     """The model's class labels (int64, shape (n,)) for inputs X, in eval mode."""
     out, _ = _forward_all(model, _as_tensor(X, _param_dtype(model)), batch_size)
     return _labels(out, threshold)
 
 
-def evaluate(model: nn.Module, data, loss: Callable | None = None,
-             metrics: Sequence[str] = ("accuracy",), *, batch_size: int | None = None,
-             threshold: float = 0.5) -> dict:
+def evaluate(
+    model: nn.Module,
+    data,
+    loss: Callable | None = None,
+    metrics: Sequence[str] = ("accuracy",),
+    *,
+    batch_size: int | None = None,
+    threshold: float = 0.5,
+) -> dict:
     """Score a model on (X, y) in eval mode without gradients: {"loss": mean loss (when
     `loss` is given), metric name: value}; "confusion_matrix" is a (C, C) int array
     (rows true labels, columns predictions), the others floats.
@@ -244,8 +267,7 @@ def blas_single_thread() -> Iterator[None]:
         yield
 
 
-def _step_gradients(named: list[tuple[str, nn.Parameter]],
-                    before: list[np.ndarray]) -> np.ndarray:
+def _step_gradients(named: list[tuple[str, nn.Parameter]], before: list[np.ndarray]) -> np.ndarray:
     """Each parameter's gradient norm and update/weight ratio for the step that just ran
     (`before`: the weights before optimizer.step()), shape (2, parameters); nan for a
     parameter without a gradient, and a ratio of nan for weights that were all zero."""
@@ -259,8 +281,9 @@ def _step_gradients(named: list[tuple[str, nn.Parameter]],
     return stats
 
 
-def _record_gradients(history: History, named: list[tuple[str, nn.Parameter]],
-                      steps: list[np.ndarray]) -> None:
+def _record_gradients(
+    history: History, named: list[tuple[str, nn.Parameter]], steps: list[np.ndarray]
+) -> None:
     """Append the mean over an epoch's steps (of those with a value) to history.gradients."""
     stats = np.stack(steps)
     counts = (~np.isnan(stats)).sum(axis=0)
@@ -283,11 +306,24 @@ def _in_jupyter_kernel() -> bool:
     return get_ipython is not None and hasattr(get_ipython(), "kernel")
 
 
-def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Optimizer,
-        epochs: int, batch_size: int | None, scheduler=None, val_data=None,
-        metrics: Sequence[str] = ("accuracy",), early_stopping: EarlyStopping | None = None,
-        seed: int | None = 0, progress: bool = True, log_every: int = 1,
-        threshold: float = 0.5, track_gradients: bool = False) -> History:
+def fit(
+    model: nn.Module,
+    train_data,
+    *,
+    loss: Callable,
+    optimizer: mt.optim.Optimizer,
+    epochs: int,
+    batch_size: int | None,
+    scheduler=None,
+    val_data=None,
+    metrics: Sequence[str] = ("accuracy",),
+    early_stopping: EarlyStopping | None = None,
+    seed: int | None = 0,
+    progress: bool = True,
+    log_every: int = 1,
+    threshold: float = 0.5,
+    track_gradients: bool = False,
+) -> History:
     """Train `model` on `train_data` and return its History.
 
     Each epoch runs the batches (`batch_size` samples, reshuffled each epoch; None for
@@ -323,10 +359,12 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
         raise ValueError(f"fit: log_every must be a positive int, got {log_every!r}")
-    if batch_size is not None and (isinstance(batch_size, bool)
-                                   or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"fit: batch_size must be a positive int or None (full batch), "
-                         f"got {batch_size!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(
+            f"fit: batch_size must be a positive int or None (full batch), got {batch_size!r}"
+        )
     metrics = _check_metrics(metrics, "fit", scalar_only=True)
     dtype = _param_dtype(model)
     train = _dataset(train_data, dtype, "fit")
@@ -337,25 +375,34 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
     if val is not None:
         names += [f"val_{n}" for n in names]
     if early_stopping is not None and early_stopping.monitor not in names:
-        raise ValueError(f"fit: early_stopping monitors {early_stopping.monitor!r}, which "
-                         f"is not recorded; recorded: {names}"
-                         + (" (pass val_data for val_ metrics)" if val is None else ""))
+        raise ValueError(
+            f"fit: early_stopping monitors {early_stopping.monitor!r}, which "
+            f"is not recorded; recorded: {names}"
+            + (" (pass val_data for val_ metrics)" if val is None else "")
+        )
 
     if seed is not None:
         mt.manual_seed(seed)
     full = batch_size is None or batch_size >= len(train)
-    loader = DataLoader(train, batch_size=len(train) if full else batch_size,
-                        shuffle=not full, seed=seed)
+    loader = DataLoader(
+        train, batch_size=len(train) if full else batch_size, shuffle=not full, seed=seed
+    )
     history = History({"epoch": [], "lr": [], **{n: [] for n in names}})
     named = list(model.named_parameters()) if track_gradients else []
     if track_gradients:
-        history.gradients = {stat: {name: [] for name, _ in named}
-                             for stat in ("grad_norm", "update_ratio")}
+        history.gradients = {
+            stat: {name: [] for name, _ in named} for stat in ("grad_norm", "update_ratio")
+        }
     best, best_state = None, None
     start = time.perf_counter()
     model.train()
-    bar = tqdm(total=epochs, unit="epoch", disable=not _progress_enabled(progress),
-               file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=epochs,
+        unit="epoch",
+        disable=not _progress_enabled(progress),
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     try:
         for epoch in range(1, epochs + 1):
             record = epoch % log_every == 0 or epoch == epochs
@@ -385,15 +432,21 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
                 out, y = np.concatenate(outs), np.concatenate(targets)
                 row.update(_scores(metrics, out, y, threshold, ""))
                 if val is not None:
-                    val_out, val_loss = _forward_all(model, val.tensors[0], batch_size,
-                                                     loss, val.tensors[1])
+                    val_out, val_loss = _forward_all(
+                        model, val.tensors[0], batch_size, loss, val.tensors[1]
+                    )
                     row["val_loss"] = val_loss
-                    row.update(_scores(metrics, val_out, val.tensors[1].numpy(force=True), threshold,
-                                       "val_"))
+                    row.update(
+                        _scores(
+                            metrics, val_out, val.tensors[1].numpy(force=True), threshold, "val_"
+                        )
+                    )
                 for k, v in row.items():
                     history.records[k].append(v)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()
-                                 if k not in ("epoch", "lr")}, refresh=False)
+                bar.set_postfix(
+                    {k: f"{v:.4g}" for k, v in row.items() if k not in ("epoch", "lr")},
+                    refresh=False,
+                )
             if isinstance(scheduler, ReduceLROnPlateau):
                 if record:
                     scheduler.step(val_loss if val is not None else epoch_loss)
@@ -405,7 +458,9 @@ def fit(model: nn.Module, train_data, *, loss: Callable, optimizer: mt.optim.Opt
                 if best is None or early_stopping.improves(value, best):
                     best, history.best_epoch = value, epoch
                     if early_stopping.restore_best:
-                        best_state = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
+                        best_state = {
+                            k: v.numpy(force=True).copy() for k, v in model.state_dict().items()
+                        }
                 elif epoch - history.best_epoch >= early_stopping.patience:
                     history.stopped_early = True
                     break

@@ -1,4 +1,5 @@
 """Helpers the test files share: one way to make a leaf, one to take a gradient."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ max_pool2d) and by the nn tests (conv2d, avg_pool2d).
 Plain nested loops over n, c, oh, ow, kh, kw, with the window bounds tested element by
 element; the number of output positions is counted by the loops, not computed with the
 library's formula."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,10 @@ def windows(x, kernel, stride, padding, dilation):
 
 
 def out_hw(x_shape, kernel, stride, padding, dilation):
-    return (len(positions(x_shape[2], kernel[0], stride[0], padding[0], dilation[0])),
-            len(positions(x_shape[3], kernel[1], stride[1], padding[1], dilation[1])))
+    return (
+        len(positions(x_shape[2], kernel[0], stride[0], padding[0], dilation[0])),
+        len(positions(x_shape[3], kernel[1], stride[1], padding[1], dilation[1])),
+    )
 
 
 def conv2d_reference(x, weight, bias, stride, padding, dilation):

@@ -4,19 +4,22 @@ inputs are rows of the op-case table (tests/op_cases/scatter.py, triangular.py,
 indexing.py); here are what those rows do not pin: PyTorch's gradients at ties and
 zeros, dtypes, views, in-place forms and errors. Values "from PyTorch" were recorded
 with torch 2.13.0 (CPU) on the same inputs."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import leaf
 
 import microtensor as mt
-from helpers import leaf
 
 F64 = mt.float64
 
 
 def grads(out, inputs, g):
-    return [t.numpy(force=True) for t in mt.autograd.grad(out, list(inputs), mt.tensor(g, dtype=F64))]
+    return [
+        t.numpy(force=True) for t in mt.autograd.grad(out, list(inputs), mt.tensor(g, dtype=F64))
+    ]
 
 
 # ------------------------------------------------------------ scatter_reduce's gradients
@@ -24,19 +27,23 @@ IDX = mt.tensor([0, 0, 1, 1, 1])
 G = [1.0, 10.0, 100.0]
 
 
-@pytest.mark.parametrize("reduce, include_self, out, grad_x, grad_src", [
-    # from PyTorch: x = [2, 5, 0], src = [2, 1, 5, 5, 3], g = [1, 10, 100]
-    ("amax", True, [2, 5, 0], [0.5, 10 / 3, 100], [0.5, 0, 10 / 3, 10 / 3, 0]),
-    # PyTorch counts x's own tied element even when it is left out: its share is lost
-    ("amax", False, [2, 5, 0], [0, 0, 100], [0.5, 0, 10 / 3, 10 / 3, 0]),
-    ("mean", True, [5 / 3, 4.5, 0], [1 / 3, 2.5, 100], [1 / 3, 1 / 3, 2.5, 2.5, 2.5]),
-    ("mean", False, [1.5, 13 / 3, 0], [0, 0, 100], [0.5, 0.5, 10 / 3, 10 / 3, 10 / 3]),
-    ("sum", False, [3, 13, 0], [0, 0, 100], [1, 1, 10, 10, 10]),
-    ("prod", True, [4, 375, 0], [2, 750, 100], [2, 4, 750, 750, 1250]),
-    ("prod", False, [2, 75, 0], [0, 0, 100], [1, 2, 150, 150, 250]),
-])
-def test_scatter_reduce_gradients_match_pytorch_at_ties(reduce, include_self, out, grad_x,
-                                                        grad_src):
+@pytest.mark.parametrize(
+    "reduce, include_self, out, grad_x, grad_src",
+    [
+        # from PyTorch: x = [2, 5, 0], src = [2, 1, 5, 5, 3], g = [1, 10, 100]
+        ("amax", True, [2, 5, 0], [0.5, 10 / 3, 100], [0.5, 0, 10 / 3, 10 / 3, 0]),
+        # PyTorch counts x's own tied element even when it is left out: its share is lost
+        ("amax", False, [2, 5, 0], [0, 0, 100], [0.5, 0, 10 / 3, 10 / 3, 0]),
+        ("mean", True, [5 / 3, 4.5, 0], [1 / 3, 2.5, 100], [1 / 3, 1 / 3, 2.5, 2.5, 2.5]),
+        ("mean", False, [1.5, 13 / 3, 0], [0, 0, 100], [0.5, 0.5, 10 / 3, 10 / 3, 10 / 3]),
+        ("sum", False, [3, 13, 0], [0, 0, 100], [1, 1, 10, 10, 10]),
+        ("prod", True, [4, 375, 0], [2, 750, 100], [2, 4, 750, 750, 1250]),
+        ("prod", False, [2, 75, 0], [0, 0, 100], [1, 2, 150, 150, 250]),
+    ],
+)
+def test_scatter_reduce_gradients_match_pytorch_at_ties(
+    reduce, include_self, out, grad_x, grad_src
+):
     x, src = leaf([2.0, 5.0, 0.0]), leaf([2.0, 1.0, 5.0, 5.0, 3.0])
     y = mt.scatter_reduce(x, 0, IDX, src, reduce, include_self=include_self)
     np.testing.assert_allclose(y.numpy(force=True), out)
@@ -135,17 +142,20 @@ def test_take_along_dim_without_a_dim_reads_the_flattened_tensor():
     assert mt.take_along_dim(x, mt.tensor([[2, 0]])).tolist() == [2, 0]  # from PyTorch
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: x.scatter_(1, mt.tensor([[2, 0]]), 1.5),
-    lambda x: x.scatter_add_(1, mt.tensor([[2, 2]]), mt.ones(1, 2)),
-    lambda x: x.scatter_reduce_(1, mt.tensor([[2, 2]]), mt.ones(1, 2), "amin"),
-    lambda x: x.index_add_(0, mt.tensor([1]), mt.ones(1, 3)),
-    lambda x: x.index_copy_(0, mt.tensor([1]), mt.ones(1, 3)),
-    lambda x: x.index_fill_(0, mt.tensor([1]), 2.0),
-    lambda x: x.masked_fill_(mt.tensor([True, False, True]), 2.0),
-    lambda x: x.tril_(),
-    lambda x: x.triu_(1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.scatter_(1, mt.tensor([[2, 0]]), 1.5),
+        lambda x: x.scatter_add_(1, mt.tensor([[2, 2]]), mt.ones(1, 2)),
+        lambda x: x.scatter_reduce_(1, mt.tensor([[2, 2]]), mt.ones(1, 2), "amin"),
+        lambda x: x.index_add_(0, mt.tensor([1]), mt.ones(1, 3)),
+        lambda x: x.index_copy_(0, mt.tensor([1]), mt.ones(1, 3)),
+        lambda x: x.index_fill_(0, mt.tensor([1]), 2.0),
+        lambda x: x.masked_fill_(mt.tensor([True, False, True]), 2.0),
+        lambda x: x.tril_(),
+        lambda x: x.triu_(1),
+    ],
+)
 def test_the_in_place_forms_change_the_tensor_and_return_it(call):
     x = mt.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     before = x.numpy(force=True).copy()
@@ -239,54 +249,80 @@ def test_trace_of_integers_is_int64_and_triangles_of_bools_stay_bool():
 X = mt.zeros(2, 3)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: X.gather(1, mt.tensor([[0, 3]])),
-     r"gather: index 3 is out of range along dim 1, of size 3, in a tensor of shape \(2, 3\)"),
-    (lambda: X.gather(1, mt.tensor([[0, -1]])), r"gather: index -1 is out of range along dim 1"),
-    (lambda: X.scatter(0, mt.tensor([[2]]), 1.0), r"scatter: index 2 is out of range along dim 0"),
-    (lambda: X.scatter_add(1, mt.tensor([[5]]), mt.ones(1, 1)), r"scatter_add: index 5 "),
-    (lambda: X.index_select(1, mt.tensor([3])), r"index_select: index 3 .* along dim 1, of size 3"),
-    (lambda: X.index_add(0, mt.tensor([-1]), mt.ones(1, 3)), r"index_add: index -1 .*dim 0"),
-    (lambda: X.take(mt.tensor([6])), r"take: index 6 is out of range of the flattened tensor, "
-                                     r"of size 6"),
-    (lambda: X.take_along_dim(mt.tensor([[-4]]), 1), r"take_along_dim: index -4 .* -3 to 2"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: X.gather(1, mt.tensor([[0, 3]])),
+            r"gather: index 3 is out of range along dim 1, of size 3, in a tensor of shape \(2, 3\)",
+        ),
+        (
+            lambda: X.gather(1, mt.tensor([[0, -1]])),
+            r"gather: index -1 is out of range along dim 1",
+        ),
+        (
+            lambda: X.scatter(0, mt.tensor([[2]]), 1.0),
+            r"scatter: index 2 is out of range along dim 0",
+        ),
+        (lambda: X.scatter_add(1, mt.tensor([[5]]), mt.ones(1, 1)), r"scatter_add: index 5 "),
+        (
+            lambda: X.index_select(1, mt.tensor([3])),
+            r"index_select: index 3 .* along dim 1, of size 3",
+        ),
+        (lambda: X.index_add(0, mt.tensor([-1]), mt.ones(1, 3)), r"index_add: index -1 .*dim 0"),
+        (
+            lambda: X.take(mt.tensor([6])),
+            r"take: index 6 is out of range of the flattened tensor, "
+            r"of size 6",
+        ),
+        (lambda: X.take_along_dim(mt.tensor([[-4]]), 1), r"take_along_dim: index -4 .* -3 to 2"),
+    ],
+)
 def test_an_index_out_of_range_names_the_op_the_dim_the_index_and_the_size(call, message):
     with pytest.raises(IndexError, match=message):
         call()
 
 
-@pytest.mark.parametrize("call", [
-    lambda: X.gather(1, mt.tensor([[0.0, 1.0]])),
-    lambda: X.scatter(1, mt.tensor([[True]]), 1.0),
-    lambda: X.index_select(0, mt.tensor([0.0])),
-    lambda: X.take(mt.tensor([1.0])),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: X.gather(1, mt.tensor([[0.0, 1.0]])),
+        lambda: X.scatter(1, mt.tensor([[True]]), 1.0),
+        lambda: X.index_select(0, mt.tensor([0.0])),
+        lambda: X.take(mt.tensor([1.0])),
+    ],
+)
 def test_an_index_of_floats_or_bools_is_a_type_error_naming_the_op(call):
     with pytest.raises(TypeError, match=r"^\w+: index must be a tensor of integers"):
         call()
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: X.gather(1, mt.tensor([0])), ValueError, "as many dims"),
-    (lambda: X.gather(1, mt.tensor([[0], [1], [1]])), ValueError, "larger than the tensor"),
-    (lambda: X.gather(1, mt.tensor([[0]]), sparse_grad=True), NotImplementedError, "sparse"),
-    (lambda: X.scatter(1, mt.tensor([[0]]), mt.ones(1, 1, dtype=F64)), TypeError, "dtype"),
-    (lambda: X.scatter(1, mt.tensor([[0]]), mt.ones(1, 1), value=1.0), TypeError, "not both"),
-    (lambda: X.scatter(1, mt.tensor([[0]]), 1.0, reduce="mean"), ValueError, "'add' or"),
-    (lambda: X.scatter_reduce(1, mt.tensor([[0]]), mt.ones(1, 1), "max"), ValueError,
-     "one of sum, prod, mean, amax, amin"),
-    (lambda: X.index_add(0, mt.tensor([0]), mt.ones(2, 3)), ValueError, r"shape \(1, 3\)"),
-    (lambda: X.index_select(0, mt.tensor([[0]])), ValueError, "1-D"),
-    (lambda: X.index_fill(0, mt.tensor([0]), mt.ones(2)), ValueError, "0-d tensor"),
-    (lambda: X.masked_fill(mt.tensor([1, 0, 1]), 1.0), TypeError, "bool tensor"),
-    (lambda: X.masked_fill(mt.tensor([True, False]), 1.0), ValueError, "does not broadcast"),
-    (lambda: X.masked_fill(mt.tensor([True]), mt.ones(2)), ValueError, "0-d tensor"),
-    (lambda: mt.diag(mt.ones(2, 2, 2)), ValueError, "1-D or 2-D"),
-    (lambda: mt.trace(mt.ones(2)), ValueError, "needs a matrix"),
-    (lambda: mt.tril(mt.ones(3)), ValueError, "2 dims at least"),
-    (lambda: X.diagonal(0, 1, -1), ValueError, "the same dim"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: X.gather(1, mt.tensor([0])), ValueError, "as many dims"),
+        (lambda: X.gather(1, mt.tensor([[0], [1], [1]])), ValueError, "larger than the tensor"),
+        (lambda: X.gather(1, mt.tensor([[0]]), sparse_grad=True), NotImplementedError, "sparse"),
+        (lambda: X.scatter(1, mt.tensor([[0]]), mt.ones(1, 1, dtype=F64)), TypeError, "dtype"),
+        (lambda: X.scatter(1, mt.tensor([[0]]), mt.ones(1, 1), value=1.0), TypeError, "not both"),
+        (lambda: X.scatter(1, mt.tensor([[0]]), 1.0, reduce="mean"), ValueError, "'add' or"),
+        (
+            lambda: X.scatter_reduce(1, mt.tensor([[0]]), mt.ones(1, 1), "max"),
+            ValueError,
+            "one of sum, prod, mean, amax, amin",
+        ),
+        (lambda: X.index_add(0, mt.tensor([0]), mt.ones(2, 3)), ValueError, r"shape \(1, 3\)"),
+        (lambda: X.index_select(0, mt.tensor([[0]])), ValueError, "1-D"),
+        (lambda: X.index_fill(0, mt.tensor([0]), mt.ones(2)), ValueError, "0-d tensor"),
+        (lambda: X.masked_fill(mt.tensor([1, 0, 1]), 1.0), TypeError, "bool tensor"),
+        (lambda: X.masked_fill(mt.tensor([True, False]), 1.0), ValueError, "does not broadcast"),
+        (lambda: X.masked_fill(mt.tensor([True]), mt.ones(2)), ValueError, "0-d tensor"),
+        (lambda: mt.diag(mt.ones(2, 2, 2)), ValueError, "1-D or 2-D"),
+        (lambda: mt.trace(mt.ones(2)), ValueError, "needs a matrix"),
+        (lambda: mt.tril(mt.ones(3)), ValueError, "2 dims at least"),
+        (lambda: X.diagonal(0, 1, -1), ValueError, "the same dim"),
+    ],
+)
 def test_bad_arguments_are_errors_naming_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()

@@ -2,6 +2,7 @@
 checks: the axis=/keepdims= aliases, dtype=, result types (namedtuples, int64 indices),
 ties, NaNs and zeros, and errors. Expected values are written by hand or were recorded
 from PyTorch 2.13 (torch is never imported here); each test says which."""
+
 import math
 
 import numpy as np
@@ -46,8 +47,11 @@ ALIASED = [
     ("var", lambda x: x.var(1, keepdim=True), lambda x: x.var(axis=1, keepdims=True)),
     ("std", lambda x: mt.std(x, 0), lambda x: mt.std(x, axis=0)),
     ("var_mean", lambda x: var_mean(x, 1), lambda x: var_mean(x, axis=1)),
-    ("std_mean", lambda x: std_mean(x, 0, keepdim=True),
-     lambda x: std_mean(x, axis=0, keepdims=True)),
+    (
+        "std_mean",
+        lambda x: std_mean(x, 0, keepdim=True),
+        lambda x: std_mean(x, axis=0, keepdims=True),
+    ),
     ("cumsum", lambda x: x.cumsum(1), lambda x: x.cumsum(axis=1)),
     ("cumprod", lambda x: mt.cumprod(x, 0), lambda x: mt.cumprod(x, axis=0)),
     ("logcumsumexp", lambda x: x.logcumsumexp(1), lambda x: x.logcumsumexp(axis=1)),
@@ -61,10 +65,16 @@ ALIASED = [
     ("unique", lambda x: mt.unique(x, dim=1), lambda x: mt.unique(x, axis=1)),
     ("norm", lambda x: x.norm(1, 1, True), lambda x: x.norm(1, axis=1, keepdims=True)),
     ("linalg.norm", lambda x: mt.linalg.norm(x, dim=1), lambda x: mt.linalg.norm(x, axis=1)),
-    ("linalg.vector_norm", lambda x: mt.linalg.vector_norm(x, 3, 0, True),
-     lambda x: mt.linalg.vector_norm(x, 3, axis=0, keepdims=True)),
-    ("linalg.matrix_norm", lambda x: mt.linalg.matrix_norm(x, 1, (1, 0), True),
-     lambda x: mt.linalg.matrix_norm(x, 1, axis=(1, 0), keepdims=True)),
+    (
+        "linalg.vector_norm",
+        lambda x: mt.linalg.vector_norm(x, 3, 0, True),
+        lambda x: mt.linalg.vector_norm(x, 3, axis=0, keepdims=True),
+    ),
+    (
+        "linalg.matrix_norm",
+        lambda x: mt.linalg.matrix_norm(x, 1, (1, 0), True),
+        lambda x: mt.linalg.matrix_norm(x, 1, axis=(1, 0), keepdims=True),
+    ),
 ]
 
 
@@ -80,7 +90,9 @@ def test_axis_and_dim_together_or_an_unknown_keyword_are_type_errors_naming_the_
     x = x_()
     with pytest.raises(TypeError, match=r"sum: got both dim=0 and axis=1"):
         x.sum(0, axis=1)
-    with pytest.raises(TypeError, match=r"cumsum\(\) got an unexpected keyword argument 'keepdims'"):
+    with pytest.raises(
+        TypeError, match=r"cumsum\(\) got an unexpected keyword argument 'keepdims'"
+    ):
         x.cumsum(axis=0, keepdims=True)  # a scan keeps every dim: no keepdim to alias
     with pytest.raises(TypeError, match=r"prod\(\) got an unexpected keyword argument 'dims'"):
         x.prod(dims=0)
@@ -91,13 +103,19 @@ def test_axis_and_dim_together_or_an_unknown_keyword_are_type_errors_naming_the_
 # ------------------------------------------------------------------- dtype= and dtypes
 def test_sum_mean_prod_and_scans_take_a_dtype_and_cast_first():
     x = mt.tensor([1.5, 2.5, 4.0])  # float32
-    for out in (x.sum(dtype=mt.float64), mt.mean(x, dtype=mt.float64),
-                x.prod(dtype=mt.float64), x.cumsum(0, dtype=mt.float64),
-                mt.cumprod(x, 0, dtype=mt.float64)):
+    for out in (
+        x.sum(dtype=mt.float64),
+        mt.mean(x, dtype=mt.float64),
+        x.prod(dtype=mt.float64),
+        x.cumsum(0, dtype=mt.float64),
+        mt.cumprod(x, 0, dtype=mt.float64),
+    ):
         assert out.dtype == mt.float64
     assert x.prod(dtype=mt.float64).item() == 15.0
-    np.testing.assert_array_equal(mt.cumsum(mt.tensor([1, 2, 3]), 0, dtype=mt.float32).numpy(force=True),
-                                  np.array([1, 3, 6], dtype=np.float32))
+    np.testing.assert_array_equal(
+        mt.cumsum(mt.tensor([1, 2, 3]), 0, dtype=mt.float32).numpy(force=True),
+        np.array([1, 3, 6], dtype=np.float32),
+    )
 
 
 def test_integers_and_bools_sum_multiply_and_scan_as_int64():
@@ -118,17 +136,21 @@ def test_mean_of_integers_needs_a_floating_dtype_or_dtype_given():
 
 
 # --------------------------------------------------------------- result types
-@pytest.mark.parametrize("call, name, fields", [
-    (lambda x: x.max(1), None, ("values", "indices")),
-    (lambda x: x.min(0), None, ("values", "indices")),
-    (lambda x: x.sort(), "sort", ("values", "indices")),
-    (lambda x: x.topk(2), "topk", ("values", "indices")),
-    (lambda x: x.kthvalue(1), "kthvalue", ("values", "indices")),
-    (lambda x: x.median(1), "median", ("values", "indices")),
-    (lambda x: x.cummax(1), "cummax", ("values", "indices")),
-    (lambda x: x.cummin(0), "cummin", ("values", "indices")),
-    (lambda x: x.aminmax(), "aminmax", ("min", "max")),
-], ids=["max", "min", "sort", "topk", "kthvalue", "median", "cummax", "cummin", "aminmax"])
+@pytest.mark.parametrize(
+    "call, name, fields",
+    [
+        (lambda x: x.max(1), None, ("values", "indices")),
+        (lambda x: x.min(0), None, ("values", "indices")),
+        (lambda x: x.sort(), "sort", ("values", "indices")),
+        (lambda x: x.topk(2), "topk", ("values", "indices")),
+        (lambda x: x.kthvalue(1), "kthvalue", ("values", "indices")),
+        (lambda x: x.median(1), "median", ("values", "indices")),
+        (lambda x: x.cummax(1), "cummax", ("values", "indices")),
+        (lambda x: x.cummin(0), "cummin", ("values", "indices")),
+        (lambda x: x.aminmax(), "aminmax", ("min", "max")),
+    ],
+    ids=["max", "min", "sort", "topk", "kthvalue", "median", "cummax", "cummin", "aminmax"],
+)
 def test_results_are_namedtuples_with_pytorchs_field_names_and_int64_indices(call, name, fields):
     out = call(x_())
     assert out._fields == fields
@@ -162,9 +184,13 @@ def hessian(f, values) -> tuple:
 def test_prods_first_and_second_derivatives_at_zeros_are_pytorchs():
     # recorded from torch (float64)
     assert hessian(lambda x: x.prod(), [2.0, 0.0, 3.0]) == (
-        [0.0, 6.0, 0.0], [[0.0, 3.0, 0.0], [3.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+        [0.0, 6.0, 0.0],
+        [[0.0, 3.0, 0.0], [3.0, 0.0, 2.0], [0.0, 2.0, 0.0]],
+    )
     assert hessian(lambda x: x.prod(), [2.0, 0.0, 0.0]) == (
-        [0.0, 0.0, 0.0], [[0.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+        [0.0, 0.0, 0.0],
+        [[0.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 2.0, 0.0]],
+    )
 
 
 def test_cumprods_first_and_second_derivatives_at_zeros_are_pytorchs():
@@ -172,12 +198,22 @@ def test_cumprods_first_and_second_derivatives_at_zeros_are_pytorchs():
     w = mt.tensor(np.array([1.0, 2.0, 3.0, 4.0]))
     assert hessian(lambda x: (x.cumprod(0) * w).sum(), [2.0, 0.0, 3.0, 5.0]) == (
         [1.0, 142.0, 0.0, 0.0],
-        [[0.0, 71.0, 0.0, 0.0], [71.0, 0.0, 46.0, 24.0], [0.0, 46.0, 0.0, 0.0],
-         [0.0, 24.0, 0.0, 0.0]])
+        [
+            [0.0, 71.0, 0.0, 0.0],
+            [71.0, 0.0, 46.0, 24.0],
+            [0.0, 46.0, 0.0, 0.0],
+            [0.0, 24.0, 0.0, 0.0],
+        ],
+    )
     assert hessian(lambda x: (x.cumprod(0) * w).sum(), [2.0, 0.0, 3.0, 0.0]) == (
         [1.0, 22.0, 0.0, 0.0],
-        [[0.0, 11.0, 0.0, 0.0], [11.0, 0.0, 6.0, 24.0], [0.0, 6.0, 0.0, 0.0],
-         [0.0, 24.0, 0.0, 0.0]])
+        [
+            [0.0, 11.0, 0.0, 0.0],
+            [11.0, 0.0, 6.0, 24.0],
+            [0.0, 6.0, 0.0, 0.0],
+            [0.0, 24.0, 0.0, 0.0],
+        ],
+    )
 
 
 def test_prod_over_a_dim_keeps_it_with_keepdim_and_a_0d_tensor_is_its_own_product():
@@ -246,8 +282,11 @@ def test_topk_largest_and_smallest_and_its_gradient_only_on_the_k_picked():
 
 
 def test_topk_and_kthvalue_refuse_a_k_out_of_range_naming_it_and_the_shape():
-    with pytest.raises(ValueError, match=r"topk: k=4 is out of range for dim -1 of size 3 "
-                                         r"\(shape \(2, 3\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"topk: k=4 is out of range for dim -1 of size 3 "
+        r"\(shape \(2, 3\)\)",
+    ):
         x_().topk(4)
     with pytest.raises(ValueError, match=r"kthvalue: k=0 is out of range for dim 0 of size 2"):
         x_().kthvalue(0, 0)
@@ -282,18 +321,22 @@ def test_median_of_all_shares_its_gradient_among_ties_and_along_a_dim_gives_it_t
 def test_unique_sorts_and_counts_and_gives_where_each_element_went_without_gradient():
     # recorded from torch: unique([3, 1, 3, 2], sorted=False, return_inverse=True,
     # return_counts=True) = ([1, 2, 3], [2, 0, 2, 1], [1, 1, 2])
-    out, inverse, counts = mt.unique(mt.tensor([3, 1, 3, 2]), sorted=False,
-                                     return_inverse=True, return_counts=True)
-    assert (out.tolist(), inverse.tolist(), counts.tolist()) == ([1, 2, 3], [2, 0, 2, 1],
-                                                                 [1, 1, 2])
+    out, inverse, counts = mt.unique(
+        mt.tensor([3, 1, 3, 2]), sorted=False, return_inverse=True, return_counts=True
+    )
+    assert (out.tolist(), inverse.tolist(), counts.tolist()) == ([1, 2, 3], [2, 0, 2, 1], [1, 1, 2])
     assert inverse.dtype == counts.dtype == mt.int64
     assert mt.unique(mt.tensor([3, 1, 3])).tolist() == [1, 3]
     # recorded from torch: unique([[1, 2], [1, 2], [0, 1]], dim=0, ...) = ([[0, 1], [1, 2]],
     # [1, 1, 0], [1, 2]); NaNs stay apart: unique([1, nan, nan]) counts [1, 1, 1]
-    rows, inverse, counts = mt.unique(mt.tensor([[1, 2], [1, 2], [0, 1]]), dim=0,
-                                      return_inverse=True, return_counts=True)
-    assert (rows.tolist(), inverse.tolist(), counts.tolist()) == ([[0, 1], [1, 2]], [1, 1, 0],
-                                                                  [1, 2])
+    rows, inverse, counts = mt.unique(
+        mt.tensor([[1, 2], [1, 2], [0, 1]]), dim=0, return_inverse=True, return_counts=True
+    )
+    assert (rows.tolist(), inverse.tolist(), counts.tolist()) == (
+        [[0, 1], [1, 2]],
+        [1, 1, 0],
+        [1, 2],
+    )
     assert mt.unique(mt.tensor([1.0, NAN, NAN]), return_counts=True)[1].tolist() == [1, 1, 1]
     assert not mt.unique(leaf([1.0, 1.0])).requires_grad
 
@@ -320,48 +363,79 @@ def test_aminmax_ties_share_the_gradient_evenly():
 # ------------------------------------------------------------------------- norms
 def test_mt_linalg_is_a_module_with_the_three_norms():
     from microtensor import linalg
+
     assert mt.linalg is linalg
     assert {"norm", "vector_norm", "matrix_norm"} <= set(linalg.__all__)
 
 
-@pytest.mark.parametrize("call, expected", [
-    # recorded from torch, for X = [[1, 3, 3], [2, 0, -2]]
-    (lambda x: x.norm(), 5.196152),
-    (lambda x: mt.norm(x, p=1, dim=(0, 1)), 11.0),
-    (lambda x: mt.norm(x, p=math.inf, dim=(0, 1)), 3.0),
-    (lambda x: x.norm(2, 1, True), [[4.358899], [2.828427]]),
-    (lambda x: mt.norm(x, "fro", dim=(0,)), [2.236068, 3.0, 3.605551]),
-    (lambda x: mt.linalg.norm(x), 5.196152),
-    (lambda x: mt.linalg.norm(x, ord=1), 5.0),
-    (lambda x: mt.linalg.norm(x, math.inf), 7.0),
-    (lambda x: mt.linalg.vector_norm(x, 0, 1), [3.0, 2.0]),
-    (lambda x: mt.linalg.vector_norm(x, -1), 0.0),
-    (lambda x: mt.linalg.vector_norm(x, 3, dim=1, keepdim=True), [[3.802952], [2.519842]]),
-    (lambda x: mt.linalg.matrix_norm(x, -1, keepdim=True), [[3.0]]),
-    (lambda x: mt.linalg.matrix_norm(x, 1, dim=(1, 0)), 7.0),
-    (lambda x: mt.linalg.vector_norm(x[0, 0]), 1.0),
-    (lambda x: mt.linalg.vector_norm(x[:0]), 0.0),
-], ids=["norm", "p1-two-dims", "pinf-two-dims", "p2-keepdim", "fro-one-dim", "linalg",
-        "linalg-ord-1", "linalg-ord-inf", "ord-0", "ord--1", "ord-3", "matrix-ord--1",
-        "matrix-dims-swapped", "0d", "empty"])
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        # recorded from torch, for X = [[1, 3, 3], [2, 0, -2]]
+        (lambda x: x.norm(), 5.196152),
+        (lambda x: mt.norm(x, p=1, dim=(0, 1)), 11.0),
+        (lambda x: mt.norm(x, p=math.inf, dim=(0, 1)), 3.0),
+        (lambda x: x.norm(2, 1, True), [[4.358899], [2.828427]]),
+        (lambda x: mt.norm(x, "fro", dim=(0,)), [2.236068, 3.0, 3.605551]),
+        (lambda x: mt.linalg.norm(x), 5.196152),
+        (lambda x: mt.linalg.norm(x, ord=1), 5.0),
+        (lambda x: mt.linalg.norm(x, math.inf), 7.0),
+        (lambda x: mt.linalg.vector_norm(x, 0, 1), [3.0, 2.0]),
+        (lambda x: mt.linalg.vector_norm(x, -1), 0.0),
+        (lambda x: mt.linalg.vector_norm(x, 3, dim=1, keepdim=True), [[3.802952], [2.519842]]),
+        (lambda x: mt.linalg.matrix_norm(x, -1, keepdim=True), [[3.0]]),
+        (lambda x: mt.linalg.matrix_norm(x, 1, dim=(1, 0)), 7.0),
+        (lambda x: mt.linalg.vector_norm(x[0, 0]), 1.0),
+        (lambda x: mt.linalg.vector_norm(x[:0]), 0.0),
+    ],
+    ids=[
+        "norm",
+        "p1-two-dims",
+        "pinf-two-dims",
+        "p2-keepdim",
+        "fro-one-dim",
+        "linalg",
+        "linalg-ord-1",
+        "linalg-ord-inf",
+        "ord-0",
+        "ord--1",
+        "ord-3",
+        "matrix-ord--1",
+        "matrix-dims-swapped",
+        "0d",
+        "empty",
+    ],
+)
 def test_norms_match_pytorchs_values(call, expected):
     out = call(mt.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, -2.0]]))
     assert out.dtype == mt.float32
     np.testing.assert_allclose(out.numpy(force=True), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("ord, values, expected", [
-    # recorded from torch: gradients of linalg.vector_norm(x, ord) at zeros and ties
-    (2, [0.0, 0.0], [0.0, 0.0]),
-    (1, [0.0, 1.0], [0.0, 1.0]),
-    (3, [0.0, 0.0], [0.0, 0.0]),
-    (3, [0.0, 2.0], [0.0, 1.0]),
-    (0.5, [0.0, 2.0], [0.0, 1.0]),
-    (-1, [0.0, 2.0], [0.0, 0.0]),
-    (math.inf, [2.0, -2.0, 1.0], [0.5, -0.5, 0.0]),
-    (-math.inf, [2.0, -1.0, 1.0], [0.0, -0.5, 0.5]),
-], ids=["2-at-0", "1-at-0", "3-at-0", "3-one-0", "half-one-0", "-1-one-0", "inf-ties",
-        "-inf-ties"])
+@pytest.mark.parametrize(
+    "ord, values, expected",
+    [
+        # recorded from torch: gradients of linalg.vector_norm(x, ord) at zeros and ties
+        (2, [0.0, 0.0], [0.0, 0.0]),
+        (1, [0.0, 1.0], [0.0, 1.0]),
+        (3, [0.0, 0.0], [0.0, 0.0]),
+        (3, [0.0, 2.0], [0.0, 1.0]),
+        (0.5, [0.0, 2.0], [0.0, 1.0]),
+        (-1, [0.0, 2.0], [0.0, 0.0]),
+        (math.inf, [2.0, -2.0, 1.0], [0.5, -0.5, 0.0]),
+        (-math.inf, [2.0, -1.0, 1.0], [0.0, -0.5, 0.5]),
+    ],
+    ids=[
+        "2-at-0",
+        "1-at-0",
+        "3-at-0",
+        "3-one-0",
+        "half-one-0",
+        "-1-one-0",
+        "inf-ties",
+        "-inf-ties",
+    ],
+)
 def test_vector_norm_gradients_at_zeros_and_ties_are_pytorchs(ord, values, expected):
     x = leaf(values)
     mt.linalg.vector_norm(x, ord).backward()
@@ -379,23 +453,33 @@ def test_matrix_norm_ties_share_the_gradient_and_frobenius_at_0_has_gradient_0()
 
 
 def test_norms_refuse_what_they_cannot_do_naming_the_op_and_the_argument():
-    with pytest.raises(NotImplementedError, match=r"linalg.matrix_norm: ord='nuc' needs the "
-                                                  r"singular values"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"linalg.matrix_norm: ord='nuc' needs the "
+        r"singular values",
+    ):
         mt.linalg.norm(x_(), "nuc")
     with pytest.raises(NotImplementedError, match="ord=2"):
         mt.linalg.matrix_norm(x_(), 2)
     with pytest.raises(ValueError, match="linalg.matrix_norm: ord must be 'fro', 'nuc'.*got 3"):
         mt.linalg.matrix_norm(x_(), 3)
-    with pytest.raises(ValueError, match=r"linalg.matrix_norm: needs a tensor of at least 2 "
-                                         r"dims, got shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"linalg.matrix_norm: needs a tensor of at least 2 "
+        r"dims, got shape \(2,\)",
+    ):
         mt.linalg.matrix_norm(mt.ones(2))
-    with pytest.raises(TypeError, match="linalg.vector_norm: needs a floating tensor, got "
-                                        "dtype int64"):
+    with pytest.raises(
+        TypeError, match="linalg.vector_norm: needs a floating tensor, got dtype int64"
+    ):
         mt.norm(mt.tensor([1, 2]))
     with pytest.raises(TypeError, match="linalg.vector_norm: ord must be a number, got 'fro'"):
         mt.linalg.vector_norm(x_(), "fro")
-    with pytest.raises(ValueError, match=r"linalg.norm: with ord and no dim the input must be "
-                                         r"1-D or 2-D, got shape \(2, 2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"linalg.norm: with ord and no dim the input must be "
+        r"1-D or 2-D, got shape \(2, 2, 2\)",
+    ):
         mt.linalg.norm(mt.ones(2, 2, 2), 1)
     with pytest.raises(ValueError, match=r"norm: p='fro' takes one or two dims"):
         mt.norm(mt.ones(2, 2, 2), "fro", dim=(0, 1, 2))
@@ -427,9 +511,17 @@ def test_a_compiled_step_of_these_ops_replays_what_eager_mode_computes():
 
     def step(x):
         y = x @ w
-        loss = (y.sort(1).values[:, :2].sum() + y.cummax(1).values.mean() + y.prod()
-                + y.cumprod(0).sum() + y.logcumsumexp(1).sum() + y.median() + y.norm()
-                + mt.linalg.vector_norm(y, 3) + y.topk(2).values.sum())
+        loss = (
+            y.sort(1).values[:, :2].sum()
+            + y.cummax(1).values.mean()
+            + y.prod()
+            + y.cumprod(0).sum()
+            + y.logcumsumexp(1).sum()
+            + y.median()
+            + y.norm()
+            + mt.linalg.vector_norm(y, 3)
+            + y.topk(2).values.sum()
+        )
         loss.backward()
         return loss
 
@@ -445,4 +537,5 @@ def test_a_compiled_step_of_these_ops_replays_what_eager_mode_computes():
 
 def test_the_linalg_modules_example_runs():
     import doctest
+
     assert doctest.testmod(mt.linalg).failed == 0

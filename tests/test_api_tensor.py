@@ -1,6 +1,7 @@
 """The Tensor surface as PyTorch has it: dtype names, conversions, devices, Size, the
 Python protocols, update idioms and printing. Expected strings and values were recorded
 from PyTorch 2.x (torch.* printed as microtensor.*) or worked out by hand."""
+
 import math
 
 import numpy as np
@@ -10,12 +11,27 @@ import microtensor as mt
 
 
 # -- dtypes ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name, numpy_dtype", [
-    ("float", np.float32), ("float32", np.float32), ("double", np.float64),
-    ("float64", np.float64), ("half", np.float16), ("float16", np.float16),
-    ("long", np.int64), ("int64", np.int64), ("int", np.int32), ("int32", np.int32),
-    ("short", np.int16), ("int16", np.int16), ("int8", np.int8), ("uint8", np.uint8),
-    ("bool", np.bool_), ("bool_", np.bool_)])
+@pytest.mark.parametrize(
+    "name, numpy_dtype",
+    [
+        ("float", np.float32),
+        ("float32", np.float32),
+        ("double", np.float64),
+        ("float64", np.float64),
+        ("half", np.float16),
+        ("float16", np.float16),
+        ("long", np.int64),
+        ("int64", np.int64),
+        ("int", np.int32),
+        ("int32", np.int32),
+        ("short", np.int16),
+        ("int16", np.int16),
+        ("int8", np.int8),
+        ("uint8", np.uint8),
+        ("bool", np.bool_),
+        ("bool_", np.bool_),
+    ],
+)
 def test_dtype_names_are_pytorchs_and_are_the_tensors_dtypes(name, numpy_dtype):
     dtype = getattr(mt, name)
     x = mt.zeros(2, dtype=dtype)
@@ -24,8 +40,11 @@ def test_dtype_names_are_pytorchs_and_are_the_tensors_dtypes(name, numpy_dtype):
 
 def test_bfloat16_can_be_named_but_using_it_says_numpy_has_none():
     assert repr(mt.bfloat16) == "microtensor.bfloat16" and mt.bfloat16 != mt.float32
-    for use in (lambda: mt.zeros(2, dtype=mt.bfloat16), lambda: mt.ones(2).to(mt.bfloat16),
-                lambda: mt.tensor([1.0], dtype=mt.bfloat16)):
+    for use in (
+        lambda: mt.zeros(2, dtype=mt.bfloat16),
+        lambda: mt.ones(2).to(mt.bfloat16),
+        lambda: mt.tensor([1.0], dtype=mt.bfloat16),
+    ):
         with pytest.raises(TypeError, match="bfloat16 is not available: numpy has no"):
             use()
 
@@ -40,8 +59,8 @@ def test_is_floating_point_is_tensor_and_numel():
 
 
 def test_finfo_and_iinfo_are_numpys_for_the_dtype():
-    assert mt.finfo(mt.float32).eps == 2.0 ** -23 and mt.finfo().eps == 2.0 ** -23
-    assert mt.finfo(mt.float64).tiny == 2.0 ** -1022
+    assert mt.finfo(mt.float32).eps == 2.0**-23 and mt.finfo().eps == 2.0**-23
+    assert mt.finfo(mt.float64).tiny == 2.0**-1022
     assert mt.iinfo(mt.int8).max == 127 and mt.iinfo(mt.uint8).min == 0
     with pytest.raises(TypeError, match="finfo: microtensor.int64 is not a floating dtype"):
         mt.finfo(mt.int64)
@@ -50,17 +69,28 @@ def test_finfo_and_iinfo_are_numpys_for_the_dtype():
 
 
 # -- conversions -----------------------------------------------------------------------
-@pytest.mark.parametrize("method, dtype", [
-    ("float", np.float32), ("double", np.float64), ("half", np.float16), ("long", np.int64),
-    ("int", np.int32), ("short", np.int16), ("char", np.int8), ("byte", np.uint8),
-    ("bool", np.bool_)])
+@pytest.mark.parametrize(
+    "method, dtype",
+    [
+        ("float", np.float32),
+        ("double", np.float64),
+        ("half", np.float16),
+        ("long", np.int64),
+        ("int", np.int32),
+        ("short", np.int16),
+        ("char", np.int8),
+        ("byte", np.uint8),
+        ("bool", np.bool_),
+    ],
+)
 def test_conversion_methods_give_pytorchs_dtypes(method, dtype):
     x = mt.tensor([-1.7, 0.0, 2.5])
     y = getattr(x, method)()
     assert y.dtype == dtype
     # integers truncate toward zero; uint8 wraps -1 to 255 (both as PyTorch)
     expected = {"bool": [True, False, True], "byte": [255, 0, 2]}.get(
-        method, [-1, 0, 2] if np.dtype(dtype).kind == "i" else [-1.7, 0.0, 2.5])
+        method, [-1, 0, 2] if np.dtype(dtype).kind == "i" else [-1.7, 0.0, 2.5]
+    )
     np.testing.assert_allclose(y.tolist(), expected, rtol=1e-3)
 
 
@@ -94,13 +124,22 @@ def test_a_cast_to_floating_stays_in_the_graph_and_to_integers_leaves_it():
     assert i.grad_fn is None and not i.requires_grad and i.tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: x.to("cuda"), lambda x: x.to("mps"), lambda x: x.to(mt.device("cuda", 0)),
-    lambda x: x.to(device="cuda:1"), lambda x: mt.tensor([1.0], device="cuda"),
-    lambda x: mt.zeros(2, device="mps"), lambda x: mt.randn(2, device="cuda")])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.to("cuda"),
+        lambda x: x.to("mps"),
+        lambda x: x.to(mt.device("cuda", 0)),
+        lambda x: x.to(device="cuda:1"),
+        lambda x: mt.tensor([1.0], device="cuda"),
+        lambda x: mt.zeros(2, device="mps"),
+        lambda x: mt.randn(2, device="cuda"),
+    ],
+)
 def test_other_devices_are_refused_saying_only_the_cpu_is_available(call):
-    with pytest.raises(RuntimeError, match="is not available: microtensor computes on the "
-                                           "CPU only"):
+    with pytest.raises(
+        RuntimeError, match="is not available: microtensor computes on the CPU only"
+    ):
         call(mt.ones(1))
 
 
@@ -129,8 +168,7 @@ def test_memory_formats_row_major_ones_are_accepted_channels_last_refused():
     assert x.contiguous() is x and x.contiguous(memory_format=mt.contiguous_format) is x
     assert mt.zeros_like(x, memory_format=mt.preserve_format).shape == (2, 3)
     assert x.to(memory_format=mt.contiguous_format) is x
-    with pytest.raises(TypeError, match="memory_format=microtensor.channels_last is not "
-                                        "supported"):
+    with pytest.raises(TypeError, match="memory_format=microtensor.channels_last is not supported"):
         x.contiguous(memory_format=mt.channels_last)
 
 
@@ -186,9 +224,10 @@ def test_len_iter_and_contains():
         len(mt.tensor(1.0))
     with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
         iter(mt.tensor(1.0))
-    with pytest.raises(RuntimeError, match="only supports Tensor or scalar, but you passed "
-                                           "in a <class 'str'>"):
-        "a" in x
+    with pytest.raises(
+        RuntimeError, match="only supports Tensor or scalar, but you passed in a <class 'str'>"
+    ):
+        "a" in x  # noqa: B015  (the membership test is what raises)
 
 
 def test_iterating_gives_views_that_share_memory():
@@ -201,17 +240,20 @@ def test_iterating_gives_views_that_share_memory():
 def test_scalar_conversions_and_their_errors():
     assert float(mt.tensor([2.5])) == 2.5 and int(mt.tensor(7)) == 7
     assert bool(mt.tensor([0.0])) is False and [10, 20, 30][mt.tensor(2)] == 30
-    with pytest.raises(ValueError, match="only one element tensors can be converted to "
-                                         "Python scalars"):
+    with pytest.raises(
+        ValueError, match="only one element tensors can be converted to Python scalars"
+    ):
         float(mt.ones(2))
     with pytest.raises(ValueError, match="only one element tensors"):
         int(mt.ones(2))
-    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value "
-                                           "is ambiguous"):
+    with pytest.raises(
+        RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"
+    ):
         bool(mt.ones(2))
     for index in (mt.tensor(1.0), mt.tensor([0, 1])):
-        with pytest.raises(TypeError, match="only integer tensors of a single element can "
-                                            "be converted to an index"):
+        with pytest.raises(
+            TypeError, match="only integer tensors of a single element can be converted to an index"
+        ):
             [1, 2][index]
 
 
@@ -280,38 +322,54 @@ def test_add_in_place_with_alpha_passes_alpha_times_the_gradient():
 
 
 # -- printing --------------------------------------------------------------------------
-@pytest.mark.parametrize("make, printed", [  # printed: PyTorch's repr, torch. -> microtensor.
-    (lambda: mt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
-     "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"),
-    (lambda: mt.tensor([0.1, -2.5, 3.14159]), "tensor([ 0.1000, -2.5000,  3.1416])"),
-    (lambda: mt.tensor([1e5, 1.0]), "tensor([1.0000e+05, 1.0000e+00])"),
-    (lambda: mt.tensor([1e-5, 1.0]), "tensor([1.0000e-05, 1.0000e+00])"),
-    (lambda: mt.tensor([math.nan, math.inf, 1.0]), "tensor([nan, inf, 1.])"),
-    (lambda: mt.tensor([[1, -20], [300, 4]]), "tensor([[  1, -20],\n        [300,   4]])"),
-    (lambda: mt.tensor([1, 2], dtype=mt.int32), "tensor([1, 2], dtype=microtensor.int32)"),
-    (lambda: mt.tensor([True, False]), "tensor([ True, False])"),
-    (lambda: mt.tensor([1.5, 2.0], dtype=mt.float64),
-     "tensor([1.5000, 2.0000], dtype=microtensor.float64)"),
-    (lambda: mt.zeros(0), "tensor([])"),
-    (lambda: mt.zeros(0, 3), "tensor([], size=(0, 3))"),
-    (lambda: mt.zeros(0, dtype=mt.long), "tensor([], dtype=microtensor.int64)"),
-    (lambda: mt.tensor(3.5), "tensor(3.5000)"),
-    (lambda: mt.arange(30.0)[:10] / 7,
-     "tensor([0.0000, 0.1429, 0.2857, 0.4286, 0.5714, 0.7143, 0.8571, 1.0000, 1.1429,\n"
-     "        1.2857])"),
-    (lambda: mt.arange(2000.0), "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., "
-                                "1.9970e+03, 1.9980e+03,\n        1.9990e+03])"),
-    (lambda: mt.arange(1200).reshape(30, 40),
-     "tensor([[   0,    1,    2,  ...,   37,   38,   39],\n"
-     "        [  40,   41,   42,  ...,   77,   78,   79],\n"
-     "        [  80,   81,   82,  ...,  117,  118,  119],\n"
-     "        ...,\n"
-     "        [1080, 1081, 1082,  ..., 1117, 1118, 1119],\n"
-     "        [1120, 1121, 1122,  ..., 1157, 1158, 1159],\n"
-     "        [1160, 1161, 1162,  ..., 1197, 1198, 1199]])"),
-    (lambda: mt.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=mt.float64, requires_grad=True) * 2,
-     "tensor([[2., 4.],\n        [6., 8.]], dtype=microtensor.float64, grad_fn=<MulBackward0>)"),
-])
+@pytest.mark.parametrize(
+    "make, printed",
+    [  # printed: PyTorch's repr, torch. -> microtensor.
+        (
+            lambda: mt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+            "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)",
+        ),
+        (lambda: mt.tensor([0.1, -2.5, 3.14159]), "tensor([ 0.1000, -2.5000,  3.1416])"),
+        (lambda: mt.tensor([1e5, 1.0]), "tensor([1.0000e+05, 1.0000e+00])"),
+        (lambda: mt.tensor([1e-5, 1.0]), "tensor([1.0000e-05, 1.0000e+00])"),
+        (lambda: mt.tensor([math.nan, math.inf, 1.0]), "tensor([nan, inf, 1.])"),
+        (lambda: mt.tensor([[1, -20], [300, 4]]), "tensor([[  1, -20],\n        [300,   4]])"),
+        (lambda: mt.tensor([1, 2], dtype=mt.int32), "tensor([1, 2], dtype=microtensor.int32)"),
+        (lambda: mt.tensor([True, False]), "tensor([ True, False])"),
+        (
+            lambda: mt.tensor([1.5, 2.0], dtype=mt.float64),
+            "tensor([1.5000, 2.0000], dtype=microtensor.float64)",
+        ),
+        (lambda: mt.zeros(0), "tensor([])"),
+        (lambda: mt.zeros(0, 3), "tensor([], size=(0, 3))"),
+        (lambda: mt.zeros(0, dtype=mt.long), "tensor([], dtype=microtensor.int64)"),
+        (lambda: mt.tensor(3.5), "tensor(3.5000)"),
+        (
+            lambda: mt.arange(30.0)[:10] / 7,
+            "tensor([0.0000, 0.1429, 0.2857, 0.4286, 0.5714, 0.7143, 0.8571, 1.0000, 1.1429,\n"
+            "        1.2857])",
+        ),
+        (
+            lambda: mt.arange(2000.0),
+            "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., "
+            "1.9970e+03, 1.9980e+03,\n        1.9990e+03])",
+        ),
+        (
+            lambda: mt.arange(1200).reshape(30, 40),
+            "tensor([[   0,    1,    2,  ...,   37,   38,   39],\n"
+            "        [  40,   41,   42,  ...,   77,   78,   79],\n"
+            "        [  80,   81,   82,  ...,  117,  118,  119],\n"
+            "        ...,\n"
+            "        [1080, 1081, 1082,  ..., 1117, 1118, 1119],\n"
+            "        [1120, 1121, 1122,  ..., 1157, 1158, 1159],\n"
+            "        [1160, 1161, 1162,  ..., 1197, 1198, 1199]])",
+        ),
+        (
+            lambda: mt.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=mt.float64, requires_grad=True) * 2,
+            "tensor([[2., 4.],\n        [6., 8.]], dtype=microtensor.float64, grad_fn=<MulBackward0>)",
+        ),
+    ],
+)
 def test_repr_is_pytorchs(make, printed):
     assert repr(make()) == printed
 
@@ -320,19 +378,35 @@ X = mt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
 W = mt.tensor([1.0, 1.0], requires_grad=True)
 
 
-@pytest.mark.parametrize("make, name", [  # type(grad_fn).__name__ in PyTorch
-    (lambda: X + 1, "AddBackward0"), (lambda: X * X, "MulBackward0"),
-    (lambda: X.sum(), "SumBackward0"), (lambda: X.sum(1), "SumBackward1"),
-    (lambda: X.mean(), "MeanBackward0"), (lambda: X.mean(0), "MeanBackward1"),
-    (lambda: X @ X, "MmBackward0"), (lambda: X @ W, "MvBackward0"), (lambda: W @ W, "DotBackward0"),
-    (lambda: X.exp(), "ExpBackward0"), (lambda: X.double(), "ToCopyBackward0"),
-    (lambda: X.reshape(4), "ViewBackward0"), (lambda: X.log_softmax(1), "LogSoftmaxBackward0"),
-    (lambda: X.relu(), "ReluBackward0"), (lambda: X.clamp(0, 1), "ClampBackward1"),
-    (lambda: -X, "NegBackward0"), (lambda: X.log1p(), "Log1PBackward0"),
-    (lambda: X.logsumexp(1), "LogsumexpBackward0"), (lambda: X[0], "SelectBackward0"),
-    (lambda: X[:, 0], "SelectBackward0"), (lambda: X[0, 1:2], "SliceBackward0"),
-    (lambda: X[None], "UnsqueezeBackward0"), (lambda: X[[0, 1]], "IndexBackward0"),
-    (lambda: X.expand(2, 2, 2), "ExpandBackward0")])
+@pytest.mark.parametrize(
+    "make, name",
+    [  # type(grad_fn).__name__ in PyTorch
+        (lambda: X + 1, "AddBackward0"),
+        (lambda: X * X, "MulBackward0"),
+        (lambda: X.sum(), "SumBackward0"),
+        (lambda: X.sum(1), "SumBackward1"),
+        (lambda: X.mean(), "MeanBackward0"),
+        (lambda: X.mean(0), "MeanBackward1"),
+        (lambda: X @ X, "MmBackward0"),
+        (lambda: X @ W, "MvBackward0"),
+        (lambda: W @ W, "DotBackward0"),
+        (lambda: X.exp(), "ExpBackward0"),
+        (lambda: X.double(), "ToCopyBackward0"),
+        (lambda: X.reshape(4), "ViewBackward0"),
+        (lambda: X.log_softmax(1), "LogSoftmaxBackward0"),
+        (lambda: X.relu(), "ReluBackward0"),
+        (lambda: X.clamp(0, 1), "ClampBackward1"),
+        (lambda: -X, "NegBackward0"),
+        (lambda: X.log1p(), "Log1PBackward0"),
+        (lambda: X.logsumexp(1), "LogsumexpBackward0"),
+        (lambda: X[0], "SelectBackward0"),
+        (lambda: X[:, 0], "SelectBackward0"),
+        (lambda: X[0, 1:2], "SliceBackward0"),
+        (lambda: X[None], "UnsqueezeBackward0"),
+        (lambda: X[[0, 1]], "IndexBackward0"),
+        (lambda: X.expand(2, 2, 2), "ExpandBackward0"),
+    ],
+)
 def test_grad_fn_has_pytorchs_node_name(make, name):
     node = make().grad_fn
     assert node.backward_name == name and f"grad_fn=<{name}>" in repr(make())
@@ -392,6 +466,7 @@ def test_cuda_is_not_available_and_utils_data_is_data():
     assert mt.cuda.is_available() is False and mt.cuda.device_count() == 0
     mt.cuda.manual_seed_all(0)  # nothing to seed, as PyTorch without a GPU
     from microtensor.utils.data import DataLoader, TensorDataset
+
     assert DataLoader is mt.data.DataLoader and TensorDataset is mt.data.TensorDataset
 
 

@@ -3,14 +3,15 @@ retain_grad, grad modes, anomaly mode, freeing the graph, and higher orders.
 
 In-place ops, views and the version checks that guard saved tensors are in
 test_inplace_views.py; custom ops (autograd.Function) in test_function.py."""
+
 import gc
 import weakref
 
 import numpy as np
 import pytest
+from helpers import leaf
 
 import microtensor as mt
-from helpers import leaf
 from microtensor import autograd
 
 
@@ -24,10 +25,10 @@ def test_x_times_x_gives_two_x():
 def test_diamond_graph_sums_both_paths():
     # y = a*b + a*c with b = 2a, c = a**2  -> dy/da = 4a + 3a^2
     a = leaf(1.5)
-    b, c = a * 2, a ** 2
+    b, c = a * 2, a**2
     y = a * b + a * c
     y.backward()
-    assert a.grad.item() == pytest.approx(4 * 1.5 + 3 * 1.5 ** 2)
+    assert a.grad.item() == pytest.approx(4 * 1.5 + 3 * 1.5**2)
 
 
 def test_only_leaves_keep_grad():
@@ -46,9 +47,11 @@ def test_grad_fn_names_the_op():
     assert x.grad_fn is None
 
 
-@pytest.mark.parametrize("op", [lambda t: t.exp(), lambda t: t * 2, lambda t: mt.sum(t, 0),
-                                lambda t: mt.split(t, 1)[0]],
-                         ids=["method", "operator", "function", "two-output"])
+@pytest.mark.parametrize(
+    "op",
+    [lambda t: t.exp(), lambda t: t * 2, lambda t: mt.sum(t, 0), lambda t: mt.split(t, 1)[0]],
+    ids=["method", "operator", "function", "two-output"],
+)
 def test_an_op_records_a_graph_only_when_an_input_requires_grad_and_grad_mode_is_on(op):
     assert not op(mt.tensor([1.0, 2.0])).requires_grad
     with mt.no_grad():
@@ -56,11 +59,18 @@ def test_an_op_records_a_graph_only_when_an_input_requires_grad_and_grad_mode_is
     assert op(leaf([1.0, 2.0])).requires_grad
 
 
-@pytest.mark.parametrize("op, keeps", [
-    (lambda t: t.exp(), True), (lambda t: -t, False), (lambda t: t * 2, False),
-    (lambda t: mt.sum(t, 0), False), (lambda t: mt.softmax(t, 0), True),
-    (lambda t: mt.split(t, 1)[0], False)],
-    ids=["exp", "neg", "mul", "sum", "softmax", "split"])
+@pytest.mark.parametrize(
+    "op, keeps",
+    [
+        (lambda t: t.exp(), True),
+        (lambda t: -t, False),
+        (lambda t: t * 2, False),
+        (lambda t: mt.sum(t, 0), False),
+        (lambda t: mt.softmax(t, 0), True),
+        (lambda t: mt.split(t, 1)[0], False),
+    ],
+    ids=["exp", "neg", "mul", "sum", "softmax", "split"],
+)
 def test_a_node_keeps_its_output_only_when_its_vjp_reads_it(op, keeps):
     out = op(leaf([1.0, 2.0])).grad_fn.out
     assert (out is not None) == keeps
@@ -110,8 +120,9 @@ def test_backward_of_a_non_scalar_needs_a_gradient():
 
 def test_backward_and_grad_of_a_non_scalar_without_a_gradient_are_refused_naming_the_call():
     y = leaf([1.0, 2.0]) * 2
-    with pytest.raises(RuntimeError, match="^backward: grad can be implicitly created only "
-                                           "for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="^backward: grad can be implicitly created only for scalar outputs"
+    ):
         y.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="^grad: grad can be implicitly created only"):
         autograd.grad(y, y)
@@ -292,8 +303,11 @@ def test_grads_keep_their_tensors_dtype_when_the_graph_computes_in_float64():
     np.testing.assert_array_equal(x.grad.numpy(force=True), [6.0, 8.0])
 
 
-@pytest.mark.parametrize("use", [lambda h: h, lambda h: h[0:1], lambda h: h.to(mt.float64)],
-                         ids=["sum", "getitem", "cast"])
+@pytest.mark.parametrize(
+    "use",
+    [lambda h: h, lambda h: h[0:1], lambda h: h.to(mt.float64)],
+    ids=["sum", "getitem", "cast"],
+)
 def test_the_gradient_reaching_a_float32_tensor_is_float32(use):
     x = leaf([1.0, 2.0], dtype=mt.float32)
     h = x * 1
@@ -312,8 +326,11 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     np.testing.assert_allclose(h.grad.numpy(force=True), [6.0, 12.0])
 
 
-@pytest.mark.parametrize("op", [lambda t: mt.reshape(t, 2, 1), lambda t: t * 1,
-                                lambda t: t.exp()], ids=["function", "operator", "method"])
+@pytest.mark.parametrize(
+    "op",
+    [lambda t: mt.reshape(t, 2, 1), lambda t: t * 1, lambda t: t.exp()],
+    ids=["function", "operator", "method"],
+)
 def test_retain_grad_works_on_the_output_of_every_kind_of_op(op):
     h = op(leaf([0.0, 0.0]))
     h.retain_grad()
@@ -377,7 +394,7 @@ def test_hooks_and_retain_grad_on_a_piece_of_split_see_that_pieces_gradient():
 def test_a_leaf_hook_under_create_graph_keeps_grad_differentiable():
     x = leaf(2.0)
     x.register_hook(lambda g: g * 2)
-    (x ** 3).backward(create_graph=True)
+    (x**3).backward(create_graph=True)
     assert x.grad.item() == 24.0
     (d2,) = autograd.grad(x.grad, x)
     assert d2.item() == 24.0
@@ -442,6 +459,7 @@ def test_set_grad_enabled_as_call_context_and_decorator():
     @mt.set_grad_enabled(False)
     def f(t):
         return t * 2
+
     assert not f(x).requires_grad and mt.is_grad_enabled()
 
 
@@ -462,9 +480,14 @@ def test_anomaly_mode_raises_naming_the_op_whose_backward_made_nan_and_ends_with
     with autograd.detect_anomaly():
         assert autograd.is_anomaly_enabled()
         y = x.sqrt()
-        with np.errstate(divide="ignore"), pytest.raises(
-                RuntimeError, match=r"^anomaly: the backward of sqrt produced NaN or inf; the "
-                                    r"op was created at ") as err:
+        with (
+            np.errstate(divide="ignore"),
+            pytest.raises(
+                RuntimeError,
+                match=r"^anomaly: the backward of sqrt produced NaN or inf; the "
+                r"op was created at ",
+            ) as err,
+        ):
             y.sum().backward()
     assert "before anomaly mode" not in str(err.value)  # the line was recorded
     assert not autograd.is_anomaly_enabled()
@@ -532,7 +555,7 @@ def test_grad_of_grad_gives_the_second_derivative():
 
 def test_third_derivative_of_a_cube():
     x = leaf(2.0)
-    (d1,) = mt.autograd.grad(x ** 3, x, create_graph=True)
+    (d1,) = mt.autograd.grad(x**3, x, create_graph=True)
     (d2,) = mt.autograd.grad(d1, x, create_graph=True)
     (d3,) = mt.autograd.grad(d2, x)
     assert (d1.item(), d2.item(), d3.item()) == (12.0, 12.0, 6.0)
@@ -547,12 +570,14 @@ def test_hessian_vector_product_of_a_quadratic_form():
     f = (x @ A @ x) * 0.5
     (g,) = mt.autograd.grad(f, x, create_graph=True)
     (hv,) = mt.autograd.grad((g * v).sum(), x)
-    np.testing.assert_allclose(hv.numpy(force=True), 0.5 * (a + a.T) @ v.numpy(force=True), rtol=1e-12)
+    np.testing.assert_allclose(
+        hv.numpy(force=True), 0.5 * (a + a.T) @ v.numpy(force=True), rtol=1e-12
+    )
 
 
 def test_backward_with_create_graph_leaves_a_differentiable_grad():
     x = leaf([1.0, 2.0])
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     g = x.grad
     x.grad = None

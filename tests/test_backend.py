@@ -1,11 +1,11 @@
 """The backend seam (microtensor/backend.py): settings of the process it runs in."""
+
 import os
 import platform
 import subprocess
 import sys
 
 import pytest
-
 
 # --------------------------------------------------------------- allocator settings
 RETAIN_PROBE = """
@@ -30,14 +30,21 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
-                    reason="mallopt is glibc's")
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's"
+)
 def test_retain_freed_memory_stops_large_arrays_from_faulting_in_afresh():
     def faults(mode):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-        out = subprocess.run([sys.executable, "-c", RETAIN_PROBE, mode], env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", RETAIN_PROBE, mode],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return int(out)
+
     # pinned: 10 steps x 32 arrays x 256 pages faulted in; none once freed memory is kept
     assert faults("default") > 10 * 32 * 256 // 2
     assert faults("retain") < 100

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmarks: `python -m benchmarks.engine --quick --json PATH` and
 the suite's `python -m benchmarks --quick` run, write the expected JSON, and their
 gradient checks pass. Speed is never asserted."""
+
 import json
 import math
 import subprocess
@@ -28,8 +29,13 @@ def _check_stat(stat, where):
 
 def test_quick_benchmark_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.engine", "--quick", "--json",
-                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "| microtensor |" in proc.stdout and "| numpy_hand |" in proc.stdout
     res = json.loads(out.read_text())
@@ -63,14 +69,24 @@ def test_quick_benchmark_runs_and_writes_json(tmp_path):
 
 
 # ------------------------------------------------------------- the suite: python -m benchmarks
-QUICK_WORKLOADS = ("mlp-2-5-5-1", "mlp-64-256-256-10-f32", "conv-b64-f32", "chain-1e3",
-                   "digits-epoch")
+QUICK_WORKLOADS = (
+    "mlp-2-5-5-1",
+    "mlp-64-256-256-10-f32",
+    "conv-b64-f32",
+    "chain-1e3",
+    "digits-epoch",
+)
 
 
 def _run_suite(tmp_path, *args):
     out = tmp_path / "suite.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
-                           *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout, json.loads(out.read_text())
 
@@ -79,8 +95,9 @@ def _run_suite(tmp_path, *args):
 def quick_suite(tmp_path_factory):
     """One quick run of every kind of workload, its memory check at 10 and 50 steps, read
     by the two tests below (a run costs seconds: every job is a fresh process)."""
-    return _run_suite(tmp_path_factory.mktemp("suite"), "--impls", "numpy,microtensor",
-                      "--memory-steps", "10,50")
+    return _run_suite(
+        tmp_path_factory.mktemp("suite"), "--impls", "numpy,microtensor", "--memory-steps", "10,50"
+    )
 
 
 def test_quick_suite_times_every_kind_of_workload_in_fresh_processes(quick_suite):
@@ -117,8 +134,9 @@ def test_quick_suite_checks_that_memory_does_not_grow(quick_suite):
 
 def test_quick_suite_runs_the_installed_peers(tmp_path):
     pytest.importorskip("torch")
-    text, res = _run_suite(tmp_path, "--workloads", "mlp-2-5-5-1,chain-1e3", "--impls",
-                           "torch,autograd", "--no-memory")
+    text, res = _run_suite(
+        tmp_path, "--workloads", "mlp-2-5-5-1,chain-1e3", "--impls", "torch,autograd", "--no-memory"
+    )
     mlp = res["summary"]["mlp-2-5-5-1"]["impls"]
     assert res["grad_check"]["mlp-2-5-5-1"]["impls"]["torch"]["ok"] is True
     _check_stat(mlp["torch"]["ratio_numpy"], "torch.ratio_numpy")

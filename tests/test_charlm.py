@@ -2,6 +2,7 @@
 (context -> next character) pairs, CharMLP and CharRNN, seeded training and sampling, and
 `microtensor train --model CharMLP|CharRNN --data names|FILE.txt` with its files and its
 errors (run in-process through cli.main)."""
+
 import doctest
 import json
 import math
@@ -27,8 +28,11 @@ def test_the_vocabulary_puts_the_end_mark_first_and_the_characters_sorted():
 
 
 def test_the_vocabulary_names_a_character_it_does_not_hold():
-    with pytest.raises(ValueError, match=r"^Vocabulary: 'bob' holds 'b', which is not one of "
-                                         r"the characters '\.ao'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Vocabulary: 'bob' holds 'b', which is not one of "
+        r"the characters '\.ao'$",
+    ):
         charlm.Vocabulary(["a", "o"]).encode("bob")
 
 
@@ -36,8 +40,14 @@ def test_the_dataset_pairs_each_character_with_the_block_before_it():
     vocab = charlm.Vocabulary(["abc"])  # . a b c -> 0 1 2 3
     X, Y = charlm.build_dataset(["cab", "b"], vocab, block_size=2)
     assert X.dtype == mt.int64 and Y.dtype == mt.int64
-    assert X.tolist() == [[0, 0], [0, 3], [3, 1], [1, 2],   # ..->c .c->a ca->b ab->.
-                          [0, 0], [0, 2]]                    # ..->b .b->.
+    assert X.tolist() == [
+        [0, 0],
+        [0, 3],
+        [3, 1],
+        [1, 2],  # ..->c .c->a ca->b ab->.
+        [0, 0],
+        [0, 2],
+    ]  # ..->b .b->.
     assert Y.tolist() == [3, 1, 2, 0, 2, 0]
 
 
@@ -74,13 +84,16 @@ def test_a_word_file_is_read_one_word_a_line_keeping_unusual_characters(tmp_path
     assert charlm.read_words(path) == ["José", "Mary Ann", "-x-"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ("", "holds no words"),
-    ("\n  \n", "holds no words"),
-    ("anna\nst.john\n", r"line 2: 'st.john' holds '\.', which marks the start and end"),
-    (b"\xff\xfe\x00a\n", "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("", "holds no words"),
+        ("\n  \n", "holds no words"),
+        ("anna\nst.john\n", r"line 2: 'st.john' holds '\.', which marks the start and end"),
+        (b"\xff\xfe\x00a\n", "is not UTF-8 text"),
+    ],
+)
 def test_a_bad_word_file_is_an_error_naming_it(tmp_path, content, message):
     path = tmp_path / "words.txt"
     if isinstance(content, bytes):
@@ -97,7 +110,11 @@ def test_char_mlp_is_embedding_flatten_hidden_activation_logits():
     mt.manual_seed(0)
     net = charlm.CharMLP(7, block_size=3, embedding_dim=2, hidden=5)
     x = mt.tensor([[0, 1, 6], [2, 2, 0]])
-    C, W1, b1 = net.embedding.weight.numpy(force=True), net.hidden.weight.numpy(force=True), net.hidden.bias.numpy(force=True)
+    C, W1, b1 = (
+        net.embedding.weight.numpy(force=True),
+        net.hidden.weight.numpy(force=True),
+        net.hidden.bias.numpy(force=True),
+    )
     W2, b2 = net.out.weight.numpy(force=True), net.out.bias.numpy(force=True)
     emb = C[x.numpy()].reshape(2, 6)  # rows of the table, concatenated
     expected = np.tanh(emb @ W1.T + b1) @ W2.T + b2
@@ -111,14 +128,19 @@ def test_char_rnn_predicts_from_the_last_steps_output(cell):
     assert isinstance(net.rnn, getattr(nn, cell))
     x = mt.tensor([[0, 1, 6, 2], [2, 2, 0, 5]])
     output, _ = net.rnn(net.embedding(x))
-    expected = output.numpy(force=True)[:, -1] @ net.out.weight.numpy(force=True).T + net.out.bias.numpy(force=True)
+    expected = output.numpy(force=True)[:, -1] @ net.out.weight.numpy(
+        force=True
+    ).T + net.out.bias.numpy(force=True)
     np.testing.assert_allclose(net(x).numpy(force=True), expected, rtol=1e-5, atol=1e-6)
     assert net(x).shape == (2, 7)
 
 
 def test_char_rnn_names_the_cells_it_takes():
-    with pytest.raises(ValueError, match=r"cell must be one of \['LSTM', 'GRU', 'RNN'\], "
-                                         r"got 'lstm'"):
+    with pytest.raises(
+        ValueError,
+        match=r"cell must be one of \['LSTM', 'GRU', 'RNN'\], "
+        r"got 'lstm'",
+    ):
         charlm.CharRNN(7, cell="lstm")
 
 
@@ -130,8 +152,15 @@ def _train(seed, steps=300, model=None):
     mt.manual_seed(seed)
     net = model or charlm.CharMLP(len(vocab), hidden=32)
     sets = [charlm.build_dataset(w, vocab, net.block_size) for w in (train_words, val_words)]
-    log = charlm.train(net, *sets, optimizer=mt.optim.Adam(net.parameters(), lr=0.01),
-                       steps=steps, seed=seed, evaluations=5, progress=False)
+    log = charlm.train(
+        net,
+        *sets,
+        optimizer=mt.optim.Adam(net.parameters(), lr=0.01),
+        steps=steps,
+        seed=seed,
+        evaluations=5,
+        progress=False,
+    )
     return net, vocab, log
 
 
@@ -175,7 +204,9 @@ def test_sampling_stops_at_max_length_without_an_end_mark():
             return F.one_hot(mt.ones_like(x[:, 0]), 4).float() * 50.0
 
     assert charlm.sample(Always_a(), charlm.Vocabulary(["abc"]), 2, max_length=5) == [
-        "aaaaa", "aaaaa"]
+        "aaaaa",
+        "aaaaa",
+    ]
 
 
 def test_sampling_temperature_must_be_positive():
@@ -195,8 +226,21 @@ def _run(capsys, *args):
 
 
 def test_train_char_mlp_on_names_writes_its_files(tmp_path, capsys):
-    status, out, err = _run(capsys, "--model", "CharMLP", "--data", "names", "--steps", "60",
-                            "--hidden", "16", "--samples", "6", "--out", tmp_path)
+    status, out, err = _run(
+        capsys,
+        "--model",
+        "CharMLP",
+        "--data",
+        "names",
+        "--steps",
+        "60",
+        "--hidden",
+        "16",
+        "--samples",
+        "6",
+        "--out",
+        tmp_path,
+    )
     assert status == 0, err
     assert "690 words (621 train / 69 validation), 27 characters" in out
     assert "validation" in out and "of 6 not training words" in out
@@ -219,9 +263,25 @@ def test_train_char_mlp_on_names_writes_its_files(tmp_path, capsys):
 def test_train_char_rnn_reads_a_word_file_with_its_own_characters(tmp_path, capsys):
     words = tmp_path / "words.txt"
     words.write_text("Zoë\nAnne Marie\nbo\nli\n")
-    status, out, err = _run(capsys, "--model", "CharRNN", "--cell", "GRU", "--data", words,
-                            "--steps", "3", "--hidden", "4", "--block-size", "3",
-                            "--samples", "2", "--out", tmp_path / "out")
+    status, out, err = _run(
+        capsys,
+        "--model",
+        "CharRNN",
+        "--cell",
+        "GRU",
+        "--data",
+        words,
+        "--steps",
+        "3",
+        "--hidden",
+        "4",
+        "--block-size",
+        "3",
+        "--samples",
+        "2",
+        "--out",
+        tmp_path / "out",
+    )
     assert status == 0, err
     record = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert record["vocabulary"] == ". AMZabeilnorë" and record["cell"] == "GRU"
@@ -230,18 +290,44 @@ def test_train_char_rnn_reads_a_word_file_with_its_own_characters(tmp_path, caps
 
 
 def test_train_counts_epochs_over_the_training_pairs(tmp_path, capsys):
-    status, _, err = _run(capsys, "--model", "CharMLP", "--data", "names", "--epochs", "1",
-                          "--batch-size", "1000", "--hidden", "4", "--out", tmp_path)
+    status, _, err = _run(
+        capsys,
+        "--model",
+        "CharMLP",
+        "--data",
+        "names",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "1000",
+        "--hidden",
+        "4",
+        "--out",
+        tmp_path,
+    )
     assert status == 0, err
-    pairs = len(charlm.build_dataset(charlm.split_words(charlm.names())[0],
-                                     charlm.Vocabulary(charlm.names()), 3)[0])
-    assert json.loads((tmp_path / "metrics.json").read_text())["steps"] == math.ceil(
-        pairs / 1000)
+    pairs = len(
+        charlm.build_dataset(
+            charlm.split_words(charlm.names())[0], charlm.Vocabulary(charlm.names()), 3
+        )[0]
+    )
+    assert json.loads((tmp_path / "metrics.json").read_text())["steps"] == math.ceil(pairs / 1000)
 
 
 def test_charlm_is_the_old_spelling_of_char_mlp(tmp_path, capsys):
-    status, out, err = _run(capsys, "--model", "charlm", "--data", "names", "--steps", "2",
-                            "--hidden", "4", "--out", tmp_path)
+    status, out, err = _run(
+        capsys,
+        "--model",
+        "charlm",
+        "--data",
+        "names",
+        "--steps",
+        "2",
+        "--hidden",
+        "4",
+        "--out",
+        tmp_path,
+    )
     assert status == 0
     assert "'charlm' is now spelled 'CharMLP'" in err and out.startswith("CharMLP on names")
 
@@ -261,13 +347,13 @@ BAD_RUNS = [  # (the arguments after --model, the error's message)
 
 
 @pytest.mark.parametrize("args, message", BAD_RUNS)
-def test_a_bad_language_model_run_is_one_line_naming_the_fault(tmp_path, capsys, args,
-                                                               message):
+def test_a_bad_language_model_run_is_one_line_naming_the_fault(tmp_path, capsys, args, message):
     (tmp_path / "empty.txt").write_text("\n")
     (tmp_path / "dot.txt").write_text("a.b\n")
     (tmp_path / "one.txt").write_text("anna\n")
-    status, _, err = _run(capsys, "--model", *args.format(tmp=tmp_path).split(),
-                          "--out", tmp_path / "out")
+    status, _, err = _run(
+        capsys, "--model", *args.format(tmp=tmp_path).split(), "--out", tmp_path / "out"
+    )
     assert status == 1
     assert err.startswith(f"microtensor train: error: {message.format(tmp=tmp_path)}")
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -3,6 +3,7 @@ script's module form) in a subprocess, checking exit codes, what it prints and t
 it writes; the graph command in-process, as its errors are read from stderr; help and
 argparse errors in-process too: they stop before any work, and a fresh process would
 cost a second of imports each."""
+
 import json
 import os
 import re
@@ -21,14 +22,22 @@ from models import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz `dot` "
-                               "program is not installed (CI installs it)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="the Graphviz `dot` program is not installed (CI installs it)",
+)
 
 
 def microtensor(*args, timeout=120, env=None):
     """Run `python -m models ARGS` (the `microtensor` command) from the repository root."""
-    return subprocess.run([sys.executable, "-m", "models", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "models", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def assert_png(path: Path) -> None:
@@ -74,26 +83,39 @@ def test_no_command_is_an_argparse_error(capsys):
     assert "usage: microtensor" in err and "required: COMMAND" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--model", "rnn", "--data", "xor_easy", "--out", "x"], "invalid choice: 'rnn'"),
-    (["train", "--model", "MLP", "--data", "cifar", "--out", "x"], "unknown data set 'cifar'"),
-    (["train", "--model", "MLP", "--data", "xor_easy"], "required: --out"),
-    (["train", "--model", "MLP", "--data", "xor_easy", "--epochs", "0", "--out", "x"],
-     "--epochs: must be at least 1"),
-    (["train", "--model", "MLP", "--data", "xor_easy", "--lr", "-0.1", "--out", "x"],
-     "--lr: must be a positive number"),
-    (["train", "--model", "MLP", "--data", "xor_easy", "--batch-size", "many", "--out", "x"],
-     "--batch-size: expected a positive whole number or 'full'"),
-    (["train", "--model", "MLP", "--data", "xor_easy", "--hidden", "8,x", "--out", "x"],
-     "--hidden: expected layer widths"),
-    (["train", "--model", "MLP", "--data", "xor_easy", "--optimizer", "lbfgs", "--out", "x"],
-     "invalid choice: 'lbfgs'"),
-    (["reproduce", "005", "--out", "x"], "invalid choice: '005'"),
-    (["reproduce", "000"], "required: --out"),
-    (["graph", "--model", "MLP"], "required: --out"),
-    (["sweep", "s.toml", "--out", "x", "--jobs", "0"], "--jobs: must be at least 1"),
-    (["demo", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--model", "rnn", "--data", "xor_easy", "--out", "x"], "invalid choice: 'rnn'"),
+        (["train", "--model", "MLP", "--data", "cifar", "--out", "x"], "unknown data set 'cifar'"),
+        (["train", "--model", "MLP", "--data", "xor_easy"], "required: --out"),
+        (
+            ["train", "--model", "MLP", "--data", "xor_easy", "--epochs", "0", "--out", "x"],
+            "--epochs: must be at least 1",
+        ),
+        (
+            ["train", "--model", "MLP", "--data", "xor_easy", "--lr", "-0.1", "--out", "x"],
+            "--lr: must be a positive number",
+        ),
+        (
+            ["train", "--model", "MLP", "--data", "xor_easy", "--batch-size", "many", "--out", "x"],
+            "--batch-size: expected a positive whole number or 'full'",
+        ),
+        (
+            ["train", "--model", "MLP", "--data", "xor_easy", "--hidden", "8,x", "--out", "x"],
+            "--hidden: expected layer widths",
+        ),
+        (
+            ["train", "--model", "MLP", "--data", "xor_easy", "--optimizer", "lbfgs", "--out", "x"],
+            "invalid choice: 'lbfgs'",
+        ),
+        (["reproduce", "005", "--out", "x"], "invalid choice: '005'"),
+        (["reproduce", "000"], "required: --out"),
+        (["graph", "--model", "MLP"], "required: --out"),
+        (["sweep", "s.toml", "--out", "x", "--jobs", "0"], "--jobs: must be at least 1"),
+        (["demo", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
 def test_bad_arguments_are_argparse_errors(args, message, capsys):
     status, _, err = parse(capsys, *args)
     assert status == 2
@@ -102,8 +124,9 @@ def test_bad_arguments_are_argparse_errors(args, message, capsys):
 
 # ------------------------------------------------------------------- errors while running
 def test_a_missing_data_file_is_one_line_and_exit_1(tmp_path):
-    result = microtensor("train", "--model", "MLP", "--data", tmp_path / "nowhere.csv",
-                         "--out", tmp_path / "out")
+    result = microtensor(
+        "train", "--model", "MLP", "--data", tmp_path / "nowhere.csv", "--out", tmp_path / "out"
+    )
     assert_clean_error(result, 1, "microtensor train: error:", "no such file or folder")
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -116,15 +139,19 @@ def test_a_bad_csv_names_the_line(tmp_path):
 
 
 def test_a_folder_without_mnist_files_is_a_clean_error(tmp_path):
-    result = microtensor("train", "--model", "ConvNet", "--data", tmp_path, "--out",
-                         tmp_path / "out")
+    result = microtensor(
+        "train", "--model", "ConvNet", "--data", tmp_path, "--out", tmp_path / "out"
+    )
     assert_clean_error(result, 1, "no train images file")
 
 
-@pytest.mark.parametrize("model, data, message", [
-    ("MLP", "iris", "--model MLP has one sigmoid output (two classes); this data has 3"),
-    ("ConvNet", "moons", "--model ConvNet needs images"),
-])
+@pytest.mark.parametrize(
+    "model, data, message",
+    [
+        ("MLP", "iris", "--model MLP has one sigmoid output (two classes); this data has 3"),
+        ("ConvNet", "moons", "--model ConvNet needs images"),
+    ],
+)
 def test_a_model_that_cannot_take_the_data_says_which_to_use(tmp_path, model, data, message):
     result = microtensor("train", "--model", model, "--data", data, "--out", tmp_path)
     assert_clean_error(result, 1, message)
@@ -167,15 +194,36 @@ def test_train_help_describes_the_language_models():
     result = microtensor("train", "--help")
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    for phrase in ("CharMLP", "CharRNN", "--cell {LSTM,GRU,RNN}", "--steps", "--block-size",
-                   "--temperature", "samples.txt", "loss_curve.png", "names: 690 US first "
-                   "names", "one word per line", "`--model charlm` is CharMLP"):
+    for phrase in (
+        "CharMLP",
+        "CharRNN",
+        "--cell {LSTM,GRU,RNN}",
+        "--steps",
+        "--block-size",
+        "--temperature",
+        "samples.txt",
+        "loss_curve.png",
+        "names: 690 US first names",
+        "one word per line",
+        "`--model charlm` is CharMLP",
+    ):
         assert phrase in text
 
 
 def test_train_softmax_on_iris_writes_history_plots_and_weights(tmp_path):
-    result = microtensor("train", "--model", "SoftmaxClassifier", "--data", "iris",
-                         "--hidden", "8", "--epochs", "30", "--out", tmp_path)
+    result = microtensor(
+        "train",
+        "--model",
+        "SoftmaxClassifier",
+        "--data",
+        "iris",
+        "--hidden",
+        "8",
+        "--epochs",
+        "30",
+        "--out",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "test:  accuracy" in result.stdout
     record = json.loads((tmp_path / "history.json").read_text())
@@ -191,9 +239,25 @@ def test_train_softmax_on_iris_writes_history_plots_and_weights(tmp_path):
 
 
 def test_train_mlp_on_a_2d_set_draws_its_decision_boundary(tmp_path):
-    result = microtensor("train", "--model", "MLP", "--data", "linear_set", "--optimizer", "SGD",
-                         "--lr", "0.5", "--batch-size", "full", "--epochs", "500",
-                         "--hidden", "5,5", "--out", tmp_path)
+    result = microtensor(
+        "train",
+        "--model",
+        "MLP",
+        "--data",
+        "linear_set",
+        "--optimizer",
+        "SGD",
+        "--lr",
+        "0.5",
+        "--batch-size",
+        "full",
+        "--epochs",
+        "500",
+        "--hidden",
+        "5,5",
+        "--out",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert_png(tmp_path / "decision_boundary.png")
     assert json.loads((tmp_path / "history.json").read_text())["batch_size"] is None
@@ -204,8 +268,17 @@ def test_train_reads_a_csv_file(tmp_path):
     X = rng.uniform(-1, 1, (60, 2))
     rows = "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X)
     (tmp_path / "points.csv").write_text("x,y,label\n" + rows + "\n")
-    result = microtensor("train", "--model", "SoftmaxClassifier", "--data",
-                         tmp_path / "points.csv", "--epochs", "40", "--out", tmp_path / "out")
+    result = microtensor(
+        "train",
+        "--model",
+        "SoftmaxClassifier",
+        "--data",
+        tmp_path / "points.csv",
+        "--epochs",
+        "40",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.returncode == 0, result.stderr
     assert "48 train / 12 test" in result.stdout
 
@@ -218,11 +291,21 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
 def test_train_convnet_reads_an_mnist_idx_folder(tmp_path):
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 40), ("t10k", 20)):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte",
-                   rng.integers(0, 256, (n, 28, 28)), 2051)
+        _write_idx(
+            tmp_path / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), 2051
+        )
         _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, 2049)
-    result = microtensor("train", "--model", "ConvNet", "--data", tmp_path, "--epochs", "1",
-                         "--out", tmp_path / "out")
+    result = microtensor(
+        "train",
+        "--model",
+        "ConvNet",
+        "--data",
+        tmp_path,
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.returncode == 0, result.stderr
     assert "40 train / 20 test, 10 classes" in result.stdout
     assert_png(tmp_path / "out" / "confusion_matrix.png")
@@ -230,16 +313,26 @@ def test_train_convnet_reads_an_mnist_idx_folder(tmp_path):
 
 # ------------------------------------------------------------------- old spellings
 def test_old_spellings_train_as_the_new_ones_with_a_note_each(tmp_path):
-    result = microtensor("train", "--model", "mlp", "--data", "xor", "--optimizer", "sgd",
-                         "--epochs", "2", "--out", tmp_path)
+    result = microtensor(
+        "train",
+        "--model",
+        "mlp",
+        "--data",
+        "xor",
+        "--optimizer",
+        "sgd",
+        "--epochs",
+        "2",
+        "--out",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if "note:" in line]
     assert notes == [
         "microtensor: note: --model: 'mlp' is now spelled 'MLP' (the old spelling still works)",
-        "microtensor: note: --data: 'xor' is now spelled 'xor_easy' (the old spelling still "
-        "works)",
-        "microtensor: note: --optimizer: 'sgd' is now spelled 'SGD' (the old spelling still "
-        "works)"]
+        "microtensor: note: --data: 'xor' is now spelled 'xor_easy' (the old spelling still works)",
+        "microtensor: note: --optimizer: 'sgd' is now spelled 'SGD' (the old spelling still works)",
+    ]
     record = json.loads((tmp_path / "history.json").read_text())
     assert (record["model"], record["data"], record["optimizer"]) == ("MLP", "xor_easy", "SGD")
 
@@ -266,16 +359,39 @@ def test_graph_draws_lab1s_mlp_on_the_input_shape_given(tmp_path):
 
 @needs_dot
 def test_graph_draws_a_collapsed_convnet_to_png(tmp_path):
-    assert graph("--model", "ConvNet", "--input-shape", "1,1,8,8", "--collapse", "cluster",
-                 "--direction", "LR", "--out", tmp_path / "c.png") == 0
+    assert (
+        graph(
+            "--model",
+            "ConvNet",
+            "--input-shape",
+            "1,1,8,8",
+            "--collapse",
+            "cluster",
+            "--direction",
+            "LR",
+            "--out",
+            tmp_path / "c.png",
+        )
+        == 0
+    )
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert not (tmp_path / "c.dot").exists()  # the source is kept only when rendering fails
 
 
 def test_graph_without_dot_writes_the_dot_text_and_exits_1(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert graph("--model", "SoftmaxClassifier", "--out", tmp_path / "s.svg", "--collapse",
-                 "fold", "--show-values") == 1
+    assert (
+        graph(
+            "--model",
+            "SoftmaxClassifier",
+            "--out",
+            tmp_path / "s.svg",
+            "--collapse",
+            "fold",
+            "--show-values",
+        )
+        == 1
+    )
     assert "apt-get install graphviz" in capsys.readouterr().err
     folded = re.findall(r'shape="box3d".* label="([^\\]*)\\n', (tmp_path / "s.dot").read_text())
     assert folded == ["layers.0: Linear", "activations.0: ReLU", "layers.1: Linear"]
@@ -297,6 +413,7 @@ def test_graph_says_when_the_input_shape_does_not_fit_the_model(tmp_path, capsys
 # ------------------------------------------------------------------- sweep, packaging
 def test_sweep_says_not_available_without_its_module(monkeypatch, capsys):
     import models.experiments
+
     monkeypatch.delattr(models.experiments, "sweep", raising=False)
     monkeypatch.setitem(sys.modules, "models.experiments.sweep", None)  # as if it were absent
     assert cli.main(["sweep", "lab1.toml", "--out", "runs"]) == 2
@@ -310,7 +427,12 @@ def test_the_console_script_is_declared():
 
 
 def test_python_m_microtensor_points_to_the_command_and_exits_2():
-    result = subprocess.run([sys.executable, "-m", "microtensor", "demo"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "microtensor", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_clean_error(result, 2, "microtensor --help", "python -m models")
     assert result.stdout == ""

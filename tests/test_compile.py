@@ -1,5 +1,6 @@
 """mt.compile: a recorded step replays bit for bit what eager mode computes, records again
 when a guard changes, and runs eagerly, saying why, when a recording cannot be replayed."""
+
 import gc
 import warnings
 
@@ -51,6 +52,7 @@ def _sgd_step(net, opt, loss_fn):
         loss.backward()
         opt.step()
         return loss
+
     return step
 
 
@@ -65,6 +67,7 @@ def test_sigmoid_mlp_2_5_5_1_with_mse_and_sgd_replays_bit_for_bit():
         net = MLP([2, 5, 5, 1], activations="sigmoid", output="sigmoid")
         opt = mt.optim.SGD(net.parameters(), lr=0.1)
         return list(net.parameters()), _sgd_step(net, opt, F.mse_loss), (x, y)
+
     _assert_equal_bit_for_bit(make)
 
 
@@ -76,6 +79,7 @@ def test_readme_lab1_step_with_l2_loss_replays_bit_for_bit():
         opt = mt.optim.SGD(net.parameters(), lr=0.1)
         step = _sgd_step(net, opt, lambda p, y: F.l2_loss(p, y, reduction="sum"))
         return list(net.parameters()), step, (mt.tensor(X), mt.tensor(Y))
+
     _assert_equal_bit_for_bit(make)
 
 
@@ -88,6 +92,7 @@ def test_softmax_classifier_with_cross_entropy_and_adam_replays_bit_for_bit():
         net = SoftmaxClassifier([20, 32, 5])
         opt = mt.optim.Adam(net.parameters(), lr=1e-2)
         return list(net.parameters()), _sgd_step(net, opt, F.cross_entropy), (x, y)
+
     _assert_equal_bit_for_bit(make)
 
 
@@ -115,6 +120,7 @@ def test_small_conv_net_with_cross_entropy_and_sgd_replays_bit_for_bit():
         net = SmallConvNet()
         opt = mt.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         return list(net.parameters()), _sgd_step(net, opt, F.cross_entropy), (x, y)
+
     _assert_equal_bit_for_bit(make)
 
 
@@ -129,17 +135,27 @@ def test_padded_conv_net_with_dropout_off_replays_bit_for_bit():
         net = ConvNet((1, 8, 8), dropout=0.0)
         opt = mt.optim.AdamW(net.parameters(), lr=3e-3)
         return list(net.parameters()), _sgd_step(net, opt, F.cross_entropy), (x, y)
+
     _assert_equal_bit_for_bit(make, steps=20)
 
 
-@pytest.mark.parametrize("make_opt", [
-    lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
-    lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.1, maximize=True),
-    lambda ps: mt.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=1e-2),
-    lambda ps: mt.optim.Adagrad(ps, lr=1e-2, lr_decay=1e-3),
-    lambda ps: mt.optim.RMSprop(ps, lr=1e-3, momentum=0.9, centered=True),
-], ids=["sgd-nesterov-decay", "sgd-dampening-maximize", "adam-amsgrad-decay", "adagrad",
-        "rmsprop-centered"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
+        lambda ps: mt.optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.1, maximize=True),
+        lambda ps: mt.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=1e-2),
+        lambda ps: mt.optim.Adagrad(ps, lr=1e-2, lr_decay=1e-3),
+        lambda ps: mt.optim.RMSprop(ps, lr=1e-3, momentum=0.9, centered=True),
+    ],
+    ids=[
+        "sgd-nesterov-decay",
+        "sgd-dampening-maximize",
+        "adam-amsgrad-decay",
+        "adagrad",
+        "rmsprop-centered",
+    ],
+)
 def test_every_optimizer_replays_bit_for_bit_on_flat_and_lone_parameters(make_opt):
     def make():  # a 130x130 weight is updated alone, the small ones as one flat chunk
         mt.manual_seed(14)
@@ -147,8 +163,12 @@ def test_every_optimizer_replays_bit_for_bit_on_flat_and_lone_parameters(make_op
         x = mt.tensor(rng.standard_normal((16, 130)).astype(np.float32))
         y = mt.tensor(rng.integers(0, 3, 16))
         net = MLP([130, 130, 3], activations="tanh")
-        return list(net.parameters()), _sgd_step(net, make_opt(net.parameters()),
-                                                 F.cross_entropy), (x, y)
+        return (
+            list(net.parameters()),
+            _sgd_step(net, make_opt(net.parameters()), F.cross_entropy),
+            (x, y),
+        )
+
     _assert_equal_bit_for_bit(make, steps=10)
 
 
@@ -170,20 +190,27 @@ def test_raw_ops_and_a_manual_update_under_no_grad_replay_bit_for_bit():
                     p -= 0.5 * p.grad
                     p.grad = None
             return loss
+
         return params, step, (x, y)
+
     _assert_equal_bit_for_bit(make)
 
 
 def test_a_long_replay_runs_as_parts_bit_for_bit(monkeypatch):
     import sys
+
     monkeypatch.setattr(sys.modules["microtensor.compile.passes"], "PART_LINES", 7)
 
     def make():
         mt.manual_seed(16)
         net = MLP([3, 8, 8, 2], activations="sigmoid")
         opt = mt.optim.SGD(net.parameters(), lr=0.1)
-        return list(net.parameters()), _sgd_step(net, opt, F.mse_loss), (
-            mt.randn(5, 3), mt.randn(5, 2))
+        return (
+            list(net.parameters()),
+            _sgd_step(net, opt, F.mse_loss),
+            (mt.randn(5, 3), mt.randn(5, 2)),
+        )
+
     pe, pc, le, lc, run = _train_both_ways(make, steps=10)
     assert "def part7():" in run.code and run.replays == 9
     assert all(map(_same, pe, pc)) and all(map(_same, le, lc))
@@ -210,8 +237,10 @@ def test_recording_in_one_thread_leaves_eager_training_in_another_exact():
     eager, compiled = make(), make()
     compiled = (compiled[0], mt.compile(compiled[1]), compiled[2])
     results: dict = {"eager": [], "compiled": []}
-    threads = [threading.Thread(target=train, args=(job, results[name]))
-               for name, job in (("eager", eager), ("compiled", compiled))]
+    threads = [
+        threading.Thread(target=train, args=(job, results[name]))
+        for name, job in (("eager", eager), ("compiled", compiled))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -272,7 +301,9 @@ def test_a_forward_pass_replays_and_its_output_is_a_fresh_copy():
         first, second = predict(x), predict(x)
         expected = net(x).softmax(dim=1)
     assert predict.replays == 1 and first is not second
-    assert _same(first.numpy(force=True), expected.numpy(force=True)) and _same(second.numpy(force=True), expected.numpy(force=True))
+    assert _same(first.numpy(force=True), expected.numpy(force=True)) and _same(
+        second.numpy(force=True), expected.numpy(force=True)
+    )
 
 
 # -- guards: what records again --------------------------------------------------------------
@@ -284,7 +315,9 @@ def test_a_new_input_shape_records_again_and_both_shapes_replay():
     outs = [predict(x) for x in (small, large, small, large)]
     assert (predict.records, predict.replays) == (2, 2)
     with mt.no_grad():
-        assert _same(outs[2].numpy(force=True), net(small).numpy(force=True)) and _same(outs[3].numpy(force=True), net(large).numpy(force=True))
+        assert _same(outs[2].numpy(force=True), net(small).numpy(force=True)) and _same(
+            outs[3].numpy(force=True), net(large).numpy(force=True)
+        )
 
 
 def test_changing_grad_mode_records_again():
@@ -336,7 +369,9 @@ def test_gradients_that_accumulate_across_calls_equal_eager():
             loss.backward()
             opt.step()
             return loss
+
         return [w], step, (mt.randn(3),)
+
     pe, pc, le, lc, run = _train_both_ways(make, steps=10)
     assert run.records == 2 and run.replays == 8
     assert all(_same(a, b) for a, b in zip(pe, pc)) and all(map(_same, le, lc))
@@ -351,12 +386,14 @@ def test_retain_graph_lets_two_backward_calls_share_a_graph():
         def step(x):
             opt.zero_grad()
             out = net(x)
-            a, b = out.sum(), (out ** 2).sum()
+            a, b = out.sum(), (out**2).sum()
             a.backward(retain_graph=True)
             b.backward()
             opt.step()
             return a + b
+
         return list(net.parameters()), step, (mt.randn(5, 2),)
+
     _assert_equal_bit_for_bit(make, steps=10)
 
 
@@ -372,6 +409,7 @@ def test_a_branch_on_item_runs_eagerly_with_a_warning():
             loss.backward()
             opt.step()
         return loss
+
     compiled = mt.compile(step)
     why = r"reads a tensor's values in Python .*test_compile"
     with pytest.warns(CompileWarning, match=why):
@@ -383,14 +421,18 @@ def test_a_branch_on_item_runs_eagerly_with_a_warning():
     assert first.item() == 1.0 and later == [0.0, 0.0, 0.0]  # one update, as eagerly
 
 
-@pytest.mark.parametrize("read", [
-    lambda t: float(t.sum()),
-    lambda t: bool(t.sum() > 0),
-    lambda t: t.tolist()[0],
-    lambda t: t.detach().numpy()[0],
-    lambda t: t.numpy(force=True)[0],
-    lambda t: print(t),
-], ids=["float", "bool", "tolist", "numpy", "data", "print"])
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda t: float(t.sum()),
+        lambda t: bool(t.sum() > 0),
+        lambda t: t.tolist()[0],
+        lambda t: t.detach().numpy()[0],
+        lambda t: t.numpy(force=True)[0],
+        lambda t: print(t),
+    ],
+    ids=["float", "bool", "tolist", "numpy", "data", "print"],
+)
 def test_reading_a_value_of_the_step_in_python_runs_eagerly_with_a_warning(read, capsys):
     w = mt.tensor([1.0, 2.0], requires_grad=True)
     f = mt.compile(lambda x: (read(w * x), w * x)[1])
@@ -418,12 +460,15 @@ def test_dropout_in_training_mode_runs_eagerly_with_a_warning():
     assert _same(a.numpy(force=True), (drop(mt.ones(100)) * 2).numpy(force=True))
 
 
-@pytest.mark.parametrize("make_step, why", [
-    (lambda w: lambda x: (w * x).sum().backward(create_graph=True), "create_graph"),
-    (lambda w: lambda x: mt.autograd.grad((w * x).sum(), w)[0], "autograd.grad"),
-    (lambda w: lambda x: _hooked(w * x).sum().backward(), "hook"),
-    (lambda w: lambda x: Cube.apply(w * x).sum().backward(), "autograd.Function Cube"),
-])
+@pytest.mark.parametrize(
+    "make_step, why",
+    [
+        (lambda w: lambda x: (w * x).sum().backward(create_graph=True), "create_graph"),
+        (lambda w: lambda x: mt.autograd.grad((w * x).sum(), w)[0], "autograd.grad"),
+        (lambda w: lambda x: _hooked(w * x).sum().backward(), "hook"),
+        (lambda w: lambda x: Cube.apply(w * x).sum().backward(), "autograd.Function Cube"),
+    ],
+)
 def test_unsupported_autograd_features_run_eagerly_with_a_warning(make_step, why):
     w = mt.tensor([1.0, 2.0], requires_grad=True)
     f = mt.compile(make_step(w))
@@ -443,12 +488,12 @@ class Cube(mt.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * 3 * x ** 2
+        return grad * 3 * x**2
 
 
 def test_a_backward_gradient_given_replays():
@@ -520,6 +565,7 @@ def test_an_in_place_op_on_a_tensor_in_the_graph_runs_eagerly():
         h = w * x
         h.mul_(2)
         h.sum().backward()
+
     f = mt.compile(step)
     with pytest.warns(CompileWarning, match="in-place"):
         f(mt.tensor([1.0, 1.0]))
@@ -534,6 +580,7 @@ def test_a_compiled_method_binds_its_instance():
         @mt.compile
         def __call__(self, x):
             return self.w * x
+
     s = Scaler()
     assert s(mt.tensor([3.0])).tolist() == [6.0] and s(mt.tensor([4.0])).tolist() == [8.0]
 

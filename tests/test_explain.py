@@ -2,6 +2,7 @@
 sigmoid network the trace shows, step by step, the deltas and weight gradients the report
 derives by hand (its formulas are written out in numpy below, not taken from
 microtensor)."""
+
 import re
 
 import numpy as np
@@ -29,9 +30,18 @@ def _report_004_by_hand(y=1.0):
     a2 = _sigmoid(z2)
     eta = (a2 - y) * a2 * (1 - a2)  # delta of the output layer (the report's eta)
     delta1 = (w2 @ eta) * a1 * (1 - a1)  # w2 . eta (.) f1'(z1): delta of the hidden layer
-    return {"a1": a1, "a2": a2, "dL/da2": a2 - y, "eta": eta, "dW2": np.outer(a1, eta),
-            "db2": eta, "dL/da1": w2 @ eta, "delta1": delta1, "dW1": np.outer(a0, delta1),
-            "db1": delta1}
+    return {
+        "a1": a1,
+        "a2": a2,
+        "dL/da2": a2 - y,
+        "eta": eta,
+        "dW2": np.outer(a1, eta),
+        "db2": eta,
+        "dL/da1": w2 @ eta,
+        "delta1": delta1,
+        "dW1": np.outer(a0, delta1),
+        "db1": delta1,
+    }
 
 
 def _report_004_traced():
@@ -76,13 +86,27 @@ def test_report_004_forward_pass_is_the_reports_0_8221(report_004):
 def test_report_004_steps_run_from_the_loss_back_to_the_first_layer(report_004):
     trace, _ = report_004
     assert [s.op for s in trace.steps] == [
-        "MulBackward0", "SumBackward0", "PowBackward0", "SubBackward0", "SigmoidBackward0",
-        "AddBackward0", "MmBackward0", "SigmoidBackward0", "AddBackward0", "MmBackward0"]
+        "MulBackward0",
+        "SumBackward0",
+        "PowBackward0",
+        "SubBackward0",
+        "SigmoidBackward0",
+        "AddBackward0",
+        "MmBackward0",
+        "SigmoidBackward0",
+        "AddBackward0",
+        "MmBackward0",
+    ]
     assert [s.index for s in trace.steps] == list(range(1, 11))
     codes = [s.line.rsplit(": ", 1)[1] for s in trace.steps]
     assert codes == ["loss = 0.5 * ((y - a2) ** 2).sum()"] * 4 + [
-        "a2 = z2.sigmoid()", "z2 = a1 @ w2 + b2", "z2 = a1 @ w2 + b2", "a1 = z1.sigmoid()",
-        "z1 = x @ w1 + b1", "z1 = x @ w1 + b1"]
+        "a2 = z2.sigmoid()",
+        "z2 = a1 @ w2 + b2",
+        "z2 = a1 @ w2 + b2",
+        "a1 = z1.sigmoid()",
+        "z1 = x @ w1 + b1",
+        "z1 = x @ w1 + b1",
+    ]
     assert all(s.line.split(":")[0].endswith("test_explain.py") for s in trace.steps)
 
 
@@ -99,15 +123,18 @@ REPORT_004_STEPS = [
 ]
 
 
-@pytest.mark.parametrize("op, line, to, quantity, shape", REPORT_004_STEPS,
-                         ids=[row[3] for row in REPORT_004_STEPS])
-def test_report_004_each_delta_and_weight_gradient_is_the_reports(report_004, op, line,
-                                                                  to, quantity, shape):
+@pytest.mark.parametrize(
+    "op, line, to, quantity, shape", REPORT_004_STEPS, ids=[row[3] for row in REPORT_004_STEPS]
+)
+def test_report_004_each_delta_and_weight_gradient_is_the_reports(
+    report_004, op, line, to, quantity, shape
+):
     trace, _ = report_004
     sent = _sent(_step(trace, op, line), to)
     assert sent.value.shape == sent.shape == shape
-    np.testing.assert_allclose(sent.value, _report_004_by_hand()[quantity].reshape(shape),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        sent.value, _report_004_by_hand()[quantity].reshape(shape), rtol=1e-12
+    )
 
 
 def test_report_004_steps_receive_what_the_step_before_sent(report_004):
@@ -124,8 +151,12 @@ def test_report_004_steps_receive_what_the_step_before_sent(report_004):
 
 def test_report_004_bias_gradients_show_where_broadcasting_was_summed(report_004):
     trace, _ = report_004
-    summed = {g.to: (g.summed_from, g.shape) for s in trace.steps for g in s.grads
-              if g.summed_from is not None}
+    summed = {
+        g.to: (g.summed_from, g.shape)
+        for s in trace.steps
+        for g in s.grads
+        if g.summed_from is not None
+    }
     assert summed == {"b2": ((1, 1), (1,)), "b1": ((1, 3), (3,))}
 
 
@@ -144,8 +175,18 @@ def test_report_004_table_shows_each_delta_on_the_line_that_made_it(report_004):
     assert "SigmoidBackward0" in row and "test_explain.py:" in row
     assert "z1: [[" + ", ".join(f"{v:.4g}" for v in hand["delta1"]) + "]]" in row
     assert f"b2: [{hand['db2'][0]:.4g}]  (broadcast summed (1, 1) -> (1,))" in text
-    assert text.splitlines()[0].split() == ["#", "op", "line", "shapes", "in", "->", "out",
-                                            "grad_output", "gradients", "sent"]
+    assert text.splitlines()[0].split() == [
+        "#",
+        "op",
+        "line",
+        "shapes",
+        "in",
+        "->",
+        "out",
+        "grad_output",
+        "gradients",
+        "sent",
+    ]
 
 
 def test_trace_renders_as_an_html_table_with_one_row_per_step(report_004):
@@ -199,8 +240,10 @@ def test_large_gradients_are_summarised_by_shape_min_mean_max_and_norm():
     with autograd.explain() as trace:
         (w * w).sum().backward()
     g = np.arange(20.0)  # d(w*w)/d(each input) is the other one: w, sent twice
-    expected = (f"w: (4, 5) min {g.min():.4g} mean {g.mean():.4g} max {g.max():.4g} "
-                f"norm {np.linalg.norm(g):.4g}")
+    expected = (
+        f"w: (4, 5) min {g.min():.4g} mean {g.mean():.4g} max {g.max():.4g} "
+        f"norm {np.linalg.norm(g):.4g}"
+    )
     assert expected in str(trace)
     assert str(trace).count(expected) == 2
     np.testing.assert_array_equal(trace.steps[-1].grads[1].value, g.reshape(4, 5))
@@ -243,7 +286,7 @@ def test_multi_output_ops_show_the_gradient_of_each_output():
 def test_grad_under_create_graph_is_recorded_as_arrays():
     x = mt.tensor(3.0, requires_grad=True)
     with autograd.explain() as trace:
-        (dx,) = autograd.grad(x ** 3, x, create_graph=True)
+        (dx,) = autograd.grad(x**3, x, create_graph=True)
     assert [s.op for s in trace.steps] == ["PowBackward0"]
     assert isinstance(trace.steps[0].grads[0].value, np.ndarray)
     assert float(trace.steps[0].grads[0].value) == 27.0 == float(dx)
@@ -251,8 +294,11 @@ def test_grad_under_create_graph_is_recorded_as_arrays():
 
 def test_a_nan_gradient_inside_the_block_raises_as_in_anomaly_mode_and_keeps_the_steps():
     x = mt.tensor([0.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="backward of sqrt produced NaN or inf"), \
-            autograd.explain() as trace, np.errstate(divide="ignore"):
+    with (
+        pytest.raises(RuntimeError, match="backward of sqrt produced NaN or inf"),
+        autograd.explain() as trace,
+        np.errstate(divide="ignore"),
+    ):
         x.sqrt().sum().backward()
     assert trace.steps[-1].op == "SqrtBackward0"
     assert np.isinf(trace.steps[-1].grads[0].value).all()

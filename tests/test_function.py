@@ -1,11 +1,12 @@
 """User-defined ops: mt.autograd.Function, its ctx, and the errors that protect users."""
+
 import re
 
 import numpy as np
 import pytest
+from helpers import leaf
 
 import microtensor as mt
-from helpers import leaf
 from microtensor.testing import GradcheckError, check_grads
 
 
@@ -62,7 +63,6 @@ class Double(mt.autograd.Function):
         return grad * 2
 
 
-
 def test_a_function_with_a_correct_backward_passes_check_grads_to_order_2():
     assert check_grads(SoftplusFn.apply, leaf([-2.0, -0.5, 0.3, 4.0]), order=2)
 
@@ -71,7 +71,8 @@ def test_a_function_shows_its_class_name_as_grad_fn():
     y = SoftplusFn.apply(leaf([1.0]))
     assert y.grad_fn.name == "SoftplusFn" and "grad_fn=<SoftplusFnBackward>" in repr(y)
     assert repr(y.grad_fn).startswith(  # as PyTorch prints a Function's node
-        "<microtensor.autograd.function.SoftplusFnBackward object at 0x")
+        "<microtensor.autograd.function.SoftplusFnBackward object at 0x"
+    )
 
 
 def test_forward_records_no_graph_of_its_own():
@@ -127,8 +128,11 @@ def test_a_wrong_number_of_gradients_is_an_error_naming_the_function():
         def backward(ctx, grad):
             return grad
 
-    with pytest.raises(RuntimeError, match=r"TooFew.backward returned 1 gradient, but "
-                                           r"forward took 2 inputs"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"TooFew.backward returned 1 gradient, but "
+        r"forward took 2 inputs",
+    ):
         TooFew.apply(leaf([1.0]), leaf([2.0])).sum().backward()
 
 
@@ -142,8 +146,11 @@ def test_a_gradient_of_the_wrong_shape_is_an_error_naming_the_function_and_input
         def backward(ctx, grad):
             return grad, grad  # b was broadcast: its gradient needs a sum
 
-    with pytest.raises(RuntimeError, match=r"NoReduction.backward returned a gradient of "
-                                           r"shape \(2, 3\) for input 1, which has shape \(3,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"NoReduction.backward returned a gradient of "
+        r"shape \(2, 3\) for input 1, which has shape \(3,\)",
+    ):
         NoReduction.apply(leaf(np.ones((2, 3))), leaf(np.ones(3))).sum().backward()
 
 
@@ -195,8 +202,11 @@ def test_a_saved_tensor_changed_in_place_is_caught_at_backward():
     y = SoftplusFn.apply(h)
     with mt.no_grad():
         h.mul_(2)
-    with pytest.raises(RuntimeError, match=r"SoftplusFn: saved tensor 0 \(shape \(2,\)\) was "
-                                           r"modified by an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"SoftplusFn: saved tensor 0 \(shape \(2,\)\) was "
+        r"modified by an in-place operation",
+    ):
         y.sum().backward()
 
 
@@ -213,8 +223,11 @@ def test_anomaly_mode_names_a_function_by_its_class():
     x = leaf([1.0])
     with mt.autograd.detect_anomaly():
         y = Bad.apply(x)  # the line the error must point at
-        with pytest.raises(RuntimeError, match=r"backward of Bad produced NaN or inf.*"
-                                               r"y = Bad.apply\(x\)"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"backward of Bad produced NaN or inf.*"
+            r"y = Bad.apply\(x\)",
+        ):
             y.sum().backward()
 
 
@@ -312,11 +325,14 @@ def test_a_function_with_a_constant_input_returns_gradients_only_where_needed():
 
 
 def test_function_base_class_forward_and_backward_say_what_to_define():
-    with pytest.raises(NotImplementedError, match=re.escape(
-            "a Function subclass defines forward(ctx, *inputs)")):
+    with pytest.raises(
+        NotImplementedError, match=re.escape("a Function subclass defines forward(ctx, *inputs)")
+    ):
         mt.autograd.Function.forward(None)
-    with pytest.raises(NotImplementedError, match=re.escape(
-            "a Function subclass defines backward(ctx, *grad_outputs)")):
+    with pytest.raises(
+        NotImplementedError,
+        match=re.escape("a Function subclass defines backward(ctx, *grad_outputs)"),
+    ):
         mt.autograd.Function.backward(None)
 
 
@@ -344,9 +360,13 @@ def test_a_function_backward_returning_too_many_gradients_is_refused_counting_th
         def backward(ctx, grad):
             return grad, grad
 
-    with pytest.raises(RuntimeError, match=re.escape(
+    with pytest.raises(
+        RuntimeError,
+        match=re.escape(
             "Bad.backward returned 2 gradients, but forward took 1 input; return one per "
-            "input (None for inputs that need none)")):
+            "input (None for inputs that need none)"
+        ),
+    ):
         Bad.apply(leaf([1.0])).sum().backward()
 
 
@@ -357,6 +377,9 @@ def test_save_for_backward_refuses_a_non_tensor_naming_its_type():
             ctx.save_for_backward(x, 3.0)
             return x * 1
 
-    with pytest.raises(TypeError, match=r"^Bad.save_for_backward: argument 1 is a float; "
-                                        r"save tensors here"):
+    with pytest.raises(
+        TypeError,
+        match=r"^Bad.save_for_backward: argument 1 is a float; "
+        r"save tensors here",
+    ):
         Bad.apply(leaf([1.0]))

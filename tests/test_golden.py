@@ -1,5 +1,6 @@
 """Golden numbers computed by hand: the forward-pass exercise of report 004
 (shared/seeds/004_331a992bd604ecec.txt, Q1.1) and its hand-derived gradients (Q1.2)."""
+
 import math
 
 import numpy as np
@@ -25,7 +26,7 @@ def by_hand():
     a1 = [sig(z) for z in z1]
     z2 = sum(a1[j] * W2[j][0] for j in range(3)) + B2[0]
     a2 = sig(z2)
-    delta2 = (a2 - Y) * a2 * (1 - a2)                        # dL/dz2 for L = 1/2 (y - a2)^2
+    delta2 = (a2 - Y) * a2 * (1 - a2)  # dL/dz2 for L = 1/2 (y - a2)^2
     d_w2 = [[a1[j] * delta2] for j in range(3)]
     d_b2 = [delta2]
     delta1 = [W2[j][0] * delta2 * a1[j] * (1 - a1[j]) for j in range(3)]

@@ -5,6 +5,7 @@ fan_out)), He: std = gain / sqrt(fan)); tolerances come from the sampling error 
 estimators, at 6 standard errors, so a correct init fails with probability ~1e-9 while a
 wrong fan (sqrt(500/400) = 1.118x) or gain is off by 20+ standard errors.
 """
+
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import microtensor as mt
 
 init = mt.nn.init
-SHAPE = (500, 400)          # fan_in 400, fan_out 500
+SHAPE = (500, 400)  # fan_in 400, fan_out 500
 CONV_SHAPE = (64, 32, 3, 3)  # fan_in 32*9 = 288, fan_out 64*9 = 576
 FANS = {SHAPE: (400, 500), CONV_SHAPE: (288, 576)}
 Z = 6  # standard errors allowed
@@ -38,8 +39,9 @@ def assert_uniform(a, bound):
     n = 200000 a bound off by 0.02% fails. The std is bound / sqrt(3)."""
     delta = 40 / a.size
     assert np.abs(a).max() <= bound, f"max |value| {np.abs(a).max()} exceeds {bound}"
-    assert a.max() > bound * (1 - delta) and a.min() < -bound * (1 - delta), \
+    assert a.max() > bound * (1 - delta) and a.min() < -bound * (1 - delta), (
         f"values span [{a.min()}, {a.max()}], not +-{bound}"
+    )
     assert_std(a, bound / math.sqrt(3), kurtosis=1.8)
 
 
@@ -51,13 +53,20 @@ def assert_normal(a, std):
 
 
 # -------------------------------------------------------------------------- gains
-@pytest.mark.parametrize("nonlinearity, param, gain", [
-    ("linear", None, 1.0), ("conv2d", None, 1.0), ("sigmoid", None, 1.0),
-    ("tanh", None, 5 / 3), ("relu", None, math.sqrt(2)),
-    ("leaky_relu", None, math.sqrt(2 / (1 + 0.01 ** 2))),
-    ("leaky_relu", 0.2, math.sqrt(2 / (1 + 0.2 ** 2))),
-    ("leaky_relu", 0, math.sqrt(2)), ("selu", None, 0.75),
-])
+@pytest.mark.parametrize(
+    "nonlinearity, param, gain",
+    [
+        ("linear", None, 1.0),
+        ("conv2d", None, 1.0),
+        ("sigmoid", None, 1.0),
+        ("tanh", None, 5 / 3),
+        ("relu", None, math.sqrt(2)),
+        ("leaky_relu", None, math.sqrt(2 / (1 + 0.01**2))),
+        ("leaky_relu", 0.2, math.sqrt(2 / (1 + 0.2**2))),
+        ("leaky_relu", 0, math.sqrt(2)),
+        ("selu", None, 0.75),
+    ],
+)
 def test_calculate_gain_golden_values(nonlinearity, param, gain):
     assert init.calculate_gain(nonlinearity, param) == pytest.approx(gain, rel=1e-15)
 
@@ -81,8 +90,10 @@ def test_normal_fills_with_the_given_mean_and_std():
     assert_normal(a - 3.0, 0.25)
 
 
-@pytest.mark.parametrize("fill, value", [(lambda t: init.constant_(t, -2.5), -2.5),
-                                         (init.zeros_, 0.0), (init.ones_, 1.0)])
+@pytest.mark.parametrize(
+    "fill, value",
+    [(lambda t: init.constant_(t, -2.5), -2.5), (init.zeros_, 0.0), (init.ones_, 1.0)],
+)
 def test_constant_fills_fill_every_element(fill, value):
     assert (fill(mt.randn(3, 4)).numpy(force=True) == value).all()
 
@@ -106,16 +117,20 @@ def test_init_records_no_graph_on_a_parameter():
 @pytest.mark.parametrize("gain", [1.0, 5 / 3])
 def test_xavier_uniform_bound_is_gain_sqrt_6_over_fan_in_plus_fan_out(shape, gain):
     fan_in, fan_out = FANS[shape]
-    assert_uniform(init.xavier_uniform_(fresh(shape), gain=gain).numpy(force=True),
-                   gain * math.sqrt(6 / (fan_in + fan_out)))
+    assert_uniform(
+        init.xavier_uniform_(fresh(shape), gain=gain).numpy(force=True),
+        gain * math.sqrt(6 / (fan_in + fan_out)),
+    )
 
 
 @pytest.mark.parametrize("shape", [SHAPE, CONV_SHAPE])
 @pytest.mark.parametrize("gain", [1.0, math.sqrt(2)])
 def test_xavier_normal_std_is_gain_sqrt_2_over_fan_in_plus_fan_out(shape, gain):
     fan_in, fan_out = FANS[shape]
-    assert_normal(init.xavier_normal_(fresh(shape), gain=gain).numpy(force=True),
-                  gain * math.sqrt(2 / (fan_in + fan_out)))
+    assert_normal(
+        init.xavier_normal_(fresh(shape), gain=gain).numpy(force=True),
+        gain * math.sqrt(2 / (fan_in + fan_out)),
+    )
 
 
 # ----------------------------------------------------------------------- kaiming
@@ -133,8 +148,10 @@ KAIMING = [  # (kwargs, gain)
 @pytest.mark.parametrize("kwargs, gain", KAIMING)
 def test_kaiming_normal_std_is_gain_over_sqrt_fan(shape, mode, kwargs, gain):
     fan = FANS[shape][0 if mode == "fan_in" else 1]
-    assert_normal(init.kaiming_normal_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
-                  gain / math.sqrt(fan))
+    assert_normal(
+        init.kaiming_normal_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
+        gain / math.sqrt(fan),
+    )
 
 
 @pytest.mark.parametrize("shape", [SHAPE, CONV_SHAPE])
@@ -142,8 +159,10 @@ def test_kaiming_normal_std_is_gain_over_sqrt_fan(shape, mode, kwargs, gain):
 @pytest.mark.parametrize("kwargs, gain", KAIMING)
 def test_kaiming_uniform_bound_is_gain_sqrt_3_over_fan(shape, mode, kwargs, gain):
     fan = FANS[shape][0 if mode == "fan_in" else 1]
-    assert_uniform(init.kaiming_uniform_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
-                   gain * math.sqrt(3 / fan))
+    assert_uniform(
+        init.kaiming_uniform_(fresh(shape), mode=mode, **kwargs).numpy(force=True),
+        gain * math.sqrt(3 / fan),
+    )
 
 
 def test_kaiming_with_an_unknown_mode_is_an_error_naming_it():
@@ -151,21 +170,31 @@ def test_kaiming_with_an_unknown_mode_is_an_error_naming_it():
         init.kaiming_uniform_(fresh((3, 4)), mode="fan_avg")
 
 
-@pytest.mark.parametrize("fill", [init.xavier_uniform_, init.xavier_normal_,
-                                  init.kaiming_uniform_, init.kaiming_normal_])
+@pytest.mark.parametrize(
+    "fill", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_, init.kaiming_normal_]
+)
 def test_fan_based_init_of_a_one_dimensional_tensor_is_an_error(fill):
     with pytest.raises(ValueError, match=r"at least 2 dims, got shape \(5,\)"):
         fill(mt.zeros(5))
 
 
 # --------------------------------------------------------------------------- seeds
-@pytest.mark.parametrize("fill", [init.uniform_, init.normal_, init.xavier_uniform_,
-                                  init.xavier_normal_, init.kaiming_uniform_,
-                                  init.kaiming_normal_])
+@pytest.mark.parametrize(
+    "fill",
+    [
+        init.uniform_,
+        init.normal_,
+        init.xavier_uniform_,
+        init.xavier_normal_,
+        init.kaiming_uniform_,
+        init.kaiming_normal_,
+    ],
+)
 def test_same_seed_gives_the_same_weights_and_another_seed_others(fill):
     def draw(seed):
         mt.manual_seed(seed)
         return fill(fresh((20, 10))).numpy(force=True).copy()
+
     assert (draw(0) == draw(0)).all()
     assert (draw(0) != draw(1)).all()
 
@@ -174,9 +203,12 @@ def test_same_seed_gives_the_same_layers():
     def layers(seed):
         mt.manual_seed(seed)
         return mt.nn.Linear(8, 4), mt.nn.Conv2d(2, 3, 3)
+
     a, b, c = layers(5), layers(5), layers(6)
     for x, y, z in zip(a, b, c):
-        assert (x.weight.numpy(force=True) == y.weight.numpy(force=True)).all() and (x.bias.numpy(force=True) == y.bias.numpy(force=True)).all()
+        assert (x.weight.numpy(force=True) == y.weight.numpy(force=True)).all() and (
+            x.bias.numpy(force=True) == y.bias.numpy(force=True)
+        ).all()
         assert (x.weight.numpy(force=True) != z.weight.numpy(force=True)).all()
 
 

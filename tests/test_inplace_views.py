@@ -4,13 +4,14 @@
 The random programs of test_random_programs.py cover the same ground without a list;
 these are the cases one by one, the version checks that guard saved tensors, and the
 errors."""
+
 import re
 
 import numpy as np
 import pytest
+from helpers import leaf
 
 import microtensor as mt
-from helpers import leaf
 
 
 # ---------------------------------------------------------- a tensor used, then changed
@@ -94,8 +95,11 @@ def test_inplace_change_of_a_saved_input_is_caught_at_backward():
     b = a * a  # mul saves a
     with mt.no_grad():
         a.mul_(5)
-    with pytest.raises(RuntimeError, match=r"^mul: an input of shape \(2,\) saved for backward "
-                                           r"was modified by an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^mul: an input of shape \(2,\) saved for backward "
+        r"was modified by an in-place operation",
+    ):
         b.sum().backward()
 
 
@@ -226,12 +230,18 @@ def test_second_order_uses_the_saved_output_not_the_inputs_current_value():
     np.testing.assert_allclose(h.numpy(force=True), np.exp([1.0, 2.0]))
 
 
-@pytest.mark.parametrize("op, d1, d2", [
-    ("tanh", lambda v: 1 - np.tanh(v) ** 2, lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
-    ("sigmoid", lambda v: np.exp(-v) / (1 + np.exp(-v)) ** 2,
-     lambda v: (np.exp(-2 * v) - np.exp(-v)) / (1 + np.exp(-v)) ** 3),
-    ("sqrt", lambda v: 0.5 / np.sqrt(v), lambda v: -0.25 * v ** -1.5),
-])
+@pytest.mark.parametrize(
+    "op, d1, d2",
+    [
+        ("tanh", lambda v: 1 - np.tanh(v) ** 2, lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
+        (
+            "sigmoid",
+            lambda v: np.exp(-v) / (1 + np.exp(-v)) ** 2,
+            lambda v: (np.exp(-2 * v) - np.exp(-v)) / (1 + np.exp(-v)) ** 3,
+        ),
+        ("sqrt", lambda v: 0.5 / np.sqrt(v), lambda v: -0.25 * v**-1.5),
+    ],
+)
 def test_second_order_of_output_saving_ops_after_their_input_changed(op, d1, d2):
     x = leaf([0.5, 2.0])
     y = x * 1.0
@@ -374,7 +384,9 @@ def test_advanced_indexing_copies_so_its_result_changes_alone():
 # ------------------------------------------------------------- what is refused, and why
 def test_in_place_on_a_leaf_that_requires_grad_is_refused():
     x = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="mul_: a leaf tensor of shape \\(2,\\) that requires grad"):
+    with pytest.raises(
+        RuntimeError, match="mul_: a leaf tensor of shape \\(2,\\) that requires grad"
+    ):
         x.mul_(2)
 
 
@@ -389,11 +401,14 @@ def test_inplace_op_on_a_leaf_that_requires_grad_is_refused():
     assert x._version > before
 
 
-@pytest.mark.parametrize("view", [lambda x: x[0:1], lambda x: x.reshape(2, 1),
-                                  lambda x: x.split(1)[1], lambda x: x.T])
+@pytest.mark.parametrize(
+    "view", [lambda x: x[0:1], lambda x: x.reshape(2, 1), lambda x: x.split(1)[1], lambda x: x.T]
+)
 def test_in_place_on_a_view_of_a_leaf_that_requires_grad_is_refused(view):
     x = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="mul_: .* is a view of a leaf tensor that requires grad"):
+    with pytest.raises(
+        RuntimeError, match="mul_: .* is a view of a leaf tensor that requires grad"
+    ):
         view(x).mul_(0)
     np.testing.assert_array_equal(x.numpy(force=True), [1.0, 2.0])
 
@@ -423,9 +438,13 @@ def test_in_place_on_an_expanded_tensor_is_refused_naming_the_op():
 
 def test_in_place_op_whose_result_has_another_shape_is_refused_naming_the_op():
     h = leaf([1.0, 2.0]) * 1
-    with pytest.raises(RuntimeError, match=re.escape(
+    with pytest.raises(
+        RuntimeError,
+        match=re.escape(
             "add_: the result has shape (3, 2), which cannot be written into a tensor of "
-            "shape (2,) in place")):
+            "shape (2,) in place"
+        ),
+    ):
         h.add_(mt.ones(3, 2, dtype=mt.float64))
 
 

@@ -5,16 +5,17 @@ channel-wise, alpha), Bilinear, Flatten/Unflatten, Identity, and the initialisat
 statistics of the layers, as PyTorch's (bounds and standard deviations from its
 documentation). Values are formulas written here in numpy, or recorded from PyTorch 2.13
 where a comment says so."""
+
 import math
 
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import given
 from numpy.testing import assert_allclose
 
 import microtensor as mt
-from helpers import leaf
 from microtensor.nn import layers as L
 
 F = mt.nn.functional
@@ -90,9 +91,13 @@ FORMULAS = {
     "glu": lambda x: x[:, :2] / (1 + np.exp(-x[:, 2:])),
 }
 CALLS = {
-    "selu": F.selu, "celu": lambda x: F.celu(x, 2.0), "softshrink": F.softshrink,
-    "hardshrink": F.hardshrink, "tanhshrink": F.tanhshrink,
-    "threshold": lambda x: F.threshold(x, 0.1, -3.0), "softmin": lambda x: F.softmin(x, 1),
+    "selu": F.selu,
+    "celu": lambda x: F.celu(x, 2.0),
+    "softshrink": F.softshrink,
+    "hardshrink": F.hardshrink,
+    "tanhshrink": F.tanhshrink,
+    "threshold": lambda x: F.threshold(x, 0.1, -3.0),
+    "softmin": lambda x: F.softmin(x, 1),
     "glu": lambda x: F.glu(x, 1),
 }
 
@@ -130,21 +135,31 @@ def test_rrelu_draws_slopes_in_training_and_uses_their_mean_in_eval():
 
 # (name, constructor arguments, the function the module must equal)
 TABLE = [
-    ("ReLU", (), F.relu), ("ReLU6", (), F.relu6), ("LeakyReLU", (0.2,),
-                                                   lambda x: F.leaky_relu(x, 0.2)),
-    ("ELU", (0.5,), lambda x: F.elu(x, 0.5)), ("CELU", (1.5,), lambda x: F.celu(x, 1.5)),
-    ("SELU", (), F.selu), ("GELU", ("tanh",), lambda x: F.gelu(x, approximate="tanh")),
-    ("SiLU", (), F.silu), ("Mish", (), F.mish),
+    ("ReLU", (), F.relu),
+    ("ReLU6", (), F.relu6),
+    ("LeakyReLU", (0.2,), lambda x: F.leaky_relu(x, 0.2)),
+    ("ELU", (0.5,), lambda x: F.elu(x, 0.5)),
+    ("CELU", (1.5,), lambda x: F.celu(x, 1.5)),
+    ("SELU", (), F.selu),
+    ("GELU", ("tanh",), lambda x: F.gelu(x, approximate="tanh")),
+    ("SiLU", (), F.silu),
+    ("Mish", (), F.mish),
     ("Hardtanh", (-2.0, 0.5), lambda x: F.hardtanh(x, -2.0, 0.5)),
-    ("Hardswish", (), F.hardswish), ("Hardsigmoid", (), F.hardsigmoid),
-    ("Sigmoid", (), F.sigmoid), ("Tanh", (), F.tanh), ("LogSigmoid", (), F.logsigmoid),
-    ("Softsign", (), F.softsign), ("Softplus", (2.0, 1.0), lambda x: F.softplus(x, 2.0, 1.0)),
+    ("Hardswish", (), F.hardswish),
+    ("Hardsigmoid", (), F.hardsigmoid),
+    ("Sigmoid", (), F.sigmoid),
+    ("Tanh", (), F.tanh),
+    ("LogSigmoid", (), F.logsigmoid),
+    ("Softsign", (), F.softsign),
+    ("Softplus", (2.0, 1.0), lambda x: F.softplus(x, 2.0, 1.0)),
     ("Softshrink", (1.0,), lambda x: F.softshrink(x, 1.0)),
-    ("Hardshrink", (1.0,), lambda x: F.hardshrink(x, 1.0)), ("Tanhshrink", (), F.tanhshrink),
+    ("Hardshrink", (1.0,), lambda x: F.hardshrink(x, 1.0)),
+    ("Tanhshrink", (), F.tanhshrink),
     ("Threshold", (0.5, -1.0), lambda x: F.threshold(x, 0.5, -1.0)),
-    ("GLU", (0,), lambda x: F.glu(x, 0)), ("Softmax", (1,), lambda x: F.softmax(x, 1)),
-    ("LogSoftmax", (0,), lambda x: F.log_softmax(x, 0)), ("Softmin", (1,),
-                                                          lambda x: F.softmin(x, 1)),
+    ("GLU", (0,), lambda x: F.glu(x, 0)),
+    ("Softmax", (1,), lambda x: F.softmax(x, 1)),
+    ("LogSoftmax", (0,), lambda x: F.log_softmax(x, 0)),
+    ("Softmin", (1,), lambda x: F.softmin(x, 1)),
 ]
 
 
@@ -169,8 +184,10 @@ def test_activation_modules_take_their_options_by_keyword_and_print_them_as_pyto
 
 
 def test_an_inplace_activation_writes_into_its_input_and_keeps_the_gradient():
-    for module, reference in [(L.ReLU(inplace=True), lambda a: np.maximum(a, 0)),
-                              (L.SELU(inplace=True), FORMULAS["selu"])]:
+    for module, reference in [
+        (L.ReLU(inplace=True), lambda a: np.maximum(a, 0)),
+        (L.SELU(inplace=True), FORMULAS["selu"]),
+    ]:
         x = leaf(randn(5))
         y = x * 1.0
         out = module(y)
@@ -178,7 +195,9 @@ def test_an_inplace_activation_writes_into_its_input_and_keeps_the_gradient():
         assert_allclose(y.numpy(force=True), reference(x.numpy(force=True)), atol=1e-12)
         out.sum().backward()
         h = 1e-6
-        numeric = (reference(x.numpy(force=True) + h) - reference(x.numpy(force=True) - h)) / (2 * h)
+        numeric = (reference(x.numpy(force=True) + h) - reference(x.numpy(force=True) - h)) / (
+            2 * h
+        )
         assert_allclose(x.grad.numpy(force=True), numeric, atol=1e-6)
 
 
@@ -186,7 +205,9 @@ def test_softmax_without_dim_uses_pytorchs_implicit_dim_with_a_warning():
     x = mt.tensor(randn(2, 3, 4))
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         out = L.Softmax()(x)
-    assert_allclose(out.numpy(force=True), F.softmax(x, 0).numpy(force=True))  # dim 0 for a 3-D input
+    assert_allclose(
+        out.numpy(force=True), F.softmax(x, 0).numpy(force=True)
+    )  # dim 0 for a 3-D input
     assert_allclose(L.Softmax2d()(x).numpy(force=True), F.softmax(x, -3).numpy(force=True))
 
 
@@ -216,9 +237,8 @@ def test_alpha_dropout_keeps_the_mean_and_variance_of_unit_normal_inputs():
     out = L.AlphaDropout(0.3)(x).numpy(force=True)
     assert abs(out.mean()) < 0.01 and abs(out.std() - 1) < 0.01
     dropped = -SELU_ALPHA * SELU_SCALE  # the dropped value before the affine map
-    a = 1 / math.sqrt((dropped ** 2 * 0.3 + 1) * 0.7)
-    assert np.isclose(out, a * dropped + a * -dropped * 0.3).mean() == pytest.approx(0.3,
-                                                                                    abs=0.01)
+    a = 1 / math.sqrt((dropped**2 * 0.3 + 1) * 0.7)
+    assert np.isclose(out, a * dropped + a * -dropped * 0.3).mean() == pytest.approx(0.3, abs=0.01)
 
 
 def test_inplace_dropout_writes_into_its_input():
@@ -233,9 +253,14 @@ def test_bilinear_is_x1_w_x2_plus_b_and_initialised_within_one_over_sqrt_in1():
     mt.manual_seed(0)
     layer = L.Bilinear(4, 3, 5, dtype=mt.float64)
     assert layer.weight.shape == (5, 4, 3)
-    assert np.abs(layer.weight.numpy(force=True)).max() <= 0.5 and np.abs(layer.bias.numpy(force=True)).max() <= 0.5
+    assert (
+        np.abs(layer.weight.numpy(force=True)).max() <= 0.5
+        and np.abs(layer.bias.numpy(force=True)).max() <= 0.5
+    )
     x1, x2 = randn(2, 4), randn(2, 3, seed=1)
-    expected = np.einsum("ni,oij,nj->no", x1, layer.weight.numpy(force=True), x2) + layer.bias.numpy(force=True)
+    expected = np.einsum(
+        "ni,oij,nj->no", x1, layer.weight.numpy(force=True), x2
+    ) + layer.bias.numpy(force=True)
     assert_allclose(layer(mt.tensor(x1), mt.tensor(x2)).numpy(force=True), expected, atol=1e-12)
     mt.testing.check_grads(F.bilinear, leaf(x1), leaf(x2), leaf(randn(5, 4, 3, seed=2)))
 
@@ -257,7 +282,9 @@ def _uniform_bound(samples: np.ndarray, bound: float) -> None:
 def test_layers_are_initialised_as_pytorchs():
     mt.manual_seed(0)
     linear = L.Linear(400, 300)
-    _uniform_bound(linear.weight.numpy(force=True), 1 / math.sqrt(400))  # kaiming_uniform(a = sqrt 5)
+    _uniform_bound(
+        linear.weight.numpy(force=True), 1 / math.sqrt(400)
+    )  # kaiming_uniform(a = sqrt 5)
     _uniform_bound(linear.bias.numpy(force=True), 1 / math.sqrt(400))
     conv = L.Conv2d(16, 64, 5, groups=4)
     _uniform_bound(conv.weight.numpy(force=True), 1 / math.sqrt(4 * 25))
@@ -265,9 +292,15 @@ def test_layers_are_initialised_as_pytorchs():
     for p in lstm.parameters():
         _uniform_bound(p.numpy(force=True), 1 / math.sqrt(100))
     mha = L.MultiheadAttention(64, 4)
-    _uniform_bound(mha.in_proj_weight.numpy(force=True), math.sqrt(6 / (64 + 3 * 64)))  # xavier on (3E, E)
-    assert (mha.in_proj_bias.numpy(force=True) == 0).all() and (mha.out_proj.bias.numpy(force=True) == 0).all()
-    assert (L.LayerNorm(3).weight.numpy(force=True) == 1).all() and (L.GroupNorm(1, 3).bias.numpy(force=True) == 0).all()
+    _uniform_bound(
+        mha.in_proj_weight.numpy(force=True), math.sqrt(6 / (64 + 3 * 64))
+    )  # xavier on (3E, E)
+    assert (mha.in_proj_bias.numpy(force=True) == 0).all() and (
+        mha.out_proj.bias.numpy(force=True) == 0
+    ).all()
+    assert (L.LayerNorm(3).weight.numpy(force=True) == 1).all() and (
+        L.GroupNorm(1, 3).bias.numpy(force=True) == 0
+    ).all()
 
 
 def test_layers_take_pytorchs_factory_arguments():
@@ -282,15 +315,25 @@ def test_layers_are_finite_without_warnings_at_inputs_of_1e4(dtype):
     """numpy's overflow warnings are errors in this suite (pyproject's filterwarnings)."""
     mt.manual_seed(0)
     big = np.array([-1e4, 1e4, 0.0, 50.0])
-    layers = [L.SELU(), L.CELU(0.5), L.Softmin(0), L.GLU(0), L.Tanhshrink(), L.Mish(),
-              L.LayerNorm(4, dtype=dtype), lambda x: L.LSTM(1, 2, dtype=dtype)(x[:, None, None])[0],
-              lambda x: L.GRU(1, 2, dtype=dtype)(x[:, None, None])[0],
-              lambda x: F.scaled_dot_product_attention(x[:, None], x[:, None], x[:, None])]
+    layers = [
+        L.SELU(),
+        L.CELU(0.5),
+        L.Softmin(0),
+        L.GLU(0),
+        L.Tanhshrink(),
+        L.Mish(),
+        L.LayerNorm(4, dtype=dtype),
+        lambda x: L.LSTM(1, 2, dtype=dtype)(x[:, None, None])[0],
+        lambda x: L.GRU(1, 2, dtype=dtype)(x[:, None, None])[0],
+        lambda x: F.scaled_dot_product_attention(x[:, None], x[:, None], x[:, None]),
+    ]
     for layer in layers:
         x = leaf(big, dtype)
         out = layer(x)
         out.sum().backward()
-        assert np.isfinite(out.numpy(force=True)).all() and np.isfinite(x.grad.numpy(force=True)).all()
+        assert (
+            np.isfinite(out.numpy(force=True)).all() and np.isfinite(x.grad.numpy(force=True)).all()
+        )
 
 
 # ------------------------------------------------------------------ more of nn.init
@@ -314,8 +357,13 @@ def test_eye_and_dirac_init_make_layers_that_pass_their_input_through():
 def test_trunc_normal_init_stays_within_its_bounds_with_the_truncated_mean():
     mt.manual_seed(1)
     t = mt.nn.init.trunc_normal_(mt.empty(200_000, dtype=mt.float64), 0.0, 1.0, -1.0, 2.0)
-    def pdf(z): return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    def cdf(z): return (1 + math.erf(z / math.sqrt(2))) / 2
+
+    def pdf(z):
+        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+    def cdf(z):
+        return (1 + math.erf(z / math.sqrt(2))) / 2
+
     mean = (pdf(-1.0) - pdf(2.0)) / (cdf(2.0) - cdf(-1.0))  # of N(0, 1) cut to [-1, 2]
     assert t.numpy(force=True).min() >= -1.0 and t.numpy(force=True).max() <= 2.0
     assert abs(t.numpy(force=True).mean() - mean) < 0.01

@@ -2,6 +2,7 @@
 application, neither when its modules are imported (checked in a fresh process, where
 nothing imported before can hide an import) nor from inside a function (checked in the
 source, where an import that runs only when called would be)."""
+
 import ast
 import subprocess
 import sys
@@ -26,12 +27,21 @@ print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] == "models")))
 
 
 def test_importing_every_module_of_microtensor_loads_nothing_of_models():
-    result = subprocess.run([sys.executable, "-c", IMPORT_EVERY_MODULE], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     imported, models_loaded = (result.stdout.splitlines() + [""])[:2]
-    assert {"microtensor.__main__", "microtensor.viz", "microtensor.nn.functional",
-            "microtensor.testing.strategies"} <= set(imported.split())
+    assert {
+        "microtensor.__main__",
+        "microtensor.viz",
+        "microtensor.nn.functional",
+        "microtensor.testing.strategies",
+    } <= set(imported.split())
     assert models_loaded == ""
 
 
@@ -47,8 +57,10 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_no_source_file_of_microtensor_imports_models_even_lazily():
-    offenders = {str(path.relative_to(ROOT)): sorted(names)
-                 for path in sorted((ROOT / "microtensor").rglob("*.py"))
-                 for names in [{n for n in _imported_modules(path)
-                                if n.split(".")[0] == "models"}] if names}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(names)
+        for path in sorted((ROOT / "microtensor").rglob("*.py"))
+        for names in [{n for n in _imported_modules(path) if n.split(".")[0] == "models"}]
+        if names
+    }
     assert offenders == {}

@@ -7,22 +7,22 @@ nested loops over output positions with the window bounds tested element by elem
 numpy's own np.pad for the padding modes, and the per-pixel formulas of PyTorch's
 documentation for interpolation; a few examples pin numbers recorded from PyTorch 2.13.
 Gradients go through mt.testing.check_grads on small inputs."""
+
 import math
 
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import given, settings
 from numpy.testing import assert_allclose
-
-import microtensor as mt
-from helpers import leaf
-from microtensor.nn import layers as L
 from references import conv2d_reference
 
+import microtensor as mt
+from microtensor.nn import layers as L
+
 F = mt.nn.functional
-NP_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-            "circular": "wrap"}
+NP_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def randn(*shape, seed=0):
@@ -33,9 +33,17 @@ def randn(*shape, seed=0):
 def grouped_conv_reference(x, w, b, stride, padding, dilation, groups):
     """conv2d_reference per group: input channels and filters cut into `groups` blocks."""
     cin, cout = x.shape[1] // groups, w.shape[0] // groups
-    outs = [conv2d_reference(x[:, g * cin:(g + 1) * cin], w[g * cout:(g + 1) * cout],
-                             None if b is None else b[g * cout:(g + 1) * cout],
-                             stride, padding, dilation) for g in range(groups)]
+    outs = [
+        conv2d_reference(
+            x[:, g * cin : (g + 1) * cin],
+            w[g * cout : (g + 1) * cout],
+            None if b is None else b[g * cout : (g + 1) * cout],
+            stride,
+            padding,
+            dilation,
+        )
+        for g in range(groups)
+    ]
     return np.concatenate(outs, axis=1)
 
 
@@ -44,10 +52,18 @@ def conv_transpose_reference(x, w, b, stride, padding, output_padding, groups, d
     transposed convolution), then crop the padding; the size is the documented formula."""
     n, cin, h, wd = x.shape
     cout_g, kh, kw = w.shape[1:]
-    size = [(s - 1) * st_ - 2 * p + d * (k - 1) + op + 1 for s, st_, p, d, k, op in
-            zip((h, wd), stride, padding, dilation, (kh, kw), output_padding)]
-    full = np.zeros((n, cout_g * groups, size[0] + 2 * padding[0] + stride[0],
-                     size[1] + 2 * padding[1] + stride[1]))
+    size = [
+        (s - 1) * st_ - 2 * p + d * (k - 1) + op + 1
+        for s, st_, p, d, k, op in zip((h, wd), stride, padding, dilation, (kh, kw), output_padding)
+    ]
+    full = np.zeros(
+        (
+            n,
+            cout_g * groups,
+            size[0] + 2 * padding[0] + stride[0],
+            size[1] + 2 * padding[1] + stride[1],
+        )
+    )
     per_group = cin // groups
     for ni in range(n):
         for c in range(cin):
@@ -60,7 +76,7 @@ def conv_transpose_reference(x, w, b, stride, padding, output_padding, groups, d
                                 r = i * stride[0] + ki * dilation[0]
                                 q = j * stride[1] + kj * dilation[1]
                                 full[ni, g * cout_g + o, r, q] += x[ni, c, i, j] * w[c, o, ki, kj]
-    out = full[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+    out = full[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
     return out if b is None else out + b.reshape(1, -1, 1, 1)
 
 
@@ -82,10 +98,18 @@ def pool_reference(x, k, s, p, ceil_mode, kind, count_include_pad=True):
     out = np.zeros(x.shape[:2] + (len(rows), len(cols)))
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
-            inside = [(a, b) for a in range(r, r + k[0]) for b in range(c, c + k[1])
-                      if 0 <= a < x.shape[2] and 0 <= b < x.shape[3]]
-            padded = [(a, b) for a in range(r, r + k[0]) for b in range(c, c + k[1])
-                      if -p[0] <= a < x.shape[2] + p[0] and -p[1] <= b < x.shape[3] + p[1]]
+            inside = [
+                (a, b)
+                for a in range(r, r + k[0])
+                for b in range(c, c + k[1])
+                if 0 <= a < x.shape[2] and 0 <= b < x.shape[3]
+            ]
+            padded = [
+                (a, b)
+                for a in range(r, r + k[0])
+                for b in range(c, c + k[1])
+                if -p[0] <= a < x.shape[2] + p[0] and -p[1] <= b < x.shape[3] + p[1]
+            ]
             vals = np.stack([x[:, :, a, b] for a, b in inside], axis=-1)
             if kind == "max":
                 out[:, :, i, j] = vals.max(-1)
@@ -126,18 +150,21 @@ def bilinear_reference(x, size, align_corners):
             sx = linear_source(j, w, size[1], align_corners)
             x0 = math.floor(sx)
             x1, lx = min(x0 + 1, w - 1), sx - x0
-            out[..., i, j] = ((1 - ly) * ((1 - lx) * x[..., y0, x0] + lx * x[..., y0, x1])
-                              + ly * ((1 - lx) * x[..., y1, x0] + lx * x[..., y1, x1]))
+            out[..., i, j] = (1 - ly) * ((1 - lx) * x[..., y0, x0] + lx * x[..., y0, x1]) + ly * (
+                (1 - lx) * x[..., y1, x0] + lx * x[..., y1, x1]
+            )
     return out
 
 
 def bicubic_reference(x, size, align_corners, a=-0.75):
     """Each output pixel from its 4x4 neighbours (Keys' cubic, a = -0.75, edges clamped)."""
+
     def kernel(t):
         t = abs(t)
         if t <= 1:
             return ((a + 2) * t - (a + 3)) * t * t + 1
         return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a if t < 2 else 0.0
+
     h, w = x.shape[-2:]
     out = np.zeros(x.shape[:-2] + tuple(size))
     for i in range(size[0]):
@@ -147,14 +174,17 @@ def bicubic_reference(x, size, align_corners, a=-0.75):
             for dy in range(-1, 3):
                 for dx in range(-1, 3):
                     yy, xx = math.floor(sy) + dy, math.floor(sx) + dx
-                    out[..., i, j] += (kernel(sy - yy) * kernel(sx - xx)
-                                       * x[..., min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)])
+                    out[..., i, j] += (
+                        kernel(sy - yy)
+                        * kernel(sx - xx)
+                        * x[..., min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)]
+                    )
     return out
 
 
 def test_pool_windows_reference_counts_pytorchs_examples():
     """Output lengths recorded from PyTorch 2.13 (torch.nn.functional.max_pool1d)."""
-    assert len(pool_windows(5, 2, 2, 0, True)) == 3   # the last window holds one element
+    assert len(pool_windows(5, 2, 2, 0, True)) == 3  # the last window holds one element
     assert len(pool_windows(5, 2, 2, 0, False)) == 2
     assert len(pool_windows(4, 3, 2, 1, True)) == 3
     assert len(pool_windows(4, 3, 2, 1, False)) == 2
@@ -178,10 +208,12 @@ def grouped_configs(draw):
 def test_grouped_conv2d_matches_a_reference_per_group(config, with_bias):
     shape, wshape, s, p, d, groups = config
     x, w, b = randn(*shape), randn(*wshape, seed=1), randn(wshape[0], seed=2)
-    out = F.conv2d(mt.tensor(x), mt.tensor(w), mt.tensor(b) if with_bias else None, s, p, d,
-                   groups)
-    assert_allclose(out.numpy(force=True), grouped_conv_reference(x, w, b if with_bias else None, s, p, d,
-                                                     groups), atol=1e-12)
+    out = F.conv2d(mt.tensor(x), mt.tensor(w), mt.tensor(b) if with_bias else None, s, p, d, groups)
+    assert_allclose(
+        out.numpy(force=True),
+        grouped_conv_reference(x, w, b if with_bias else None, s, p, d, groups),
+        atol=1e-12,
+    )
 
 
 def test_grouped_conv2d_gradients_match_finite_differences():
@@ -193,8 +225,11 @@ def test_depthwise_conv2d_convolves_each_channel_with_its_own_filter():
     x, w = randn(2, 3, 5, 5), randn(3, 1, 3, 3, seed=1)
     out = F.conv2d(mt.tensor(x), mt.tensor(w), groups=3)
     for c in range(3):
-        assert_allclose(out.numpy(force=True)[:, c:c + 1], conv2d_reference(
-            x[:, c:c + 1], w[c:c + 1], None, (1, 1), (0, 0), (1, 1)), atol=1e-12)
+        assert_allclose(
+            out.numpy(force=True)[:, c : c + 1],
+            conv2d_reference(x[:, c : c + 1], w[c : c + 1], None, (1, 1), (0, 0), (1, 1)),
+            atol=1e-12,
+        )
 
 
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2), st.integers(3, 6))
@@ -204,14 +239,18 @@ def test_same_padding_keeps_the_size_and_pads_an_odd_total_more_on_the_right(kh,
     th, tw = d * (kh - 1), d * (kw - 1)
     padded = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
     assert out.shape == (1, 3, n, n + 1)
-    assert_allclose(out.numpy(force=True), conv2d_reference(padded, w, None, (1, 1), (0, 0), (d, d)),
-                    atol=1e-12)
+    assert_allclose(
+        out.numpy(force=True), conv2d_reference(padded, w, None, (1, 1), (0, 0), (d, d)), atol=1e-12
+    )
 
 
 def test_valid_padding_is_no_padding():
     x, w = randn(1, 2, 5, 4), randn(3, 2, 2, 3, seed=1)
-    assert_allclose(F.conv2d(mt.tensor(x), mt.tensor(w), padding="valid").numpy(force=True),
-                    conv2d_reference(x, w, None, (1, 1), (0, 0), (1, 1)), atol=1e-12)
+    assert_allclose(
+        F.conv2d(mt.tensor(x), mt.tensor(w), padding="valid").numpy(force=True),
+        conv2d_reference(x, w, None, (1, 1), (0, 0), (1, 1)),
+        atol=1e-12,
+    )
 
 
 def test_same_padding_with_a_stride_is_an_error_as_in_pytorch():
@@ -226,10 +265,21 @@ def test_conv2d_padding_modes_pad_the_input_as_np_pad_then_convolve(mode):
     mt.manual_seed(0)
     conv = L.Conv2d(2, 3, (3, 2), padding=(2, 1), padding_mode=mode, dtype=mt.float64)
     x = randn(2, 2, 4, 5)
-    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)),
-                    mode="constant" if mode == "zeros" else NP_MODES[mode])
-    assert_allclose(conv(mt.tensor(x)).numpy(force=True), conv2d_reference(
-        padded, conv.weight.numpy(force=True), conv.bias.numpy(force=True), (1, 1), (0, 0), (1, 1)), atol=1e-12)
+    padded = np.pad(
+        x, ((0, 0), (0, 0), (2, 2), (1, 1)), mode="constant" if mode == "zeros" else NP_MODES[mode]
+    )
+    assert_allclose(
+        conv(mt.tensor(x)).numpy(force=True),
+        conv2d_reference(
+            padded,
+            conv.weight.numpy(force=True),
+            conv.bias.numpy(force=True),
+            (1, 1),
+            (0, 0),
+            (1, 1),
+        ),
+        atol=1e-12,
+    )
 
 
 def test_conv1d_is_conv2d_over_a_height_of_one():
@@ -237,8 +287,10 @@ def test_conv1d_is_conv2d_over_a_height_of_one():
     out = F.conv1d(mt.tensor(x), mt.tensor(w), mt.tensor(b), 2, 1, 2, groups=2)
     ref = grouped_conv_reference(x[:, :, None], w[:, :, None], b, (1, 2), (0, 1), (1, 2), 2)
     assert_allclose(out.numpy(force=True), ref[:, :, 0], atol=1e-12)
-    assert_allclose(F.conv1d(mt.tensor(x[0]), mt.tensor(w), groups=2).numpy(force=True),  # unbatched
-                    F.conv1d(mt.tensor(x[:1]), mt.tensor(w), groups=2).numpy(force=True)[0])
+    assert_allclose(
+        F.conv1d(mt.tensor(x[0]), mt.tensor(w), groups=2).numpy(force=True),  # unbatched
+        F.conv1d(mt.tensor(x[:1]), mt.tensor(w), groups=2).numpy(force=True)[0],
+    )
 
 
 def test_conv1d_layer_with_circular_padding_wraps_the_sequence():
@@ -264,16 +316,20 @@ def transpose_configs(draw):
 @given(transpose_configs(), st.booleans())
 def test_conv_transpose2d_matches_the_scatter_reference(config, with_bias):
     shape, wshape, s, p, op, groups, d = config
-    size = [(shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (wshape[2 + i] - 1) + op[i] + 1
-            for i in range(2)]
+    size = [
+        (shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (wshape[2 + i] - 1) + op[i] + 1
+        for i in range(2)
+    ]
     if min(size) < 1:
         return
     x, w, b = randn(*shape), randn(*wshape, seed=1), randn(wshape[1] * groups, seed=2)
     bias = b if with_bias else None
-    out = F.conv_transpose2d(mt.tensor(x), mt.tensor(w), None if bias is None else mt.tensor(b),
-                             s, p, op, groups, d)
-    assert_allclose(out.numpy(force=True), conv_transpose_reference(x, w, bias, s, p, op, groups, d),
-                    atol=1e-12)
+    out = F.conv_transpose2d(
+        mt.tensor(x), mt.tensor(w), None if bias is None else mt.tensor(b), s, p, op, groups, d
+    )
+    assert_allclose(
+        out.numpy(force=True), conv_transpose_reference(x, w, bias, s, p, op, groups, d), atol=1e-12
+    )
 
 
 def test_conv_transpose2d_is_the_adjoint_of_conv2d():
@@ -282,13 +338,16 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d():
     conv = F.conv2d(mt.tensor(x), mt.tensor(w), stride=2, padding=1)
     back = F.conv_transpose2d(mt.tensor(y), mt.tensor(w), stride=2, padding=1)
     assert back.shape == x.shape
-    assert_allclose((back.numpy(force=True) * x).sum(), (y * conv.numpy(force=True)).sum(), rtol=1e-12)
+    assert_allclose(
+        (back.numpy(force=True) * x).sum(), (y * conv.numpy(force=True)).sum(), rtol=1e-12
+    )
 
 
 def test_conv_transpose2d_gradients_match_finite_differences():
     x, w, b = leaf(randn(1, 2, 2, 3)), leaf(randn(2, 2, 2, 2, seed=1)), leaf(randn(4, seed=2))
-    mt.testing.check_grads(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2), x, w, b,
-                           order=2)
+    mt.testing.check_grads(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2), x, w, b, order=2
+    )
 
 
 def test_conv_transpose1d_and_its_layer_upsample_a_sequence_by_the_stride():
@@ -296,8 +355,16 @@ def test_conv_transpose1d_and_its_layer_upsample_a_sequence_by_the_stride():
     layer = L.ConvTranspose1d(2, 3, 4, stride=2, padding=1, dtype=mt.float64)
     x = randn(1, 2, 5)
     out = layer(mt.tensor(x))
-    ref = conv_transpose_reference(x[:, :, None], layer.weight.numpy(force=True)[:, :, None],
-                                   layer.bias.numpy(force=True), (1, 2), (0, 1), (0, 0), 1, (1, 1))
+    ref = conv_transpose_reference(
+        x[:, :, None],
+        layer.weight.numpy(force=True)[:, :, None],
+        layer.bias.numpy(force=True),
+        (1, 2),
+        (0, 1),
+        (0, 0),
+        1,
+        (1, 1),
+    )
     assert out.shape == (1, 3, 10)
     assert_allclose(out.numpy(force=True), ref[:, :, 0], atol=1e-12)
 
@@ -334,8 +401,7 @@ def pad_cases(draw):
     k = draw(st.integers(1, 3))
     shape = tuple(draw(st.integers(2, 4)) for _ in range(k + 1))
     limit = {"reflect": lambda n: n - 1, "circular": lambda n: n}.get(mode, lambda n: 3)
-    widths = [(draw(st.integers(0, limit(n))), draw(st.integers(0, limit(n))))
-              for n in shape[1:]]
+    widths = [(draw(st.integers(0, limit(n))), draw(st.integers(0, limit(n)))) for n in shape[1:]]
     return mode, shape, widths
 
 
@@ -368,12 +434,18 @@ def test_reflect_padding_as_wide_as_the_input_is_an_error():
 
 def test_padding_layers_pad_as_their_functions():
     x = randn(1, 2, 3, 4)
-    assert_allclose(L.ReflectionPad2d((1, 2, 0, 1))(mt.tensor(x)).numpy(force=True),
-                    np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 2)), mode="reflect"))
-    assert_allclose(L.ReplicationPad1d(2)(mt.tensor(x[0])).numpy(force=True),
-                    np.pad(x[0], ((0, 0), (0, 0), (2, 2)), mode="edge"))
-    assert_allclose(L.ConstantPad2d(1, 3.5)(mt.tensor(x)).numpy(force=True),
-                    np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=3.5))
+    assert_allclose(
+        L.ReflectionPad2d((1, 2, 0, 1))(mt.tensor(x)).numpy(force=True),
+        np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 2)), mode="reflect"),
+    )
+    assert_allclose(
+        L.ReplicationPad1d(2)(mt.tensor(x[0])).numpy(force=True),
+        np.pad(x[0], ((0, 0), (0, 0), (2, 2)), mode="edge"),
+    )
+    assert_allclose(
+        L.ConstantPad2d(1, 3.5)(mt.tensor(x)).numpy(force=True),
+        np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=3.5),
+    )
     assert repr(L.ZeroPad2d((1, 2, 0, 1))) == "ZeroPad2d((1, 2, 0, 1))"  # PyTorch's
 
 
@@ -397,19 +469,27 @@ def test_max_pool2d_with_ceil_mode_matches_the_reference(config, ceil_mode):
 
 @given(pool_configs(), st.booleans(), st.booleans())
 def test_avg_pool2d_with_ceil_mode_and_count_include_pad_matches_the_reference(
-        config, ceil_mode, count_include_pad):
+    config, ceil_mode, count_include_pad
+):
     shape, k, s, p = config
     x = randn(*shape)
     out = F.avg_pool2d(mt.tensor(x), k, s, p, ceil_mode, count_include_pad)
-    assert_allclose(out.numpy(force=True), pool_reference(x, k, s, p, ceil_mode, "avg", count_include_pad),
-                    atol=1e-12)
+    assert_allclose(
+        out.numpy(force=True),
+        pool_reference(x, k, s, p, ceil_mode, "avg", count_include_pad),
+        atol=1e-12,
+    )
 
 
 def test_avg_pool2d_values_recorded_from_pytorch():
     x = mt.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
     # torch.nn.functional.avg_pool2d(x, 2, 2, 1, ceil_mode=True, count_include_pad=...)
-    assert_allclose(F.avg_pool2d(x, 2, 2, 1, True, True).numpy(force=True)[0, 0, 0], [0.0, 0.75, 1.75])
-    assert_allclose(F.avg_pool2d(x, 2, 2, 1, True, False).numpy(force=True)[0, 0, 0], [0.0, 1.5, 3.5])
+    assert_allclose(
+        F.avg_pool2d(x, 2, 2, 1, True, True).numpy(force=True)[0, 0, 0], [0.0, 0.75, 1.75]
+    )
+    assert_allclose(
+        F.avg_pool2d(x, 2, 2, 1, True, False).numpy(force=True)[0, 0, 0], [0.0, 1.5, 3.5]
+    )
     assert_allclose(F.avg_pool2d(x, 3, divisor_override=2).numpy(force=True), [[[[27.0]]]])
 
 
@@ -424,20 +504,29 @@ def test_ceil_mode_pool_gradients_match_finite_differences(kind):
 
 def test_one_dimensional_pools_are_the_two_dimensional_over_a_height_of_one():
     x = randn(2, 3, 7)
-    assert_allclose(F.max_pool1d(mt.tensor(x), 3, 2, 1, ceil_mode=True).numpy(force=True),
-                    pool_reference(x[:, :, None], (1, 3), (1, 2), (0, 1), True, "max")[:, :, 0])
-    assert_allclose(F.avg_pool1d(mt.tensor(x), 2, 2, 1, True, False).numpy(force=True),
-                    pool_reference(x[:, :, None], (1, 2), (1, 2), (0, 1), True, "avg",
-                                   False)[:, :, 0])
-    assert_allclose(L.MaxPool1d(2)(mt.tensor(x[0])).numpy(force=True), x[0, :, :6].reshape(3, 3, 2).max(-1))
+    assert_allclose(
+        F.max_pool1d(mt.tensor(x), 3, 2, 1, ceil_mode=True).numpy(force=True),
+        pool_reference(x[:, :, None], (1, 3), (1, 2), (0, 1), True, "max")[:, :, 0],
+    )
+    assert_allclose(
+        F.avg_pool1d(mt.tensor(x), 2, 2, 1, True, False).numpy(force=True),
+        pool_reference(x[:, :, None], (1, 2), (1, 2), (0, 1), True, "avg", False)[:, :, 0],
+    )
+    assert_allclose(
+        L.MaxPool1d(2)(mt.tensor(x[0])).numpy(force=True), x[0, :, :6].reshape(3, 3, 2).max(-1)
+    )
 
 
 def test_pool_layers_pass_their_settings():
     x = randn(1, 2, 5, 5)
-    assert_allclose(L.MaxPool2d(2, ceil_mode=True)(mt.tensor(x)).numpy(force=True),
-                    pool_reference(x, (2, 2), (2, 2), (0, 0), True, "max"))
-    assert_allclose(L.AvgPool2d(3, 2, 1, count_include_pad=False)(mt.tensor(x)).numpy(force=True),
-                    pool_reference(x, (3, 3), (2, 2), (1, 1), False, "avg", False))
+    assert_allclose(
+        L.MaxPool2d(2, ceil_mode=True)(mt.tensor(x)).numpy(force=True),
+        pool_reference(x, (2, 2), (2, 2), (0, 0), True, "max"),
+    )
+    assert_allclose(
+        L.AvgPool2d(3, 2, 1, count_include_pad=False)(mt.tensor(x)).numpy(force=True),
+        pool_reference(x, (3, 3), (2, 2), (1, 1), False, "avg", False),
+    )
 
 
 def test_return_indices_is_a_clear_error():
@@ -448,19 +537,29 @@ def test_return_indices_is_a_clear_error():
 @given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 4), st.integers(1, 4))
 def test_adaptive_pools_match_the_window_reference(h, w, oh, ow):
     x = randn(2, 2, h, w)
-    assert_allclose(F.adaptive_avg_pool2d(mt.tensor(x), (oh, ow)).numpy(force=True),
-                    adaptive_reference(x, (oh, ow), np.mean), atol=1e-12)
-    assert_allclose(F.adaptive_max_pool2d(mt.tensor(x), (oh, ow)).numpy(force=True),
-                    adaptive_reference(x, (oh, ow), np.max))
+    assert_allclose(
+        F.adaptive_avg_pool2d(mt.tensor(x), (oh, ow)).numpy(force=True),
+        adaptive_reference(x, (oh, ow), np.mean),
+        atol=1e-12,
+    )
+    assert_allclose(
+        F.adaptive_max_pool2d(mt.tensor(x), (oh, ow)).numpy(force=True),
+        adaptive_reference(x, (oh, ow), np.max),
+    )
 
 
 def test_adaptive_pool_output_size_none_keeps_that_dim_and_one_is_global_pooling():
     x = randn(2, 3, 5, 4)
     assert F.adaptive_avg_pool2d(mt.tensor(x), (2, None)).shape == (2, 3, 2, 4)
-    assert_allclose(L.AdaptiveAvgPool2d(1)(mt.tensor(x)).numpy(force=True),
-                    x.mean(axis=(2, 3), keepdims=True), atol=1e-12)
-    assert_allclose(F.adaptive_max_pool1d(mt.tensor(x[0]), 2).numpy(force=True),
-                    adaptive_reference(x[0][:, :, None], (1, 2), np.max)[:, :, 0])
+    assert_allclose(
+        L.AdaptiveAvgPool2d(1)(mt.tensor(x)).numpy(force=True),
+        x.mean(axis=(2, 3), keepdims=True),
+        atol=1e-12,
+    )
+    assert_allclose(
+        F.adaptive_max_pool1d(mt.tensor(x[0]), 2).numpy(force=True),
+        adaptive_reference(x[0][:, :, None], (1, 2), np.max)[:, :, 0],
+    )
 
 
 def test_adaptive_pool_gradients_match_finite_differences():
@@ -470,12 +569,11 @@ def test_adaptive_pool_gradients_match_finite_differences():
 
 
 # ------------------------------------------------------------------------ interpolate
-@pytest.mark.parametrize("mode, reference", [("bilinear", bilinear_reference),
-                                             ("bicubic", bicubic_reference)])
-@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 6), st.integers(1, 6),
-       st.booleans())
-def test_interpolation_matches_the_per_pixel_formula(mode, reference, h, w, oh, ow,
-                                                     align_corners):
+@pytest.mark.parametrize(
+    "mode, reference", [("bilinear", bilinear_reference), ("bicubic", bicubic_reference)]
+)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.booleans())
+def test_interpolation_matches_the_per_pixel_formula(mode, reference, h, w, oh, ow, align_corners):
     x = randn(1, 2, h, w)
     out = F.interpolate(mt.tensor(x), size=(oh, ow), mode=mode, align_corners=align_corners)
     assert_allclose(out.numpy(force=True), reference(x, (oh, ow), align_corners), atol=1e-12)
@@ -487,27 +585,38 @@ def test_nearest_interpolation_reads_the_floor_of_the_scaled_index(n, m):
     idx = [min(math.floor(i * np.float32(n / m)), n - 1) for i in range(m)]
     idx_exact = [min(math.floor((i + 0.5) * np.float32(n / m)), n - 1) for i in range(m)]
     assert_allclose(F.interpolate(mt.tensor(x), size=m).numpy(force=True), x[..., idx])
-    assert_allclose(F.interpolate(mt.tensor(x), size=m, mode="nearest-exact").numpy(force=True),
-                    x[..., idx_exact])
+    assert_allclose(
+        F.interpolate(mt.tensor(x), size=m, mode="nearest-exact").numpy(force=True),
+        x[..., idx_exact],
+    )
 
 
 def test_interpolate_values_recorded_from_pytorch():
     x = mt.tensor(np.arange(6.0).reshape(1, 1, 2, 3))
     # torch.nn.functional.interpolate(x, scale_factor=1.5, mode=...)
-    assert_allclose(F.interpolate(x, scale_factor=1.5, mode="bilinear").numpy(force=True)[0, 0],
-                    [[0.0, 0.5, 7 / 6, 11 / 6], [1.5, 2.0, 8 / 3, 10 / 3],
-                     [3.0, 3.5, 25 / 6, 29 / 6]])
-    assert_allclose(F.interpolate(x, scale_factor=1.5).numpy(force=True)[0, 0],
-                    [[0, 0, 1, 2], [0, 0, 1, 2], [3, 3, 4, 5]])
-    assert_allclose(F.interpolate(x[:, :, 0], scale_factor=2, mode="linear",
-                                  align_corners=True).numpy(force=True)[0, 0],
-                    [0.0, 0.4, 0.8, 1.2, 1.6, 2.0])
+    assert_allclose(
+        F.interpolate(x, scale_factor=1.5, mode="bilinear").numpy(force=True)[0, 0],
+        [[0.0, 0.5, 7 / 6, 11 / 6], [1.5, 2.0, 8 / 3, 10 / 3], [3.0, 3.5, 25 / 6, 29 / 6]],
+    )
+    assert_allclose(
+        F.interpolate(x, scale_factor=1.5).numpy(force=True)[0, 0],
+        [[0, 0, 1, 2], [0, 0, 1, 2], [3, 3, 4, 5]],
+    )
+    assert_allclose(
+        F.interpolate(x[:, :, 0], scale_factor=2, mode="linear", align_corners=True).numpy(
+            force=True
+        )[0, 0],
+        [0.0, 0.4, 0.8, 1.2, 1.6, 2.0],
+    )
 
 
 def test_area_interpolation_is_adaptive_average_pooling():
     x = randn(1, 2, 6, 5)
-    assert_allclose(F.interpolate(mt.tensor(x), size=(3, 2), mode="area").numpy(force=True),
-                    adaptive_reference(x, (3, 2), np.mean), atol=1e-12)
+    assert_allclose(
+        F.interpolate(mt.tensor(x), size=(3, 2), mode="area").numpy(force=True),
+        adaptive_reference(x, (3, 2), np.mean),
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
@@ -518,23 +627,42 @@ def test_interpolate_gradients_match_finite_differences(mode):
 
 def test_upsample_layers_call_interpolate_with_their_settings():
     x = randn(1, 1, 3, 2)
-    assert_allclose(L.Upsample(size=(5, 4), mode="bilinear", align_corners=True)(
-        mt.tensor(x)).numpy(force=True), bilinear_reference(x, (5, 4), True), atol=1e-12)
-    assert_allclose(L.UpsamplingBilinear2d(scale_factor=2)(mt.tensor(x)).numpy(force=True),
-                    bilinear_reference(x, (6, 4), True), atol=1e-12)
-    assert_allclose(L.UpsamplingNearest2d(scale_factor=2)(mt.tensor(x)).numpy(force=True),
-                    x.repeat(2, axis=2).repeat(2, axis=3))
+    assert_allclose(
+        L.Upsample(size=(5, 4), mode="bilinear", align_corners=True)(mt.tensor(x)).numpy(
+            force=True
+        ),
+        bilinear_reference(x, (5, 4), True),
+        atol=1e-12,
+    )
+    assert_allclose(
+        L.UpsamplingBilinear2d(scale_factor=2)(mt.tensor(x)).numpy(force=True),
+        bilinear_reference(x, (6, 4), True),
+        atol=1e-12,
+    )
+    assert_allclose(
+        L.UpsamplingNearest2d(scale_factor=2)(mt.tensor(x)).numpy(force=True),
+        x.repeat(2, axis=2).repeat(2, axis=3),
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: F.interpolate(mt.ones(1, 1, 4), size=3, mode="bilinear"),
-     "3-D input, but mode 'bilinear' needs 4-D"),
-    (lambda: F.interpolate(mt.ones(1, 1, 4), size=3, align_corners=True),
-     "align_corners can only be set with the interpolating modes"),
-    (lambda: F.interpolate(mt.ones(1, 1, 4), size=3, scale_factor=2),
-     "exactly one of size and scale_factor"),
-    (lambda: F.interpolate(mt.ones(1, 1, 4), size=3, antialias=True), "antialias"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: F.interpolate(mt.ones(1, 1, 4), size=3, mode="bilinear"),
+            "3-D input, but mode 'bilinear' needs 4-D",
+        ),
+        (
+            lambda: F.interpolate(mt.ones(1, 1, 4), size=3, align_corners=True),
+            "align_corners can only be set with the interpolating modes",
+        ),
+        (
+            lambda: F.interpolate(mt.ones(1, 1, 4), size=3, scale_factor=2),
+            "exactly one of size and scale_factor",
+        ),
+        (lambda: F.interpolate(mt.ones(1, 1, 4), size=3, antialias=True), "antialias"),
+    ],
+)
 def test_interpolate_errors_name_the_setting(call, message):
     with pytest.raises((ValueError, NotImplementedError), match=message):
         call()

@@ -1,12 +1,13 @@
 """The reports' networks, built from nn modules, train as the reports say they do."""
+
 import time
 
 import numpy as np
 import pytest
 
 import microtensor as mt
-from microtensor.nn import functional as F
 import models
+from microtensor.nn import functional as F
 from models import MLP, ConvNet, SoftmaxClassifier
 
 
@@ -62,7 +63,9 @@ def test_mlp_without_activations_is_a_linear_map():
     for layer in net.layers:
         w = w @ layer.weight.numpy(force=True).T
     b = net(mt.zeros(1, 2)).numpy(force=True)
-    np.testing.assert_allclose(net(x).numpy(force=True), x.numpy(force=True) @ w + b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        net(x).numpy(force=True), x.numpy(force=True) @ w + b, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_mlp_rejects_a_wrong_number_of_activations():
@@ -91,7 +94,7 @@ def test_softmax_classifier_predicts_probabilities_and_labels():
 
 def test_convnet_is_sized_from_its_input():
     assert ConvNet((1, 28, 28)).fc1.in_features == 32 * 4 * 4  # 5x5 kernels, like MNIST's
-    assert ConvNet((1, 8, 8)).fc1.in_features == 32 * 2 * 2     # 3x3 with padding
+    assert ConvNet((1, 8, 8)).fc1.in_features == 32 * 2 * 2  # 3x3 with padding
     with pytest.raises(ValueError, match="too small"):
         ConvNet((1, 3, 3))
 

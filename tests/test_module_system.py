@@ -2,6 +2,7 @@
 containers included), buffers, containers, hooks, dtype conversion, state dicts with
 buffers through mt.save / mt.load, and mt.nn.utils. Expected names, orders and printouts
 were recorded by running the same code with torch 2.13 (said where), or written by hand."""
+
 import copy
 from collections import OrderedDict
 
@@ -9,8 +10,12 @@ import numpy as np
 import pytest
 
 import microtensor as mt
-from microtensor.nn.utils import (clip_grad_norm_, clip_grad_value_, parameters_to_vector,
-                                  vector_to_parameters)
+from microtensor.nn.utils import (
+    clip_grad_norm_,
+    clip_grad_value_,
+    parameters_to_vector,
+    vector_to_parameters,
+)
 
 nn = mt.nn
 
@@ -50,16 +55,14 @@ def test_a_module_assigned_onto_a_sequential_is_registered_and_runs_last():
 def test_a_module_assigned_onto_a_module_list_is_registered():
     layers = nn.ModuleList([nn.Linear(1, 1)])
     layers.extra = nn.Linear(1, 2)
-    assert names(layers.named_parameters()) == ["0.weight", "0.bias", "extra.weight",
-                                                "extra.bias"]
+    assert names(layers.named_parameters()) == ["0.weight", "0.bias", "extra.weight", "extra.bias"]
 
 
 def test_replacing_the_head_keeps_its_place_and_only_the_new_head_trains():
     """The fine-tuning idiom: freeze everything, assign a new fc, optimize what requires
     grad."""
     mt.manual_seed(0)
-    model = nn.Sequential(OrderedDict(body=nn.Linear(3, 4), act=nn.Tanh(),
-                                      fc=nn.Linear(4, 2)))
+    model = nn.Sequential(OrderedDict(body=nn.Linear(3, 4), act=nn.Tanh(), fc=nn.Linear(4, 2)))
     model.requires_grad_(False)
     model.fc = nn.Linear(4, 5)
     assert names(model.named_children()) == ["body", "act", "fc"]
@@ -77,12 +80,25 @@ def test_names_orders_and_duplicates_are_pytorchs():
     # torch 2.13, the same Net: state_dict and named_modules(remove_duplicate=False) list a
     # module registered twice under both names; the other walks list it once
     net = Net()
-    assert list(net.state_dict()) == ["scale", "steps", "body.0.weight", "body.0.bias",
-                                      "alias.0.weight", "alias.0.bias"]
+    assert list(net.state_dict()) == [
+        "scale",
+        "steps",
+        "body.0.weight",
+        "body.0.bias",
+        "alias.0.weight",
+        "alias.0.bias",
+    ]
     assert names(net.named_parameters()) == ["scale", "body.0.weight", "body.0.bias"]
     assert names(net.named_modules()) == ["", "body", "body.0", "body.1"]
     assert names(net.named_modules(remove_duplicate=False)) == [
-        "", "body", "body.0", "body.1", "alias", "alias.0", "alias.1"]
+        "",
+        "body",
+        "body.0",
+        "body.1",
+        "alias",
+        "alias.0",
+        "alias.1",
+    ]
     assert names(net.named_buffers()) == ["steps", "cache"]
     assert names(net.named_children()) == ["body"]
 
@@ -99,7 +115,8 @@ def test_print_nests_as_pytorch_prints():
         "    (0): Linear(in_features=2, out_features=3, bias=True)\n"
         "    (1): ReLU()\n"
         "  )\n"
-        ")")
+        ")"
+    )
 
 
 def test_extra_repr_of_several_lines_and_a_none_child_print_as_in_pytorch():
@@ -111,6 +128,7 @@ def test_extra_repr_of_several_lines_and_a_none_child_print_as_in_pytorch():
 
         def extra_repr(self):
             return "a=1\nb=2"
+
     assert repr(Box()) == "Box(\n  a=1\n  b=2\n  (empty): None\n  (inner): ReLU()\n)"
 
 
@@ -132,8 +150,9 @@ def test_assigning_none_to_a_parameter_or_child_empties_the_slot():
 
 def test_assigning_a_plain_value_to_a_registered_name_is_a_type_error():
     layer = nn.Linear(2, 2)
-    with pytest.raises(TypeError, match="Linear.weight is a parameter: assign a Parameter "
-                                        "or None, not a Tensor"):
+    with pytest.raises(
+        TypeError, match="Linear.weight is a parameter: assign a Parameter or None, not a Tensor"
+    ):
         layer.weight = mt.ones(2, 2)
     with pytest.raises(TypeError, match="Net.body is a child module: assign a Module or None"):
         Net().body = 3
@@ -167,16 +186,23 @@ def test_register_parameter_add_module_and_register_module():
     assert m.b is None and names(m.named_children()) == ["lin", "act"]
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda m: m.register_parameter("w", mt.ones(1)), TypeError, "Parameter or None required"),
-    (lambda m: m.register_parameter("a.b", None), KeyError, "must not be empty or contain a dot"),
-    (lambda m: m.register_parameter("", None), KeyError, "must not be empty or contain a dot"),
-    (lambda m: m.register_parameter("forward", None), KeyError, "'forward' already exists"),
-    (lambda m: m.register_buffer("plain", mt.ones(1)), KeyError, "'plain' already exists"),
-    (lambda m: m.register_buffer("b", 3.0), TypeError, "Tensor or None required"),
-    (lambda m: m.add_module("x", 3), TypeError, "int is not a Module subclass"),
-    (lambda m: m.add_module(1, nn.ReLU()), TypeError, "the name must be a string"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda m: m.register_parameter("w", mt.ones(1)), TypeError, "Parameter or None required"),
+        (
+            lambda m: m.register_parameter("a.b", None),
+            KeyError,
+            "must not be empty or contain a dot",
+        ),
+        (lambda m: m.register_parameter("", None), KeyError, "must not be empty or contain a dot"),
+        (lambda m: m.register_parameter("forward", None), KeyError, "'forward' already exists"),
+        (lambda m: m.register_buffer("plain", mt.ones(1)), KeyError, "'plain' already exists"),
+        (lambda m: m.register_buffer("b", 3.0), TypeError, "Tensor or None required"),
+        (lambda m: m.add_module("x", 3), TypeError, "int is not a Module subclass"),
+        (lambda m: m.add_module(1, nn.ReLU()), TypeError, "the name must be a string"),
+    ],
+)
 def test_registration_errors_name_the_method_and_the_fault(call, error, message):
     m = nn.Module()
     m.plain = 1
@@ -201,14 +227,14 @@ def test_buffers_round_trip_through_save_and_load(tmp_path):
             self.register_buffer("running_mean", mt.zeros(3))
             self.register_buffer("num_batches_tracked", mt.tensor(0))
             self.register_buffer("scratch", mt.zeros(2), persistent=False)
+
     mt.manual_seed(0)
     src = nn.Sequential(Stats(), nn.ReLU())
     src[0].running_mean.numpy(force=True)[:] = [1.5, -2.0, 0.25]
     src[0].num_batches_tracked.numpy(force=True)[...] = 7
     mt.save(src.state_dict(), tmp_path / "model.npz")
     loaded = mt.load(tmp_path / "model.npz")
-    assert list(loaded) == ["0.running_mean", "0.num_batches_tracked", "0.lin.weight",
-                            "0.lin.bias"]
+    assert list(loaded) == ["0.running_mean", "0.num_batches_tracked", "0.lin.weight", "0.lin.bias"]
     mt.manual_seed(1)
     dst = nn.Sequential(Stats(), nn.ReLU())
     result = dst.load_state_dict(loaded)
@@ -216,7 +242,9 @@ def test_buffers_round_trip_through_save_and_load(tmp_path):
     np.testing.assert_array_equal(dst[0].running_mean.numpy(force=True), [1.5, -2.0, 0.25])
     assert dst[0].num_batches_tracked.item() == 7
     assert dst[0].num_batches_tracked.dtype == np.int64
-    np.testing.assert_array_equal(dst[0].lin.weight.numpy(force=True), src[0].lin.weight.numpy(force=True))
+    np.testing.assert_array_equal(
+        dst[0].lin.weight.numpy(force=True), src[0].lin.weight.numpy(force=True)
+    )
 
 
 def test_state_dict_shares_memory_detached_and_keep_vars_keeps_the_parameters():
@@ -235,6 +263,7 @@ def test_a_tied_parameter_is_saved_and_loaded_under_both_names():
             super().__init__()
             self.enc, self.dec = nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False)
             self.dec.weight = self.enc.weight
+
     model = Tied()
     assert list(model.state_dict()) == ["enc.weight", "dec.weight"]  # as torch 2.13
     assert names(model.named_parameters()) == ["enc.weight"]
@@ -245,8 +274,11 @@ def test_a_tied_parameter_is_saved_and_loaded_under_both_names():
 # ----------------------------------------------------------------- walking the tree
 def test_named_parameters_prefix_and_recurse():
     net = Net()
-    assert names(net.named_parameters(prefix="net")) == ["net.scale", "net.body.0.weight",
-                                                         "net.body.0.bias"]
+    assert names(net.named_parameters(prefix="net")) == [
+        "net.scale",
+        "net.body.0.weight",
+        "net.body.0.bias",
+    ]
     assert names(net.named_parameters(recurse=False)) == ["scale"]
     assert [p is net.scale for p in net.parameters(recurse=False)] == [True]
 
@@ -276,6 +308,7 @@ def test_train_calls_each_childs_own_train():
     class Frozen(nn.ReLU):
         def train(self, mode=True):
             return super().train(False)
+
     net = nn.Sequential(nn.Linear(1, 1), Frozen()).train()
     assert net[0].training and not net[1].training
 
@@ -362,9 +395,11 @@ def test_parameter_list_and_dict_make_tensors_parameters():
 
 def test_parameter_list_prints_as_pytorch_does():
     pl = nn.ParameterList([mt.zeros(2, 3, dtype=mt.float32), mt.zeros(1, dtype=mt.float32)])
-    assert repr(pl) == ("ParameterList(\n"
-                        "    (0): Parameter containing: [float32 of size 2x3]\n"
-                        "    (1): Parameter containing: [float32 of size 1]\n)")
+    assert repr(pl) == (
+        "ParameterList(\n"
+        "    (0): Parameter containing: [float32 of size 2x3]\n"
+        "    (1): Parameter containing: [float32 of size 1]\n)"
+    )
 
 
 # --------------------------------------------------------------------------- hooks
@@ -372,8 +407,9 @@ def test_forward_pre_hook_replaces_the_input_and_forward_hook_the_output():
     layer = nn.Identity()
     calls = []
     pre = layer.register_forward_pre_hook(lambda m, args: (args[0] * 10,))
-    post = layer.register_forward_hook(lambda m, args, out: calls.append(
-        (m, args[0].tolist(), out.tolist())))
+    post = layer.register_forward_hook(
+        lambda m, args, out: calls.append((m, args[0].tolist(), out.tolist()))
+    )
     assert layer(mt.tensor([1.0])).tolist() == [10.0]
     assert calls == [(layer, [10.0], [10.0])]
     pre.remove()
@@ -403,12 +439,11 @@ def test_hooks_with_kwargs_see_and_replace_the_keyword_arguments():
     class Scale(nn.Module):
         def forward(self, x, factor=1.0):
             return x * factor
+
     m = Scale()
-    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 5.0}),
-                                with_kwargs=True)
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 5.0}), with_kwargs=True)
     seen = []
-    m.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs),
-                            with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs), with_kwargs=True)
     assert m(mt.ones(1), factor=2.0).tolist() == [5.0] and seen == [{"factor": 5.0}]
 
 
@@ -444,9 +479,15 @@ def test_double_and_float_convert_parameters_buffers_and_grads_in_place():
     assert weight.dtype == np.float32 and net.scale.dtype == np.float32
 
 
-@pytest.mark.parametrize("args, kwargs", [((mt.float64,), {}), ((), {"dtype": mt.float64}),
-                                          (("cpu", mt.float64), {}),
-                                          ((mt.zeros(1, dtype=mt.float64),), {})])
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((mt.float64,), {}),
+        ((), {"dtype": mt.float64}),
+        (("cpu", mt.float64), {}),
+        ((mt.zeros(1, dtype=mt.float64),), {}),
+    ],
+)
 def test_to_takes_a_dtype_a_device_or_a_tensor(args, kwargs):
     layer = nn.Linear(2, 2)
     assert layer.to(*args, **kwargs) is layer and layer.weight.dtype == np.float64
@@ -534,7 +575,9 @@ def test_parameters_to_vector_and_back():
 def test_parameters_to_vector_is_differentiable():
     layer = nn.Linear(2, 1, dtype=mt.float64)
     (parameters_to_vector(layer.parameters()) ** 2).sum().backward()
-    np.testing.assert_allclose(layer.weight.grad.numpy(force=True), 2 * layer.weight.numpy(force=True))
+    np.testing.assert_allclose(
+        layer.weight.grad.numpy(force=True), 2 * layer.weight.numpy(force=True)
+    )
 
 
 def test_vector_to_parameters_refuses_a_short_vector_and_a_non_tensor():

@@ -2,14 +2,15 @@
 BatchNorm1d/2d (train and eval, running statistics with momentum or a cumulative
 average, buffers in state_dict), GroupNorm, F.normalize, F.cosine_similarity and
 F.pairwise_distance, each against its formula written here in numpy."""
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import given
 from numpy.testing import assert_allclose
 
 import microtensor as mt
-from helpers import leaf
 from microtensor.nn import layers as L
 
 F = mt.nn.functional
@@ -64,7 +65,9 @@ def test_rms_norm_divides_by_the_root_mean_square():
     x, w = randn(3, 4), randn(4, seed=1)
     eps = np.finfo(np.float64).eps
     expected = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
-    assert_allclose(F.rms_norm(mt.tensor(x), 4, mt.tensor(w)).numpy(force=True), expected, atol=1e-12)
+    assert_allclose(
+        F.rms_norm(mt.tensor(x), 4, mt.tensor(w)).numpy(force=True), expected, atol=1e-12
+    )
     rms = L.RMSNorm(4, dtype=mt.float64)
     assert (rms.weight.numpy(force=True) == 1).all()
     assert_allclose(rms(mt.tensor(x)).numpy(force=True), expected / w, atol=1e-12)
@@ -72,17 +75,23 @@ def test_rms_norm_divides_by_the_root_mean_square():
 
 
 # ------------------------------------------------------------------------- BatchNorm
-@pytest.mark.parametrize("cls, shape, axes", [(L.BatchNorm1d, (5, 3), (0,)),
-                                              (L.BatchNorm1d, (4, 3, 2), (0, 2)),
-                                              (L.BatchNorm2d, (2, 3, 2, 3), (0, 2, 3))])
+@pytest.mark.parametrize(
+    "cls, shape, axes",
+    [
+        (L.BatchNorm1d, (5, 3), (0,)),
+        (L.BatchNorm1d, (4, 3, 2), (0, 2)),
+        (L.BatchNorm2d, (2, 3, 2, 3), (0, 2, 3)),
+    ],
+)
 def test_batch_norm_in_training_uses_the_batch_statistics(cls, shape, axes):
     bn = cls(3, eps=1e-3, dtype=mt.float64)
     bn.weight.numpy(force=True)[...] = [1.0, 2.0, -1.0]
     bn.bias.numpy(force=True)[...] = [0.5, 0.0, 1.0]
     x = randn(*shape) * 3 + 1
     view = (1, 3) + (1,) * (len(shape) - 2)
-    expected = standardize(x, axes, 1e-3) * bn.weight.numpy(force=True).reshape(view) + \
-        bn.bias.numpy(force=True).reshape(view)
+    expected = standardize(x, axes, 1e-3) * bn.weight.numpy(force=True).reshape(
+        view
+    ) + bn.bias.numpy(force=True).reshape(view)
     assert_allclose(bn(mt.tensor(x)).numpy(force=True), expected, atol=1e-12)
 
 
@@ -104,9 +113,14 @@ def test_momentum_none_keeps_a_cumulative_average():
     xs = [randn(5, 3, seed=s) + s for s in range(4)]
     for x in xs:
         bn(mt.tensor(x))
-    assert_allclose(bn.running_mean.numpy(force=True), np.mean([x.mean(0) for x in xs], axis=0), atol=1e-12)
-    assert_allclose(bn.running_var.numpy(force=True), np.mean([x.var(0, ddof=1) for x in xs], axis=0),
-                    atol=1e-12)
+    assert_allclose(
+        bn.running_mean.numpy(force=True), np.mean([x.mean(0) for x in xs], axis=0), atol=1e-12
+    )
+    assert_allclose(
+        bn.running_var.numpy(force=True),
+        np.mean([x.var(0, ddof=1) for x in xs], axis=0),
+        atol=1e-12,
+    )
 
 
 def test_batch_norm_in_eval_uses_the_running_statistics_and_leaves_them():
@@ -119,7 +133,9 @@ def test_batch_norm_in_eval_uses_the_running_statistics_and_leaves_them():
     assert_allclose(bn(mt.tensor(x)).numpy(force=True), expected, atol=1e-12)
     assert_allclose(bn.running_mean.numpy(force=True), rm)
     assert bn.num_batches_tracked.item() == 1
-    assert_allclose(bn(mt.tensor(x[:, :, :1, :1])).numpy(force=True), expected[:, :, :1, :1], atol=1e-12)
+    assert_allclose(
+        bn(mt.tensor(x[:, :, :1, :1])).numpy(force=True), expected[:, :, :1, :1], atol=1e-12
+    )
 
 
 def test_batch_norm_without_running_stats_uses_batch_statistics_even_in_eval():
@@ -133,8 +149,7 @@ def test_batch_norm_buffers_are_in_the_state_dict_and_load_back():
     bn = L.BatchNorm2d(2)
     bn(mt.tensor(randn(2, 2, 2, 2).astype(np.float32)))
     state = bn.state_dict()
-    assert list(state) == ["weight", "bias", "running_mean", "running_var",
-                           "num_batches_tracked"]
+    assert list(state) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
     fresh = L.BatchNorm2d(2)
     fresh.load_state_dict(state)
     assert_allclose(fresh.running_var.numpy(force=True), bn.running_var.numpy(force=True))
@@ -144,8 +159,9 @@ def test_batch_norm_buffers_are_in_the_state_dict_and_load_back():
 
 def test_batch_norm_gradients_match_finite_differences():
     x, w, b = leaf(randn(3, 2, 2)), leaf(randn(2, seed=1)), leaf(randn(2, seed=2))
-    mt.testing.check_grads(lambda x, w, b: F.batch_norm(x, None, None, w, b, True), x, w, b,
-                           order=2)
+    mt.testing.check_grads(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, True), x, w, b, order=2
+    )
 
 
 def test_batch_norm_errors_name_the_problem():
@@ -165,8 +181,9 @@ def test_group_norm_standardizes_each_group_of_each_sample(groups_channels, n, s
     view = (1, c) + (1,) * spatial
     out = L.GroupNorm(g, c, dtype=mt.float64)
     out.weight.numpy(force=True)[...], out.bias.numpy(force=True)[...] = w, b
-    assert_allclose(out(mt.tensor(x)).numpy(force=True), grouped * w.reshape(view) + b.reshape(view),
-                    atol=1e-12)
+    assert_allclose(
+        out(mt.tensor(x)).numpy(force=True), grouped * w.reshape(view) + b.reshape(view), atol=1e-12
+    )
 
 
 def test_group_norm_gradients_and_errors():
@@ -195,8 +212,11 @@ def test_cosine_similarity_follows_pytorchs_formula_and_broadcasts():
     x1, x2 = randn(4, 3), randn(3, seed=1)
     n1 = np.maximum(np.linalg.norm(x1, axis=1), 1e-8)
     n2 = np.maximum(np.linalg.norm(x2), 1e-8)
-    assert_allclose(F.cosine_similarity(mt.tensor(x1), mt.tensor(x2[None]), dim=1).numpy(force=True),
-                    (x1 @ x2) / (n1 * n2), atol=1e-12)
+    assert_allclose(
+        F.cosine_similarity(mt.tensor(x1), mt.tensor(x2[None]), dim=1).numpy(force=True),
+        (x1 @ x2) / (n1 * n2),
+        atol=1e-12,
+    )
     zero = F.cosine_similarity(mt.zeros(2, 3), mt.tensor(x1[:2]))
     assert_allclose(zero.numpy(force=True), 0.0)
     mt.testing.check_grads(lambda a, b: F.cosine_similarity(a, b, 0), leaf(x1), leaf(x1[::-1]))
@@ -205,4 +225,6 @@ def test_cosine_similarity_follows_pytorchs_formula_and_broadcasts():
 def test_pairwise_distance_is_the_norm_of_the_difference_plus_eps():
     x1, x2 = randn(4, 3), randn(4, 3, seed=1)
     expected = (np.abs(x1 - x2 + 1e-6) ** 3).sum(-1) ** (1 / 3)
-    assert_allclose(F.pairwise_distance(mt.tensor(x1), mt.tensor(x2), 3).numpy(force=True), expected)
+    assert_allclose(
+        F.pairwise_distance(mt.tensor(x1), mt.tensor(x2), 3).numpy(force=True), expected
+    )

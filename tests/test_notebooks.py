@@ -2,6 +2,7 @@
 they never go stale: each ends in a cell that asserts its result (a gradient against its
 hand value, an accuracy), so a silent break fails here too. And they are committed
 without outputs, so that diffs show code, not pictures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,12 @@ CELL_TIMEOUT = 120  # seconds; every notebook runs in a few
 
 
 def test_the_four_notebooks_are_there():
-    expected = {"01_first_gradient", "02_lab1_explain", "03_test_your_own_op",
-                "04_convnet_gradient_flow"}
+    expected = {
+        "01_first_gradient",
+        "02_lab1_explain",
+        "03_test_your_own_op",
+        "04_convnet_gradient_flow",
+    }
     assert expected <= {p.stem for p in NOTEBOOKS}, NOTEBOOKS
 
 
@@ -33,8 +38,11 @@ def executed(tmp_path_factory) -> dict:
         import nbclient
         import nbformat
     except ImportError as e:
-        pytest.fail(f"running the example notebooks needs nbclient, nbformat and ipykernel "
-                    f"(pip install -e '.[test]'): {e}", pytrace=False)
+        pytest.fail(
+            f"running the example notebooks needs nbclient, nbformat and ipykernel "
+            f"(pip install -e '.[test]'): {e}",
+            pytrace=False,
+        )
     errors = nbclient.exceptions
     stopped = (errors.CellExecutionError, errors.CellTimeoutError, errors.DeadKernelError)
 
@@ -68,8 +76,14 @@ def test_notebook_runs(path: Path, executed: dict):
 def test_notebook_committed_without_outputs(path: Path):
     book = json.loads(path.read_text(encoding="utf-8"))
     assert book["nbformat"] == 4, f"{path.name}: nbformat {book['nbformat']}, expected 4"
-    dirty = [i for i, cell in enumerate(book["cells"]) if cell["cell_type"] == "code"
-             and (cell.get("outputs") or cell.get("execution_count") is not None)]
-    assert not dirty, (f"{path.name}: code cells {dirty} keep outputs or an execution count; "
-                       f"clear them before committing (Jupyter: Edit > Clear Outputs of All "
-                       f"Cells, or `jupyter nbconvert --clear-output --inplace {path.name}`)")
+    dirty = [
+        i
+        for i, cell in enumerate(book["cells"])
+        if cell["cell_type"] == "code"
+        and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: code cells {dirty} keep outputs or an execution count; "
+        f"clear them before committing (Jupyter: Edit > Clear Outputs of All "
+        f"Cells, or `jupyter nbconvert --clear-output --inplace {path.name}`)"
+    )

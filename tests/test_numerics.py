@@ -1,6 +1,7 @@
 """Stable kernels: inputs of magnitude 1e4, in float32 and float64 (and float16 for the
 elementwise ones), give no overflow, no NaN and the right values and gradients; softmax
 and log_softmax shift each row by its own max."""
+
 import numpy as np
 import pytest
 
@@ -63,9 +64,13 @@ def test_log_softmax_is_stable_and_exact_where_softmax_underflows(dtype):
 def test_logsumexp_is_stable_for_inputs_of_1e4(dtype):
     x = mt.tensor([[1e4, 1e4], [-1e4, -1e4], [1e4, -1e4]], dtype=dtype, requires_grad=True)
     y = mt.logsumexp(x, dim=1)
-    np.testing.assert_allclose(y.numpy(force=True), [1e4 + np.log(2), -1e4 + np.log(2), 1e4], rtol=1e-7)
+    np.testing.assert_allclose(
+        y.numpy(force=True), [1e4 + np.log(2), -1e4 + np.log(2), 1e4], rtol=1e-7
+    )
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(force=True), [[0.5, 0.5], [0.5, 0.5], [1.0, 0.0]], atol=1e-7)
+    np.testing.assert_allclose(
+        x.grad.numpy(force=True), [[0.5, 0.5], [0.5, 0.5], [1.0, 0.0]], atol=1e-7
+    )
 
 
 def test_logsumexp_keepdim_and_all_dims():
@@ -80,11 +85,13 @@ def test_stable_kernels_stay_finite_in_float16(fn):
     assert np.isfinite(fn(x).numpy(force=True)).all()
 
 
-@pytest.mark.parametrize("fn, row", [
-    (mt.softmax, [0.2689414213699951, 0.7310585786300049]),
-    (mt.log_softmax, [-1.3132616875182228, -0.3132616875182228]),
-])
+@pytest.mark.parametrize(
+    "fn, row",
+    [
+        (mt.softmax, [0.2689414213699951, 0.7310585786300049]),
+        (mt.log_softmax, [-1.3132616875182228, -0.3132616875182228]),
+    ],
+)
 def test_softmax_and_log_softmax_shift_each_row_by_its_own_max(fn, row):
     out = fn(mt.tensor([[0.0, 1.0], [-1000.0, -999.0]], dtype=mt.float64), 1)
     np.testing.assert_allclose(out.numpy(force=True), [row, row])
-

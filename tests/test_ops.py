@@ -10,17 +10,18 @@ from kinks, poles and ties. The kinks and ties themselves, and the gradient beha
 finite differences cannot see, are in test_ops_gradients.py; the wrong-VJP mutants of
 the same cases in test_wrong_vjps.py; the op functions' argument errors in
 test_errors.py."""
+
 import sys
 
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_cases import CASES, ROWS, OpCase, Sample
 
 import microtensor as mt
-from helpers import leaf
 from microtensor import ops
-from op_cases import CASES, ROWS, OpCase, Sample
 
 
 def samples(row: OpCase):
@@ -41,10 +42,17 @@ def assert_value_matches(row: OpCase, sample: Sample) -> None:
         assert (o.shape, o.dtype) == (e.shape, e.dtype), "the value's shape or dtype"
         # np.allclose is cheap, numpy's testing asserts (which explain) are not
         if e.dtype.kind == "f" and not np.allclose(o.numpy(force=True), e, rtol=1e-12, atol=1e-12):
-            np.testing.assert_allclose(o.numpy(force=True), e, rtol=1e-12, atol=1e-12,
-                                       err_msg="the value differs from numpy's")
+            np.testing.assert_allclose(
+                o.numpy(force=True),
+                e,
+                rtol=1e-12,
+                atol=1e-12,
+                err_msg="the value differs from numpy's",
+            )
         if e.dtype.kind != "f" and not np.array_equal(o.numpy(force=True), e):
-            np.testing.assert_array_equal(o.numpy(force=True), e, err_msg="the value differs from numpy's")
+            np.testing.assert_array_equal(
+                o.numpy(force=True), e, err_msg="the value differs from numpy's"
+            )
 
 
 def assert_derivatives_match(row: OpCase, sample: Sample) -> None:
@@ -65,8 +73,9 @@ ROW_EXAMPLES = PROFILE * 3 // 4
 VALUE_EXAMPLES = PROFILE // 4
 
 
-@pytest.mark.parametrize("row", [row for row in ROWS if row.differentiable],
-                         ids=lambda row: row.name)
+@pytest.mark.parametrize(
+    "row", [row for row in ROWS if row.differentiable], ids=lambda row: row.name
+)
 @settings(max_examples=ROW_EXAMPLES)
 @given(data=st.data())
 def test_value_matches_numpy_and_derivatives_match_finite_differences(row, data):
@@ -76,8 +85,9 @@ def test_value_matches_numpy_and_derivatives_match_finite_differences(row, data)
     assert_derivatives_match(row, sample)
 
 
-@pytest.mark.parametrize("row", [row for row in ROWS if not row.differentiable],
-                         ids=lambda row: row.name)
+@pytest.mark.parametrize(
+    "row", [row for row in ROWS if not row.differentiable], ids=lambda row: row.name
+)
 @settings(max_examples=VALUE_EXAMPLES)
 @given(data=st.data())
 def test_value_of_an_op_without_gradient_matches_numpy(row, data):
@@ -107,14 +117,18 @@ def test_every_row_and_every_case_has_a_name_of_its_own():
 
 def test_every_differentiable_primitive_has_a_case():
     missing = differentiable_primitives() - {row.op for row in ROWS}
-    assert not missing, (f"no case for {sorted(op.__name__ for op in missing)}: add a row "
-                         f"to ROWS of its family in tests/op_cases/")
+    assert not missing, (
+        f"no case for {sorted(op.__name__ for op in missing)}: add a row "
+        f"to ROWS of its family in tests/op_cases/"
+    )
 
 
 def test_every_op_without_a_gradient_has_a_case():
     missing = op_classes() - differentiable_primitives() - {row.op for row in ROWS}
-    assert not missing, (f"no case for {sorted(op.__name__ for op in missing)}: add a row "
-                         f"to ROWS of its family in tests/op_cases/")
+    assert not missing, (
+        f"no case for {sorted(op.__name__ for op in missing)}: add a row "
+        f"to ROWS of its family in tests/op_cases/"
+    )
 
 
 def test_the_primitive_enumeration_finds_ops_and_skips_non_differentiable_ones():
@@ -137,6 +151,7 @@ def methods_called(fn, sample: Sample) -> set:
             if sys._getframe(1).f_code is fn.__code__:
                 called.update(names)
             return real(*args, **kwargs)
+
         return spied
 
     with pytest.MonkeyPatch.context() as mp:
@@ -160,8 +175,7 @@ def methods_exercised() -> set:
 
 def test_every_op_function_that_is_a_tensor_method_is_called_by_a_case():
     missing = set(ops.METHODS) - methods_exercised()
-    assert not missing, (f"no case calls {sorted(missing)}: add a row to ROWS in "
-                         f"tests/op_cases/")
+    assert not missing, f"no case calls {sorted(missing)}: add a row to ROWS in tests/op_cases/"
 
 
 def test_the_method_spy_sees_the_calls_a_case_makes_itself_and_no_deeper_ones():
@@ -171,11 +185,19 @@ def test_the_method_spy_sees_the_calls_a_case_makes_itself_and_no_deeper_ones():
 
 
 # -------------------------------------------------------- the function forms and defaults
-@pytest.mark.parametrize("fn, expected", [
-    (mt.sub, [-2.0, 4.0]), (mt.div, [1 / 3, 3.0]), (mt.eq, [False, False]),
-    (mt.ne, [True, True]), (mt.lt, [True, False]), (mt.le, [True, False]),
-    (mt.gt, [False, True]), (mt.ge, [False, True]),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (mt.sub, [-2.0, 4.0]),
+        (mt.div, [1 / 3, 3.0]),
+        (mt.eq, [False, False]),
+        (mt.ne, [True, True]),
+        (mt.lt, [True, False]),
+        (mt.le, [True, False]),
+        (mt.gt, [False, True]),
+        (mt.ge, [False, True]),
+    ],
+)
 def test_binary_functions_compute_what_their_names_say(fn, expected):
     a, b = mt.tensor([1.0, 6.0]), mt.tensor([3.0, 2.0])
     np.testing.assert_allclose(fn(a, b).numpy(force=True), expected)
@@ -184,8 +206,9 @@ def test_binary_functions_compute_what_their_names_say(fn, expected):
 def test_neg_and_the_logical_functions_compute_what_their_names_say():
     a, b = mt.tensor([True, False]), mt.tensor([True, True])
     np.testing.assert_array_equal(mt.logical_and(a, b).numpy(force=True), [True, False])
-    np.testing.assert_array_equal(mt.logical_or(a, mt.tensor([False, False])).numpy(force=True),
-                                  [True, False])
+    np.testing.assert_array_equal(
+        mt.logical_or(a, mt.tensor([False, False])).numpy(force=True), [True, False]
+    )
     np.testing.assert_array_equal(mt.logical_not(a).numpy(force=True), [False, True])
     np.testing.assert_array_equal(mt.neg(mt.tensor([1.0, -2.0])).numpy(force=True), [-1.0, 2.0])
 
@@ -198,8 +221,9 @@ def test_where_picks_from_x_where_the_condition_holds_else_from_y():
 def test_linear_adds_its_bias():
     x = mt.tensor([[1.0, 2.0]])
     w = mt.tensor([[1.0, 0.0], [0.0, 1.0]])
-    np.testing.assert_array_equal(mt.ops.linear(x, w, mt.tensor([10.0, 20.0])).numpy(force=True),
-                                  [[11.0, 22.0]])
+    np.testing.assert_array_equal(
+        mt.ops.linear(x, w, mt.tensor([10.0, 20.0])).numpy(force=True), [[11.0, 22.0]]
+    )
 
 
 def test_activation_defaults_match_pytorch():
@@ -218,7 +242,9 @@ def test_softplus_is_linear_only_strictly_above_its_threshold():
 
 
 def test_pad_fills_with_the_value_given():
-    np.testing.assert_array_equal(mt.pad(mt.ones(1), (1, 1), value=5.0).numpy(force=True), [5.0, 1.0, 5.0])
+    np.testing.assert_array_equal(
+        mt.pad(mt.ones(1), (1, 1), value=5.0).numpy(force=True), [5.0, 1.0, 5.0]
+    )
 
 
 def test_fold_defaults_to_stride_1_no_padding_no_dilation():
@@ -265,8 +291,9 @@ def test_all_and_any_along_a_dim_with_keepdim():
     np.testing.assert_array_equal(mt.all(x, 1).numpy(force=True), [False, True])
     np.testing.assert_array_equal(mt.any(x, 0, keepdim=True).numpy(force=True), [[True, True]])
     np.testing.assert_array_equal(mt.all(x, 0, keepdim=True).numpy(force=True), [[True, False]])
-    np.testing.assert_array_equal(mt.any(mt.tensor([[False, False], [False, True]]), 1).numpy(force=True),
-                                  [False, True])
+    np.testing.assert_array_equal(
+        mt.any(mt.tensor([[False, False], [False, True]]), 1).numpy(force=True), [False, True]
+    )
 
 
 # ------------------------------------------------------------------------- shape functions

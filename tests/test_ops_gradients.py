@@ -3,14 +3,15 @@ first and second derivatives against finite differences) cannot see: the kink an
 rules stated in microtensor/ops, exact zeros where a piece is unused, gradients that
 reach one input when the other is a constant, and the edge cases (0-d tensors, single
 pieces) that once broke."""
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from helpers import grad_of, leaf
 from hypothesis import given
+from op_cases import split_sections, splittable
 
 import microtensor as mt
-from helpers import grad_of, leaf
-from op_cases import split_sections, splittable
 
 
 def assert_gradients_match(fn, *inputs, **tolerances):
@@ -28,7 +29,7 @@ def test_split_gives_exactly_zero_gradient_to_the_pieces_that_are_not_used(shape
     pieces = mt.split(x, sections, dim)
     start = sum(p.shape[dim] for p in pieces[:k])
     expected = np.zeros(x.shape)
-    np.moveaxis(expected, dim, 0)[start:start + pieces[k].shape[dim]] = 1.0
+    np.moveaxis(expected, dim, 0)[start : start + pieces[k].shape[dim]] = 1.0
     (g,) = mt.autograd.grad(pieces[k].sum(), x)
     np.testing.assert_array_equal(g.numpy(force=True), expected)
 
@@ -46,8 +47,9 @@ def test_linear_weight_gradient_sums_over_every_batch_dim_of_a_3d_input():
     xv, wv = rng.normal(size=(2, 3, 4)), rng.normal(size=(5, 4))
     w = leaf(wv)
     mt.ops.linear(mt.tensor(xv), w).sum().backward()
-    np.testing.assert_allclose(w.grad.numpy(force=True), np.ones((2, 3, 5)).reshape(-1, 5).T
-                               @ xv.reshape(-1, 4))
+    np.testing.assert_allclose(
+        w.grad.numpy(force=True), np.ones((2, 3, 5)).reshape(-1, 5).T @ xv.reshape(-1, 4)
+    )
 
 
 @pytest.mark.parametrize("fn", [mt.maximum, mt.minimum])
@@ -143,10 +145,11 @@ def test_transpose_of_a_0d_tensor_is_the_identity():
     assert_gradients_match(lambda a: a.transpose(0, -1), leaf(1.5))
 
 
-@pytest.mark.parametrize("fn", [lambda a: mt.split(a, 2, 0)[0],
-                                lambda a: mt.split(a, [2], 0)[0],
-                                lambda a: mt.chunk(a, 1)[0]],
-                         ids=["split_size_covering_the_dim", "one_section", "one_chunk"])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda a: mt.split(a, 2, 0)[0], lambda a: mt.split(a, [2], 0)[0], lambda a: mt.chunk(a, 1)[0]],
+    ids=["split_size_covering_the_dim", "one_section", "one_chunk"],
+)
 def test_split_into_a_single_piece_passes_the_gradient_through(fn):
     (g,) = grad_of(fn, leaf([[1.0], [2.0]]))
     np.testing.assert_array_equal(g, [[1.0], [1.0]])

@@ -1,6 +1,7 @@
 """Optimizers, checked against their update equations written out here in plain numpy
 (never computed with the code under test) and against values recorded from torch. The
 lr schedulers are in test_lr_scheduler.py."""
+
 import numpy as np
 import pytest
 
@@ -11,14 +12,18 @@ from microtensor.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 # parameters of different shapes: together in one group they are updated as one flat
 # array, each in a group of its own they are updated one by one.
 _rng = np.random.default_rng(0)
-PROBLEMS = [(_rng.uniform(0.5, 2.0, shape), _rng.uniform(-1.0, 1.0, shape),
-             _rng.uniform(-2.0, 2.0, shape)) for shape in [(4,), (2, 3)]]  # (A, B, w0)
+PROBLEMS = [
+    (_rng.uniform(0.5, 2.0, shape), _rng.uniform(-1.0, 1.0, shape), _rng.uniform(-2.0, 2.0, shape))
+    for shape in [(4,), (2, 3)]
+]  # (A, B, w0)
 STEPS = 8
 
 
 def quadratic_loss(params):
-    return sum((mt.tensor(a) * p * p).sum() + (mt.tensor(b) * p).sum()
-               for p, (a, b, _) in zip(params, PROBLEMS))
+    return sum(
+        (mt.tensor(a) * p * p).sum() + (mt.tensor(b) * p).sum()
+        for p, (a, b, _) in zip(params, PROBLEMS)
+    )
 
 
 def new_params():
@@ -49,8 +54,7 @@ def reference(update, steps=STEPS):
 
 
 # ------------------------------------------------------------ the update equations
-def sgd_ref(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-            maximize=False):
+def sgd_ref(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
     def update(w, grad):
         t, b = 0, None
         while True:
@@ -62,11 +66,19 @@ def sgd_ref(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                 g = g + momentum * b if nesterov else b
             w = w - lr * g
             yield w
+
     return update
 
 
-def adam_ref(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-             maximize=False, decoupled=False):
+def adam_ref(
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    amsgrad=False,
+    maximize=False,
+    decoupled=False,
+):
     b1, b2 = betas
 
     def update(w, grad):
@@ -81,15 +93,22 @@ def adam_ref(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=Fa
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
             v_max = np.maximum(v_max, v)  # PyTorch keeps the max of the raw average
-            m_hat = m / (1 - b1 ** t)
-            v_hat = (v_max if amsgrad else v) / (1 - b2 ** t)
+            m_hat = m / (1 - b1**t)
+            v_hat = (v_max if amsgrad else v) / (1 - b2**t)
             w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
             yield w
+
     return update
 
 
-def adagrad_ref(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                eps=1e-10, maximize=False):
+def adagrad_ref(
+    lr=1e-2,
+    lr_decay=0.0,
+    weight_decay=0.0,
+    initial_accumulator_value=0.0,
+    eps=1e-10,
+    maximize=False,
+):
     def update(w, grad):
         t, s = 0, initial_accumulator_value
         while True:
@@ -98,11 +117,13 @@ def adagrad_ref(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_val
             s = s + g * g
             w = w - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
             yield w
+
     return update
 
 
-def rmsprop_ref(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                centered=False, maximize=False):
+def rmsprop_ref(
+    lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, maximize=False
+):
     def update(w, grad):
         v, avg, buf = 0.0, 0.0, 0.0
         while True:
@@ -119,50 +140,89 @@ def rmsprop_ref(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
             else:
                 w = w - lr * g / d
             yield w
+
     return update
 
 
 CASES = {
     "sgd": (SGD, dict(lr=0.1), sgd_ref(0.1)),
     "sgd-momentum": (SGD, dict(lr=0.1, momentum=0.9), sgd_ref(0.1, momentum=0.9)),
-    "sgd-dampening": (SGD, dict(lr=0.1, momentum=0.9, dampening=0.3),
-                      sgd_ref(0.1, momentum=0.9, dampening=0.3)),
-    "sgd-nesterov": (SGD, dict(lr=0.1, momentum=0.8, nesterov=True),
-                     sgd_ref(0.1, momentum=0.8, nesterov=True)),
-    "sgd-weight-decay": (SGD, dict(lr=0.1, momentum=0.5, weight_decay=0.3),
-                         sgd_ref(0.1, momentum=0.5, weight_decay=0.3)),
-    "sgd-maximize": (SGD, dict(lr=0.01, momentum=0.5, weight_decay=0.3, maximize=True),
-                     sgd_ref(0.01, momentum=0.5, weight_decay=0.3, maximize=True)),
+    "sgd-dampening": (
+        SGD,
+        dict(lr=0.1, momentum=0.9, dampening=0.3),
+        sgd_ref(0.1, momentum=0.9, dampening=0.3),
+    ),
+    "sgd-nesterov": (
+        SGD,
+        dict(lr=0.1, momentum=0.8, nesterov=True),
+        sgd_ref(0.1, momentum=0.8, nesterov=True),
+    ),
+    "sgd-weight-decay": (
+        SGD,
+        dict(lr=0.1, momentum=0.5, weight_decay=0.3),
+        sgd_ref(0.1, momentum=0.5, weight_decay=0.3),
+    ),
+    "sgd-maximize": (
+        SGD,
+        dict(lr=0.01, momentum=0.5, weight_decay=0.3, maximize=True),
+        sgd_ref(0.01, momentum=0.5, weight_decay=0.3, maximize=True),
+    ),
     "adam": (Adam, dict(lr=0.1), adam_ref(0.1)),
-    "adam-betas-eps": (Adam, dict(lr=0.05, betas=(0.5, 0.7), eps=1e-3),
-                       adam_ref(0.05, betas=(0.5, 0.7), eps=1e-3)),
-    "adam-amsgrad": (Adam, dict(lr=0.1, betas=(0.9, 0.8), amsgrad=True),
-                     adam_ref(0.1, betas=(0.9, 0.8), amsgrad=True)),
-    "adam-weight-decay": (Adam, dict(lr=0.1, weight_decay=0.5),
-                          adam_ref(0.1, weight_decay=0.5)),
-    "adam-maximize": (Adam, dict(lr=0.1, weight_decay=0.5, maximize=True),
-                      adam_ref(0.1, weight_decay=0.5, maximize=True)),
+    "adam-betas-eps": (
+        Adam,
+        dict(lr=0.05, betas=(0.5, 0.7), eps=1e-3),
+        adam_ref(0.05, betas=(0.5, 0.7), eps=1e-3),
+    ),
+    "adam-amsgrad": (
+        Adam,
+        dict(lr=0.1, betas=(0.9, 0.8), amsgrad=True),
+        adam_ref(0.1, betas=(0.9, 0.8), amsgrad=True),
+    ),
+    "adam-weight-decay": (Adam, dict(lr=0.1, weight_decay=0.5), adam_ref(0.1, weight_decay=0.5)),
+    "adam-maximize": (
+        Adam,
+        dict(lr=0.1, weight_decay=0.5, maximize=True),
+        adam_ref(0.1, weight_decay=0.5, maximize=True),
+    ),
     "adamw": (AdamW, dict(lr=0.1), adam_ref(0.1, weight_decay=1e-2, decoupled=True)),
-    "adamw-amsgrad": (AdamW, dict(lr=0.1, betas=(0.9, 0.8), weight_decay=0.5, amsgrad=True),
-                      adam_ref(0.1, betas=(0.9, 0.8), weight_decay=0.5, amsgrad=True,
-                               decoupled=True)),
+    "adamw-amsgrad": (
+        AdamW,
+        dict(lr=0.1, betas=(0.9, 0.8), weight_decay=0.5, amsgrad=True),
+        adam_ref(0.1, betas=(0.9, 0.8), weight_decay=0.5, amsgrad=True, decoupled=True),
+    ),
     "adagrad": (Adagrad, dict(lr=0.5), adagrad_ref(0.5)),
-    "adagrad-lr-decay": (Adagrad, dict(lr=0.5, lr_decay=0.2, initial_accumulator_value=0.7),
-                         adagrad_ref(0.5, lr_decay=0.2, initial_accumulator_value=0.7)),
-    "adagrad-weight-decay": (Adagrad, dict(lr=0.5, weight_decay=0.3, eps=1e-3),
-                             adagrad_ref(0.5, weight_decay=0.3, eps=1e-3)),
-    "adagrad-maximize": (Adagrad, dict(lr=0.5, weight_decay=0.3, maximize=True),
-                         adagrad_ref(0.5, weight_decay=0.3, maximize=True)),
+    "adagrad-lr-decay": (
+        Adagrad,
+        dict(lr=0.5, lr_decay=0.2, initial_accumulator_value=0.7),
+        adagrad_ref(0.5, lr_decay=0.2, initial_accumulator_value=0.7),
+    ),
+    "adagrad-weight-decay": (
+        Adagrad,
+        dict(lr=0.5, weight_decay=0.3, eps=1e-3),
+        adagrad_ref(0.5, weight_decay=0.3, eps=1e-3),
+    ),
+    "adagrad-maximize": (
+        Adagrad,
+        dict(lr=0.5, weight_decay=0.3, maximize=True),
+        adagrad_ref(0.5, weight_decay=0.3, maximize=True),
+    ),
     "rmsprop": (RMSprop, dict(lr=0.01), rmsprop_ref(0.01)),
-    "rmsprop-maximize": (RMSprop, dict(lr=0.01, weight_decay=0.2, maximize=True),
-                         rmsprop_ref(0.01, weight_decay=0.2, maximize=True)),
-    "rmsprop-centered": (RMSprop, dict(lr=0.01, alpha=0.9, centered=True),
-                         rmsprop_ref(0.01, alpha=0.9, centered=True)),
+    "rmsprop-maximize": (
+        RMSprop,
+        dict(lr=0.01, weight_decay=0.2, maximize=True),
+        rmsprop_ref(0.01, weight_decay=0.2, maximize=True),
+    ),
+    "rmsprop-centered": (
+        RMSprop,
+        dict(lr=0.01, alpha=0.9, centered=True),
+        rmsprop_ref(0.01, alpha=0.9, centered=True),
+    ),
     "rmsprop-momentum": (RMSprop, dict(lr=0.01, momentum=0.9), rmsprop_ref(0.01, momentum=0.9)),
-    "rmsprop-all": (RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-4, weight_decay=0.2,
-                                  momentum=0.5, centered=True),
-                    rmsprop_ref(0.01, alpha=0.9, eps=1e-4, weight_decay=0.2, momentum=0.5,
-                                centered=True)),
+    "rmsprop-all": (
+        RMSprop,
+        dict(lr=0.01, alpha=0.9, eps=1e-4, weight_decay=0.2, momentum=0.5, centered=True),
+        rmsprop_ref(0.01, alpha=0.9, eps=1e-4, weight_decay=0.2, momentum=0.5, centered=True),
+    ),
 }
 
 LAYOUTS = {
@@ -197,7 +257,9 @@ def test_float32_parameters_stay_float32_and_follow_the_equations():
         ((a * w * w).sum() + (b * w).sum()).backward()
         opt.step()
     assert w.dtype == np.float32 and opt.state[w]["exp_avg"].dtype == np.float32
-    np.testing.assert_allclose(w.numpy(force=True), reference(adam_ref(0.1))[-1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        w.numpy(force=True), reference(adam_ref(0.1))[-1][0], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_large_parameters_are_updated_alone_and_follow_the_equations():
@@ -209,8 +271,7 @@ def test_large_parameters_are_updated_alone_and_follow_the_equations():
     gen = adam_ref(0.1)(want, lambda v: 2 * a * v + b)
     for _ in range(3):
         opt.zero_grad()
-        ((mt.tensor(a) * w * w).sum() + (mt.tensor(b) * w).sum() + (small * small).sum()
-         ).backward()
+        ((mt.tensor(a) * w * w).sum() + (mt.tensor(b) * w).sum() + (small * small).sum()).backward()
         opt.step()
         want = next(gen)
     np.testing.assert_allclose(w.numpy(force=True), want, rtol=1e-10, atol=1e-12)
@@ -240,16 +301,16 @@ def test_parameters_without_a_gradient_are_skipped_and_keep_their_own_step_count
 
 def test_param_groups_take_their_own_options_and_the_defaults_for_the_rest():
     w, v = new_params()
-    opt = SGD([{"params": [w], "lr": 0.1}, {"params": v, "lr": 0.01, "momentum": 0.9}],
-              lr=0.5)
+    opt = SGD([{"params": [w], "lr": 0.1}, {"params": v, "lr": 0.01, "momentum": 0.9}], lr=0.5)
     assert opt.param_groups[0]["momentum"] == 0 and opt.param_groups[1]["lr"] == 0.01
     for _ in range(STEPS):
         opt.zero_grad()
         quadratic_loss([w, v]).backward()
         opt.step()
     np.testing.assert_allclose(w.numpy(force=True), reference(sgd_ref(0.1))[-1][0], rtol=1e-10)
-    np.testing.assert_allclose(v.numpy(force=True), reference(sgd_ref(0.01, momentum=0.9))[-1][1],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        v.numpy(force=True), reference(sgd_ref(0.01, momentum=0.9))[-1][1], rtol=1e-10
+    )
 
 
 def test_add_param_group_starts_updating_the_new_parameters():
@@ -299,12 +360,14 @@ def test_zero_grad_can_fill_the_gradients_with_zeros_in_place():
     quadratic_loss([w, v]).backward()
     grad = w.grad
     opt.zero_grad(set_to_none=False)
-    assert w.grad is grad and not w.grad.numpy(force=True).any() and not v.grad.numpy(force=True).any()
+    assert (
+        w.grad is grad and not w.grad.numpy(force=True).any() and not v.grad.numpy(force=True).any()
+    )
 
 
 def test_zero_grad_cuts_a_gradient_that_is_part_of_a_graph():
     w = mt.tensor([1.0, 2.0], requires_grad=True)
-    (w ** 3).sum().backward(create_graph=True)
+    (w**3).sum().backward(create_graph=True)
     assert w.grad.requires_grad
     SGD([w]).zero_grad(set_to_none=False)
     assert not w.grad.requires_grad and not w.grad.numpy(force=True).any()
@@ -408,24 +471,36 @@ def test_state_dict_has_pytorchs_layout_and_is_a_snapshot():
 def test_load_state_dict_accepts_a_state_dict_with_tensors_of_another_float_dtype():
     w = mt.tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
     opt = SGD([w], momentum=0.9)
-    sd = {"state": {0: {"step": mt.tensor(3), "momentum_buffer": mt.tensor(np.ones(2))}},
-          "param_groups": opt.state_dict()["param_groups"]}
+    sd = {
+        "state": {0: {"step": mt.tensor(3), "momentum_buffer": mt.tensor(np.ones(2))}},
+        "param_groups": opt.state_dict()["param_groups"],
+    }
     opt.load_state_dict(sd)
     assert opt.state[w]["step"] == 3 and opt.state[w]["momentum_buffer"].dtype == np.float32
 
 
 BAD_STATE_DICTS = {
-    "group count": (lambda sd: sd["param_groups"].append(dict(sd["param_groups"][0])),
-                    "2 parameter groups, the optimizer has 1"),
-    "param count": (lambda sd: sd["param_groups"][0]["params"].append(2),
-                    "parameter group 0 has 3 parameters in the state dict, 2 in the optimizer"),
-    "shape": (lambda sd: sd["state"][1].update(exp_avg=mt.zeros(3)),
-              r"state 'exp_avg' of parameter 1 has shape \(3,\), but the parameter has "
-              r"shape \(2, 3\)"),
-    "other optimizer": (lambda sd: sd["param_groups"][0].pop("betas"),
-                        r"lacks the options \['betas'\] of Adam"),
-    "unknown index": (lambda sd: sd["state"].update({7: {"step": 1}}),
-                      "state for parameter 7, which is in none of its parameter groups"),
+    "group count": (
+        lambda sd: sd["param_groups"].append(dict(sd["param_groups"][0])),
+        "2 parameter groups, the optimizer has 1",
+    ),
+    "param count": (
+        lambda sd: sd["param_groups"][0]["params"].append(2),
+        "parameter group 0 has 3 parameters in the state dict, 2 in the optimizer",
+    ),
+    "shape": (
+        lambda sd: sd["state"][1].update(exp_avg=mt.zeros(3)),
+        r"state 'exp_avg' of parameter 1 has shape \(3,\), but the parameter has "
+        r"shape \(2, 3\)",
+    ),
+    "other optimizer": (
+        lambda sd: sd["param_groups"][0].pop("betas"),
+        r"lacks the options \['betas'\] of Adam",
+    ),
+    "unknown index": (
+        lambda sd: sd["state"].update({7: {"step": 1}}),
+        "state for parameter 7, which is in none of its parameter groups",
+    ),
 }
 
 
@@ -446,29 +521,46 @@ def test_load_state_dict_names_what_does_not_fit_and_changes_nothing(case):
     assert after["param_groups"] == before["param_groups"]
     for i in before["state"]:
         for k, val in before["state"][i].items():
-            np.testing.assert_array_equal(np.asarray(getattr(val, "data", val)),
-                                          np.asarray(getattr(after["state"][i][k], "data",
-                                                             after["state"][i][k])))
+            np.testing.assert_array_equal(
+                np.asarray(getattr(val, "data", val)),
+                np.asarray(getattr(after["state"][i][k], "data", after["state"][i][k])),
+            )
 
 
 # Values recorded from torch 2.13 (CPU, float64): w = [1, -2, 0.5], four steps on
 # f(w) = sum(sin(3 w) + w² / 2), whose gradient's size rises and falls (so amsgrad's
 # maximum matters), with each optimizer and the options named.
 TORCH_RUNS = {
-    "sgd-nesterov-wd": (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
-                        [1.3901404361079785, -2.335009405606453, -0.6273593146599932]),
-    "sgd-dampening-maximize": (SGD, dict(lr=0.05, momentum=0.9, dampening=0.5,
-                                         weight_decay=0.2, maximize=True),
-                               [0.4329701879635736, -1.6641475609856038, 0.6273478392858242]),
-    "adam-amsgrad-maximize": (Adam, dict(lr=0.1, betas=(0.8, 0.9), amsgrad=True,
-                                         maximize=True, weight_decay=0.1),
-                              [0.6106980506668754, -1.6676097689251577, 0.590768401606141]),
-    "adamw-amsgrad": (AdamW, dict(lr=0.1, amsgrad=True),
-                      [1.3874729131660666, -2.377345746837052, 0.10988598665214516]),
-    "rmsprop-maximize": (RMSprop, dict(lr=0.01, momentum=0.5, centered=True, maximize=True),
-                         [0.6022703016506584, -1.733502008731585, 0.5767072831452102]),
-    "adagrad-maximize": (Adagrad, dict(lr=0.1, lr_decay=0.1, maximize=True),
-                         [0.764481678752896, -1.8060728747710542, 0.5895330807551067]),
+    "sgd-nesterov-wd": (
+        SGD,
+        dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        [1.3901404361079785, -2.335009405606453, -0.6273593146599932],
+    ),
+    "sgd-dampening-maximize": (
+        SGD,
+        dict(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.2, maximize=True),
+        [0.4329701879635736, -1.6641475609856038, 0.6273478392858242],
+    ),
+    "adam-amsgrad-maximize": (
+        Adam,
+        dict(lr=0.1, betas=(0.8, 0.9), amsgrad=True, maximize=True, weight_decay=0.1),
+        [0.6106980506668754, -1.6676097689251577, 0.590768401606141],
+    ),
+    "adamw-amsgrad": (
+        AdamW,
+        dict(lr=0.1, amsgrad=True),
+        [1.3874729131660666, -2.377345746837052, 0.10988598665214516],
+    ),
+    "rmsprop-maximize": (
+        RMSprop,
+        dict(lr=0.01, momentum=0.5, centered=True, maximize=True),
+        [0.6022703016506584, -1.733502008731585, 0.5767072831452102],
+    ),
+    "adagrad-maximize": (
+        Adagrad,
+        dict(lr=0.1, lr_decay=0.1, maximize=True),
+        [0.764481678752896, -1.8060728747710542, 0.5895330807551067],
+    ),
 }
 
 
@@ -497,8 +589,10 @@ BAD_ARGUMENTS = [
     (lambda ps: Adam(ps, eps=-1.0), "Adam: invalid eps"),
     (lambda ps: AdamW(ps, weight_decay=-1.0), "AdamW: invalid weight_decay -1.0"),
     (lambda ps: Adagrad(ps, lr_decay=-1.0), "Adagrad: invalid lr_decay"),
-    (lambda ps: Adagrad(ps, initial_accumulator_value=-1.0),
-     "Adagrad: invalid initial_accumulator_value"),
+    (
+        lambda ps: Adagrad(ps, initial_accumulator_value=-1.0),
+        "Adagrad: invalid initial_accumulator_value",
+    ),
     (lambda ps: RMSprop(ps, alpha=-0.9), "RMSprop: invalid alpha"),
     (lambda ps: RMSprop(ps, momentum=-0.9), "RMSprop: invalid momentum"),
     (lambda ps: Adam([]), "Adam: got an empty parameter list"),
@@ -515,28 +609,68 @@ def test_bad_arguments_raise_naming_the_optimizer(make, message):
         make(new_params())
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda ps: SGD(ps[0]), "SGD: params must be an iterable .* got a single Tensor"),
-    (lambda ps: Adam([ps[0], 1.0]), "Adam: parameter 1 is a float, not a Tensor"),
-    (lambda ps: SGD(set(ps)), "not as a set"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda ps: SGD(ps[0]), "SGD: params must be an iterable .* got a single Tensor"),
+        (lambda ps: Adam([ps[0], 1.0]), "Adam: parameter 1 is a float, not a Tensor"),
+        (lambda ps: SGD(set(ps)), "not as a set"),
+    ],
+)
 def test_params_that_are_not_a_list_of_tensors_raise_type_error(make, message):
     with pytest.raises(TypeError, match=message):
         make(new_params())
 
 
-@pytest.mark.parametrize("cls, defaults", [
-    (SGD, dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-               maximize=False)),
-    (Adam, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                maximize=False)),
-    (AdamW, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False)),
-    (Adagrad, dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                   eps=1e-10, maximize=False)),
-    (RMSprop, dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                   centered=False, maximize=False)),
-])
+@pytest.mark.parametrize(
+    "cls, defaults",
+    [
+        (
+            SGD,
+            dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False),
+        ),
+        (
+            Adam,
+            dict(
+                lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False
+            ),
+        ),
+        (
+            AdamW,
+            dict(
+                lr=1e-3,
+                betas=(0.9, 0.999),
+                eps=1e-8,
+                weight_decay=1e-2,
+                amsgrad=False,
+                maximize=False,
+            ),
+        ),
+        (
+            Adagrad,
+            dict(
+                lr=1e-2,
+                lr_decay=0,
+                weight_decay=0,
+                initial_accumulator_value=0,
+                eps=1e-10,
+                maximize=False,
+            ),
+        ),
+        (
+            RMSprop,
+            dict(
+                lr=1e-2,
+                alpha=0.99,
+                eps=1e-8,
+                weight_decay=0,
+                momentum=0,
+                centered=False,
+                maximize=False,
+            ),
+        ),
+    ],
+)
 def test_defaults_are_pytorchs(cls, defaults):
     opt = cls(new_params())
     assert opt.defaults == defaults and isinstance(opt, Optimizer)
@@ -551,10 +685,13 @@ def _least_squares():
     return x, y, coef.ravel()
 
 
-@pytest.mark.parametrize("make, steps", [
-    (lambda ps: SGD(ps, lr=0.1, momentum=0.9), 300),
-    (lambda ps: Adam(ps, lr=0.05), 1500),
-])
+@pytest.mark.parametrize(
+    "make, steps",
+    [
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9), 300),
+        (lambda ps: Adam(ps, lr=0.05), 1500),
+    ],
+)
 def test_optimizer_fits_least_squares_to_the_lstsq_solution(make, steps):
     x, y, want = _least_squares()
     model = mt.nn.Linear(3, 1, dtype=np.float64)
@@ -570,6 +707,7 @@ def test_optimizer_fits_least_squares_to_the_lstsq_solution(make, steps):
 
 # ------------------------------------------------- the flat-buffer contract
 
+
 class _Shrink(mt.optim.Optimizer):
     """A user's optimizer whose step reads the values: p -= lr * p (no weight_decay option)."""
 
@@ -582,8 +720,10 @@ class _Shrink(mt.optim.Optimizer):
 
 def test_an_optimizer_of_ones_own_that_reads_the_values_sees_them_on_the_flat_path():
     # small parameters go through one flat chunk; values must be copied in for this update
-    params = [mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
-              mt.nn.Parameter(mt.tensor(np.ones(2)))]
+    params = [
+        mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
+        mt.nn.Parameter(mt.tensor(np.ones(2))),
+    ]
     opt = _Shrink(params)
     for _ in range(2):
         for p in params:
@@ -601,18 +741,25 @@ class _ShrinkClaimingNotToRead(_Shrink):
 
 
 def test_an_update_declared_not_to_read_the_values_gets_none_instead_of_a_stale_buffer():
-    params = [mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
-              mt.nn.Parameter(mt.tensor(np.ones(2)))]
+    params = [
+        mt.nn.Parameter(mt.tensor(np.arange(1.0, 4.0))),
+        mt.nn.Parameter(mt.tensor(np.ones(2))),
+    ]
     for p in params:
         p.grad = mt.zeros(p.shape)
     with pytest.raises(TypeError):
         _ShrinkClaimingNotToRead(params).step()
 
 
-@pytest.mark.parametrize("make", [lambda ps: mt.optim.SGD(ps, lr=0.1),
-                                  lambda ps: mt.optim.Adam(ps),
-                                  lambda ps: mt.optim.Adagrad(ps),
-                                  lambda ps: mt.optim.RMSprop(ps)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: mt.optim.SGD(ps, lr=0.1),
+        lambda ps: mt.optim.Adam(ps),
+        lambda ps: mt.optim.Adagrad(ps),
+        lambda ps: mt.optim.RMSprop(ps),
+    ],
+)
 def test_built_in_optimizers_read_the_values_only_for_weight_decay(make):
     params = [mt.nn.Parameter(mt.tensor(np.ones(2)))]
     opt = make(params)

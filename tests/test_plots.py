@@ -1,4 +1,5 @@
 """models.plots: every figure is a real PNG written where asked, drawn headless."""
+
 import doctest
 import struct
 
@@ -21,9 +22,16 @@ def png_size(path) -> tuple[int, int]:
 
 
 def history(lrs=(0.1, 0.1, 0.1)):
-    return History({"epoch": [1, 2, 3], "lr": list(lrs), "loss": [1.0, 0.1, 0.01],
-                    "accuracy": [0.5, 0.8, 1.0], "val_loss": [1.1, 0.3, 0.2],
-                    "val_accuracy": [0.5, 0.7, 0.9]})
+    return History(
+        {
+            "epoch": [1, 2, 3],
+            "lr": list(lrs),
+            "loss": [1.0, 0.1, 0.01],
+            "accuracy": [0.5, 0.8, 1.0],
+            "val_loss": [1.1, 0.3, 0.2],
+            "val_accuracy": [0.5, 0.7, 0.9],
+        }
+    )
 
 
 def test_learning_curves_png(tmp_path):
@@ -69,15 +77,21 @@ def test_decision_boundary_of_a_module_png(tmp_path):
 
 def test_decision_boundary_of_a_function_png(tmp_path):
     X, y = moons(80, seed=0)
-    path = plots.decision_boundary(lambda p: (p[:, 1] < 0.25).astype(int), X, y,
-                                   tmp_path / "sub" / "boundary.png", resolution=60)
+    path = plots.decision_boundary(
+        lambda p: (p[:, 1] < 0.25).astype(int),
+        X,
+        y,
+        tmp_path / "sub" / "boundary.png",
+        resolution=60,
+    )
     png_size(path)  # and the missing folder was made
 
 
 def test_decision_boundary_needs_2d_points(tmp_path):
     with pytest.raises(ValueError, match=r"needs 2-D points, X of shape \(n, 2\), got \(5, 3\)"):
-        plots.decision_boundary(lambda p: p[:, 0] > 0, np.zeros((5, 3)), np.zeros(5),
-                                tmp_path / "b.png")
+        plots.decision_boundary(
+            lambda p: p[:, 0] > 0, np.zeros((5, 3)), np.zeros(5), tmp_path / "b.png"
+        )
 
 
 def test_confusion_matrix_png(tmp_path):
@@ -91,9 +105,12 @@ def test_confusion_matrix_must_be_square(tmp_path):
 
 
 def test_bar_chart_png_with_a_gap_for_a_missing_value(tmp_path):
-    path = plots.bar_chart([0.01, 0.1, 0.5], {"microtensor": [0.9, 1.0, 1.0],
-                                             "report": [None, 1.0, 1.0]},
-                           tmp_path / "sweep.png", ylabel="accuracy")
+    path = plots.bar_chart(
+        [0.01, 0.1, 0.5],
+        {"microtensor": [0.9, 1.0, 1.0], "report": [None, 1.0, 1.0]},
+        tmp_path / "sweep.png",
+        ylabel="accuracy",
+    )
     png_size(path)
 
 

@@ -7,6 +7,7 @@ tests/pytorch_programs/record.py. Outputs are compared token by token: words and
 punctuation exactly (with `torch.` read as `microtensor.`, since the program now imports
 microtensor under that name, and memory addresses ignored), numbers to a relative 2e-3:
 the programs compute in float32, and numpy's summation order differs from PyTorch's."""
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,11 @@ import pytest
 HERE = pathlib.Path(__file__).parent / "pytorch_programs"
 PROGRAMS = sorted(p for p in HERE.glob("*.py") if p.name != "record.py")
 # the port: torch's import lines name microtensor instead; nothing else changes
-PORTS = [(re.compile(r"^import torch$"), "import microtensor as torch"),
-         (re.compile(r"^import torch\.([\w.]+) as (\w+)$"), r"import microtensor.\1 as \2"),
-         (re.compile(r"^from torch(\.[\w.]+)? import (.+)$"), r"from microtensor\1 import \2")]
+PORTS = [
+    (re.compile(r"^import torch$"), "import microtensor as torch"),
+    (re.compile(r"^import torch\.([\w.]+) as (\w+)$"), r"import microtensor.\1 as \2"),
+    (re.compile(r"^from torch(\.[\w.]+)? import (.+)$"), r"from microtensor\1 import \2"),
+]
 TOKEN = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?|\w+|\S")
 
 
@@ -58,10 +61,18 @@ def same(expected: str, got: str) -> bool:
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.stem)
 def test_a_pytorch_program_prints_what_pytorch_printed(program):
     source = ported(program.read_text())
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(HERE.parent.parent), os.environ.get("PYTHONPATH", "")]))
-    run = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
-                         cwd=HERE, env=env, timeout=300)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(HERE.parent.parent), os.environ.get("PYTHONPATH", "")]),
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", source],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     recorded = program.with_suffix(".out").read_text().split("\n", 1)[1]
     expected_lines, got_lines = recorded.splitlines(), run.stdout.splitlines()
@@ -69,8 +80,8 @@ def test_a_pytorch_program_prints_what_pytorch_printed(program):
     for line, (want, got) in enumerate(zip(expected_lines, got_lines), 1):
         want_tokens, got_tokens = tokens(want), tokens(got)
         assert len(want_tokens) == len(got_tokens) and all(
-            same(a, b) for a, b in zip(want_tokens, got_tokens)), \
-            f"{program.name} output line {line}:\n  PyTorch:     {want}\n  microtensor: {got}"
+            same(a, b) for a, b in zip(want_tokens, got_tokens)
+        ), f"{program.name} output line {line}:\n  PyTorch:     {want}\n  microtensor: {got}"
 
 
 def test_the_port_changes_import_lines_only():
@@ -78,11 +89,14 @@ def test_the_port_changes_import_lines_only():
     into microtensor's, and no other line."""
     assert port("import torch") == "import microtensor as torch"
     assert port("import torch.nn.functional as F") == "import microtensor.nn.functional as F"
-    assert port("from torch.utils.data import DataLoader") == \
-        "from microtensor.utils.data import DataLoader"
+    assert (
+        port("from torch.utils.data import DataLoader")
+        == "from microtensor.utils.data import DataLoader"
+    )
     for program in PROGRAMS:
-        for a, b in zip(program.read_text().splitlines(),
-                        ported(program.read_text()).splitlines(), strict=True):
+        for a, b in zip(
+            program.read_text().splitlines(), ported(program.read_text()).splitlines(), strict=True
+        ):
             if a != b:
                 assert a.startswith(("import torch", "from torch")), b
                 assert b.replace(" as torch", "").replace("microtensor", "torch") == a

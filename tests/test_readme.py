@@ -1,5 +1,6 @@
 """Every Python block of the README runs as written, in order (blocks build on each
 other, as in a notebook), and prints what its comments say it prints."""
+
 import contextlib
 import io
 import pathlib
@@ -33,8 +34,13 @@ def test_readme_block_runs_and_prints_what_its_comments_say(index, printed_by_bl
     code, printed = BLOCKS[index], printed_by_block[index]
     if isinstance(printed, Exception):
         raise printed
-    promised = [m.group(1).strip() for line in code.splitlines() if line.startswith("print(")
-                for m in [re.search(r"#\s*(.*)$", line)] if m]
+    promised = [
+        m.group(1).strip()
+        for line in code.splitlines()
+        if line.startswith("print(")
+        for m in [re.search(r"#\s*(.*)$", line)]
+        if m
+    ]
     for line, comment in zip(printed, promised):
         if comment.startswith(("tensor(", "0", "1", "-", "digraph")):  # a literal, not prose
             assert line == comment
@@ -43,7 +49,7 @@ def test_readme_block_runs_and_prints_what_its_comments_say(index, printed_by_bl
     while lines and lines[-1].startswith("# "):
         trailing.insert(0, lines.pop()[2:])
     if trailing:
-        assert printed[-len(trailing):] == trailing
+        assert printed[-len(trailing) :] == trailing
 
 
 def test_readme_has_python_blocks():

@@ -1,6 +1,7 @@
 """models.registry: one spelling per name, the Python name of what it names, read alike by
 `microtensor train` and `graph`, sweep files and the networks; an old spelling is taken
 as the new one with a RenamedWarning, an unknown one is an error naming the closest."""
+
 import doctest
 import warnings
 
@@ -19,6 +20,7 @@ KINDS = ("data set", "network", "activation", "optimizer", "loss", "init")
 
 
 # -- a name is the Python name of what it names -------------------------------------------
+
 
 @pytest.mark.parametrize("name", registry.DATASETS)
 def test_a_data_set_is_named_after_its_function_in_models_datasets(name):
@@ -56,7 +58,9 @@ def test_an_activation_is_named_after_its_function_or_none(name):
     assert isinstance(module, nn.Module)
     x = mt.tensor([[-1.0, 0.5, 2.0]])
     dim = {"dim": -1} if name in ("softmax", "log_softmax") else {}  # over the features
-    expected = x.numpy(force=True) if name == "none" else getattr(F, name)(x, **dim).numpy(force=True)
+    expected = (
+        x.numpy(force=True) if name == "none" else getattr(F, name)(x, **dim).numpy(force=True)
+    )
     assert module(x).numpy(force=True).tolist() == expected.tolist()
 
 
@@ -72,26 +76,38 @@ def test_old_spellings_name_current_names_and_are_not_names_themselves():
 
 # -- canonical --------------------------------------------------------------------------
 
+
 def test_a_name_is_returned_as_it_is_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [canonical(kind, registry.names(kind)[0]) for kind in KINDS] == [
-            "linear_set", "MLP", "sigmoid", "SGD", "mse_loss", "default"]
+            "linear_set",
+            "MLP",
+            "sigmoid",
+            "SGD",
+            "mse_loss",
+            "default",
+        ]
 
 
-@pytest.mark.parametrize("kind, old", [(kind, old) for kind, renamed in
-                                       registry.RENAMED.items() for old in renamed])
+@pytest.mark.parametrize(
+    "kind, old", [(kind, old) for kind, renamed in registry.RENAMED.items() for old in renamed]
+)
 def test_an_old_spelling_gives_the_new_one_and_says_so(kind, old):
     new = registry.RENAMED[kind][old]
     with pytest.warns(RenamedWarning) as caught:
         assert canonical(kind, old, where="here") == new
-    assert str(caught[0].message) == (f"here: {old!r} is now spelled {new!r} (the old "
-                                      f"spelling still works)")
+    assert str(caught[0].message) == (
+        f"here: {old!r} is now spelled {new!r} (the old spelling still works)"
+    )
 
 
 def test_an_unknown_name_lists_the_names_and_the_closest():
-    with pytest.raises(ValueError, match=r"^'Adma' is not one of \['SGD', 'Adam', 'AdamW', "
-                                         r"'Adagrad', 'RMSprop'\] \(did you mean 'Adam'\?\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^'Adma' is not one of \['SGD', 'Adam', 'AdamW', "
+        r"'Adagrad', 'RMSprop'\] \(did you mean 'Adam'\?\)$",
+    ):
         canonical("optimizer", "Adma")
 
 
@@ -102,16 +118,23 @@ def test_registry_doctests_pass():
 # -- train, graph, sweep files and the networks read the same names -----------------------
 
 TRAIN = ["train", "--out", "x", "--data", "iris", "--model", "MLP"]
-OPTIONS = {"network": ("--model", "model"), "activation": ("--activation", "activation"),
-           "optimizer": ("--optimizer", "optimizer"), "data set": ("--data", "data")}
+OPTIONS = {
+    "network": ("--model", "model"),
+    "activation": ("--activation", "activation"),
+    "optimizer": ("--optimizer", "optimizer"),
+    "data set": ("--data", "data"),
+}
 
 
 @pytest.mark.parametrize("kind", OPTIONS)
 def test_train_takes_every_name_of_its_kinds_and_each_old_spelling(kind):
     option, dest = OPTIONS[kind]
     parser = build_parser()
-    names = [n for n in registry.names(kind) if not (kind == "data set"
-                                                      and registry.DATASETS[n].from_file)]
+    names = [
+        n
+        for n in registry.names(kind)
+        if not (kind == "data set" and registry.DATASETS[n].from_file)
+    ]
     assert [getattr(parser.parse_args([*TRAIN, option, n]), dest) for n in names] == names
     renamed = registry.RENAMED.get(kind, {})
     with pytest.warns(RenamedWarning):
@@ -121,13 +144,22 @@ def test_train_takes_every_name_of_its_kinds_and_each_old_spelling(kind):
 
 def test_graph_takes_every_network():
     parser = build_parser()
-    assert [parser.parse_args(["graph", "--out", "g.svg", "--model", n]).model
-            for n in registry.NETWORKS] == list(registry.NETWORKS)
+    assert [
+        parser.parse_args(["graph", "--out", "g.svg", "--model", n]).model
+        for n in registry.NETWORKS
+    ] == list(registry.NETWORKS)
 
 
-@pytest.mark.parametrize("setting, kind", [("activation", "activation"),
-                                           ("output", "activation"), ("init", "init"),
-                                           ("loss", "loss"), ("optimizer", "optimizer")])
+@pytest.mark.parametrize(
+    "setting, kind",
+    [
+        ("activation", "activation"),
+        ("output", "activation"),
+        ("init", "init"),
+        ("loss", "loss"),
+        ("optimizer", "optimizer"),
+    ],
+)
 def test_a_sweep_setting_takes_every_name_of_its_kind_and_each_old_spelling(setting, kind):
     check = SETTINGS[setting][1]
     assert [check(n, setting) for n in registry.names(kind)] == registry.names(kind)
@@ -144,8 +176,7 @@ def test_a_sweep_takes_the_data_sets_that_give_x_and_y_and_the_two_swept_network
     with pytest.raises(SweepError, match="'digits' is neither"):
         check("digits", "dataset")
     check = SETTINGS["model"][1]
-    assert [check(n, "model") for n in ("MLP", "SoftmaxClassifier")] == ["MLP",
-                                                                          "SoftmaxClassifier"]
+    assert [check(n, "model") for n in ("MLP", "SoftmaxClassifier")] == ["MLP", "SoftmaxClassifier"]
 
 
 @pytest.mark.parametrize("name", registry.INITS)
@@ -156,14 +187,22 @@ def test_the_networks_take_every_init_name(name):
 
 
 def test_an_unknown_init_names_the_choices():
-    with pytest.raises(ValueError, match=r"init must be one of \['default', 'xavier', 'he'\] "
-                                         r"or None, got 'glorot'"):
+    with pytest.raises(
+        ValueError,
+        match=r"init must be one of \['default', 'xavier', 'he'\] "
+        r"or None, got 'glorot'",
+    ):
         networks.MLP([3, 4, 1], init="glorot")
 
 
 def test_train_takes_every_language_model_and_word_list():
     parser = build_parser()
-    got = [(a.model, a.data) for a in (
-        parser.parse_args(["train", "--out", "x", "--model", m, "--data", w])
-        for m in registry.LANGUAGE_MODELS for w in registry.WORD_LISTS)]
+    got = [
+        (a.model, a.data)
+        for a in (
+            parser.parse_args(["train", "--out", "x", "--model", m, "--data", w])
+            for m in registry.LANGUAGE_MODELS
+            for w in registry.WORD_LISTS
+        )
+    ]
     assert got == [(m, w) for m in registry.LANGUAGE_MODELS for w in registry.WORD_LISTS]

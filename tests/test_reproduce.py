@@ -5,6 +5,7 @@ the report's, and the reports' claims that hold at fast scale hold on our number
 These runs take a minute, so conftest.py starts them (`start_in_background`) as soon as
 collection ends: they run on the second core while the other tests run, and these tests
 wait only for what is left of them."""
+
 import atexit
 import json
 import shutil
@@ -21,8 +22,21 @@ from models.experiments.reproduce.common import VERDICTS
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TABLE_HEADER = "| quantity | ours | report | verdict | why |"
-RESULT_KEYS = {"report", "title", "source", "scale", "seconds", "data", "settings", "results",
-               "comparisons", "summary", "figures", "notes", "listings"}
+RESULT_KEYS = {
+    "report",
+    "title",
+    "source",
+    "scale",
+    "seconds",
+    "data",
+    "settings",
+    "results",
+    "comparisons",
+    "summary",
+    "figures",
+    "notes",
+    "listings",
+}
 
 
 _started: dict = {}  # each background run by name: (Popen, its folder)
@@ -36,9 +50,13 @@ def _start(name: str, *args: str, out_exists: bool = False) -> None:
     if out_exists:
         (folder / "out").mkdir()
     with open(folder / "stdout", "w") as stdout, open(folder / "stderr", "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "models", "reproduce", *args,
-                                    "--out", str(folder / "out")], cwd=ROOT, stdout=stdout,
-                                   stderr=stderr, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "models", "reproduce", *args, "--out", str(folder / "out")],
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+        )
     atexit.register(process.kill)  # if no test waited for it
     _started[name] = (process, folder)
 
@@ -60,9 +78,12 @@ def finished(name: str) -> tuple[subprocess.CompletedProcess, Path]:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
-    return subprocess.CompletedProcess(process.args, process.returncode,
-                                       (folder / "stdout").read_text(),
-                                       (folder / "stderr").read_text()), folder / "out"
+    return subprocess.CompletedProcess(
+        process.args,
+        process.returncode,
+        (folder / "stdout").read_text(),
+        (folder / "stderr").read_text(),
+    ), folder / "out"
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +172,12 @@ def test_002_moons_tanh_loss_is_the_reports(fast_run):
 def test_003_trains_every_network_and_conv_configuration(fast_run):
     r = results(fast_run, "003")["results"]
     assert len(r["boundaries"]) == 6
-    assert set(r["convnet"]) == {"relu / xavier / adam 0.005", "sigmoid / he / sgd 0.01",
-                                 "tanh / xavier / adagrad 0.01", "leaky_relu / he / adam 0.005"}
+    assert set(r["convnet"]) == {
+        "relu / xavier / adam 0.005",
+        "sigmoid / he / sgd 0.01",
+        "tanh / xavier / adagrad 0.01",
+        "leaky_relu / he / adam 0.005",
+    }
     assert all(0 <= c["test_accuracy"] <= 1 for c in r["convnet"].values())
 
 
@@ -176,11 +201,11 @@ def test_004_sweeps_are_printed_as_the_homeworks_four_lists(fast_run):
     r = results(fast_run, "004")
     for sweep in ("epochs", "lr", "reg", "sizes"):
         lists = r["results"]["sweeps"][sweep]
-        assert all(len(lists[m]) == len(lists["values"])
-                   for m in ("accuracy", "precision", "recall", "f1"))
+        assert all(
+            len(lists[m]) == len(lists["values"]) for m in ("accuracy", "precision", "recall", "f1")
+        )
     text = (fast_run[1] / "004" / "report.md").read_text()
-    for line in ("accuracy scores: [", "precision scores: [", "recall scores: [",
-                 "f1 scores: ["):
+    for line in ("accuracy scores: [", "precision scores: [", "recall scores: [", "f1 scores: ["):
         assert text.count(line) == 4
 
 

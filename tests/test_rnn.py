@@ -2,14 +2,15 @@
 numpy from PyTorch's documented equations and gate order (LSTM: i, f, g, o; GRU: r, z,
 n), over layers and directions: parameter names and shapes, batch_first, initial
 states, unbatched inputs, dropout between layers, and gradients by finite differences."""
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import given, settings
 from numpy.testing import assert_allclose
 
 import microtensor as mt
-from helpers import leaf
 from microtensor.nn import layers as L
 
 
@@ -47,14 +48,23 @@ def sequence_reference(module, mode, x, h0, c0=None):
         outs = []
         for d in range(dirs):
             sfx = "_reverse" if d else ""
-            p = {k: getattr(module, f"{k}_l{layer}{sfx}").numpy(force=True)
-                 for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            p = {
+                k: getattr(module, f"{k}_l{layer}{sfx}").numpy(force=True)
+                for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            }
             idx = layer * dirs + d
             state = (h0[idx], c0[idx]) if mode == "LSTM" else h0[idx]
             out = [None] * len(x)
-            for t in (range(len(x)) if d == 0 else reversed(range(len(x)))):
-                state = rnn_step(mode, layer_in[t], state, p["weight_ih"], p["weight_hh"],
-                                 p["bias_ih"], p["bias_hh"])
+            for t in range(len(x)) if d == 0 else reversed(range(len(x))):
+                state = rnn_step(
+                    mode,
+                    layer_in[t],
+                    state,
+                    p["weight_ih"],
+                    p["weight_hh"],
+                    p["bias_ih"],
+                    p["bias_hh"],
+                )
                 out[t] = state[0] if mode == "LSTM" else state
             outs.append(np.stack(out))
             hs.append(state[0] if mode == "LSTM" else state)
@@ -67,13 +77,26 @@ MODES = {"RNN": "RNN_TANH", "LSTM": "LSTM", "GRU": "GRU"}
 
 
 @settings(max_examples=12)
-@given(st.sampled_from(list(MODES)), st.integers(1, 2), st.booleans(), st.booleans(),
-       st.booleans(), st.integers(1, 4))
-def test_recurrent_layers_match_the_step_by_step_reference(name, layers, bidirectional,
-                                                           batch_first, with_state, length):
+@given(
+    st.sampled_from(list(MODES)),
+    st.integers(1, 2),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.integers(1, 4),
+)
+def test_recurrent_layers_match_the_step_by_step_reference(
+    name, layers, bidirectional, batch_first, with_state, length
+):
     mt.manual_seed(0)
-    module = getattr(L, name)(3, 4, num_layers=layers, bidirectional=bidirectional,
-                              batch_first=batch_first, dtype=mt.float64)
+    module = getattr(L, name)(
+        3,
+        4,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        dtype=mt.float64,
+    )
     x = randn(length, 2, 3)
     dirs = 2 if bidirectional else 1
     h0, c0 = randn(layers * dirs, 2, 4, seed=1), randn(layers * dirs, 2, 4, seed=2)
@@ -85,8 +108,9 @@ def test_recurrent_layers_match_the_step_by_step_reference(name, layers, bidirec
     inp = x.transpose(1, 0, 2) if batch_first else x
     out, h_n = module(mt.tensor(inp), state)
     ref_out, ref_h, ref_c = sequence_reference(module, MODES[name], x, h0, c0)
-    assert_allclose(out.numpy(force=True), ref_out.transpose(1, 0, 2) if batch_first else ref_out,
-                    atol=1e-12)
+    assert_allclose(
+        out.numpy(force=True), ref_out.transpose(1, 0, 2) if batch_first else ref_out, atol=1e-12
+    )
     if name == "LSTM":
         h_n, c_n = h_n
         assert_allclose(c_n.numpy(force=True), ref_c, atol=1e-12)
@@ -106,12 +130,18 @@ def test_rnn_with_relu_nonlinearity():
 def test_parameters_have_pytorchs_names_shapes_and_order():
     lstm = L.LSTM(3, 5, num_layers=2, bidirectional=True)
     names = [(n, tuple(p.shape)) for n, p in lstm.named_parameters()]
-    assert names[:5] == [("weight_ih_l0", (20, 3)), ("weight_hh_l0", (20, 5)),
-                         ("bias_ih_l0", (20,)), ("bias_hh_l0", (20,)),
-                         ("weight_ih_l0_reverse", (20, 3))]
+    assert names[:5] == [
+        ("weight_ih_l0", (20, 3)),
+        ("weight_hh_l0", (20, 5)),
+        ("bias_ih_l0", (20,)),
+        ("bias_hh_l0", (20,)),
+        ("weight_ih_l0_reverse", (20, 3)),
+    ]
     assert names[8] == ("weight_ih_l1", (20, 10))  # layer 1 reads both directions
-    assert [n for n, _ in L.GRU(2, 3, bias=False).named_parameters()] == ["weight_ih_l0",
-                                                                          "weight_hh_l0"]
+    assert [n for n, _ in L.GRU(2, 3, bias=False).named_parameters()] == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+    ]
     assert L.GRU(2, 3).weight_hh_l0.shape == (9, 3) and L.RNN(2, 3).weight_hh_l0.shape == (3, 3)
 
 
@@ -133,7 +163,9 @@ def test_dropout_between_layers_acts_in_training_only():
     train_a, train_b = lstm(x)[0].numpy(force=True), lstm(x)[0].numpy(force=True)
     lstm.eval()
     eval_out = lstm(x)[0].numpy(force=True)
-    ref = sequence_reference(lstm, "LSTM", x.numpy(force=True), np.zeros((2, 2, 4)), np.zeros((2, 2, 4)))[0]
+    ref = sequence_reference(
+        lstm, "LSTM", x.numpy(force=True), np.zeros((2, 2, 4)), np.zeros((2, 2, 4))
+    )[0]
     assert not np.allclose(train_a, train_b)
     assert_allclose(eval_out, ref, atol=1e-12)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
@@ -149,8 +181,9 @@ def test_recurrent_gradients_match_finite_differences(name):
     mt.testing.check_grads(lambda x, w: module(x)[0] + 0 * w.sum(), x, w)
 
 
-@pytest.mark.parametrize("name, mode", [("RNNCell", "RNN_TANH"), ("LSTMCell", "LSTM"),
-                                        ("GRUCell", "GRU")])
+@pytest.mark.parametrize(
+    "name, mode", [("RNNCell", "RNN_TANH"), ("LSTMCell", "LSTM"), ("GRUCell", "GRU")]
+)
 def test_cells_take_one_step_of_the_reference(name, mode):
     mt.manual_seed(5)
     cell = getattr(L, name)(3, 4, dtype=mt.float64)
@@ -158,23 +191,41 @@ def test_cells_take_one_step_of_the_reference(name, mode):
     state = (h, c) if mode == "LSTM" else h
     args = (mt.tensor(h), mt.tensor(c)) if mode == "LSTM" else mt.tensor(h)
     out = cell(mt.tensor(x), args)
-    ref = rnn_step(mode, x, state, cell.weight_ih.numpy(force=True), cell.weight_hh.numpy(force=True), cell.bias_ih.numpy(force=True),
-                   cell.bias_hh.numpy(force=True))
+    ref = rnn_step(
+        mode,
+        x,
+        state,
+        cell.weight_ih.numpy(force=True),
+        cell.weight_hh.numpy(force=True),
+        cell.bias_ih.numpy(force=True),
+        cell.bias_hh.numpy(force=True),
+    )
     for got, want in zip(out if mode == "LSTM" else [out], ref if mode == "LSTM" else [ref]):
         assert_allclose(got.numpy(force=True), want, atol=1e-12)
     single = cell(mt.tensor(x[0]))  # unbatched, zero state
     zero = (np.zeros(4), np.zeros(4)) if mode == "LSTM" else np.zeros(4)
-    ref = rnn_step(mode, x[0], zero, cell.weight_ih.numpy(force=True), cell.weight_hh.numpy(force=True),
-                   cell.bias_ih.numpy(force=True), cell.bias_hh.numpy(force=True))
-    assert_allclose((single[0] if mode == "LSTM" else single).numpy(force=True),
-                    ref[0] if mode == "LSTM" else ref, atol=1e-12)
+    ref = rnn_step(
+        mode,
+        x[0],
+        zero,
+        cell.weight_ih.numpy(force=True),
+        cell.weight_hh.numpy(force=True),
+        cell.bias_ih.numpy(force=True),
+        cell.bias_hh.numpy(force=True),
+    )
+    assert_allclose(
+        (single[0] if mode == "LSTM" else single).numpy(force=True),
+        ref[0] if mode == "LSTM" else ref,
+        atol=1e-12,
+    )
 
 
 def test_gru_cell_second_derivatives_match_finite_differences():
     mt.manual_seed(6)
     cell = L.GRUCell(2, 2, dtype=mt.float64)
-    mt.testing.check_grads(lambda x, h: cell(x, h), leaf(randn(1, 2)), leaf(randn(1, 2, seed=1)),
-                           order=2)
+    mt.testing.check_grads(
+        lambda x, h: cell(x, h), leaf(randn(1, 2)), leaf(randn(1, 2, seed=1)), order=2
+    )
 
 
 def test_states_of_the_wrong_shape_name_the_expected_one():
@@ -195,7 +246,9 @@ def test_a_sequence_model_learns_to_copy_the_previous_token():
     params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
     opt = mt.optim.Adam(params, lr=0.05)
     seq = mt.tensor(np.random.default_rng(8).integers(0, 4, (16, 6)))
-    target = mt.tensor(np.concatenate([np.zeros((16, 1), np.int64), seq.numpy(force=True)[:, :-1]], 1))
+    target = mt.tensor(
+        np.concatenate([np.zeros((16, 1), np.int64), seq.numpy(force=True)[:, :-1]], 1)
+    )
     for _ in range(60):
         logits = head(lstm(emb(seq))[0])
         loss = mt.nn.functional.cross_entropy(logits.transpose(1, 2), target)

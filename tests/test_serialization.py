@@ -1,4 +1,5 @@
 """mt.save / mt.load: round trips without pickle, and errors that leave the model alone."""
+
 import numpy as np
 import pytest
 
@@ -12,7 +13,10 @@ def make_model(seed=0):
 
 
 def same_params(a, b):
-    return all(np.array_equal(p.numpy(force=True), q.numpy(force=True)) for p, q in zip(a.parameters(), b.parameters()))
+    return all(
+        np.array_equal(p.numpy(force=True), q.numpy(force=True))
+        for p, q in zip(a.parameters(), b.parameters())
+    )
 
 
 def test_a_state_dict_round_trips_through_a_file(tmp_path):
@@ -26,11 +30,16 @@ def test_a_state_dict_round_trips_through_a_file(tmp_path):
 
 
 def test_nested_structures_keep_their_types(tmp_path):
-    obj = {"model": {"w": mt.ones(2, dtype=mt.float64)},
-           "optimizer": {"state": {0: {"step": 3, "exp_avg": np.zeros(2, np.float32)}},
-                         "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0],
-                                           "nesterov": False, "name": None}]},
-           "epoch": 7}
+    obj = {
+        "model": {"w": mt.ones(2, dtype=mt.float64)},
+        "optimizer": {
+            "state": {0: {"step": 3, "exp_avg": np.zeros(2, np.float32)}},
+            "param_groups": [
+                {"lr": 0.1, "betas": (0.9, 0.999), "params": [0], "nesterov": False, "name": None}
+            ],
+        },
+        "epoch": 7,
+    }
     mt.save(obj, tmp_path / "ckpt.npz")
     back = mt.load(tmp_path / "ckpt.npz")
     assert back["epoch"] == 7
@@ -78,21 +87,29 @@ def test_an_npz_from_elsewhere_is_named_as_such(tmp_path):
 
 def test_a_pickle_in_disguise_is_not_executed(tmp_path):
     import pickle
+
     path = tmp_path / "evil.npz"
     path.write_bytes(pickle.dumps({"w": np.ones(2)}))
     with pytest.raises(ValueError, match="not a readable microtensor file"):
         mt.load(path)
 
 
-@pytest.mark.parametrize("edit, message", [  # PyTorch's errors and wording
-    (lambda s: s.pop("layers.0.bias"), r'Missing key\(s\) in state_dict: "layers.0.bias"'),
-    (lambda s: s.__setitem__("extra", mt.ones(1)), r'Unexpected key\(s\) in state_dict: "extra"'),
-    (lambda s: s.__setitem__("layers.1.weight", mt.ones(3, 4)),
-     r"size mismatch for layers.1.weight: copying a param with shape \(3, 4\) from "
-     r"checkpoint, the shape in current model is \(2, 4\)"),
-])
-def test_a_mismatched_state_dict_is_refused_and_leaves_the_model_unchanged(tmp_path, edit,
-                                                                           message):
+@pytest.mark.parametrize(
+    "edit, message",
+    [  # PyTorch's errors and wording
+        (lambda s: s.pop("layers.0.bias"), r'Missing key\(s\) in state_dict: "layers.0.bias"'),
+        (
+            lambda s: s.__setitem__("extra", mt.ones(1)),
+            r'Unexpected key\(s\) in state_dict: "extra"',
+        ),
+        (
+            lambda s: s.__setitem__("layers.1.weight", mt.ones(3, 4)),
+            r"size mismatch for layers.1.weight: copying a param with shape \(3, 4\) from "
+            r"checkpoint, the shape in current model is \(2, 4\)",
+        ),
+    ],
+)
+def test_a_mismatched_state_dict_is_refused_and_leaves_the_model_unchanged(tmp_path, edit, message):
     model = make_model(0)
     before = [p.numpy(force=True).copy() for p in model.parameters()]
     state = {k: v for k, v in make_model(1).state_dict().items()}
@@ -120,7 +137,9 @@ def test_non_strict_loading_reports_missing_and_unexpected_keys():
     state["extra"] = mt.ones(1)
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["layers.0.bias"] and unexpected == ["extra"]
-    np.testing.assert_array_equal(model.layers[1].weight.numpy(force=True), state["layers.1.weight"].numpy(force=True))
+    np.testing.assert_array_equal(
+        model.layers[1].weight.numpy(force=True), state["layers.1.weight"].numpy(force=True)
+    )
 
 
 def test_a_save_interrupted_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """Tensor construction, dtypes, factories, seeding, conversions, repr and operators."""
+
 import numpy as np
 import pytest
 
@@ -37,7 +38,7 @@ def test_python_scalars_never_upcast_a_tensor():
     x = mt.tensor([1.0, 2.0])  # float32
     assert (x * 2.5).dtype == np.float32
     assert (3 - x).dtype == np.float32
-    assert (x ** 2).dtype == np.float32
+    assert (x**2).dtype == np.float32
 
 
 def test_tensor_promotion_follows_pytorch():
@@ -98,10 +99,11 @@ def test_attributes_and_conversions():
 
 
 def test_repr_looks_like_pytorch():
-    assert repr(mt.tensor([2.0, 4.0, 6.0], requires_grad=True)) == \
-        "tensor([2., 4., 6.], requires_grad=True)"
-    assert repr(mt.tensor([1.5], dtype=mt.float64)) == \
-        "tensor([1.5000], dtype=microtensor.float64)"
+    assert (
+        repr(mt.tensor([2.0, 4.0, 6.0], requires_grad=True))
+        == "tensor([2., 4., 6.], requires_grad=True)"
+    )
+    assert repr(mt.tensor([1.5], dtype=mt.float64)) == "tensor([1.5000], dtype=microtensor.float64)"
     y = mt.tensor([1.0], requires_grad=True) * 2
     assert repr(y) == "tensor([2.], grad_fn=<MulBackward0>)"
 
@@ -112,8 +114,8 @@ def test_operators_and_their_reflected_forms():
     np.testing.assert_allclose((1 - x).numpy(force=True), [0, -1])
     np.testing.assert_allclose((2 * x).numpy(force=True), [2, 4])
     np.testing.assert_allclose((2 / x).numpy(force=True), [2, 1])
-    np.testing.assert_allclose((2 ** x).numpy(force=True), [2, 4])
-    np.testing.assert_allclose((x ** 2).numpy(force=True), [1, 4])
+    np.testing.assert_allclose((2**x).numpy(force=True), [2, 4])
+    np.testing.assert_allclose((x**2).numpy(force=True), [1, 4])
     np.testing.assert_allclose((-x).numpy(force=True), [-1, -2])
     np.testing.assert_allclose((np.array([1.0, 1.0]) + x).numpy(force=True), [2, 3])
     assert isinstance(np.array([1.0, 1.0]) * x, mt.Tensor)

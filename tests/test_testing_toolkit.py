@@ -1,16 +1,17 @@
 """The testing toolkit's specification: check_grads, gradcheck, gradgradcheck and the
 hypothesis strategies do what their docstrings promise, and their errors say what went
 wrong and where."""
+
 from __future__ import annotations
 
 import re
 
 import numpy as np
 import pytest
+from helpers import leaf
 from hypothesis import find, given, settings
 
 import microtensor as mt
-from helpers import leaf
 from microtensor.testing import GradcheckError, check_grads, gradcheck, gradgradcheck
 from microtensor.testing import strategies as mst
 
@@ -48,11 +49,13 @@ class Sin(mt.autograd.Function):
 
 def scaled_sin(factor: float):
     """Sin whose backward is multiplied by `factor` (1 is right)."""
+
     class ScaledSin(Sin):
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
             return grad * x.cos() * factor
+
     return ScaledSin
 
 
@@ -105,7 +108,7 @@ class DetachedCube(mt.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     def backward(ctx, grad):
@@ -128,8 +131,7 @@ class RawNumpyCube(DetachedCube):
 def test_a_correct_function_passes_at_orders_1_to_3_in_both_modes(name, order):
     fn, inputs = CORRECT[name]
     report = check_grads(fn, *inputs(), order=order)
-    assert str(report) == "\n".join(f"order {k}: full, directional"
-                                    for k in range(1, order + 1))
+    assert str(report) == "\n".join(f"order {k}: full, directional" for k in range(1, order + 1))
 
 
 @pytest.mark.parametrize("mode", ["full", "directional"])
@@ -140,8 +142,10 @@ def test_the_report_lists_each_order_with_the_modes_that_ran(mode):
 
 
 def test_a_correct_user_function_passes_to_order_3():
-    assert str(check_grads(Sin.apply, randn(3), order=3, modes=("full",))) == \
-        "order 1: full\norder 2: full\norder 3: full"
+    assert (
+        str(check_grads(Sin.apply, randn(3), order=3, modes=("full",)))
+        == "order 1: full\norder 2: full\norder 3: full"
+    )
 
 
 def test_full_mode_is_skipped_above_full_limit_and_directional_still_runs():
@@ -175,8 +179,9 @@ def test_the_error_names_input_output_worst_index_values_ratio_and_hint():
     with pytest.raises(GradcheckError) as err:
         check_grads(scaled_sin(-1).apply, x, modes=("full",))
     message = str(err.value)
-    assert message.startswith("order 1: wrong gradient for input 0 (shape (2, 2)), "
-                              "output 0 (shape (2, 2))\n")
+    assert message.startswith(
+        "order 1: wrong gradient for input 0 (shape (2, 2)), output 0 (shape (2, 2))\n"
+    )
     assert "worst entry: d out[1, 0] / d in[1, 0]" in message
     assert f"analytic = {-float(np.cos(0.1))!r}, numeric = 0.9950041" in message
     assert "ratio = -1\n" in message
@@ -184,13 +189,16 @@ def test_the_error_names_input_output_worst_index_values_ratio_and_hint():
     assert "hint: a ratio of -1 means a flipped sign" in message
 
 
-@pytest.mark.parametrize("factor, ratio, hint", [
-    (-1.0, "-1", "flipped sign"),
-    (2.0, "2", "counted twice"),
-    (0.5, "0.5", "missing factor 2"),
-    (0.0, "0", "the analytic gradient is zero"),
-    (1.3, "1.3", "compare the VJP's formula with the derivative of the forward"),
-])
+@pytest.mark.parametrize(
+    "factor, ratio, hint",
+    [
+        (-1.0, "-1", "flipped sign"),
+        (2.0, "2", "counted twice"),
+        (0.5, "0.5", "missing factor 2"),
+        (0.0, "0", "the analytic gradient is zero"),
+        (1.3, "1.3", "compare the VJP's formula with the derivative of the forward"),
+    ],
+)
 def test_the_hint_reads_the_ratio(factor, ratio, hint):
     with pytest.raises(GradcheckError) as err:
         check_grads(scaled_sin(factor).apply, leaf([0.3, -1.1]))
@@ -216,13 +224,16 @@ def test_the_error_names_the_output_at_fault_among_several():
     assert "flipped sign" in str(err.value)
 
 
-def test_a_gradient_of_the_wrong_shape_is_reported_as_a_missing_broadcast_reduction(
-        monkeypatch):
+def test_a_gradient_of_the_wrong_shape_is_reported_as_a_missing_broadcast_reduction(monkeypatch):
     # Primitive VJPs leave broadcasting to the engine's one reduction: drop it.
     monkeypatch.setattr(mt.autograd._ArrayNS, "sum_to", staticmethod(lambda g, shape: g))
-    with pytest.raises(GradcheckError, match=re.escape(
+    with pytest.raises(
+        GradcheckError,
+        match=re.escape(
             "gradient for input 1 has shape (2, 3), but the input has shape (3,): a missing "
-            "broadcast reduction")):
+            "broadcast reduction"
+        ),
+    ):
         check_grads(lambda a, b: a * b, randn(2, 3), randn(3, seed=1))
 
 
@@ -238,9 +249,13 @@ def test_a_function_returning_a_gradient_of_the_wrong_shape_is_stopped_by_the_en
             a, b = ctx.saved_tensors
             return grad * b, grad * a  # b was broadcast: its gradient needs a sum
 
-    with pytest.raises(RuntimeError, match=re.escape(
+    with pytest.raises(
+        RuntimeError,
+        match=re.escape(
             "NoReduction.backward returned a gradient of shape (2, 3) for input 1, which "
-            "has shape (3,)")):
+            "has shape (3,)"
+        ),
+    ):
         check_grads(NoReduction.apply, randn(2, 3), randn(3, seed=1))
 
 
@@ -255,8 +270,10 @@ def test_directional_mode_catches_a_transposed_gradient_of_a_300x300_matmul():
     with pytest.raises(GradcheckError) as err:
         check_grads(TransposedMatMul.apply, a, b)
     message = str(err.value)
-    assert message.startswith("order 1: wrong gradient for input 1 (shape (300, 300)), "
-                              "output 0 (shape (300, 300)), along a random direction\n")
+    assert message.startswith(
+        "order 1: wrong gradient for input 1 (shape (300, 300)), "
+        "output 0 (shape (300, 300)), along a random direction\n"
+    )
     assert "vᵀJu analytic = " in message and "modes=('full',)" in message
 
 
@@ -307,6 +324,7 @@ def dtype_recorder(seen: list):
     def fn(x):
         seen.append(x.dtype)
         return x.sin() * x
+
     return fn
 
 
@@ -342,27 +360,36 @@ def test_full_mode_checks_an_input_that_is_not_c_contiguous():
 
 
 # ---------------------------------------------------------------------- bad arguments
-@pytest.mark.parametrize("kwargs, message", [
-    ({"order": 4}, "check_grads: order must be 1, 2 or 3, got 4"),
-    ({"order": 0}, "check_grads: order must be 1, 2 or 3, got 0"),
-    ({"modes": ("full", "forward")}, "check_grads: modes are 'full' and 'directional', got "
-                                     "('full', 'forward')"),
-    ({"modes": ()}, "check_grads: modes are 'full' and 'directional', got ()"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"order": 4}, "check_grads: order must be 1, 2 or 3, got 4"),
+        ({"order": 0}, "check_grads: order must be 1, 2 or 3, got 0"),
+        (
+            {"modes": ("full", "forward")},
+            "check_grads: modes are 'full' and 'directional', got ('full', 'forward')",
+        ),
+        ({"modes": ()}, "check_grads: modes are 'full' and 'directional', got ()"),
+    ],
+)
 def test_a_bad_order_or_mode_is_a_value_error_saying_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         check_grads(sin_times_x, randn(3), **kwargs)
 
 
 def test_no_input_requiring_grad_is_a_value_error():
-    with pytest.raises(ValueError, match="check_grads: no input requires grad, so there is "
-                                         "nothing to check"):
+    with pytest.raises(
+        ValueError, match="check_grads: no input requires grad, so there is nothing to check"
+    ):
         check_grads(sin_times_x, mt.tensor(np.ones(3)))
 
 
 def test_an_unknown_domain_is_a_value_error_listing_the_known_ones():
-    with pytest.raises(ValueError, match=r"arrays: unknown domain 'complex'; pick one of "
-                                         r"\[.*'positive'.*\], or give bounds"):
+    with pytest.raises(
+        ValueError,
+        match=r"arrays: unknown domain 'complex'; pick one of "
+        r"\[.*'positive'.*\], or give bounds",
+    ):
         mst.arrays(domain="complex")
 
 

@@ -1,5 +1,6 @@
 """Grad mode belongs to the thread, as in PyTorch: no_grad in one thread, or a backward
 running there, never stops another thread's ops from recording."""
+
 import threading
 
 import numpy as np
@@ -97,8 +98,7 @@ def test_two_threads_training_two_models_match_training_them_one_after_the_other
     for i, m in enumerate(serial):
         _train(m, seed=10 + i)
     concurrent = [_model(1), _model(2)]
-    threads = [threading.Thread(target=_train, args=(m, 10 + i))
-               for i, m in enumerate(concurrent)]
+    threads = [threading.Thread(target=_train, args=(m, 10 + i)) for i, m in enumerate(concurrent)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,5 +1,6 @@
 """models.training: fit is seeded and reproducible, follows its scheduler and early
 stopping, and its metrics are scikit-learn's on the model's predictions."""
+
 import doctest
 import io
 import json
@@ -22,12 +23,22 @@ def moons_run(seed=0, epochs=6, **kw):
     opt = mt.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     X, y = moons(96, noise=0.2, seed=0)
     kw.setdefault("val_data", moons(48, noise=0.2, seed=1))
-    history = fit(net, (X, y), loss=F.cross_entropy, optimizer=opt, epochs=epochs,
-                  batch_size=16, seed=seed, progress=False, **kw)
+    history = fit(
+        net,
+        (X, y),
+        loss=F.cross_entropy,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=16,
+        seed=seed,
+        progress=False,
+        **kw,
+    )
     return net, history
 
 
 # -- reproducibility -----------------------------------------------------------------
+
 
 def test_same_seed_gives_the_same_history_to_the_last_digit():
     _, a = moons_run(seed=1, metrics=["accuracy", "f1"])
@@ -44,8 +55,15 @@ def test_full_batch_fit_is_the_hand_written_gradient_descent_loop():
     l2_sum = lambda out, y: F.l2_loss(out, y, reduction="sum")
     mt.manual_seed(0)
     net = MLP([2, 5, 5, 1], activations="sigmoid", output="sigmoid")
-    history = fit(net, (X, Y), loss=l2_sum, epochs=50, batch_size=None, progress=False,
-                  optimizer=mt.optim.SGD(net.parameters(), lr=0.1))
+    history = fit(
+        net,
+        (X, Y),
+        loss=l2_sum,
+        epochs=50,
+        batch_size=None,
+        progress=False,
+        optimizer=mt.optim.SGD(net.parameters(), lr=0.1),
+    )
     mt.manual_seed(0)
     net = MLP([2, 5, 5, 1], activations="sigmoid", output="sigmoid")
     opt = mt.optim.SGD(net.parameters(), lr=0.1)
@@ -68,8 +86,16 @@ def test_log_every_records_every_kth_epoch_and_the_last():
 
 def test_history_records_loss_metrics_val_and_lr():
     _, history = moons_run(epochs=2, metrics=["accuracy", "precision"])
-    assert list(history.records) == ["epoch", "lr", "loss", "accuracy", "precision",
-                                    "val_loss", "val_accuracy", "val_precision"]
+    assert list(history.records) == [
+        "epoch",
+        "lr",
+        "loss",
+        "accuracy",
+        "precision",
+        "val_loss",
+        "val_accuracy",
+        "val_precision",
+    ]
     assert history.last["epoch"] == 2
     assert json.loads(json.dumps(history.to_dict()))["records"] == history.records
 
@@ -81,13 +107,22 @@ def test_history_names_what_it_has_when_asked_for_what_it_has_not():
 
 # -- scheduler and early stopping ----------------------------------------------------
 
+
 def test_scheduler_steps_once_per_epoch():
     mt.manual_seed(0)
     net = MLP([2, 3, 1], output="sigmoid")
     opt = mt.optim.SGD(net.parameters(), lr=0.1)
     sched = mt.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    history = fit(net, xor_easy(), loss=F.mse_loss, optimizer=opt, epochs=5, batch_size=8,
-                  scheduler=sched, progress=False)
+    history = fit(
+        net,
+        xor_easy(),
+        loss=F.mse_loss,
+        optimizer=opt,
+        epochs=5,
+        batch_size=8,
+        scheduler=sched,
+        progress=False,
+    )
     assert history["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025]
     assert sched.last_epoch == 5
 
@@ -98,8 +133,17 @@ def test_reduce_lr_on_plateau_is_given_the_validation_loss():
     opt = mt.optim.SGD(net.parameters(), lr=0.5)
     sched = mt.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
     X, y = moons(64, seed=0)
-    history = fit(net, (X, y), loss=F.cross_entropy, optimizer=opt, epochs=6, batch_size=16,
-                  val_data=(X[:20], 1 - y[:20]), scheduler=sched, progress=False)
+    history = fit(
+        net,
+        (X, y),
+        loss=F.cross_entropy,
+        optimizer=opt,
+        epochs=6,
+        batch_size=16,
+        val_data=(X[:20], 1 - y[:20]),
+        scheduler=sched,
+        progress=False,
+    )
     assert sched.best in history["val_loss"]
     assert history["lr"][-1] < 0.5
 
@@ -108,17 +152,28 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
     mt.manual_seed(0)
     net = SoftmaxClassifier([2, 8, 2])
     opt = mt.optim.SGD(net.parameters(), lr=0.0)  # nothing changes: no epoch improves
-    history = fit(net, moons(32), loss=F.cross_entropy, optimizer=opt, epochs=50,
-                  batch_size=8, val_data=moons(16, seed=1), progress=False,
-                  early_stopping=EarlyStopping(patience=3))
+    history = fit(
+        net,
+        moons(32),
+        loss=F.cross_entropy,
+        optimizer=opt,
+        epochs=50,
+        batch_size=8,
+        val_data=moons(16, seed=1),
+        progress=False,
+        early_stopping=EarlyStopping(patience=3),
+    )
     assert history["epoch"] == [1, 2, 3, 4]
     assert history.stopped_early and history.best_epoch == 1
 
 
 def test_early_stopping_restores_the_weights_of_the_best_epoch():
     X, y = moons(64, noise=0.1, seed=0)
-    net, history = moons_run(epochs=40, val_data=(X, 1 - y),  # learning y makes 1 - y worse
-                             early_stopping=EarlyStopping(patience=2))
+    net, history = moons_run(
+        epochs=40,
+        val_data=(X, 1 - y),  # learning y makes 1 - y worse
+        early_stopping=EarlyStopping(patience=2),
+    )
     assert history.stopped_early and len(history["epoch"]) < 40
     best = history["epoch"].index(history.best_epoch)
     assert history["val_loss"][-1] > history["val_loss"][best]
@@ -127,12 +182,14 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch():
 
 
 def test_early_stopping_on_a_val_metric_needs_val_data():
-    with pytest.raises(ValueError, match="monitors 'val_loss', which is not recorded.*"
-                                         "pass val_data"):
+    with pytest.raises(
+        ValueError, match="monitors 'val_loss', which is not recorded.*pass val_data"
+    ):
         moons_run(val_data=None, early_stopping=EarlyStopping())
 
 
 # -- metrics are sklearn's -----------------------------------------------------------
+
 
 def test_evaluate_binary_metrics_equal_sklearns_on_the_predictions():
     net, _ = moons_run(epochs=3)
@@ -151,8 +208,7 @@ def test_evaluate_multiclass_metrics_are_macro_averages():
     mt.manual_seed(0)
     net = SoftmaxClassifier([4, 8, 3])
     opt = mt.optim.Adam(net.parameters(), lr=0.05)
-    fit(net, (X, y), loss=F.cross_entropy, optimizer=opt, epochs=20, batch_size=32,
-        progress=False)
+    fit(net, (X, y), loss=F.cross_entropy, optimizer=opt, epochs=20, batch_size=32, progress=False)
     pred = predict(net, X)
     got = evaluate(net, (X, y), F.cross_entropy, ["precision", "recall", "f1"])
     assert got["precision"] == skm.precision_score(y, pred, average="macro", zero_division=0)
@@ -178,8 +234,7 @@ def test_float_and_one_hot_targets_become_class_labels():
     by_index = evaluate(net, (X, labels), metrics=["accuracy"])
     assert evaluate(net, (X, np.eye(2)[labels]), metrics=["accuracy"]) == by_index
     net1 = mt.nn.Linear(2, 1)
-    assert (evaluate(net1, (X, labels.astype(float)[:, None]))
-            == evaluate(net1, (X, labels)))
+    assert evaluate(net1, (X, labels.astype(float)[:, None])) == evaluate(net1, (X, labels))
 
 
 def test_fit_train_metrics_are_those_of_the_epochs_forward_pass():
@@ -187,19 +242,34 @@ def test_fit_train_metrics_are_those_of_the_epochs_forward_pass():
     mt.manual_seed(0)
     net = MLP([2, 5, 1], output="sigmoid")
     before = skm.accuracy_score(Y[:, 0], predict(net, X))
-    history = fit(net, (X, Y), loss=F.mse_loss, optimizer=mt.optim.SGD(net.parameters(), 0.1),
-                  epochs=1, batch_size=None, progress=False)
+    history = fit(
+        net,
+        (X, Y),
+        loss=F.mse_loss,
+        optimizer=mt.optim.SGD(net.parameters(), 0.1),
+        epochs=1,
+        batch_size=None,
+        progress=False,
+    )
     assert history["accuracy"] == [before]
 
 
 def test_fit_trains_a_conv_net_on_images():
     from models import ConvNet, digits
+
     X_train, X_test, y_train, y_test = digits()
     mt.manual_seed(0)
     net = ConvNet(in_shape=(1, 8, 8), channels=(4, 8), hidden=16, dropout=0.25)
-    history = fit(net, (X_train[:256], y_train[:256]), loss=F.cross_entropy, epochs=2,
-                  batch_size=64, optimizer=mt.optim.Adam(net.parameters(), lr=0.01),
-                  val_data=(X_test, y_test), progress=False)
+    history = fit(
+        net,
+        (X_train[:256], y_train[:256]),
+        loss=F.cross_entropy,
+        epochs=2,
+        batch_size=64,
+        optimizer=mt.optim.Adam(net.parameters(), lr=0.01),
+        val_data=(X_test, y_test),
+        progress=False,
+    )
     assert history["val_loss"][1] < history["val_loss"][0]
     assert predict(net, X_test).shape == (len(X_test),)
 
@@ -214,15 +284,23 @@ def test_fit_sends_the_confusion_matrix_to_evaluate():
         moons_run(metrics=["confusion_matrix"])
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"epochs": 0}, "epochs must be a positive int"),
-    ({"batch_size": 0}, "batch_size must be a positive int or None"),
-    ({"log_every": 0}, "log_every must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"epochs": 0}, "epochs must be a positive int"),
+        ({"batch_size": 0}, "batch_size must be a positive int or None"),
+        ({"log_every": 0}, "log_every must be a positive int"),
+    ],
+)
 def test_fit_rejects_bad_counts(kw, message):
     net = MLP([2, 1])
-    args = dict(loss=F.mse_loss, optimizer=mt.optim.SGD(net.parameters(), 0.1), epochs=1,
-                batch_size=1, progress=False)
+    args = dict(
+        loss=F.mse_loss,
+        optimizer=mt.optim.SGD(net.parameters(), 0.1),
+        epochs=1,
+        batch_size=1,
+        progress=False,
+    )
     args.update(kw)
     with pytest.raises(ValueError, match=message):
         fit(net, xor_easy(), **args)
@@ -231,25 +309,41 @@ def test_fit_rejects_bad_counts(kw, message):
 def test_fit_rejects_data_that_is_not_a_pair():
     net = MLP([2, 1])
     with pytest.raises(ValueError, match="inputs and targets \\(2 items\\), got 3"):
-        fit(net, (1, 2, 3), loss=F.mse_loss, optimizer=mt.optim.SGD(net.parameters(), 0.1),
-            epochs=1, batch_size=1)
+        fit(
+            net,
+            (1, 2, 3),
+            loss=F.mse_loss,
+            optimizer=mt.optim.SGD(net.parameters(), 0.1),
+            epochs=1,
+            batch_size=1,
+        )
 
 
 # -- progress bar --------------------------------------------------------------------
+
 
 class FakeTerminal(io.StringIO):
     def isatty(self):
         return True
 
 
-@pytest.mark.parametrize("stream, progress, shown", [
-    (FakeTerminal, True, True), (FakeTerminal, False, False), (io.StringIO, True, False)])
+@pytest.mark.parametrize(
+    "stream, progress, shown",
+    [(FakeTerminal, True, True), (FakeTerminal, False, False), (io.StringIO, True, False)],
+)
 def test_progress_bar_only_on_a_terminal_and_when_asked(monkeypatch, stream, progress, shown):
     err = stream()
     monkeypatch.setattr("sys.stderr", err)
     net = MLP([2, 1], output="sigmoid")
-    fit(net, xor_easy(), loss=F.mse_loss, optimizer=mt.optim.SGD(net.parameters(), 0.1),
-        epochs=3, batch_size=None, progress=progress)
+    fit(
+        net,
+        xor_easy(),
+        loss=F.mse_loss,
+        optimizer=mt.optim.SGD(net.parameters(), 0.1),
+        epochs=3,
+        batch_size=None,
+        progress=progress,
+    )
     assert ("3/3" in err.getvalue()) == shown
 
 
@@ -262,6 +356,7 @@ def test_the_progress_bar_shows_in_a_jupyter_kernel_though_stderr_is_no_terminal
     import types
 
     from models.training import _progress_enabled
+
     monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
     ipython = types.ModuleType("IPython")
     ipython.get_ipython = lambda: None  # imported, but no shell: a plain script

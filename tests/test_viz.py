@@ -1,6 +1,7 @@
 """Graph drawing (microtensor.viz): the DOT text of known graphs, read back node by node
 and edge by edge; real renders with the `dot` program; collapse and max_nodes; NaN in
 red; a missing `dot` program; and drawing that leaves graphs and gradients alone."""
+
 import re
 import shutil
 import subprocess
@@ -15,8 +16,10 @@ import microtensor as mt
 from microtensor import nn, viz
 
 ROOT = Path(__file__).resolve().parent.parent
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz `dot` "
-                               "program is not installed (CI installs it)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="the Graphviz `dot` program is not installed (CI installs it)",
+)
 
 # ---------------------------------------------------------------- a small DOT reader
 _NODE = re.compile(r"^(\w+) \[(.*)\]$")
@@ -26,8 +29,10 @@ _ATTR = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 def _attrs(text):
     unescape = {"n": "\n", '"': '"', "\\": "\\"}
-    return {k: re.sub(r"\\(.)", lambda m: unescape.get(m.group(1), m.group(1)), v)
-            for k, v in _ATTR.findall(text or "")}
+    return {
+        k: re.sub(r"\\(.)", lambda m: unescape.get(m.group(1), m.group(1)), v)
+        for k, v in _ATTR.findall(text or "")
+    }
 
 
 class Dot:
@@ -102,11 +107,22 @@ def test_x_times_y_plus_z_draws_leaves_ops_and_output_with_edges_along_the_data(
     d = dot_of(x * y + z, params={"x": x, "y": y, "z": z})
     assert d.heads() == ["add", "mul", "output", "x", "y", "z"]
     shapes = {d.lines(n)[0]: d.nodes[n]["shape"] for n in d.nodes}
-    assert shapes == {"x": "box", "y": "box", "z": "note", "mul": "ellipse",
-                      "add": "ellipse", "output": "doubleoctagon"}
+    assert shapes == {
+        "x": "box",
+        "y": "box",
+        "z": "note",
+        "mul": "ellipse",
+        "add": "ellipse",
+        "output": "doubleoctagon",
+    }
     assert all(d.lines(n)[1] == "(2,)" for n in d.nodes)
-    assert d.edge_names() == [("add", "output"), ("mul", "add"), ("x", "mul"),
-                              ("y", "mul"), ("z", "add")]
+    assert d.edge_names() == [
+        ("add", "output"),
+        ("mul", "add"),
+        ("x", "mul"),
+        ("y", "mul"),
+        ("z", "add"),
+    ]
 
 
 def test_the_four_roles_have_four_fill_colours():
@@ -121,15 +137,30 @@ def test_a_diamond_draws_the_shared_op_once_with_two_edges_out():
     h = x * 2
     d = dot_of(h.sin() + h.cos(), params={"x": x})
     assert d.heads() == ["add", "cos", "mul(·, 2)", "output", "sin", "x"]
-    assert d.edge_names() == [("add", "output"), ("cos", "add"), ("mul(·, 2)", "cos"),
-                              ("mul(·, 2)", "sin"), ("sin", "add"), ("x", "mul(·, 2)")]
+    assert d.edge_names() == [
+        ("add", "output"),
+        ("cos", "add"),
+        ("mul(·, 2)", "cos"),
+        ("mul(·, 2)", "sin"),
+        ("sin", "add"),
+        ("x", "mul(·, 2)"),
+    ]
 
 
 def test_a_two_layer_mlp_names_its_parameters_and_its_input():
     net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     d = dot_of(net, mt.zeros(4, 2))
-    assert d.heads() == ["0.bias", "0.weight", "2.bias", "2.weight", "input", "linear",
-                         "linear", "output", "tanh"]
+    assert d.heads() == [
+        "0.bias",
+        "0.weight",
+        "2.bias",
+        "2.weight",
+        "input",
+        "linear",
+        "linear",
+        "output",
+        "tanh",
+    ]
     linears = [n for n in d.nodes if d.lines(n)[0] == "linear"]
     first, second = sorted(linears, key=lambda n: d.lines(n)[1])[::-1]  # (4, 3), (4, 1)
     assert d.lines(first) == ["linear", "(4, 3)"] and d.lines(second) == ["linear", "(4, 1)"]
@@ -137,10 +168,18 @@ def test_a_two_layer_mlp_names_its_parameters_and_its_input():
     assert d.lines(d.named("0.weight")) == ["0.weight", "(3, 2)"]
     assert d.nodes[d.named("0.weight")]["shape"] == "box"
     assert d.nodes[inp]["shape"] == "note" and d.lines(inp) == ["input", "(4, 2)"]
-    assert sorted((t, h) for t, h, _ in d.edges) == sorted([
-        (inp, first), (d.named("0.weight"), first), (d.named("0.bias"), first),
-        (first, tanh), (tanh, second), (d.named("2.weight"), second),
-        (d.named("2.bias"), second), (second, out)])
+    assert sorted((t, h) for t, h, _ in d.edges) == sorted(
+        [
+            (inp, first),
+            (d.named("0.weight"), first),
+            (d.named("0.bias"), first),
+            (first, tanh),
+            (tanh, second),
+            (d.named("2.weight"), second),
+            (d.named("2.bias"), second),
+            (second, out),
+        ]
+    )
     assert d.label() == "Sequential, input (4, 2)"
 
 
@@ -181,12 +220,12 @@ def test_a_custom_function_is_drawn_under_its_class_name():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x**3
 
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
-            return grad * 3 * x ** 2
+            return grad * 3 * x**2
 
     x = mt.tensor([1.0, 2.0], requires_grad=True)
     d = dot_of(Cube.apply(x).sum(), params={"x": x})
@@ -238,16 +277,16 @@ def test_collapse_cluster_draws_one_cluster_per_layer_named_after_it():
     d = dot_of(net, mt.zeros(1, 3), collapse="cluster")
     assert [c["label"] for c in d.clusters] == [f"{i}: Linear" for i in range(10)]
     for i, c in enumerate(d.clusters):
-        assert sorted(d.lines(n)[0] for n in c["nodes"]) == [f"{i}.bias", f"{i}.weight",
-                                                            "linear"]
+        assert sorted(d.lines(n)[0] for n in c["nodes"]) == [f"{i}.bias", f"{i}.weight", "linear"]
     assert "input" not in [d.lines(n)[0] for c in d.clusters for n in c["nodes"]]
 
 
 def test_collapse_fold_draws_one_node_per_layer_and_hides_its_parameters():
     d = dot_of(_ten_layers(), mt.zeros(1, 3), collapse="fold")
     folded = [n for n in d.nodes if d.nodes[n]["shape"] == "box3d"]
-    assert [d.lines(n) for n in folded] == [[f"{i}: Linear", "(1, 3)", "1 op, 12 parameters"]
-                                            for i in range(10)]
+    assert [d.lines(n) for n in folded] == [
+        [f"{i}: Linear", "(1, 3)", "1 op, 12 parameters"] for i in range(10)
+    ]
     assert d.heads() == sorted(["input", "output"] + [f"{i}: Linear" for i in range(10)])
     chain = ["input"] + [f"{i}: Linear" for i in range(10)] + ["output"]
     assert d.edge_names() == sorted(zip(chain, chain[1:]))
@@ -255,11 +294,20 @@ def test_collapse_fold_draws_one_node_per_layer_and_hides_its_parameters():
 
 def test_each_call_of_a_shared_module_gets_its_own_cluster():
     from models import ConvNet
+
     d = dot_of(ConvNet((1, 8, 8)), mt.zeros(1, 1, 8, 8), collapse="cluster")
     labels = [c["label"] for c in d.clusters]
-    assert labels == ["conv1: Conv2d", "act: ReLU", "conv2: Conv2d",
-                      "conv2_drop: Dropout", "act: ReLU", "fc1: Linear", "act: ReLU",
-                      "drop: Dropout", "fc2: Linear"]
+    assert labels == [
+        "conv1: Conv2d",
+        "act: ReLU",
+        "conv2: Conv2d",
+        "conv2_drop: Dropout",
+        "act: ReLU",
+        "fc1: Linear",
+        "act: ReLU",
+        "drop: Dropout",
+        "fc2: Linear",
+    ]
     assert d.lines(d.named("input")) == ["input", "(1, 1, 8, 8)"]
 
 
@@ -268,9 +316,13 @@ def test_nested_modules_draw_nested_clusters():
     net = nn.Sequential(block(), block())
     d = dot_of(net, mt.zeros(1, 2), collapse="cluster")
     assert [(c["label"], c["parent"]) for c in d.clusters] == [
-        ("0: Sequential", None), ("0.0: Linear", "0: Sequential"),
-        ("0.1: Tanh", "0: Sequential"), ("1: Sequential", None),
-        ("1.0: Linear", "1: Sequential"), ("1.1: Tanh", "1: Sequential")]
+        ("0: Sequential", None),
+        ("0.0: Linear", "0: Sequential"),
+        ("0.1: Tanh", "0: Sequential"),
+        ("1: Sequential", None),
+        ("1.0: Linear", "1: Sequential"),
+        ("1.1: Tanh", "1: Sequential"),
+    ]
 
 
 def test_max_nodes_folds_the_deepest_modules_first_and_says_so():
@@ -281,8 +333,9 @@ def test_max_nodes_folds_the_deepest_modules_first_and_says_so():
     d = dot_of(net, mt.zeros(1, 2), collapse="cluster", max_nodes=15)
     assert len(d.nodes) <= 15
     folded = sorted(d.lines(n)[0] for n in d.nodes if d.nodes[n]["shape"] == "box3d")
-    assert folded == sorted([f"{i}.0: Linear" for i in range(5)]
-                            + [f"{i}.1: Tanh" for i in range(5)])
+    assert folded == sorted(
+        [f"{i}.0: Linear" for i in range(5)] + [f"{i}.1: Tanh" for i in range(5)]
+    )
     assert [c["label"] for c in d.clusters] == [f"{i}: Sequential" for i in range(5)]
     assert "max_nodes=15" in d.label() and "depth 2" in d.label()
     shallow = dot_of(net, mt.zeros(1, 2), max_nodes=8)
@@ -308,9 +361,13 @@ def test_collapse_of_tensor_roots_uses_the_scopes_trace_modules_recorded():
         loss = (net(mt.ones(1, 2)) ** 2).mean()
     d = dot_of(loss, scopes=scopes, collapse="cluster")
     assert [(c["label"], c["parent"]) for c in d.clusters] == [
-        ("Sequential", None), ("0: Linear", "Sequential"), ("1: Tanh", "Sequential")]
-    outside = {d.lines(n)[0] for n in d.nodes} - {d.lines(n)[0] for c in d.clusters
-                                                  for n in c["nodes"]}
+        ("Sequential", None),
+        ("0: Linear", "Sequential"),
+        ("1: Tanh", "Sequential"),
+    ]
+    outside = {d.lines(n)[0] for n in d.nodes} - {
+        d.lines(n)[0] for c in d.clusters for n in c["nodes"]
+    }
     assert outside == {"pow(·, 2)", "mean", "output", "(1, 2)"}  # the loss, the input
     with pytest.raises(ValueError, match="trace_modules"):
         viz.to_dot(loss, collapse="cluster")
@@ -338,7 +395,9 @@ def test_drawing_changes_neither_the_graph_nor_the_gradients():
                 viz.to_dot(loss, params=net, **options)
                 viz.to_dot(net, x, collapse="fold", **options)
         loss.backward()
-        return [p.grad.numpy(force=True).copy() for p in net.parameters()], mt.randn(3).numpy(force=True)
+        return [p.grad.numpy(force=True).copy() for p in net.parameters()], mt.randn(3).numpy(
+            force=True
+        )
 
     (grads, after), (grads_drawn, after_drawn) = run(False), run(True)
     for g, h in zip(grads, grads_drawn):
@@ -366,8 +425,9 @@ def test_backward_true_draws_the_ops_create_graph_recorded_for_the_gradients():
     assert d.named("grad of x") in {h for _, h, _ in d.edges}
     reused = {d.lines(n)[0] for n in d.nodes if d.nodes[n].get("style") == "dashed"}
     assert reused == {"exp"}  # the forward op whose output the gradient reads
-    new_ops = [n for n in d.nodes if d.nodes[n]["shape"] == "ellipse"
-               and d.nodes[n]["style"] != "dashed"]
+    new_ops = [
+        n for n in d.nodes if d.nodes[n]["shape"] == "ellipse" and d.nodes[n]["style"] != "dashed"
+    ]
     assert len(new_ops) >= 2 and "backward graph" in d.label()
 
 
@@ -381,7 +441,7 @@ def test_backward_true_without_create_graph_says_what_to_do():
 
 def test_autograd_grad_results_draw_as_ordinary_roots():
     x = mt.tensor(2.0, requires_grad=True)
-    (dx,) = mt.autograd.grad(x ** 3, x, create_graph=True)
+    (dx,) = mt.autograd.grad(x**3, x, create_graph=True)
     d = dot_of(dx, params={"x": x})
     assert "x" in d.heads() and d.named("output") in {h for _, h, _ in d.edges}
     assert len([n for n in d.nodes if d.nodes[n]["shape"] == "ellipse"]) >= 2
@@ -390,6 +450,7 @@ def test_autograd_grad_results_draw_as_ordinary_roots():
 # ---------------------------------------------------------------- the graphviz object
 def test_draw_graph_is_a_digraph_with_the_to_dot_text_and_tensor_draw_delegates():
     import graphviz
+
     x = mt.tensor([1.0], requires_grad=True)
     y = (x * 2).exp()
     g = viz.draw_graph(y, show_values=True)
@@ -432,31 +493,45 @@ def test_render_to_png_gives_a_png_of_plausible_size(tmp_path):
     assert 50 < width < 2000 and 100 < height < 2000 and len(data) > 1000
 
 
-def test_without_dot_render_says_how_to_install_it_and_writes_the_dot_text(tmp_path,
-                                                                            monkeypatch):
+def test_without_dot_render_says_how_to_install_it_and_writes_the_dot_text(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     x = mt.tensor([1.0], requires_grad=True)
     g = viz.draw_graph(x * 2)
     with pytest.raises(viz.DotNotFoundError) as info:
         g.render(outfile=tmp_path / "out.svg")
     message = str(info.value)
-    for hint in ("apt-get install graphviz", "brew install graphviz",
-                 "conda install graphviz", str(tmp_path / "out.dot")):
+    for hint in (
+        "apt-get install graphviz",
+        "brew install graphviz",
+        "conda install graphviz",
+        str(tmp_path / "out.dot"),
+    ):
         assert hint in message
     assert (tmp_path / "out.dot").read_text() == g.source
     assert not (tmp_path / "out.svg").exists()
     bundle = g._repr_mimebundle_()  # what Jupyter shows instead of a traceback
-    assert "apt-get install graphviz" in bundle["text/plain"] and g.source in \
-        bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/plain"] and g.source in bundle["text/plain"]
 
 
 # ---------------------------------------------------------------- no command here
 def test_python_m_microtensor_viz_points_to_the_graph_command(tmp_path):
     """Drawing a network of models/ is `microtensor graph` (tests/test_cli.py); the engine's
     viz module only says so, and exits non-zero rather than do nothing."""
-    proc = subprocess.run([sys.executable, "-m", "microtensor.viz", "--model", "mlp",
-                           "--out", str(tmp_path / "g.dot")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microtensor.viz",
+            "--model",
+            "mlp",
+            "--out",
+            str(tmp_path / "g.dot"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "`microtensor graph`" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []

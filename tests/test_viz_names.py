@@ -2,6 +2,7 @@
 root labelled with the caller's variable names (found in its frame, or given), module
 parameters with dotted names; graphs still drawn whole after a plain backward(); long
 left-to-right graphs wrapped into rows; real renders with the `dot` program."""
+
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,8 +13,10 @@ from test_viz import Dot
 import microtensor as mt
 from microtensor import nn, viz
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz `dot` "
-                               "program is not installed (CI installs it)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="the Graphviz `dot` program is not installed (CI installs it)",
+)
 
 
 def _mlp_loss():
@@ -31,9 +34,17 @@ def test_leaves_intermediates_and_the_root_take_the_callers_variable_names():
     x, W1, b1, h, loss = _mlp_loss()
     d = Dot(viz.to_dot(loss))
     assert d.heads() == ["W1", "add", "b1", "h = tanh", "loss", "matmul", "mul", "sum", "x"]
-    assert d.edge_names() == [("W1", "matmul"), ("add", "h = tanh"), ("b1", "add"),
-                              ("h = tanh", "mul"), ("h = tanh", "mul"), ("matmul", "add"),
-                              ("mul", "sum"), ("sum", "loss"), ("x", "matmul")]
+    assert d.edge_names() == [
+        ("W1", "matmul"),
+        ("add", "h = tanh"),
+        ("b1", "add"),
+        ("h = tanh", "mul"),
+        ("h = tanh", "mul"),
+        ("matmul", "add"),
+        ("mul", "sum"),
+        ("sum", "loss"),
+        ("x", "matmul"),
+    ]
     assert d.lines(d.named("W1")) == ["W1", "(2, 2)"]
     assert d.nodes[d.named("x")]["shape"] == "note"  # an input, not a parameter
 
@@ -48,8 +59,17 @@ def test_draw_graph_and_tensor_draw_find_the_same_names():
 def test_explicit_names_replace_the_callers_and_an_unnamed_root_is_its_grad_fn():
     x, W1, b1, h, loss = _mlp_loss()
     d = Dot(viz.to_dot(loss, names={"inputs": x, "weight": W1}))
-    assert d.heads() == ["(2,)", "SumBackward0", "add", "inputs", "matmul", "mul", "sum",
-                         "tanh", "weight"]
+    assert d.heads() == [
+        "(2,)",
+        "SumBackward0",
+        "add",
+        "inputs",
+        "matmul",
+        "mul",
+        "sum",
+        "tanh",
+        "weight",
+    ]
     assert d.lines(d.named("(2,)")) == ["(2,)"]  # b1: not named, drawn by its shape
 
 
@@ -96,8 +116,9 @@ def test_module_parameters_get_dotted_names_and_a_module_class_is_not_a_module()
     x = mt.ones(4, 2)
     out = net(x).sum()
     d = Dot(viz.to_dot(out))
-    assert {"net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "x", "out"} <= \
-        set(d.heads())
+    assert {"net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "x", "out"} <= set(
+        d.heads()
+    )
     explicit = Dot(viz.to_dot(out, names={"model": net}))
     assert "model.2.weight" in explicit.heads() and "net.2.weight" not in explicit.heads()
 
@@ -113,12 +134,15 @@ def test_module_level_code_is_named_from_its_globals():
     """A script or a notebook cell runs at module level, where locals are globals; a
     function of the script sees the script's globals too (not `_`-names: IPython's)."""
     ns = {"__name__": "__main__", "mt": mt, "viz": viz}
-    exec("_ = mt.tensor([2.0], requires_grad=True)\n"  # first, as IPython's `_` is
-         "w = _\n"
-         "def draw():\n"
-         "    y = w * w\n"
-         "    return viz.to_dot(y)\n"
-         "top = viz.to_dot((w + 1).sum())\n", ns)
+    exec(
+        "_ = mt.tensor([2.0], requires_grad=True)\n"  # first, as IPython's `_` is
+        "w = _\n"
+        "def draw():\n"
+        "    y = w * w\n"
+        "    return viz.to_dot(y)\n"
+        "top = viz.to_dot((w + 1).sum())\n",
+        ns,
+    )
     assert Dot(ns["top"]).named("w") and "SumBackward0" in Dot(ns["top"]).heads()
     inner = Dot(ns["draw"]())
     assert sorted(inner.heads()) == ["mul", "w", "y"]
@@ -151,7 +175,8 @@ def test_a_wrapped_chain_renders_as_a_block_not_a_ribbon(tmp_path):
     sizes = []
     for wrap in (None, 8):
         path = viz.draw_graph(_chain(30), direction="LR", wrap=wrap).render(
-            outfile=tmp_path / f"chain{wrap}.png")
+            outfile=tmp_path / f"chain{wrap}.png"
+        )
         data = Path(path).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         sizes.append((int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")))

@@ -17,19 +17,20 @@ broadcasting case a dropped reduction: a new row of the table gets its mutants w
 edit here (test_every_case_gets_its_mutants keeps that true). test_a_correct_vjp_passes
 checks that the unmutated cases raise no false alarm.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
+from op_cases import CASE, CASES, Case
 
 import microtensor as mt
 from microtensor import ops
 from microtensor.testing import GradcheckError
-from op_cases import CASE, CASES, Case
 
 MUTABLE = [c for c in CASES if c.op is not None and c.op.differentiable]  # a VJP to replace
 NO_GRADIENT = {ops.Fill, ops.Mask}  # outputs constant, or piecewise so, in the input
@@ -39,11 +40,15 @@ NO_GRADIENT = {ops.Fill, ops.Mask}  # outputs constant, or piecewise so, in the 
 def each_gradient(transform: Callable) -> Callable:
     """A VJP wrapper applying `transform` to every gradient the VJP returns. Arrays in an
     ordinary backward, Tensors under create_graph; None (no gradient) stays None."""
+
     def mutate(vjp):
         def wrong(B, g, out, args, needs, **attrs):
-            return tuple(None if gi is None else transform(gi)
-                         for gi in vjp(B, g, out, args, needs, **attrs))
+            return tuple(
+                None if gi is None else transform(gi) for gi in vjp(B, g, out, args, needs, **attrs)
+            )
+
         return wrong
+
     return mutate
 
 
@@ -110,26 +115,61 @@ def _drop_reduction(mp) -> None:
     mp.setattr(mt.autograd._ArrayNS, "sum_to", staticmethod(no_reduction))
 
 
-SIGN_FLIPS = [Mutant("sign-flip", c, _wrap_vjp(c, flip_sign), "flipped sign")
-              for c in MUTABLE if c.op not in NO_GRADIENT]
-SCALINGS = [Mutant("scale-1.01", c, _wrap_vjp(c, scale_by_1_01), r"ratio = 1\.0")
-            for c in MUTABLE if c.op not in NO_GRADIENT]
-DROPPED_REDUCTIONS = [Mutant("dropped-reduction", c, _drop_reduction,
-                             "missing broadcast reduction") for c in MUTABLE if c.broadcasts]
-TRANSPOSITIONS = [
-    Mutant("matmul-b-untransposed", CASE["matmul"],
-           _replace_vjp(CASE["matmul"], matmul_b_untransposed), "input 0"),
-    Mutant("matmul-a-untransposed", CASE["matmul"],
-           _replace_vjp(CASE["matmul"], matmul_a_untransposed), "input 1"),
-    Mutant("linear-weight-transposed", CASE["linear"],
-           _replace_vjp(CASE["linear"], linear_weight_transposed), "input 0"),
-    Mutant("linear-weight-gradient-transposed", CASE["linear"],
-           _replace_vjp(CASE["linear"], linear_weight_gradient_transposed), "input 1"),
+SIGN_FLIPS = [
+    Mutant("sign-flip", c, _wrap_vjp(c, flip_sign), "flipped sign")
+    for c in MUTABLE
+    if c.op not in NO_GRADIENT
 ]
-LEAKS = [Mutant("gradient-leak", CASE["fill"],
-                _replace_vjp(CASE["fill"], fill_leaks_the_gradient), "input 0"),
-         Mutant("gradient-leak", CASE["mask"],
-                _replace_vjp(CASE["mask"], mask_leaks_the_gradient), "input 0")]
+SCALINGS = [
+    Mutant("scale-1.01", c, _wrap_vjp(c, scale_by_1_01), r"ratio = 1\.0")
+    for c in MUTABLE
+    if c.op not in NO_GRADIENT
+]
+DROPPED_REDUCTIONS = [
+    Mutant("dropped-reduction", c, _drop_reduction, "missing broadcast reduction")
+    for c in MUTABLE
+    if c.broadcasts
+]
+TRANSPOSITIONS = [
+    Mutant(
+        "matmul-b-untransposed",
+        CASE["matmul"],
+        _replace_vjp(CASE["matmul"], matmul_b_untransposed),
+        "input 0",
+    ),
+    Mutant(
+        "matmul-a-untransposed",
+        CASE["matmul"],
+        _replace_vjp(CASE["matmul"], matmul_a_untransposed),
+        "input 1",
+    ),
+    Mutant(
+        "linear-weight-transposed",
+        CASE["linear"],
+        _replace_vjp(CASE["linear"], linear_weight_transposed),
+        "input 0",
+    ),
+    Mutant(
+        "linear-weight-gradient-transposed",
+        CASE["linear"],
+        _replace_vjp(CASE["linear"], linear_weight_gradient_transposed),
+        "input 1",
+    ),
+]
+LEAKS = [
+    Mutant(
+        "gradient-leak",
+        CASE["fill"],
+        _replace_vjp(CASE["fill"], fill_leaks_the_gradient),
+        "input 0",
+    ),
+    Mutant(
+        "gradient-leak",
+        CASE["mask"],
+        _replace_vjp(CASE["mask"], mask_leaks_the_gradient),
+        "input 0",
+    ),
+]
 MUTANTS = SIGN_FLIPS + SCALINGS + DROPPED_REDUCTIONS + TRANSPOSITIONS + LEAKS
 
 
@@ -147,8 +187,18 @@ def caught(mutant: Mutant) -> bool:
 # ---------------------------------------------------------------------------- tests
 def test_every_op_that_broadcasts_its_inputs_has_a_broadcasting_case():
     broadcasting = {c.op for c in MUTABLE if c.broadcasts}
-    assert {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.Maximum, ops.Minimum, ops.Where,
-            ops.MatMul, ops.Linear} <= broadcasting
+    assert {
+        ops.Add,
+        ops.Sub,
+        ops.Mul,
+        ops.Div,
+        ops.Pow,
+        ops.Maximum,
+        ops.Minimum,
+        ops.Where,
+        ops.MatMul,
+        ops.Linear,
+    } <= broadcasting
 
 
 def test_fill_returns_no_gradient_so_its_sign_and_scale_mutants_would_be_the_same_op():

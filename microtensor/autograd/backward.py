@@ -8,6 +8,7 @@ made. Without `create_graph` the VJPs run on bare arrays (fast, no Tensor object
 it they run on Tensors through the same code, so the gradient is itself a graph. Only
 leaves (and tensors that asked with `retain_grad`) keep `.grad`.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -22,20 +23,22 @@ from .graph import _NO_ATTRS, _ArrayNS, _last_change, _TensorNS
 from .views import input_edge, version
 
 # explain()'s recorder of each step while it runs, else None: read once per backward call
-_explaining: contextvars.ContextVar = contextvars.ContextVar("microtensor_explain",
-                                                            default=None)
+_explaining: contextvars.ContextVar = contextvars.ContextVar("microtensor_explain", default=None)
+
 
 def _seed(root: Tensor, gradient, name: str):
     if gradient is None:
         if root._data.size != 1:
             raise RuntimeError(
                 f"{name}: grad can be implicitly created only for scalar outputs, but the "
-                f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)")
+                f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)"
+            )
         return xp.ones(root.shape, dtype=root.dtype) if root.ndim else xp.array(1, root.dtype)
     g = gradient if isinstance(gradient, Tensor) else Tensor(xp.asarray(gradient, root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(
-            f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}")
+            f"{name}: gradient has shape {g.shape} but the output has shape {root.shape}"
+        )
     # A seed that requires grad joins create_graph; otherwise copy it, since it may flow
     # unchanged into a leaf's .grad, which later backward calls update in place.
     return g if g.requires_grad else g._data.copy()
@@ -48,11 +51,13 @@ def _check_versions(node) -> None:
             raise RuntimeError(
                 f"{node.op.name}: an input of shape {a.shape} saved for backward was modified "
                 f"by an in-place operation after it was saved; clone it before changing "
-                f"it, or change it after backward")
+                f"it, or change it after backward"
+            )
     if node.extra is not None and node.extra.get("dirty") and node.op.save_output:
         raise RuntimeError(
             f"{node.op.name}: its output, saved for backward, was modified by an in-place "
-            f"operation; clone it before changing it")
+            f"operation; clone it before changing it"
+        )
 
 
 def _run_hooks(hooks, g, create_graph):
@@ -65,7 +70,8 @@ def _run_hooks(hooks, g, create_graph):
             raise RuntimeError(
                 f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
                 f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
-                f"{g.dtype}; a hook may change the values, not the shape or dtype")
+                f"{g.dtype}; a hook may change the values, not the shape or dtype"
+            )
         # the hook's tensor stays the user's: the engine keeps a copy
         g = res if create_graph else xp.array(res._data if isinstance(res, Tensor) else res)
     return g
@@ -80,18 +86,21 @@ def _check_finite(node, grads) -> None:
             where = node.trace or "<created before anomaly mode was enabled>"
             raise RuntimeError(
                 f"anomaly: the backward of {node.op.name} produced NaN or inf; the op was "
-                f"created at {where}")
+                f"created at {where}"
+            )
 
 
 def _freed(node) -> RuntimeError:
     return RuntimeError(
         f"backward: trying to go through the graph of {node.op.name} a second time, but "
         f"its saved values were freed after the first backward; pass retain_graph=True to "
-        f"the first backward (or grad) call")
+        f"the first backward (or grad) call"
+    )
 
 
-def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
-         capture: list | None = None) -> dict:
+def _run(
+    roots: list, seeds: list, retain_graph: bool, create_graph: bool, capture: list | None = None
+) -> dict:
     """Back-propagate `seeds` from `roots`. Returns {leaf: gradient}; with `capture`
     (autograd.grad) also the gradients of those non-leaf tensors.
 
@@ -107,9 +116,16 @@ def _run(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             raise RuntimeError(
                 f"backward: element of shape {t.shape} does not require grad and has no "
                 f"grad_fn; did you forget requires_grad=True on an input, or run it "
-                f"under no_grad()?")
-    seeds = [s._data if not create_graph and isinstance(s, Tensor)
-             else _wrap(s) if create_graph and not isinstance(s, Tensor) else s for s in seeds]
+                f"under no_grad()?"
+            )
+    seeds = [
+        s._data
+        if not create_graph and isinstance(s, Tensor)
+        else _wrap(s)
+        if create_graph and not isinstance(s, Tensor)
+        else s
+        for s in seeds
+    ]
     captured: dict = {}
     for t in capture or ():
         if t._node is not None:
@@ -236,8 +252,15 @@ def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> N
         t.grad._data += g
 
 
-def _roots(name: str, noun: str, grads_noun: str, tensors, grads, retain_graph: bool | None,
-           create_graph: bool) -> tuple:
+def _roots(
+    name: str,
+    noun: str,
+    grads_noun: str,
+    tensors,
+    grads,
+    retain_graph: bool | None,
+    create_graph: bool,
+) -> tuple:
     """(roots, gradients, seeds, retain_graph) from what backward() and grad() were
     passed: one tensor or several, and no gradient (implicit ones, for scalars), one, or
     one each (`gradients`: one per root, None where implicit); retain_graph defaults to
@@ -251,17 +274,21 @@ def _roots(name: str, noun: str, grads_noun: str, tensors, grads, retain_graph: 
     elif isinstance(grads, (Tensor, ndarray)):
         grads = [grads]
     if len(grads) != len(tensors):
-        raise RuntimeError(f"{name}: got {len(tensors)} {noun}s but {len(grads)} {grads_noun}; "
-                           f"pass one gradient (or None) per {noun}")
+        raise RuntimeError(
+            f"{name}: got {len(tensors)} {noun}s but {len(grads)} {grads_noun}; "
+            f"pass one gradient (or None) per {noun}"
+        )
     return tensors, grads, [_seed(t, g, name) for t, g in zip(tensors, grads)], retain
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (torch.autograd.backward)."""
     # mt.compile's tracer reads grad_tensors, one per tensor, from this frame
-    tensors, grad_tensors, seeds, retain = _roots("backward", "tensor", "gradients", tensors,
-                                                  grad_tensors, retain_graph, create_graph)
+    tensors, grad_tensors, seeds, retain = _roots(
+        "backward", "tensor", "gradients", tensors, grad_tensors, retain_graph, create_graph
+    )
     leaf_grads = _run(tensors, seeds, retain, create_graph)
     given: set = set()
     for t, g in leaf_grads.items():
@@ -270,8 +297,14 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         _store_grad(t, g, create_graph, given)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
     """Gradients of `outputs` with respect to `inputs`, returned rather than stored in
     `.grad` (torch.autograd.grad). With create_graph=True they are differentiable.
 
@@ -286,8 +319,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
-    outputs, _, seeds, retain = _roots("grad", "output", "grad_outputs", outputs,
-                                       grad_outputs, retain_graph, create_graph)
+    outputs, _, seeds, retain = _roots(
+        "grad", "output", "grad_outputs", outputs, grad_outputs, retain_graph, create_graph
+    )
     leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)
     result = []
     for i, t in enumerate(inputs):
@@ -296,7 +330,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             if not allow_unused:
                 raise RuntimeError(
                     f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                    f"pass allow_unused=True to get None for it")
+                    f"pass allow_unused=True to get None for it"
+                )
             result.append(None)
             continue
         result.append(g if isinstance(g, Tensor) else Tensor(g))

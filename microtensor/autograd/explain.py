@@ -15,6 +15,7 @@ Recording costs nothing outside: backward() reads one context variable per call.
 the block ops run as under detect_anomaly (a stack capture per op, to know its line), so,
 as there, a NaN or inf gradient raises naming the op; the steps up to it stay recorded.
 """
+
 from __future__ import annotations
 
 import html
@@ -55,12 +56,15 @@ def show(a: ndarray | None, small: int = SMALL) -> str:
     if a.size <= small:
         if a.ndim == 0:
             return f"{a.item():.4g}"
-        text = xp.array2string(a, separator=", ", max_line_width=10**6,
-                               formatter={"float_kind": lambda v: f"{v:.4g}"})
+        text = xp.array2string(
+            a, separator=", ", max_line_width=10**6, formatter={"float_kind": lambda v: f"{v:.4g}"}
+        )
         return re.sub(r"\s*\n\s*", " ", text)
     f = a.astype(xp.float64)
-    return (f"{_shape(a.shape)} min {f.min():.4g} mean {f.mean():.4g} max {f.max():.4g} "
-            f"norm {xp.linalg.norm(f.ravel()):.4g}")
+    return (
+        f"{_shape(a.shape)} min {f.min():.4g} mean {f.mean():.4g} max {f.max():.4g} "
+        f"norm {xp.linalg.norm(f.ravel()):.4g}"
+    )
 
 
 @dataclass
@@ -105,18 +109,35 @@ class Step:
         """The step as table cells (each a list of lines)."""
         outs = self.grad_output if isinstance(self.grad_output, list) else [self.grad_output]
         names = self.outputs or [None] * len(outs)
-        received = [("" if name is None else name + ": ") + show(g)
-                    for name, g in zip(names, outs)]
+        received = [("" if name is None else name + ": ") + show(g) for name, g in zip(names, outs)]
         sent = []
         for g in self.grads:
-            note = "" if g.summed_from is None else \
-                f"  (broadcast summed {_shape(g.summed_from)} -> {_shape(g.shape)})"
+            note = (
+                ""
+                if g.summed_from is None
+                else f"  (broadcast summed {_shape(g.summed_from)} -> {_shape(g.shape)})"
+            )
             sent.append(f"{g.to}: {show(g.value)}{note}")
-        shapes = " ".join(_shape(s) for s in self.input_shapes) + " -> " + " ".join(
-            _shape(s) for s in (self.output_shape if isinstance(self.output_shape, list)
-                                else [self.output_shape]))
-        return [[str(self.index)], [self.op], [self.source()], [shapes], received,
-                sent or ["(no input needs a gradient)"]]
+        shapes = (
+            " ".join(_shape(s) for s in self.input_shapes)
+            + " -> "
+            + " ".join(
+                _shape(s)
+                for s in (
+                    self.output_shape
+                    if isinstance(self.output_shape, list)
+                    else [self.output_shape]
+                )
+            )
+        )
+        return [
+            [str(self.index)],
+            [self.op],
+            [self.source()],
+            [shapes],
+            received,
+            sent or ["(no input needs a gradient)"],
+        ]
 
 
 _HEADER = ["#", "op", "line", "shapes in -> out", "grad_output", "gradients sent"]
@@ -141,15 +162,29 @@ class BackwardTrace:
         for a, need, gi in zip(node.args, node.needs, in_grads):
             if need and gi is not None:
                 p = input_edge(a, node.seq)[0]
-                grads.append(Grad("leaf" if p is None else p.backward_name, a.shape,
-                                  _array(gi), _input=a, _tail=a if p is None else p))
+                grads.append(
+                    Grad(
+                        "leaf" if p is None else p.backward_name,
+                        a.shape,
+                        _array(gi),
+                        _input=a,
+                        _tail=a if p is None else p,
+                    )
+                )
         shapes = [None if o is None else tuple(o.shape) for o in outs]
         received = [None if o is None else _array(o) for o in outs]
-        self.steps.append(Step(
-            len(self.steps) + 1, node.backward_name, node.trace,
-            [a.shape for a in node.args if isinstance(a, Tensor)],
-            shapes if multi else shapes[0], received if multi else received[0], grads,
-            node=node))
+        self.steps.append(
+            Step(
+                len(self.steps) + 1,
+                node.backward_name,
+                node.trace,
+                [a.shape for a in node.args if isinstance(a, Tensor)],
+                shapes if multi else shapes[0],
+                received if multi else received[0],
+                grads,
+                node=node,
+            )
+        )
 
     def summed(self, a: Tensor, shape: tuple, gi) -> None:
         """The engine summed the last step's gradient for `a`, of shape `shape`, to `gi`."""
@@ -163,8 +198,9 @@ class BackwardTrace:
         """Name inputs and outputs after the caller's variables (and the parameters of
         the modules among them: `net.layers.0.weight`)."""
         tensors = tensor_names(local_vars)
-        outputs = {(id(t._node), t._oi): name for name, t in tensors.values()
-                   if t._node is not None}
+        outputs = {
+            (id(t._node), t._oi): name for name, t in tensors.values() if t._node is not None
+        }
         for s in self.steps:
             s.outputs = [outputs.get((id(s.node), oi)) for oi in range(s.node.n_out or 1)]
             for g in s.grads:
@@ -193,8 +229,11 @@ class BackwardTrace:
         out = []
         for row in rows:
             for i in range(max(len(cell) for cell in row)):
-                out.append("  ".join((cell[i] if i < len(cell) else "").ljust(w)
-                                     for cell, w in zip(row, widths)).rstrip())
+                out.append(
+                    "  ".join(
+                        (cell[i] if i < len(cell) else "").ljust(w) for cell, w in zip(row, widths)
+                    ).rstrip()
+                )
         return "\n".join(out)
 
     __repr__ = __str__
@@ -202,10 +241,16 @@ class BackwardTrace:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADER)
         body = "".join(
-            "<tr>" + "".join("<td style='text-align:left; vertical-align:top'><code>"
-                             + "<br>".join(html.escape(line) for line in cell)
-                             + "</code></td>" for cell in s.cells()) + "</tr>"
-            for s in self.steps)
+            "<tr>"
+            + "".join(
+                "<td style='text-align:left; vertical-align:top'><code>"
+                + "<br>".join(html.escape(line) for line in cell)
+                + "</code></td>"
+                for cell in s.cells()
+            )
+            + "</tr>"
+            for s in self.steps
+        )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def _edge_labels(self) -> dict:
@@ -215,7 +260,8 @@ class BackwardTrace:
         for s in self.steps:
             for g in s.grads:
                 labels.setdefault((id(g._tail), id(s.node)), []).append(
-                    "grad " + show(g.value, small=4))
+                    "grad " + show(g.value, small=4)
+                )
         return labels
 
 
@@ -237,8 +283,10 @@ def explain(loss: Tensor | None = None, *, retain_graph: bool | None = None) -> 
     trace = BackwardTrace()
     if loss is None:
         if retain_graph is not None:
-            raise TypeError("explain: retain_graph goes to backward() inside the block; "
-                            "pass it with a loss: explain(loss, retain_graph=True)")
+            raise TypeError(
+                "explain: retain_graph goes to backward() inside the block; "
+                "pass it with a loss: explain(loss, retain_graph=True)"
+            )
         return trace
     token = _explaining.set(trace)
     try:

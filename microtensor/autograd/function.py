@@ -1,11 +1,13 @@
 """User-defined differentiable ops: autograd.Function, as torch.autograd.Function."""
+
 from __future__ import annotations
 
 from ..backend import xp
 from ..tensor import Tensor, _wrap
-from .grad_mode import _GradMode, _grad_on
-from .graph import _TensorNS, _clock, record
+from .grad_mode import _grad_on, _GradMode
+from .graph import _clock, _TensorNS, record
 from .views import version
+
 
 class FunctionCtx:
     """What a Function's forward leaves for its backward (PyTorch's ctx)."""
@@ -21,9 +23,11 @@ class FunctionCtx:
         """Keep tensors for backward; a later in-place change to one is caught there."""
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"{self._name}.save_for_backward: argument {i} is a "
-                                f"{type(t).__name__}; save tensors here and other values "
-                                f"as attributes of ctx")
+                raise TypeError(
+                    f"{self._name}.save_for_backward: argument {i} is a "
+                    f"{type(t).__name__}; save tensors here and other values "
+                    f"as attributes of ctx"
+                )
         self._saved = tensors
         self._stamp = next(_clock)
 
@@ -33,7 +37,8 @@ class FunctionCtx:
             if t is not None and version(t) > self._stamp:
                 raise RuntimeError(
                     f"{self._name}: saved tensor {i} (shape {t.shape}) was modified by an "
-                    f"in-place operation after save_for_backward; clone it first")
+                    f"in-place operation after save_for_backward; clone it first"
+                )
         return self._saved
 
 
@@ -56,7 +61,8 @@ class _FunctionOp:
             raise RuntimeError(
                 f"{self.name}: it saved one of its outputs for backward, which a second "
                 f"derivative would see as a constant; save the inputs and recompute the "
-                f"output in backward to use create_graph=True")
+                f"output in backward to use create_graph=True"
+            )
         wrapped = []
         for gi, (shape, dtype) in zip(grads_out, ctx._out_meta):
             if gi is None:
@@ -70,20 +76,23 @@ class _FunctionOp:
                 f"{self.name}.backward returned {len(result)} gradient"
                 f"{'s' if len(result) != 1 else ''}, but forward took {len(needs)} input"
                 f"{'s' if len(needs) != 1 else ''}; return one per input (None for inputs "
-                f"that need none)")
+                f"that need none)"
+            )
         checked = []
         for i, (gi, a, need) in enumerate(zip(result, args, needs)):
             if gi is None or not need:
                 checked.append(None)
                 continue
             if not isinstance(gi, Tensor):
-                raise TypeError(f"{self.name}.backward: gradient {i} is a "
-                                f"{type(gi).__name__}, not a Tensor")
+                raise TypeError(
+                    f"{self.name}.backward: gradient {i} is a {type(gi).__name__}, not a Tensor"
+                )
             if gi.shape != a.shape:
                 raise RuntimeError(
                     f"{self.name}.backward returned a gradient of shape {gi.shape} for "
                     f"input {i}, which has shape {a.shape}; they must match (sum over "
-                    f"broadcast dimensions in backward)")
+                    f"broadcast dimensions in backward)"
+                )
             checked.append(gi if create_graph else gi._data)
         return tuple(checked)
 
@@ -125,8 +134,9 @@ class Function:
         outs = result if isinstance(result, tuple) else (result,)
         for i, o in enumerate(outs):
             if not isinstance(o, Tensor):
-                raise TypeError(f"{cls.__name__}.forward: output {i} is a "
-                                f"{type(o).__name__}; return Tensors")
+                raise TypeError(
+                    f"{cls.__name__}.forward: output {i} is a {type(o).__name__}; return Tensors"
+                )
         if not (any(needs) and _grad_on()):
             return result
         ctx._out_meta = [(o.shape, o.dtype) for o in outs]

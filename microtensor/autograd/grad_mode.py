@@ -5,14 +5,21 @@ cheap to read as a dict entry, which matters because every recorded op reads it.
 no_grad in one thread stops another thread's ops from recording, and backward turns
 grad mode off only where it runs. A new thread starts with grad on, anomaly off.
 """
+
 from __future__ import annotations
 
 import contextvars
 import functools
-from typing import Callable
+from collections.abc import Callable
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "detect_anomaly", "is_anomaly_enabled"]
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+]
 
 _grad_mode = contextvars.ContextVar("microtensor_grad_mode", default=True)
 _anomaly_mode = contextvars.ContextVar("microtensor_anomaly_mode", default=False)
@@ -44,6 +51,7 @@ class _Mode:
         def wrapper(*args, **kwargs):
             with _scoped(self.var, self.mode):  # a fresh one per call: reentrant, thread-safe
                 return fn(*args, **kwargs)
+
         return wrapper
 
 

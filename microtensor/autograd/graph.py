@@ -7,12 +7,13 @@ counting. `unary(op)` and `binary(op)` make the function of an op of one or two 
 without attributes: the same work in one frame, for the hot paths (elementwise ops,
 arithmetic).
 """
+
 from __future__ import annotations
 
 import itertools
 import os
 import traceback
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..backend import ndarray, sum_to, xp
 from ..tensor import Tensor, _wrap, promote_result
@@ -46,8 +47,18 @@ class Node:
     anomaly mode).
     """
 
-    __slots__ = ("op", "args", "arrays", "needs", "attrs", "out", "n_out", "seq", "extra",
-                 "__weakref__")
+    __slots__ = (
+        "op",
+        "args",
+        "arrays",
+        "needs",
+        "attrs",
+        "out",
+        "n_out",
+        "seq",
+        "extra",
+        "__weakref__",
+    )
 
     @property
     def name(self) -> str:
@@ -82,8 +93,10 @@ class Node:
         if self.args is None:
             return ()
         from .views import input_edge  # the history each input had when this node was made
-        return tuple(input_edge(a, self.seq)[0] or a
-                     for a, need in zip(self.args, self.needs) if need)
+
+        return tuple(
+            input_edge(a, self.seq)[0] or a for a, need in zip(self.args, self.needs) if need
+        )
 
     def _extra(self, kind: str, oi: int):
         """The hook list or retained-tensor slot of output `oi` (created on first use)."""
@@ -99,12 +112,22 @@ class Node:
 
 # op class -> PyTorch's node name, where it is not the op's name in CamelCase + Backward0
 _TORCH_NAMES = {
-    "BroadcastTo": "ExpandBackward0", "Cast": "ToCopyBackward0", "Clamp": "ClampBackward1",
-    "CopyFrom": "CopyBackwards", "CopySlices": "CopySlices", "SetItem": "CopySlices",
-    "Fill": "FillBackward0", "Fold": "Col2ImBackward0",
-    "Linear": "AddmmBackward0", "Log1p": "Log1PBackward0", "Pad": "ConstantPadNdBackward0",
-    "MaxPool2d": "MaxPool2DWithIndicesBackward0", "Reshape": "ViewBackward0",
-    "SumTo": "SumBackward1", "Unfold": "Im2ColBackward0"}
+    "BroadcastTo": "ExpandBackward0",
+    "Cast": "ToCopyBackward0",
+    "Clamp": "ClampBackward1",
+    "CopyFrom": "CopyBackwards",
+    "CopySlices": "CopySlices",
+    "SetItem": "CopySlices",
+    "Fill": "FillBackward0",
+    "Fold": "Col2ImBackward0",
+    "Linear": "AddmmBackward0",
+    "Log1p": "Log1PBackward0",
+    "Pad": "ConstantPadNdBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
+    "Reshape": "ViewBackward0",
+    "SumTo": "SumBackward1",
+    "Unfold": "Im2ColBackward0",
+}
 _MATMUL_NAMES = {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}
 
 
@@ -112,14 +135,22 @@ def _getitem_name(index) -> str:
     """PyTorch's node for x[index]: that of the last step it applies (x[1:2, 0] selects
     last, x[0, 1:2] slices last; `:` and `...` are no steps unless alone)."""
     parts = index if isinstance(index, tuple) else (index,)
-    if not all(p is None or p is Ellipsis or isinstance(p, (int, xp.integer, slice))
-               for p in parts):  # an array or a mix of both: advanced indexing
+    if not all(
+        p is None or p is Ellipsis or isinstance(p, (int, xp.integer, slice)) for p in parts
+    ):  # an array or a mix of both: advanced indexing
         return "IndexBackward0"
     steps = [p for p in parts if p is not Ellipsis]
     steps = [p for p in steps if p != slice(None)] or steps
     last = steps[-1] if steps else Ellipsis
-    return ("AliasBackward0" if last is Ellipsis else "UnsqueezeBackward0" if last is None
-            else "SliceBackward0" if isinstance(last, slice) else "SelectBackward0")
+    return (
+        "AliasBackward0"
+        if last is Ellipsis
+        else "UnsqueezeBackward0"
+        if last is None
+        else "SliceBackward0"
+        if isinstance(last, slice)
+        else "SelectBackward0"
+    )
 
 
 def _user_frame() -> str:
@@ -194,8 +225,11 @@ def apply(op, *args, **attrs):
         shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{op.name}: {e} (input shapes: {shapes})") from None
     first = arrays[0] if arrays else None
-    if not (type(first) is ndarray and first.dtype is _F64 and first.ndim) \
-            and "dtype" not in attrs and not op.multi:
+    if (
+        not (type(first) is ndarray and first.dtype is _F64 and first.ndim)
+        and "dtype" not in attrs
+        and not op.multi
+    ):
         out = _promoted(out, arrays)  # unless a float64 array came first: float64 anyway
     if not (wants and op.differentiable and _grad_on()):
         if not op.multi:
@@ -210,6 +244,7 @@ _NO_ATTRS: dict = {}
 def unary(op) -> Callable:
     """The function of a one-input op without attributes (exp, relu, ...): apply()'s work
     with `op` bound, in a single frame, since elementwise ops are the hot path."""
+
     def run(a):
         if tracer is not None or not isinstance(a, Tensor):
             return apply(op, a)
@@ -221,6 +256,7 @@ def unary(op) -> Callable:
         if a.requires_grad and op.differentiable and _grad_on():
             return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
         return _wrap(out)
+
     run.__name__ = run.__qualname__ = op.name
     run.__doc__ = op.__doc__
     return run
@@ -230,6 +266,7 @@ def binary(op) -> Callable:
     """The function of a two-input op without attributes (+, *, <, ...): apply()'s work
     with `op` bound, in a single frame, since arithmetic is the hot path (`a * b` is this
     function, and so is mt.mul)."""
+
     def run(a, b):
         if tracer is not None:
             return apply(op, a, b)
@@ -270,6 +307,7 @@ def binary(op) -> Callable:
             needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
             return record(op, (a, b), (da, db), needs, _NO_ATTRS, out)
         return _wrap(out)
+
     run.__name__ = run.__qualname__ = op.name
     run.__doc__ = op.__doc__
     return run

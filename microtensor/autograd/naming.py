@@ -4,6 +4,7 @@ people read `W1` and `net.layers.0.weight` faster than `(3, 2)`.
 Modules are recognised by their `named_parameters` method (autograd does not import
 nn); classes have one too, unbound, so only instances count.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,9 @@ def tensor_names(variables: dict) -> dict:
     for name, v in variables.items():
         if isinstance(v, Tensor):
             tensors.setdefault(id(v), (name, v))
-        elif (not isinstance(v, (type, types.ModuleType))
-              and callable(getattr(v, "named_parameters", None))):
+        elif not isinstance(v, (type, types.ModuleType)) and callable(
+            getattr(v, "named_parameters", None)
+        ):
             for pname, p in v.named_parameters():
                 tensors.setdefault(id(p), (f"{name}.{pname}", p))
     return tensors
@@ -34,8 +36,7 @@ def caller_variables() -> dict:
     runs), leaving out the globals whose names start with `_` (IPython's `_`, `_3`, ...
     would otherwise name the last output shown)."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
-            _PACKAGE):
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
         frame = frame.f_back
     module_level = frame.f_locals is frame.f_globals
     variables = {} if module_level else dict(frame.f_locals)

@@ -7,15 +7,17 @@ it also changes the base: the base's history gains a CopySlices node and every l
 of the base follows the new base. A node that saved memory changed since raises at
 backward instead of reading the new values.
 """
+
 from __future__ import annotations
 
 import weakref
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
-from .grad_mode import _grad_on
 from . import graph
+from .grad_mode import _grad_on
 from .graph import _last_change, apply, bump_version, record
+
 
 class Alias:
     """What a tensor shares with others, kept only on tensors that share (most have none).
@@ -167,7 +169,8 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
         raise RuntimeError(
             f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
             f"several of its elements share one memory location; clone() it before "
-            f"changing it in place")
+            f"changing it in place"
+        )
     if recording:
         _check_inplace_target(op, t, base, alias)
     grad_args = any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -179,12 +182,14 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     if res.shape != t.shape:
         raise RuntimeError(
             f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
-            f"tensor of shape {t.shape} in place")
+            f"tensor of shape {t.shape} in place"
+        )
     if res.dtype != t.dtype:
         if not xp.can_cast(res.dtype, t.dtype, casting="same_kind"):
             raise RuntimeError(
                 f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
-                f"dtype {t.dtype} in place; use the out-of-place {op.name}")
+                f"dtype {t.dtype} in place; use the out-of-place {op.name}"
+            )
         res = res.to(t.dtype)
     _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
     xp.copyto(t._data, res._data)
@@ -200,10 +205,17 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
             _rebuild_views(t, stamp)
         return t
     from ..ops import CopySlices  # the op table imports the engine, so not at the top
+
     base_old = _wrap(base._data, base._node, base._oi)
     base_old.requires_grad = base.requires_grad
-    node = record(CopySlices, (base_old, res), (base._data, res._data), (base.requires_grad, True),
-                  {"index": _view_index(base, alias)}, base._data)._node
+    node = record(
+        CopySlices,
+        (base_old, res),
+        (base._data, res._data),
+        (base.requires_grad, True),
+        {"index": _view_index(base, alias)},
+        base._data,
+    )._node
     _set_history(base, node, 0, stamp)
     _rebuild_views(base, stamp)
     return t
@@ -214,18 +226,20 @@ def _check_inplace_target(op, t: Tensor, base, alias) -> None:
     if t.requires_grad and t._node is None:
         raise RuntimeError(
             f"{op.name}_: a leaf tensor of shape {t.shape} that requires grad cannot be "
-            f"modified in place; do it under no_grad() (as optimizers do) or on a clone")
+            f"modified in place; do it under no_grad() (as optimizers do) or on a clone"
+        )
     if base is None:
         return
     if base.requires_grad and base._node is None:
         raise RuntimeError(
             f"{op.name}_: the tensor of shape {t.shape} is a view of a leaf tensor that "
             f"requires grad, which cannot be modified in place, not even through a view; "
-            f"do it under no_grad() or on a clone")
+            f"do it under no_grad() or on a clone"
+        )
     if alias.no_grad and base.requires_grad:
         raise RuntimeError(
             f"{op.name}_: the tensor of shape {t.shape} is a view made under no_grad() of "
             f"a tensor that requires grad; changing it in place with grad mode on would "
             f"leave the base's gradient wrong. Make the view with grad mode on, or change "
-            f"it under no_grad()")
-
+            f"it under no_grad()"
+        )

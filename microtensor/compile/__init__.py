@@ -52,6 +52,7 @@ jax.jit: other Python state the step reads (a global, a scheduler stepped inside
 keeps its recorded value, and its Python side effects (prints, appends) happen on the
 recording call only.
 """
+
 # The files: record.py (the watch kept while recording), tracer.py (the recording itself),
 # values.py (what a recording holds), lower.py, forward.py and vjp.py (the buffer forms),
 # passes.py and program.py (the replay written from a recording), function.py (the API).

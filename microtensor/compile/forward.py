@@ -3,12 +3,14 @@
 forward or VJP (or the engine's sum_to, cast and sum), each result written with out= into
 a buffer the replay keeps; it is used only where _lower saw it give the op's own bits on
 the recorded values."""
+
 from __future__ import annotations
 
 import functools
 import math
 
-from .. import backend, ops as O
+from .. import backend
+from .. import ops as O
 from ..backend import ndarray, xp
 from .lower import _Emit, _lowers
 from .values import _Instr
@@ -19,10 +21,21 @@ def _plain(instr: _Instr, outs: list) -> bool:
     return not instr.op.multi and instr.info[0][1] is None and isinstance(outs[0], ndarray)
 
 
-_BINARY = {O.Add: "add", O.Sub: "subtract", O.Mul: "multiply", O.Maximum: "maximum",
-           O.Minimum: "minimum"}
-_UNARY = {O.Neg: ("negative", False), O.Exp: ("exp", True), O.Log: ("log", True),
-          O.Sqrt: ("sqrt", True), O.Tanh: ("tanh", False), O.Abs: ("abs", False)}
+_BINARY = {
+    O.Add: "add",
+    O.Sub: "subtract",
+    O.Mul: "multiply",
+    O.Maximum: "maximum",
+    O.Minimum: "minimum",
+}
+_UNARY = {
+    O.Neg: ("negative", False),
+    O.Exp: ("exp", True),
+    O.Log: ("log", True),
+    O.Sqrt: ("sqrt", True),
+    O.Tanh: ("tanh", False),
+    O.Abs: ("abs", False),
+}
 
 
 @_lowers("fwd", *_BINARY)
@@ -134,6 +147,7 @@ def _flatten(a):
 def _reshaper(shape):
     def reshape(a):
         return a.reshape(shape)
+
     return reshape
 
 
@@ -173,8 +187,12 @@ def _unfold(e: _Emit, instr, ins, outs) -> bool:
     kernel, stride, padding, dilation = _window_args(instr)
     n, c = ins[0].shape[:2]
     src = _padded(e, e.i(0), ins[0], padding, 0.0)
-    windows = e.view(src, functools.partial(backend.windows, kernel=kernel, stride=stride,
-                                            padding=(0, 0), dilation=dilation))
+    windows = e.view(
+        src,
+        functools.partial(
+            backend.windows, kernel=kernel, stride=stride, padding=(0, 0), dilation=dilation
+        ),
+    )
     out_hw = backend.windows(ins[0], kernel, stride, padding, dilation).shape[4:]
     shape = (n, c, *kernel, *out_hw)
     e(f"copyto({e.view(e.o(), _reshaper(shape))}, {windows})")
@@ -193,7 +211,8 @@ def _padded(e: _Emit, name: str, a, padding, fill) -> str:
 
 def _interior(padding, h, w):
     def view(a):
-        return a[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+        return a[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
+
     return view
 
 
@@ -202,18 +221,25 @@ def _max_pool(e: _Emit, instr, ins, outs) -> bool:
     """The elementwise maximum of the window's strided views, in the output buffer."""
     kernel, stride, padding, dilation = _window_args(instr)
     src = _padded(e, e.i(0), ins[0], padding, -xp.inf)
-    windows = e.view(src, functools.partial(backend.windows, kernel=kernel, stride=stride,
-                                            padding=(0, 0), dilation=dilation))
+    windows = e.view(
+        src,
+        functools.partial(
+            backend.windows, kernel=kernel, stride=stride, padding=(0, 0), dilation=dilation
+        ),
+    )
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             view = e.view(windows, _offset(i, j))
-            e(f"copyto({e.o()}, {view})" if not (i or j) else
-              f"xp.maximum({e.o()}, {view}, out={e.o()})")
+            e(
+                f"copyto({e.o()}, {view})"
+                if not (i or j)
+                else f"xp.maximum({e.o()}, {view}, out={e.o()})"
+            )
     return _plain(instr, outs)
 
 
 def _offset(i: int, j: int):
     def view(w):
         return w[:, :, i, j]
-    return view
 
+    return view

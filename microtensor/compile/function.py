@@ -1,11 +1,12 @@
 """The API: `mt.compile(fn)` and CompiledFunction, which keeps up to CACHE_LIMIT
 recordings of fn, each a program whose guards decide whether a call replays it, and
 records again, or runs fn eagerly with a CompileWarning, when none does."""
+
 from __future__ import annotations
 
 import functools
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from .. import random as _random
 from ..autograd.grad_mode import _anomaly_mode, _grad_on
@@ -21,7 +22,6 @@ CACHE_LIMIT = 8  # recordings per compiled function (torch.compile's cache_size_
 
 class CompileWarning(UserWarning):
     """mt.compile ran a step eagerly; the message says why."""
-
 
 
 class CompiledFunction:
@@ -58,15 +58,21 @@ class CompiledFunction:
             self.replays += 1
             return result(out)
         if len(self._entries) >= CACHE_LIMIT:
-            return self._eager(f"it was recorded {CACHE_LIMIT} times (see the guards in "
-                               f"microtensor.compile)", args, kwargs)
+            return self._eager(
+                f"it was recorded {CACHE_LIMIT} times (see the guards in microtensor.compile)",
+                args,
+                kwargs,
+            )
         return self._record(flat, args, kwargs)
 
     def _warn(self, reason: str) -> None:
         if reason not in self._warned:
             self._warned.add(reason)
-            warnings.warn(f"mt.compile({self.__qualname__}): running eagerly: {reason}",
-                          CompileWarning, stacklevel=4)
+            warnings.warn(
+                f"mt.compile({self.__qualname__}): running eagerly: {reason}",
+                CompileWarning,
+                stacklevel=4,
+            )
 
     def _eager(self, reason, args, kwargs):
         if reason is not None:
@@ -76,8 +82,11 @@ class CompiledFunction:
 
     def _record(self, flat, args, kwargs):
         tr = _Tracer(list(flat))
-        tr.snapshots = {k: (_data(a) if isinstance(a, Tensor) else a).tobytes()
-                        for k, a in enumerate(flat) if isinstance(a, (Tensor, ndarray))}
+        tr.snapshots = {
+            k: (_data(a) if isinstance(a, Tensor) else a).tobytes()
+            for k, a in enumerate(flat)
+            if isinstance(a, (Tensor, ndarray))
+        }
         rng = default_generator()
         rng_state = rng.bit_generator.state
         legacy = xp.random.get_state()[1].copy()
@@ -88,11 +97,17 @@ class CompiledFunction:
         self.records += 1
         if tr.pending:
             tr.unsupported("a gradient store the recorder did not see")
-        if default_generator() is not rng or rng.bit_generator.state != rng_state or \
-                _random.draws[0] != drawn or not (xp.random.get_state()[1] == legacy).all():
-            tr.unsupported("it draws random numbers (dropout in training mode, mt.rand, "
-                           "a mt.Generator, numpy.random): a replay would repeat the "
-                           "recorded draws")
+        if (
+            default_generator() is not rng
+            or rng.bit_generator.state != rng_state
+            or _random.draws[0] != drawn
+            or not (xp.random.get_state()[1] == legacy).all()
+        ):
+            tr.unsupported(
+                "it draws random numbers (dropout in training mode, mt.rand, "
+                "a mt.Generator, numpy.random): a replay would repeat the "
+                "recorded draws"
+            )
         if _grad_on() is not grad_mode:
             tr.unsupported("it changes grad mode for its caller")
         program = None
@@ -113,18 +128,30 @@ class CompiledFunction:
 
 def _guard_only(tr: _Tracer):
     """An entry that answers "run eagerly" to calls whose arguments look as recorded."""
-    key = [(type(a), getattr(a, "shape", None), getattr(a, "dtype", None),
-            getattr(a, "requires_grad", None)) for a in tr.flat]
+    key = [
+        (
+            type(a),
+            getattr(a, "shape", None),
+            getattr(a, "dtype", None),
+            getattr(a, "requires_grad", None),
+        )
+        for a in tr.flat
+    ]
     grad_mode = _grad_on()
 
     def run(flat):
         if len(flat) != len(key) or _grad_on() is not grad_mode:
             return _MISS
         for (cls, shape, dtype, rg), a in zip(key, flat):
-            if type(a) is not cls or getattr(a, "shape", None) != shape or getattr(
-                    a, "dtype", None) != dtype or getattr(a, "requires_grad", None) != rg:
+            if (
+                type(a) is not cls
+                or getattr(a, "shape", None) != shape
+                or getattr(a, "dtype", None) != dtype
+                or getattr(a, "requires_grad", None) != rg
+            ):
                 return _MISS
         return _EAGER
+
     return run
 
 

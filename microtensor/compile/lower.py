@@ -1,15 +1,16 @@
 """Buffer forms (lowering): how an instruction's form is written (_Emit), registered
 (`_lowers`, filled in by forward.py and vjp.py) and checked (`_lower`: run on the recorded
 inputs while recording, kept only if it gives the bits the op's own code gave)."""
+
 from __future__ import annotations
 
 import builtins
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .. import backend
 from ..backend import xp
-from .values import _Instr, _fixed, _flat, _same_bits
+from .values import _fixed, _flat, _Instr, _same_bits
 
 
 class _Emit:
@@ -18,8 +19,16 @@ class _Emit:
     a scratch buffer, `k(obj)` a constant; `quiet()` runs the lines with numpy's
     warnings off, as the op's own code does."""
 
-    def __init__(self, names: list, outs: list, alloc: Callable, const: Callable,
-                 stable: Callable, local: Callable, fixed: tuple) -> None:
+    def __init__(
+        self,
+        names: list,
+        outs: list,
+        alloc: Callable,
+        const: Callable,
+        stable: Callable,
+        local: Callable,
+        fixed: tuple,
+    ) -> None:
         self.names, self.outs, self.alloc, self.const = names, outs, alloc, const
         self.stable, self.local, self.constants = stable, local, fixed
         self.lines: list = []
@@ -65,9 +74,27 @@ class _Emit:
 
 # numpy functions a replay calls by a name of their own with `out` as a positional
 # argument: about 60 ns less per call than `xp.add(a, b, out=o)`
-_DIRECT = {f"np_{name}": getattr(xp, name) for name in (
-    "add", "subtract", "multiply", "true_divide", "negative", "exp", "log", "sqrt", "tanh",
-    "abs", "square", "power", "greater", "equal", "dot", "matmul")}  # not maximum: deprecated
+_DIRECT = {
+    f"np_{name}": getattr(xp, name)
+    for name in (
+        "add",
+        "subtract",
+        "multiply",
+        "true_divide",
+        "negative",
+        "exp",
+        "log",
+        "sqrt",
+        "tanh",
+        "abs",
+        "square",
+        "power",
+        "greater",
+        "equal",
+        "dot",
+        "matmul",
+    )
+}  # not maximum: deprecated
 _CALL_OUT = re.compile(r"^xp\.(\w+)\((.*), out=(\w+)\)$")
 
 
@@ -86,6 +113,7 @@ def _lowers(kind: str, *ops):
         for op in ops or (None,):
             _LOWER[kind, op] = fn
         return fn
+
     return register
 
 
@@ -97,8 +125,13 @@ def _lower(instr: _Instr, in_arrs: list, out_arrs: list) -> None:
         return
     flat = _flat(instr.kind, in_arrs)
     instr.fixed = tuple(_fixed(x) for x in _flat(instr.kind, instr.ins))
-    ns = {"xp": xp, "silence": backend.silence, "restore": backend.restore,
-          "copyto": xp.copyto, **_DIRECT}
+    ns = {
+        "xp": xp,
+        "silence": backend.silence,
+        "restore": backend.restore,
+        "copyto": xp.copyto,
+        **_DIRECT,
+    }
     names = []
     for k, a in enumerate(flat):
         names.append(f"_i{k}")
@@ -111,8 +144,15 @@ def _lower(instr: _Instr, in_arrs: list, out_arrs: list) -> None:
 
     outs = [None if o is None else bind(xp.empty_like(o)) for o in out_arrs]
     counter = iter(range(1 << 30))
-    e = _Emit(names, outs, lambda shape, dtype, fill: bind(_buffer(shape, dtype, fill)), bind,
-              ns.get, lambda: f"_d{next(counter)}", instr.fixed)
+    e = _Emit(
+        names,
+        outs,
+        lambda shape, dtype, fill: bind(_buffer(shape, dtype, fill)),
+        bind,
+        ns.get,
+        lambda: f"_d{next(counter)}",
+        instr.fixed,
+    )
     try:
         if not fn(e, instr, flat, out_arrs):
             return
@@ -134,4 +174,3 @@ def _buffer(shape, dtype, fill):
 
 
 _checks: dict = {}  # source -> code of buffer forms checked so far (one op, many calls)
-

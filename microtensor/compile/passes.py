@@ -2,13 +2,14 @@
 .grad resets a store overwrites, the last read of each array, a long body cut into
 parts), and what it asks about an optimizer step (may the update read the .grad itself,
 may a gradient's buffer be the .grad)."""
+
 from __future__ import annotations
 
 import re
 
 from ..backend import xp
 from ..optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from .values import _Val, _fixed, _flat, _values
+from .values import _fixed, _flat, _Val, _values
 
 
 def _fold(instrs: list) -> list:
@@ -17,9 +18,12 @@ def _fold(instrs: list) -> list:
     kept = []
     for ins in instrs:
         made = [v for v in ins.outs if v is not None and v.producer is ins]
-        if (ins.kind in ("fwd", "vjp", "sum_to", "cast", "add", "seed") and made
-                and all(_fixed(x) for x in _flat(ins.kind, ins.ins))
-                and not any(v.root.written for v in made)):
+        if (
+            ins.kind in ("fwd", "vjp", "sum_to", "cast", "add", "seed")
+            and made
+            and all(_fixed(x) for x in _flat(ins.kind, ins.ins))
+            and not any(v.root.written for v in made)
+        ):
             for v in made:
                 v.kind, v.producer = "const", None
             continue
@@ -38,14 +42,22 @@ def _parts(guard: list, body: list) -> tuple:
     lines), and the calls to them."""
     if len(body) <= PART_LINES:
         return [], body
-    names = sorted({name.strip() for line in guard + body
-                    for m in [_ASSIGNED.match(line)] if m for name in m.group(1).split(",")})
+    names = sorted(
+        {
+            name.strip()
+            for line in guard + body
+            for m in [_ASSIGNED.match(line)]
+            if m
+            for name in m.group(1).split(",")
+        }
+    )
     shared = f"global {', '.join(names)}"
     guard.insert(0, shared)
     parts, calls = [], []
     for k in range(0, len(body), PART_LINES):
-        parts.append([f"def part{k}():", f"    {shared}"] + [f"    {x}" for x in
-                                                            body[k:k + PART_LINES]])
+        parts.append(
+            [f"def part{k}():", f"    {shared}"] + [f"    {x}" for x in body[k : k + PART_LINES]]
+        )
         calls.append(f"part{k}()")
     return parts, calls
 
@@ -56,11 +68,12 @@ def _drop_overwritten_resets(instrs: list) -> list:
     keep = []
     for k, ins in enumerate(instrs):
         if ins.kind == "grad_none":
-            for later in instrs[k + 1:]:
+            for later in instrs[k + 1 :]:
                 if later.kind in ("step", "fill"):
                     break
-                if later.kind in ("grad_none", "grad_assign", "grad_add") and \
-                        _same_target(later.info, ins.info):
+                if later.kind in ("grad_none", "grad_assign", "grad_add") and _same_target(
+                    later.info, ins.info
+                ):
                     if later.kind == "grad_assign":
                         ins = None
                     break
@@ -82,8 +95,15 @@ def _last_uses(instrs: list, out_vals: list) -> dict:
     end = len(instrs)
     for i, ins in enumerate(instrs):
         reads = set()
-        read = ins.ins if ins.kind != "vjp" else [  # a VJP reads only the args it saves
-            ins.ins[0], ins.ins[1], *(ins.ins[2][k] for k in ins.op.saves)]
+        read = (
+            ins.ins
+            if ins.kind != "vjp"
+            else [  # a VJP reads only the args it saves
+                ins.ins[0],
+                ins.ins[1],
+                *(ins.ins[2][k] for k in ins.op.saves),
+            ]
+        )
         for x in _values(read):
             reads |= bases.get(id(x.root), {id(x.root)})
         for r in reads:
@@ -121,8 +141,12 @@ def _own_leaf(grad: _Val, stores: dict):
     if assign is None or assign.kind != "grad_assign":
         return None
     leaf = assign.ins[0]
-    if (leaf is leaf.root and leaf.producer is not None and leaf.producer.lower is not None
-            and stores.get(id(leaf)) == 1 and leaf.arr.flags.c_contiguous):
+    if (
+        leaf is leaf.root
+        and leaf.producer is not None
+        and leaf.producer.lower is not None
+        and stores.get(id(leaf)) == 1
+        and leaf.arr.flags.c_contiguous
+    ):
         return leaf
     return None
-

@@ -1,11 +1,12 @@
 """_Program: the replay of one recording, written as one Python function: the guards,
 then each instruction by its buffer form (lower.py) or its op's own code, and the
 optimizer's update on its own state."""
+
 from __future__ import annotations
 
 import builtins
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .. import backend
 from ..autograd import graph as _graph
@@ -13,12 +14,11 @@ from ..autograd.grad_mode import _grad_on
 from ..autograd.graph import _ArrayNS
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap, get_default_dtype
-from .lower import _DIRECT, _Emit, _buffer
-from .passes import _drop_overwritten_resets, _fold, _last_uses, _own_leaf, _parts, \
-    _reads_grad_only
+from .lower import _DIRECT, _buffer, _Emit
+from .passes import _drop_overwritten_resets, _fold, _last_uses, _own_leaf, _parts, _reads_grad_only
 from .record import _data
 from .tracer import _Tracer
-from .values import _Instr, _Val, _arr_of, _flat, _plain_data, _values
+from .values import _arr_of, _flat, _Instr, _plain_data, _Val, _values
 from .vjp import _IN_PLACE
 
 
@@ -27,10 +27,19 @@ class _Program:
     the instructions and returns the step's output arrays (or _MISS, or _EAGER)."""
 
     def __init__(self, tr: _Tracer, result, name: str) -> None:
-        self.ns: dict = {"MISS": _MISS, "EAGER": _EAGER, "xp": xp, "B": _ArrayNS,
-                         "silence": backend.silence, "restore": backend.restore,
-                         "grad_on": _grad_on, "default_dtype": get_default_dtype,
-                         "asarray": xp.asarray, "copyto": xp.copyto, **_DIRECT}
+        self.ns: dict = {
+            "MISS": _MISS,
+            "EAGER": _EAGER,
+            "xp": xp,
+            "B": _ArrayNS,
+            "silence": backend.silence,
+            "restore": backend.restore,
+            "grad_on": _grad_on,
+            "default_dtype": get_default_dtype,
+            "asarray": xp.asarray,
+            "copyto": xp.copyto,
+            **_DIRECT,
+        }
         self.count = 0
         self.bound: dict = {}
         self.tr = tr
@@ -55,8 +64,11 @@ class _Program:
         lines = ["def replay(args):"] + [f"    {x}" for x in self.guard]
         lines += ["    if not lock(False):", "        return EAGER", "    try:"]
         lines += [f"        {x}" for x in body]
-        lines += [f"        return ({outs}{',' if len(out_vals) == 1 else ''})",
-                  "    finally:", "        unlock()"]
+        lines += [
+            f"        return ({outs}{',' if len(out_vals) == 1 else ''})",
+            "    finally:",
+            "        unlock()",
+        ]
         self.code = "\n".join([*(line for part in parts for line in part), *lines]) + "\n"
         exec(builtins.compile("\n".join(lines), f"<mt.compile {name}>", "exec"), self.ns)
         self.run = self.ns["replay"]
@@ -95,6 +107,7 @@ class _Program:
             if isinstance(x, ndarray):
                 raise _Unreplayable("it returns a numpy array (return a tensor instead)")
             return ("const", x)
+
         return walk(result), vals
 
     def _live(self, instrs: list, out_vals: list) -> list:
@@ -102,10 +115,10 @@ class _Program:
         needed = {id(v) for v in out_vals}
         keep = []
         for ins in reversed(instrs):
-            effect = ins.kind in ("grad_none", "grad_assign", "grad_add", "step", "write",
-                                  "fill")
-            if effect or any(v is not None and v.producer is ins and id(v) in needed
-                             for v in ins.outs):
+            effect = ins.kind in ("grad_none", "grad_assign", "grad_add", "step", "write", "fill")
+            if effect or any(
+                v is not None and v.producer is ins and id(v) in needed for v in ins.outs
+            ):
                 keep.append(ins)
                 for v in _values(ins.ins):
                     needed.add(id(v))
@@ -139,17 +152,21 @@ class _Program:
                     continue
                 if ins.kind == "grad_assign":
                     leaf = ins.ins[0]
-                    own = (leaf is leaf.root and leaf.producer is not None and
-                           leaf.producer.lower is not None and stores[id(leaf)] == 1)
+                    own = (
+                        leaf is leaf.root
+                        and leaf.producer is not None
+                        and leaf.producer.lower is not None
+                        and stores[id(leaf)] == 1
+                    )
                     ins.attrs["copy"] = not own
                     tensor = _wrap(self.ns[leaf.name] if own else xp.empty_like(v.arr))
                     ins.attrs["tensor"] = self._k(tensor, "G")
                     v.name = leaf.name if own else self._k(_data(tensor), "g")
                 elif ins.lower is not None:
-                    v.name = self._shared(ins, v, last, i) if id(v) not in flat_views \
-                        else None
-                    v.name = v.name or self._k(flat_views.get(id(v)) if id(v) in flat_views
-                                               else xp.empty_like(v.arr), "b")
+                    v.name = self._shared(ins, v, last, i) if id(v) not in flat_views else None
+                    v.name = v.name or self._k(
+                        flat_views.get(id(v)) if id(v) in flat_views else xp.empty_like(v.arr), "b"
+                    )
                 else:
                     self.count += 1
                     v.name = f"v{self.count}"
@@ -166,10 +183,19 @@ class _Program:
         flat = _flat(ins.kind, ins.ins)
         for out, k in _IN_PLACE.get((ins.kind, ins.op), ()):
             x = flat[k] if k < len(flat) else None
-            if (ins.outs[out] is v and isinstance(x, _Val) and x is x.root and x.kind == "op"
-                    and not x.written and last.get(id(x)) == i and x.producer is not None
-                    and x.producer.lower is not None and x.arr.shape == v.arr.shape
-                    and x.arr.dtype == v.arr.dtype and x.arr.strides == v.arr.strides):
+            if (
+                ins.outs[out] is v
+                and isinstance(x, _Val)
+                and x is x.root
+                and x.kind == "op"
+                and not x.written
+                and last.get(id(x)) == i
+                and x.producer is not None
+                and x.producer.lower is not None
+                and x.arr.shape == v.arr.shape
+                and x.arr.dtype == v.arr.dtype
+                and x.arr.strides == v.arr.strides
+            ):
                 buffer = self._stable(x.name)
                 if buffer is not None and buffer.base is None:
                     return x.name
@@ -187,14 +213,16 @@ class _Program:
             for entry in ins.attrs["groups"]:
                 for chunk, grads in entry["chunks"]:
                     leaves = [_own_leaf(g, stores) for g in grads]
-                    if any(v is None or id(v) in views for v in leaves) or len(
-                            {id(v) for v in leaves}) < len(leaves) or len(
-                            {v.arr.dtype for v in leaves}) != 1:
+                    if (
+                        any(v is None or id(v) in views for v in leaves)
+                        or len({id(v) for v in leaves}) < len(leaves)
+                        or len({v.arr.dtype for v in leaves}) != 1
+                    ):
                         continue
                     flat = xp.empty(sum(v.arr.size for v in leaves), leaves[0].arr.dtype)
                     at = 0
                     for v in leaves:
-                        views[id(v)] = flat[at:at + v.arr.size].reshape(v.arr.shape)
+                        views[id(v)] = flat[at : at + v.arr.size].reshape(v.arr.shape)
                         at += v.arr.size
                     self.flat_grads[id(chunk)] = self._k(flat, "f")
         return views
@@ -209,8 +237,10 @@ class _Program:
                 g.append(f"A{k} = args[{k}]")
                 g.append(f"if A{k}.__class__ is not {self._k(type(a))}: return MISS")
                 g.append(f"a{k} = A{k}._data" if isinstance(a, Tensor) else f"a{k} = A{k}")
-                cond = (f"a{k}.shape != {arr.shape!r} or a{k}.strides != {arr.strides!r} "
-                        f"or a{k}.dtype is not {self._k(arr.dtype)}")
+                cond = (
+                    f"a{k}.shape != {arr.shape!r} or a{k}.strides != {arr.strides!r} "
+                    f"or a{k}.dtype is not {self._k(arr.dtype)}"
+                )
                 if isinstance(a, Tensor):
                     cond += f" or A{k}.requires_grad is not {a.requires_grad}"
                 g.append(f"if {cond}: return MISS")
@@ -220,8 +250,10 @@ class _Program:
                 if first is not None and first.index != k:
                     g.append(f"if a{k} is not a{first.index}: return MISS")
             elif _plain_data(a):
-                g.append(f"if args[{k}].__class__ is not {self._k(type(a))} or "
-                         f"args[{k}] != {self._k(a)}: return MISS")
+                g.append(
+                    f"if args[{k}].__class__ is not {self._k(type(a))} or "
+                    f"args[{k}] != {self._k(a)}: return MISS"
+                )
             else:
                 g.append(f"if args[{k}] is not {self._k(a)}: return MISS")
         g.append(f"if grad_on() is not {_grad_on()}: return MISS")
@@ -230,8 +262,10 @@ class _Program:
             for t in v.tensors:
                 name = self._k(t, "T")
                 arr = f"a{v.index}" if v.kind == "input" else self._k(v.arr)
-                g.append(f"if {name}._data is not {arr} or {name}.requires_grad is not "
-                         f"{t.requires_grad}: return MISS")
+                g.append(
+                    f"if {name}._data is not {arr} or {name}.requires_grad is not "
+                    f"{t.requires_grad}: return MISS"
+                )
         for t, first in tr.grad_first.items():
             target = self._target(tr.target(t))
             if first[0] == "assign":
@@ -239,8 +273,10 @@ class _Program:
             elif first[0] == "add":
                 g.append(f"if {target}.grad is not {self._k(first[1], 'T')}: return MISS")
         for t, grad in tr.grad_reads.items():
-            g.append(f"if {self._target(tr.target(t))}.grad is not "
-                     f"{'None' if grad is None else self._k(grad, 'T')}: return MISS")
+            g.append(
+                f"if {self._target(tr.target(t))}.grad is not "
+                f"{'None' if grad is None else self._k(grad, 'T')}: return MISS"
+            )
         for target in tr.leaves.values():
             g.append(f"if {self._target(target)}._hooks: return MISS")
         for m in tr.modules.values():
@@ -262,27 +298,37 @@ class _Program:
             vals = _flat(kind, ins.ins)
             names = [self._ref(x) for x in vals]
             arrs = [_arr_of(x) for x in vals]
-            e = _Emit(names, [None if v is None or v.producer is not ins else v.name
-                              for v in ins.outs],
-                      lambda shape, dtype, fill: self._k(_buffer(shape, dtype, fill), "s"),
-                      self._k,
-                      self._stable, self._local, ins.fixed)
-            ins.lower(e, ins, arrs, [None if v is None or v.producer is not ins else v.arr
-                                     for v in ins.outs])
+            e = _Emit(
+                names,
+                [None if v is None or v.producer is not ins else v.name for v in ins.outs],
+                lambda shape, dtype, fill: self._k(_buffer(shape, dtype, fill), "s"),
+                self._k,
+                self._stable,
+                self._local,
+                ins.fixed,
+            )
+            ins.lower(
+                e,
+                ins,
+                arrs,
+                [None if v is None or v.producer is not ins else v.arr for v in ins.outs],
+            )
             b.extend(e.source())
         elif kind == "fwd":
             self._fwd(ins)
         elif kind == "vjp":
             self._vjp(ins)
         elif kind == "sum_to":
-            b.append(f"{ins.outs[0].name} = B.sum_to({ins.ins[0].name}, "
-                     f"{ins.attrs['shape']!r})")
+            b.append(f"{ins.outs[0].name} = B.sum_to({ins.ins[0].name}, {ins.attrs['shape']!r})")
         elif kind == "cast":
-            b.append(f"{ins.outs[0].name} = B.cast({ins.ins[0].name}, "
-                     f"{self._k(ins.attrs['dtype'])})")
+            b.append(
+                f"{ins.outs[0].name} = B.cast({ins.ins[0].name}, {self._k(ins.attrs['dtype'])})"
+            )
         elif kind == "seed":
-            b.append(f"{ins.outs[0].name} = xp.array({ins.ins[0].name}, "
-                     f"dtype={self._k(ins.attrs['dtype'])})")
+            b.append(
+                f"{ins.outs[0].name} = xp.array({ins.ins[0].name}, "
+                f"dtype={self._k(ins.attrs['dtype'])})"
+            )
         elif kind == "add":
             b.append(f"{ins.outs[0].name} = {ins.ins[0].name} + {ins.ins[1].name}")
         elif kind == "write":
@@ -315,8 +361,10 @@ class _Program:
         g.append(f"if len({name}.param_groups) != {len(groups)}: return MISS")
         for i, entry in enumerate(groups):
             group, plan = k(entry["group"]), entry["plan"]
-            g.append(f"if {name}.param_groups[{i}] is not {group} or "
-                     f"{name}._plans[{i}] is not {k(plan)}: return MISS")
+            g.append(
+                f"if {name}.param_groups[{i}] is not {group} or "
+                f"{name}._plans[{i}] is not {k(plan)}: return MISS"
+            )
             for key, value in entry["options"].items():
                 g.append(f"if {group}[{key!r}] != {k(value)}: return MISS")
             for p, st in zip(plan.params, plan.states):
@@ -337,13 +385,18 @@ class _Program:
                     for pv, p in zip(chunk.pviews, params):
                         b.append(f"copyto({k(pv)}, {p})")
                 b.append(f"step = {states[0]}['step'] + 1")
-                b.append(f"{update}({group}, {k(chunk.p) if entry['reads'] else None}, "
-                         f"{gflat}, {k(chunk.tmp)}, {k(chunk.st)}, step)")
+                b.append(
+                    f"{update}({group}, {k(chunk.p) if entry['reads'] else None}, "
+                    f"{gflat}, {k(chunk.tmp)}, {k(chunk.st)}, step)"
+                )
                 if entry["reads"]:
                     b.append(f"np_subtract({k(chunk.p)}, {k(chunk.tmp)}, {k(chunk.p)})")
                 for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
-                    b.append(f"copyto({p}, {k(pv)})" if entry["reads"] else
-                             f"np_subtract({p}, {k(tv)}, {p})")
+                    b.append(
+                        f"copyto({p}, {k(pv)})"
+                        if entry["reads"]
+                        else f"np_subtract({p}, {k(tv)}, {p})"
+                    )
                     b.append(f"{st}['step'] = step")
                 b.append(f"{bump}({', '.join(k(p, 'T') for p in chunk.params)})")
             for p, st, grad in entry["singles"]:
@@ -385,14 +438,24 @@ class _Program:
         if not made or any(v.root.written for v in made):
             return False
         try:
-            results = run(lambda x: self._stable(x.name) if isinstance(x, _Val) else
-                          [None if y is None else self._stable(y.name) for y in x]
-                          if isinstance(x, list) else None if x is None else x.value)
+            results = run(
+                lambda x: (
+                    self._stable(x.name)
+                    if isinstance(x, _Val)
+                    else [None if y is None else self._stable(y.name) for y in x]
+                    if isinstance(x, list)
+                    else None
+                    if x is None
+                    else x.value
+                )
+            )
         except Exception:
             return False
         results = [r for r, v in zip(results, ins.outs) if v is not None and v.producer is ins]
-        if not all(isinstance(r, ndarray) and any(xp.may_share_memory(r, a) for a in arrays)
-                   for r in results):
+        if not all(
+            isinstance(r, ndarray) and any(xp.may_share_memory(r, a) for a in arrays)
+            for r in results
+        ):
             return False
         for v, r in zip(made, results):
             v.name = self._k(r, "w")
@@ -400,16 +463,21 @@ class _Program:
 
     def _fwd(self, ins: _Instr) -> None:
         if ins.info == [(False, None)] * len(ins.outs) and self._baked(
-                ins, lambda get: _as_tuple(ins.op.forward(*[get(x) for x in ins.ins],
-                                                          **ins.attrs), ins.op.multi)):
+            ins,
+            lambda get: _as_tuple(
+                ins.op.forward(*[get(x) for x in ins.ins], **ins.attrs), ins.op.multi
+            ),
+        ):
             return
-        call = (f"{self._k(ins.op.forward, 'F')}({', '.join(self._ref(x) for x in ins.ins)}"
-                f"{self._kwargs(ins.attrs)})")
+        call = (
+            f"{self._k(ins.op.forward, 'F')}({', '.join(self._ref(x) for x in ins.ins)}"
+            f"{self._kwargs(ins.attrs)})"
+        )
         if ins.op.multi:
             names = ", ".join(v.name for v in ins.outs)
             self.body.append(f"{names}{',' if len(ins.outs) == 1 else ''} = {call}")
             return
-        (nd, cast), = ins.info
+        ((nd, cast),) = ins.info
         if nd:
             call = f"asarray({call})"
         if cast is not None:
@@ -418,16 +486,20 @@ class _Program:
 
     def _vjp(self, ins: _Instr) -> None:
         g, out, args = ins.ins
-        if self._baked(ins, lambda get: ins.op.vjp(_ArrayNS, get(g), get(out),
-                                                    [get(x) for x in args], ins.info,
-                                                    **ins.attrs)):
+        if self._baked(
+            ins,
+            lambda get: ins.op.vjp(
+                _ArrayNS, get(g), get(out), [get(x) for x in args], ins.info, **ins.attrs
+            ),
+        ):
             return
-        call = (f"{self._k(ins.op.vjp, 'V')}(B, {self._ref(g)}, {self._ref(out)}, "
-                f"({', '.join(self._ref(x) for x in args)}{',' if len(args) == 1 else ''}), "
-                f"{ins.info!r}{self._kwargs(ins.attrs)})")
+        call = (
+            f"{self._k(ins.op.vjp, 'V')}(B, {self._ref(g)}, {self._ref(out)}, "
+            f"({', '.join(self._ref(x) for x in args)}{',' if len(args) == 1 else ''}), "
+            f"{ins.info!r}{self._kwargs(ins.attrs)})"
+        )
         names = ["_" if v is None or v.producer is not ins else v.name for v in ins.outs]
         self.body.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {call}")
-
 
 
 def _as_tuple(result, multi: bool) -> tuple:

@@ -3,6 +3,7 @@ Tensor._data and Tensor.grad as properties that note reads and writes, Optimizer
 module calls, all installed by `_recording` while any thread records and handed to that
 thread's _Tracer. Kept apart from the tracer so that what is patched into the engine, and
 how it is put back, reads in one place."""
+
 from __future__ import annotations
 
 import dis
@@ -24,8 +25,7 @@ _install_lock = threading.Lock()
 _installed = {"count": 0}
 _ENGINE_DIR = os.path.dirname(_graph.__file__)
 _COMPILE_DIR = os.path.dirname(__file__)  # a frame in any file of this package
-_METADATA = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides",
-                       "flags"})
+_METADATA = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"})
 _metadata_reads: dict = {}
 
 
@@ -69,8 +69,11 @@ def _data_get(t):
     if tr is not None and not tr.busy and not tr.reasons:
         frame = sys._getframe(1)
         file = frame.f_code.co_filename
-        if not (os.path.dirname(file) in (_COMPILE_DIR, _ENGINE_DIR)
-                or frame.f_code in (_DETACH, _DATA_VIEW) or _metadata_only(frame)):
+        if not (
+            os.path.dirname(file) in (_COMPILE_DIR, _ENGINE_DIR)
+            or frame.f_code in (_DETACH, _DATA_VIEW)
+            or _metadata_only(frame)
+        ):
             tr.value_read(t, arr, frame)
     return arr
 

@@ -3,22 +3,32 @@ from the events record.py hands it: each op applied (run again on bare arrays to
 the bits, and its buffer form tried, lower.py), each in-place write, .grad store and
 optimizer step, and each backward, mirrored by the engine's own loop and checked against
 the gradients the engine computed."""
+
 from __future__ import annotations
 
 import sys
 from heapq import heappop, heappush
 
 from ..autograd import graph as _graph
-from ..autograd.backward import _run as _engine_run, backward as _engine_backward
+from ..autograd.backward import _run as _engine_run
+from ..autograd.backward import backward as _engine_backward
 from ..autograd.graph import _ArrayNS
 from ..backend import ndarray, xp
 from ..ops import Op
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .lower import _lower
-from .record import (_FACTORY, _ORIGINAL_STEP, _ORIGINAL_ZERO_GRAD, _TENSOR_INIT, _WRAP, _data,
-                     _grad, _where)
-from .values import _Instr, _Lit, _Val, _plain_data, _same_bits
+from .record import (
+    _FACTORY,
+    _ORIGINAL_STEP,
+    _ORIGINAL_ZERO_GRAD,
+    _TENSOR_INIT,
+    _WRAP,
+    _data,
+    _grad,
+    _where,
+)
+from .values import _Instr, _Lit, _plain_data, _same_bits, _Val
 
 
 class _Tracer:
@@ -71,9 +81,13 @@ class _Tracer:
             v = self._add(_Val("made" if made else "live", arr))
             if made:
                 v.init = arr.copy()
-        if (tensor is not None and v.kind in ("live", "input") and id(tensor) not in
-                self.new_tensors and self.arg_of.get(id(tensor)) != v.index
-                and all(t is not tensor for t in v.tensors)):
+        if (
+            tensor is not None
+            and v.kind in ("live", "input")
+            and id(tensor) not in self.new_tensors
+            and self.arg_of.get(id(tensor)) != v.index
+            and all(t is not tensor for t in v.tensors)
+        ):
             v.tensors.append(tensor)
         return v
 
@@ -155,8 +169,9 @@ class _Tracer:
         if self.reasons:
             return
         if res._node is not None:
-            return self.unsupported(f"an in-place op on a tensor in the graph (shape "
-                                    f"{t.shape}) under grad mode")
+            return self.unsupported(
+                f"an in-place op on a tensor in the graph (shape {t.shape}) under grad mode"
+            )
         tarr, rarr = _data(t), _data(res)
         src = self.vals.get(id(rarr))
         if src is None:
@@ -235,8 +250,10 @@ class _Tracer:
         replay to run the same updates without step()'s checks; None when the optimizer
         steps its own way or took a path a replay should leave to step()."""
         cls = type(opt)
-        if any(getattr(cls, name) is not getattr(Optimizer, name)
-               for name in ("step", "_step_chunk", "_step_one", "_plan")):
+        if any(
+            getattr(cls, name) is not getattr(Optimizer, name)
+            for name in ("step", "_step_chunk", "_step_one", "_plan")
+        ):
             return None
         groups = []
         for i, group in enumerate(opt.param_groups):
@@ -247,7 +264,8 @@ class _Tracer:
             for chunk in plan.chunks:
                 grads = [_grad(p) for p in chunk.params]
                 if len({st["step"] for st in chunk.states}) != 1 or any(
-                        g is None or id(_data(g)) not in self.vals for g in grads):
+                    g is None or id(_data(g)) not in self.vals for g in grads
+                ):
                     return None
                 chunks.append((chunk, [self.vals[id(_data(g))] for g in grads]))
             for p, st in plan.singles:
@@ -259,8 +277,16 @@ class _Tracer:
             options = {k: v for k, v in group.items() if k not in ("params", "lr")}
             if not all(_plain_data(v) for v in options.values()):
                 return None
-            groups.append({"group": group, "plan": plan, "chunks": chunks, "singles": singles,
-                           "reads": opt._update_reads_params(group), "options": options})
+            groups.append(
+                {
+                    "group": group,
+                    "plan": plan,
+                    "chunks": chunks,
+                    "singles": singles,
+                    "reads": opt._update_reads_params(group),
+                    "options": options,
+                }
+            )
         return groups
 
     def optimizer_zero_grad(self, opt, set_to_none: bool) -> None:
@@ -311,8 +337,11 @@ class _Tracer:
         reduction, cast and sum as an instruction. Returns {leaf: (value, array)}."""
         # the frame of autograd.backward(): _mirror <- backward <- _Hooks.backward <- _run
         caller = sys._getframe(4)
-        given = caller.f_locals.get("grad_tensors") if \
-            caller.f_code is _engine_backward.__code__ else None
+        given = (
+            caller.f_locals.get("grad_tensors")
+            if caller.f_code is _engine_backward.__code__
+            else None
+        )
         if given is None or len(given) != len(roots):
             return self.unsupported("backward called other than through autograd.backward")
         grads: dict = {}
@@ -346,15 +375,24 @@ class _Tracer:
             if out is not None and id(out) not in self.vals:
                 return self.unsupported(f"{op.name}'s saved output was not recorded")
             in_grads = op.vjp(_ArrayNS, garr, out, node.arrays, node.needs, **node.attrs)
-            ins = [gval, None if out is None else self.vals.get(id(out)),
-                   [self.value_of(a) if isinstance(a, ndarray) else _Lit(a)
-                    for a in node.arrays]]
-            outs = [None if gi is None or not need else self.new(gi)
-                    for gi, need in zip(in_grads, node.needs)]
+            ins = [
+                gval,
+                None if out is None else self.vals.get(id(out)),
+                [self.value_of(a) if isinstance(a, ndarray) else _Lit(a) for a in node.arrays],
+            ]
+            outs = [
+                None if gi is None or not need else self.new(gi)
+                for gi, need in zip(in_grads, node.needs)
+            ]
             instr = self.emit("vjp", op, ins, outs, node.attrs, tuple(node.needs))
-            _lower(instr, [garr, out, list(node.arrays)],
-                   [None if v is None or v.producer is not instr else gi
-                    for gi, v in zip(in_grads, outs)])
+            _lower(
+                instr,
+                [garr, out, list(node.arrays)],
+                [
+                    None if v is None or v.producer is not instr else gi
+                    for gi, v in zip(in_grads, outs)
+                ],
+            )
             for a, need, gi, gv in zip(node.args, node.needs, in_grads, outs):
                 if not need or gi is None:
                     continue
@@ -417,11 +455,14 @@ class _Tracer:
     def _settle(self, mirror: dict, leaf_grads: dict) -> None:
         """Check the recorded backward against the engine's, then note how backward()
         stores each gradient: set (seen as it happens) or added into the .grad there."""
-        if len(mirror) != len(leaf_grads) or any(
-                a is not b for a, b in zip(mirror, leaf_grads)) or not all(
-                _same_bits(mirror[t][1], leaf_grads[t]) for t in mirror):
-            return self.unsupported("the recorded backward differs from the engine's (a "
-                                    "bug in microtensor.compile)")
+        if (
+            len(mirror) != len(leaf_grads)
+            or any(a is not b for a, b in zip(mirror, leaf_grads))
+            or not all(_same_bits(mirror[t][1], leaf_grads[t]) for t in mirror)
+        ):
+            return self.unsupported(
+                "the recorded backward differs from the engine's (a bug in microtensor.compile)"
+            )
         for t, (gv, _) in mirror.items():
             if t._hooks:
                 return self.unsupported("a hook on a leaf tensor")
@@ -437,4 +478,3 @@ class _Tracer:
                 self.grad_first.setdefault(t, ("add", current))
                 old = self.value_of(_data(current), current)
                 self.emit("grad_add", None, [gv, old], [self.version(old)], info=target)
-

@@ -2,6 +2,7 @@
 handed (_Lit) and the instructions of the replay (_Instr), with the small questions the
 tracer, the buffer forms and the program all ask of them (which inputs are constants,
 which are values, are two arrays the same bits)."""
+
 from __future__ import annotations
 
 from ..backend import xp
@@ -14,8 +15,7 @@ class _Val:
     (a backward seed) or "op" (computed by an instruction). An in-place write makes a
     new version of its array: a value whose `root` is the first."""
 
-    __slots__ = ("kind", "arr", "index", "tensors", "root", "name", "init", "written",
-                 "producer")
+    __slots__ = ("kind", "arr", "index", "tensors", "root", "name", "init", "written", "producer")
 
     def __init__(self, kind: str, arr, index: int = -1, root=None) -> None:
         self.kind, self.arr, self.index = kind, arr, index
@@ -57,11 +57,9 @@ def _same_bits(a, b) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-
 def _flat(kind: str, ins: list) -> list:
     """An instruction's inputs in one list (a VJP's are g, out, then the op's args)."""
     return [ins[0], ins[1], *ins[2]] if kind == "vjp" else list(ins)
-
 
 
 def _fixed(x) -> bool:
@@ -81,7 +79,6 @@ def _plain_data(a) -> bool:
     return isinstance(a, (bool, int, float, complex, str, bytes, type(None)))
 
 
-
 def _values(ins):
     """The _Vals among an instruction's inputs (a VJP's g may be a list)."""
     for x in ins:
@@ -97,4 +94,3 @@ def _arr_of(x):
     if isinstance(x, list):
         return [_arr_of(y) for y in x]
     return x.value if isinstance(x, _Lit) else x.arr
-

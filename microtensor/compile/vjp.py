@@ -1,15 +1,16 @@
 """The buffer forms of the hot ops' VJPs and of the engine's own steps between them
 (sum_to, cast, the sum of two gradients), and which forms may write over an input."""
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 
-from .. import backend, ops as O
+from .. import backend
+from .. import ops as O
 from ..backend import ndarray, xp
-from .forward import (_BINARY, _UNARY, _interior, _kept, _offset, _reshaper, _transpose,
-                      _window_args)
+from .forward import _BINARY, _UNARY, _interior, _kept, _offset, _reshaper, _transpose, _window_args
 from .lower import _Emit, _lowers
 
 
@@ -18,8 +19,12 @@ from .lower import _Emit, _lowers
 def _linear_vjp(e: _Emit, instr, ins, outs) -> bool:
     if outs[1] is not None and ins[2].ndim != 2:
         return False
-    return _grads(e, outs, lambda: f"xp.dot({e.i(0)}, {e.i(3)}, out={e.o(0)})",
-                  lambda: f"xp.dot({e.view(e.i(0), _transpose)}, {e.i(2)}, out={e.o(1)})")
+    return _grads(
+        e,
+        outs,
+        lambda: f"xp.dot({e.i(0)}, {e.i(3)}, out={e.o(0)})",
+        lambda: f"xp.dot({e.view(e.i(0), _transpose)}, {e.i(2)}, out={e.o(1)})",
+    )
 
 
 def _grads(e: _Emit, outs: list, *lines: Callable[[], str]) -> bool:
@@ -36,9 +41,12 @@ def _matmul_vjp(e: _Emit, instr, ins, outs) -> bool:
     a, b = ins[2], ins[3]
     if a.ndim < 2 or b.ndim < 2:
         return False
-    return _grads(e, outs,
-                  lambda: f"xp.matmul({e.i(0)}, {e.view(e.i(3), _transpose)}, out={e.o(0)})",
-                  lambda: f"xp.matmul({e.view(e.i(2), _transpose)}, {e.i(0)}, out={e.o(1)})")
+    return _grads(
+        e,
+        outs,
+        lambda: f"xp.matmul({e.i(0)}, {e.view(e.i(3), _transpose)}, out={e.o(0)})",
+        lambda: f"xp.matmul({e.view(e.i(2), _transpose)}, {e.i(0)}, out={e.o(1)})",
+    )
 
 
 @_lowers("vjp", O.Sigmoid)
@@ -87,15 +95,22 @@ def _negate_vjp(e: _Emit, instr, ins, outs) -> bool:
 
 @_lowers("vjp", O.Mul)
 def _mul_vjp(e: _Emit, instr, ins, outs) -> bool:
-    return _grads(e, outs, lambda: f"xp.multiply({e.i(0)}, {e.i(3)}, out={e.o(0)})",
-                  lambda: f"xp.multiply({e.i(0)}, {e.i(2)}, out={e.o(1)})")
+    return _grads(
+        e,
+        outs,
+        lambda: f"xp.multiply({e.i(0)}, {e.i(3)}, out={e.o(0)})",
+        lambda: f"xp.multiply({e.i(0)}, {e.i(2)}, out={e.o(1)})",
+    )
 
 
 @_lowers("vjp", O.Div)
 def _div_vjp(e: _Emit, instr, ins, outs) -> bool:
     g, b = ins[0], ins[3]
-    ga = e.o(0) if outs[0] is not None else e.tmp(
-        xp.broadcast_shapes(xp.shape(g), xp.shape(b)), xp.result_type(g, b))
+    ga = (
+        e.o(0)
+        if outs[0] is not None
+        else e.tmp(xp.broadcast_shapes(xp.shape(g), xp.shape(b)), xp.result_type(g, b))
+    )
     e.quiet()
     e(f"xp.true_divide({e.i(0)}, {e.i(3)}, out={ga})")
     if outs[1] is not None:
@@ -116,8 +131,13 @@ def _mse_vjp(e: _Emit, instr, ins, outs) -> bool:
     gd = e.o(0)
     g = ins[0]
     e(f"xp.subtract({e.i(2)}, {e.i(3)}, out={gd})")
-    if not (e.fixed(0) and isinstance(g, ndarray) and g.ndim == 0 and g == 1 and
-            g.dtype == outs[0].dtype):  # times a seed of exactly 1: the same bits
+    if not (
+        e.fixed(0)
+        and isinstance(g, ndarray)
+        and g.ndim == 0
+        and g == 1
+        and g.dtype == outs[0].dtype
+    ):  # times a seed of exactly 1: the same bits
         e(f"xp.multiply({e.i(0)}, {gd}, out={gd})")
     e(f"xp.multiply({gd}, {e.k(scale)}, out={gd})")
     if outs[1] is not None:
@@ -199,8 +219,11 @@ def _unfold_vjp(e: _Emit, instr, ins, outs) -> bool:
     g, a = ins[0], ins[2]
     n, c, h, w = a.shape
     oh, ow = backend.windows(a, kernel, stride, padding, dilation).shape[4:]
-    full = e.o(0) if not (padding[0] or padding[1]) else e.tmp(
-        (n, c, h + 2 * padding[0], w + 2 * padding[1]), g.dtype)
+    full = (
+        e.o(0)
+        if not (padding[0] or padding[1])
+        else e.tmp((n, c, h + 2 * padding[0], w + 2 * padding[1]), g.dtype)
+    )
     cols = e.view(e.i(0), _reshaper((n, c, *kernel, oh, ow)))
     e(f"{full}.fill(0)")
     for k, (i, j) in enumerate(_offsets(kernel)):
@@ -218,6 +241,7 @@ def _offsets(kernel):
 def _offset_view(k: int, kernel, stride, dilation, out_hw):
     def view(a):
         return list(backend._offset_views(a, kernel, stride, dilation, out_hw))[k][2]
+
     return view
 
 
@@ -229,9 +253,17 @@ def _max_pool_vjp(e: _Emit, instr, ins, outs) -> bool:
     g, m = ins[0], ins[1]
     if padding[0] or padding[1]:
         return False
-    windows = e.view(e.i(2), functools.partial(
-        backend.windows, kernel=kernel, stride=stride, padding=(0, 0), dilation=dilation,
-        fill=-xp.inf))
+    windows = e.view(
+        e.i(2),
+        functools.partial(
+            backend.windows,
+            kernel=kernel,
+            stride=stride,
+            padding=(0, 0),
+            dilation=dilation,
+            fill=-xp.inf,
+        ),
+    )
     hits = []
     for i, j in _offsets(kernel):
         hit = e.tmp(m.shape, bool)
@@ -263,12 +295,17 @@ def _max_pool_vjp(e: _Emit, instr, ins, outs) -> bool:
 # reads the input elementwise before (or as) it writes the same element.
 _IN_PLACE: dict = {
     **{("fwd", op): [(0, 0), (0, 1)] for op in (*_BINARY, O.Div)},
-    **{("fwd", op): [(0, 0)] for op in (*_UNARY, O.Pow, O.Relu, O.Sigmoid, O.Softmax,
-                                        O.LogSoftmax)},
-    **{("vjp", op): [(0, 0)] for op in (O.Sigmoid, O.Tanh, O.Relu, O.Exp, O.Neg,
-                                         O.LogSoftmax, O.Softmax)},
-    ("vjp", O.Sub): [(1, 0)], ("vjp", O.Mul): [(0, 0), (1, 0)],
-    ("vjp", O.MseLoss): [(0, 2)], ("add", None): [(0, 0), (0, 1)],
+    **{
+        ("fwd", op): [(0, 0)] for op in (*_UNARY, O.Pow, O.Relu, O.Sigmoid, O.Softmax, O.LogSoftmax)
+    },
+    **{
+        ("vjp", op): [(0, 0)]
+        for op in (O.Sigmoid, O.Tanh, O.Relu, O.Exp, O.Neg, O.LogSoftmax, O.Softmax)
+    },
+    ("vjp", O.Sub): [(1, 0)],
+    ("vjp", O.Mul): [(0, 0), (1, 0)],
+    ("vjp", O.MseLoss): [(0, 2)],
+    ("add", None): [(0, 0), (0, 1)],
 }
 
 
@@ -284,11 +321,11 @@ def _sum_to(e: _Emit, instr, ins, outs) -> bool:
         else:
             e(f"xp.add.reduce({e.i(0)}, axis=0, out={e.o(0)})")
         return True
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
-                                      if n == 1 and a.shape[i + lead] != 1)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1
+    )
     kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
-    e(f"{e.i(0)}.sum(axis={axes!r}, keepdims=True, "
-      f"out={e.view(e.o(0), _reshaper(kept))})")
+    e(f"{e.i(0)}.sum(axis={axes!r}, keepdims=True, out={e.view(e.o(0), _reshaper(kept))})")
     return bool(axes)
 
 
@@ -302,4 +339,3 @@ def _cast(e: _Emit, instr, ins, outs) -> bool:
 def _add(e: _Emit, instr, ins, outs) -> bool:
     e(f"xp.add({e.i(0)}, {e.i(1)}, out={e.o(0)})")
     return True
-

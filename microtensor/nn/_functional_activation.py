@@ -2,6 +2,7 @@
 they are: compositions of its ops (selu, celu, glu, the shrinks, prelu, rrelu, softmin),
 the ones whose PyTorch signature adds `inplace` or `dtype` (relu, threshold, softmax),
 and dropout in its element-wise, channel-wise and alpha forms."""
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,26 @@ from ..autograd import apply_inplace
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["relu", "threshold", "selu", "celu", "glu", "softshrink", "hardshrink",
-           "tanhshrink", "prelu", "rrelu", "softmax", "log_softmax", "softmin", "dropout",
-           "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
+__all__ = [
+    "relu",
+    "threshold",
+    "selu",
+    "celu",
+    "glu",
+    "softshrink",
+    "hardshrink",
+    "tanhshrink",
+    "prelu",
+    "rrelu",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
@@ -53,8 +71,10 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), where a and b are the halves of input along dim."""
     d = ops._dim(dim, input.ndim, "glu")
     if input.shape[d] % 2:
-        raise ValueError(f"glu: halving dim {dim} of a tensor of shape {input.shape} needs "
-                         f"an even size, got {input.shape[d]}")
+        raise ValueError(
+            f"glu: halving dim {dim} of a tensor of shape {input.shape} needs "
+            f"an even size, got {input.shape[d]}"
+        )
     a, b = ops.chunk(input, 2, d)
     return a * ops.sigmoid(b)
 
@@ -80,15 +100,22 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     n = weight.numel()
     channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
     if weight.ndim > 1 or n not in (1, channels):
-        raise ValueError(f"prelu: weight of shape {weight.shape} must hold 1 or {channels} "
-                         f"values (the channels of input {input.shape})")
+        raise ValueError(
+            f"prelu: weight of shape {weight.shape} must hold 1 or {channels} "
+            f"values (the channels of input {input.shape})"
+        )
     if n > 1 and input.ndim >= 2:
         weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
     return ops.where(input > 0, input, input * weight)
 
 
-def rrelu(input: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,
-          inplace: bool = False) -> Tensor:
+def rrelu(
+    input: Tensor,
+    lower: float = 1 / 8,
+    upper: float = 1 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """leaky_relu with a slope drawn from U(lower, upper) per element in training, and
     (lower + upper) / 2 otherwise (Xu et al.)."""
     if not training:
@@ -102,26 +129,26 @@ def _softmax_dim(dim, ndim: int, op: str) -> int:
     1), with its warning."""
     if dim is not None:
         return dim
-    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
-                  f"to include dim=X as an argument.", stacklevel=3)
+    warnings.warn(
+        f"Implicit dimension choice for {op} has been deprecated. Change the call "
+        f"to include dim=X as an argument.",
+        stacklevel=3,
+    )
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum exp(x) along dim (cast to dtype first, if given)."""
     x = input if dtype is None else input.to(dtype)
     return ops.softmax(x, _softmax_dim(dim, x.ndim, "softmax"))
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     x = input if dtype is None else input.to(dtype)
     return ops.log_softmax(x, _softmax_dim(dim, x.ndim, "log_softmax"))
 
 
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x)."""
     x = input if dtype is None else input.to(dtype)
     return ops.softmax(-x, _softmax_dim(dim, x.ndim, "softmin"))
@@ -142,8 +169,7 @@ def _drop(input: Tensor, p: float, mask_shape: tuple, inplace: bool) -> Tensor:
     return input.mul_(scale) if inplace else input * scale
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p), in training."""
     _check_p(p, "dropout")
     if not training or p == 0:
@@ -151,46 +177,56 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     return _drop(input, p, input.shape, inplace)
 
 
-def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, spatial: int,
-                     op: str) -> Tensor:
+def _channel_dropout(
+    input: Tensor, p: float, training: bool, inplace: bool, spatial: int, op: str
+) -> Tensor:
     """Zero whole channels: one draw per (N, C) of (N, C, *spatial), or per C of
     unbatched (C, *spatial)."""
     _check_p(p, op)
     if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{op}: expected a {spatial + 1}-D (unbatched) or {spatial + 2}-D "
-                         f"(batched) input, got shape {input.shape}")
+        raise ValueError(
+            f"{op}: expected a {spatial + 1}-D (unbatched) or {spatial + 2}-D "
+            f"(batched) input, got shape {input.shape}"
+        )
     if not training or p == 0:
         return input
     lead = input.ndim - spatial
     return _drop(input, p, input.shape[:lead] + (1,) * spatial, inplace)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L)."""
     return _channel_dropout(input, p, training, inplace, 1, "dropout1d")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of (N, C, H, W) or (C, H, W); a 3-D input is read as (N, C, L)
     with a warning, as PyTorch does."""
     if input.ndim == 3:
-        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
-                      "channel-wise 1D dropout behavior is desired - input is interpreted "
-                      "as shape (N, C, L). Use dropout1d for this instead.", stacklevel=2)
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that "
+            "channel-wise 1D dropout behavior is desired - input is interpreted "
+            "as shape (N, C, L). Use dropout1d for this instead.",
+            stacklevel=2,
+        )
         return _channel_dropout(input, p, training, inplace, 1, "dropout2d")
     return _channel_dropout(input, p, training, inplace, 2, "dropout2d")
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W)."""
     return _channel_dropout(input, p, training, inplace, 3, "dropout3d")
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
-                  inplace: bool = False) -> Tensor:
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Dropout for selu networks: dropped entries become selu's negative saturation
     value, then an affine map restores the mean and variance (Klambauer et al.)."""
     _check_p(p, "alpha_dropout")

@@ -1,6 +1,7 @@
 """Scaled dot-product attention for nn.functional (and nn.MultiheadAttention): two
 matmuls around a softmax, masks added as 0 / -inf. Everything is a composition, so the
 gradient (and the second one) comes from the op table."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,9 @@ def additive_mask(mask, allowed: bool, dtype, op: str):
     return mask if isinstance(mask, Tensor) else m.astype(dtype)
 
 
-def attend(query: Tensor, key: Tensor, value: Tensor, mask, dropout_p: float, scale: float,
-           safe: bool) -> tuple:
+def attend(
+    query: Tensor, key: Tensor, value: Tensor, mask, dropout_p: float, scale: float, safe: bool
+) -> tuple:
     """(softmax(q kᵀ scale + mask) v, the attention weights). With `safe`, a query whose
     keys are all masked attends to nothing (output and gradient 0, as PyTorch's
     scaled_dot_product_attention); without, it gives NaN (as its MultiheadAttention)."""
@@ -39,8 +41,9 @@ def attend(query: Tensor, key: Tensor, value: Tensor, mask, dropout_p: float, sc
         scores = scores + mask
         m = mask._data if isinstance(mask, Tensor) else mask
         if safe and m.size and xp.isneginf(m).any():
-            dead = xp.broadcast_to(xp.isneginf(m).all(axis=-1, keepdims=True),
-                                   tuple(scores.shape[:-1]) + (1,))
+            dead = xp.broadcast_to(
+                xp.isneginf(m).all(axis=-1, keepdims=True), tuple(scores.shape[:-1]) + (1,)
+            )
             dead = dead if dead.any() else None
     if dead is not None:  # no -inf row reaches softmax: its VJP would give NaN
         scores = ops.where(dead, 0.0, scores)
@@ -52,20 +55,34 @@ def attend(query: Tensor, key: Tensor, value: Tensor, mask, dropout_p: float, sc
     return weights @ value, weights
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None, enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(q kᵀ / sqrt(E) + mask) v over (..., L, E) queries and (..., S, E) keys, as
     torch.nn.functional.scaled_dot_product_attention: a bool attn_mask says where to
     attend (True), a float one is added; is_causal lets query i see keys 0..i. Dropout
     applies whenever dropout_p > 0. enable_gqa lets the keys and values have fewer heads
     (dim -3) than the queries, each shared by a group of them."""
     op = "scaled_dot_product_attention"
-    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2 or query.shape[-1] != key.shape[-1] \
-            or key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"{op}: expected query (..., L, E), key (..., S, E) and value "
-                         f"(..., S, Ev), got {tuple(query.shape)}, {tuple(key.shape)} and "
-                         f"{tuple(value.shape)}")
+    if (
+        query.ndim < 2
+        or key.ndim < 2
+        or value.ndim < 2
+        or query.shape[-1] != key.shape[-1]
+        or key.shape[-2] != value.shape[-2]
+    ):
+        raise ValueError(
+            f"{op}: expected query (..., L, E), key (..., S, E) and value "
+            f"(..., S, Ev), got {tuple(query.shape)}, {tuple(key.shape)} and "
+            f"{tuple(value.shape)}"
+        )
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: an explicit attn_mask should not be set when is_causal=True")
     if not 0 <= dropout_p <= 1:
@@ -73,9 +90,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         groups = query.shape[-3] // key.shape[-3]
         if groups * key.shape[-3] != query.shape[-3] or value.shape[-3] != key.shape[-3]:
-            raise ValueError(f"{op}: with enable_gqa the query heads ({query.shape[-3]}) must "
-                             f"be a multiple of the key and value heads ({key.shape[-3]}, "
-                             f"{value.shape[-3]})")
+            raise ValueError(
+                f"{op}: with enable_gqa the query heads ({query.shape[-3]}) must "
+                f"be a multiple of the key and value heads ({key.shape[-3]}, "
+                f"{value.shape[-3]})"
+            )
         key = ops.repeat_interleave(key, groups, dim=-3)
         value = ops.repeat_interleave(value, groups, dim=-3)
     if is_causal:

@@ -2,6 +2,7 @@
 convolution is unfold (im2col) and one matmul (a batched one per group), a transposed
 convolution one matmul and fold (col2im), the 1-D forms the 2-D ones over a height of 1,
 and pad's reflect, replicate and circular modes one gather per padded dim."""
+
 from __future__ import annotations
 
 from ..backend import conv_out_size, xp
@@ -37,28 +38,36 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     pad = tuple(int(p) for p in pad)
     k = len(pad) // 2
     if len(pad) % 2 or k > input.ndim:
-        raise ValueError(f"pad: padding {pad} must have an even length of at most "
-                         f"2 * {input.ndim} for a tensor of shape {input.shape}")
+        raise ValueError(
+            f"pad: padding {pad} must have an even length of at most "
+            f"2 * {input.ndim} for a tensor of shape {input.shape}"
+        )
     pairs = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(k)]
     if mode == "constant":
         if any(p < 0 for p in pad):  # crop first, then pad what is left to pad
-            input = input[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in
-                                zip(input.shape, _widths(input.ndim, pairs)))]
-        return _constant_pad(input, tuple(max(p, 0) for p in pad),
-                             0.0 if value is None else value)
+            input = input[
+                tuple(
+                    slice(max(-lo, 0), n - max(-hi, 0))
+                    for n, (lo, hi) in zip(input.shape, _widths(input.ndim, pairs))
+                )
+            ]
+        return _constant_pad(input, tuple(max(p, 0) for p in pad), 0.0 if value is None else value)
     if value:
         raise ValueError(f"pad: padding mode {mode!r} doesn't take a value argument")
     if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
         raise NotImplementedError(
             f"pad: {mode} padding pads the last 1 to 3 dims of a tensor with one or two "
-            f"leading (batch, channel) dims; got padding {pad} for shape {input.shape}")
+            f"leading (batch, channel) dims; got padding {pad} for shape {input.shape}"
+        )
     for dim, lo, hi in pairs:
         n = input.shape[dim]
         limit = {"reflect": n - 1, "circular": n}.get(mode, n and max(lo, hi))
         if min(lo, hi) < 0 or max(lo, hi) > limit:
-            raise ValueError(f"pad: {mode} padding ({lo}, {hi}) of dim {dim} must be "
-                             f"non-negative and at most {limit} for an input of shape "
-                             f"{input.shape}")
+            raise ValueError(
+                f"pad: {mode} padding ({lo}, {hi}) of dim {dim} must be "
+                f"non-negative and at most {limit} for an input of shape "
+                f"{input.shape}"
+            )
         if lo or hi:
             input = index_select(input, dim, _gather_index(n, lo, hi, mode))
     return input
@@ -79,9 +88,11 @@ def _batched(input: Tensor, weight: Tensor, spatial: int, op: str) -> tuple:
         return input.unsqueeze(0), True
     if input.ndim != spatial + 2 or weight.ndim != spatial + 2:
         dims = ("H", "W")[-spatial:] if spatial <= 2 else ()
-        raise ValueError(f"{op}: expected input (N, C, {', '.join(dims)}) or (C, "
-                         f"{', '.join(dims)}) and a {spatial + 2}-D weight, got input "
-                         f"{input.shape} and weight {weight.shape}")
+        raise ValueError(
+            f"{op}: expected input (N, C, {', '.join(dims)}) or (C, "
+            f"{', '.join(dims)}) and a {spatial + 2}-D weight, got input "
+            f"{input.shape} and weight {weight.shape}"
+        )
     return input, False
 
 
@@ -89,8 +100,9 @@ def _same_padding(input: Tensor, kernel, dilation, stride, op: str) -> tuple:
     """(input, padding) for padding='same': the output keeps the input's size; an odd
     total goes one more to the right/bottom, as in PyTorch."""
     if any(s != 1 for s in stride):
-        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
-                         f"(stride {stride})")
+        raise ValueError(
+            f"{op}: padding='same' is not supported for strided convolutions (stride {stride})"
+        )
     total = [d * (k - 1) for k, d in zip(kernel, dilation)]
     left = tuple(t // 2 for t in total)
     extra = [t - 2 * lo for t, lo in zip(total, left)]
@@ -99,8 +111,15 @@ def _same_padding(input: Tensor, kernel, dilation, stride, op: str) -> tuple:
     return input, left
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch) of (N, C, H, W) with (O, C/groups,
     kh, kw): im2col, then one matmul for the whole batch (a batched one per group).
     `padding` may be 'valid' (none) or 'same' (stride 1)."""
@@ -108,12 +127,16 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     n, c, h, w = input.shape
     out_c, in_c, kh, kw = weight.shape
     if groups < 1 or c % groups or out_c % groups or in_c * groups != c:
-        raise ValueError(f"conv2d: expected input (N, C, H, W) and weight (O, C/groups, kh, "
-                         f"kw) with C and O divisible by groups={groups}, got input "
-                         f"{input.shape} and weight {weight.shape}")
+        raise ValueError(
+            f"conv2d: expected input (N, C, H, W) and weight (O, C/groups, kh, "
+            f"kw) with C and O divisible by groups={groups}, got input "
+            f"{input.shape} and weight {weight.shape}"
+        )
     if bias is not None and tuple(bias.shape) != (out_c,):
-        raise ValueError(f"conv2d: bias of shape {bias.shape} does not match weight "
-                         f"{weight.shape}: expected ({out_c},), one per output channel")
+        raise ValueError(
+            f"conv2d: bias of shape {bias.shape} does not match weight "
+            f"{weight.shape}: expected ({out_c},), one per output channel"
+        )
     s, d = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
     if padding == "same":
         input, p = _same_padding(input, (kh, kw), d, s, "conv2d")
@@ -121,21 +144,25 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     elif padding == "valid":
         p = (0, 0)
     elif isinstance(padding, str):
-        raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair, got "
-                         f"{padding!r}")
+        raise ValueError(
+            f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
+        )
     else:
         p = _pair(padding, "padding", "conv2d")
     oh = conv_out_size(h, kh, s[0], p[0], d[0])
     ow = conv_out_size(w, kw, s[1], p[1], d[1])
     if oh < 1 or ow < 1:
-        raise ValueError(f"conv2d: a kernel {(kh, kw)} with dilation {d} does not fit an "
-                         f"input of shape {input.shape} with padding {p}")
-    cols = unfold(input, (kh, kw), dilation=d, padding=p, stride=s)      # (N, C*kh*kw, L)
+        raise ValueError(
+            f"conv2d: a kernel {(kh, kw)} with dilation {d} does not fit an "
+            f"input of shape {input.shape} with padding {p}"
+        )
+    cols = unfold(input, (kh, kw), dilation=d, padding=p, stride=s)  # (N, C*kh*kw, L)
     if groups == 1:
-        out = weight.reshape(out_c, in_c * kh * kw) @ cols              # (N, O, L)
+        out = weight.reshape(out_c, in_c * kh * kw) @ cols  # (N, O, L)
     else:  # (G, O/G, K) @ (N, G, K, L): one batched matmul for every group
-        out = (weight.reshape(groups, out_c // groups, in_c * kh * kw)
-               @ cols.reshape(n, groups, in_c * kh * kw, oh * ow))
+        out = weight.reshape(groups, out_c // groups, in_c * kh * kw) @ cols.reshape(
+            n, groups, in_c * kh * kw, oh * ow
+        )
     out = out.reshape(n, out_c, oh, ow)
     if bias is not None:
         out = out + bias.reshape(1, out_c, 1, 1)
@@ -155,23 +182,46 @@ def _as_2d(v, name: str, op: str, fill) -> tuple:
 def _conv1d_as_2d(input: Tensor, weight: Tensor, op: str) -> tuple:
     """(input, weight) of a 1-D convolution with a height of 1 inserted."""
     if input.ndim not in (2, 3) or weight.ndim != 3:
-        raise ValueError(f"{op}: expected input (N, C, L) or (C, L) and a 3-D weight, got "
-                         f"input {input.shape} and weight {weight.shape}")
+        raise ValueError(
+            f"{op}: expected input (N, C, L) or (C, L) and a 3-D weight, got "
+            f"input {input.shape} and weight {weight.shape}"
+        )
     return input.unsqueeze(-2), weight.unsqueeze(-2)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-D convolution of (N, C, L) with (O, C/groups, k): conv2d over a height of 1."""
     x, w = _conv1d_as_2d(input, weight, "conv1d")
-    out = conv2d(x, w, bias, _as_2d(stride, "stride", "conv1d", 1),
-                 _as_2d(padding, "padding", "conv1d", 0),
-                 _as_2d(dilation, "dilation", "conv1d", 1), groups)
+    out = conv2d(
+        x,
+        w,
+        bias,
+        _as_2d(stride, "stride", "conv1d", 1),
+        _as_2d(padding, "padding", "conv1d", 0),
+        _as_2d(dilation, "dilation", "conv1d", 1),
+        groups,
+    )
     return out.squeeze(-2)
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """The transpose (gradient) of conv2d: (N, C, H, W) with weight (C, O/groups, kh, kw)
     gives (N, O, (H-1)s - 2p + d(kh-1) + output_padding + 1, ...). One matmul spreads
     each input pixel over a kernel's worth of outputs; fold sums the overlaps."""
@@ -180,25 +230,33 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     n, c, h, w = input.shape
     in_c, out_g, kh, kw = weight.shape
     if groups < 1 or in_c != c or c % groups:
-        raise ValueError(f"{op}: expected input (N, C, H, W) and weight (C, O/groups, kh, kw) "
-                         f"with C divisible by groups={groups}, got input {input.shape} and "
-                         f"weight {weight.shape}")
+        raise ValueError(
+            f"{op}: expected input (N, C, H, W) and weight (C, O/groups, kh, kw) "
+            f"with C divisible by groups={groups}, got input {input.shape} and "
+            f"weight {weight.shape}"
+        )
     out_c = out_g * groups
     if bias is not None and tuple(bias.shape) != (out_c,):
-        raise ValueError(f"{op}: bias of shape {bias.shape} does not match weight "
-                         f"{weight.shape} and groups={groups}: expected ({out_c},)")
-    s, p, d = (_pair(v, name, op) for v, name in ((stride, "stride"), (padding, "padding"),
-                                                   (dilation, "dilation")))
+        raise ValueError(
+            f"{op}: bias of shape {bias.shape} does not match weight "
+            f"{weight.shape} and groups={groups}: expected ({out_c},)"
+        )
+    s, p, d = (
+        _pair(v, name, op)
+        for v, name in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+    )
     op_ = _pair(output_padding, "output_padding", op)
     if any(o >= max(si, di) or o < 0 for o, si, di in zip(op_, s, d)):
-        raise ValueError(f"{op}: output_padding {op_} must be smaller than either stride "
-                         f"{s} or dilation {d}")
+        raise ValueError(
+            f"{op}: output_padding {op_} must be smaller than either stride {s} or dilation {d}"
+        )
     k = kh * kw
     x = input.reshape(n, groups, c // groups, h * w)
     wt = weight.reshape(groups, c // groups, out_g * k).transpose(-1, -2)
-    cols = (wt @ x).reshape(n, out_c * k, h * w)                   # (N, O*kh*kw, H*W)
-    full = tuple((size - 1) * si + di * (ki - 1) + 1
-                 for size, si, di, ki in zip((h, w), s, d, (kh, kw)))
+    cols = (wt @ x).reshape(n, out_c * k, h * w)  # (N, O*kh*kw, H*W)
+    full = tuple(
+        (size - 1) * si + di * (ki - 1) + 1 for size, si, di, ki in zip((h, w), s, d, (kh, kw))
+    )
     out = fold(cols, full, (kh, kw), dilation=d, stride=s)
     if any(p) or any(op_):  # crop the padding, then add output_padding (maybe cropped)
         out = pad(out, (-p[1], op_[1] - p[1], -p[0], op_[0] - p[0]))
@@ -207,13 +265,27 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return out[0] if unbatched else out
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """The transpose of conv1d: conv_transpose2d over a height of 1."""
     op = "conv_transpose1d"
     x, w = _conv1d_as_2d(input, weight, op)
-    out = conv_transpose2d(x, w, bias, _as_2d(stride, "stride", op, 1),
-                           _as_2d(padding, "padding", op, 0),
-                           _as_2d(output_padding, "output_padding", op, 0), groups,
-                           _as_2d(dilation, "dilation", op, 1))
+    out = conv_transpose2d(
+        x,
+        w,
+        bias,
+        _as_2d(stride, "stride", op, 1),
+        _as_2d(padding, "padding", op, 0),
+        _as_2d(output_padding, "output_padding", op, 0),
+        groups,
+        _as_2d(dilation, "dilation", op, 1),
+    )
     return out.squeeze(-2)

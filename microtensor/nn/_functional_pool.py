@@ -3,6 +3,7 @@ the max_pool2d op (ceil_mode pads with -inf first), average pooling the sum of u
 windows over a divisor worked out once per shape, adaptive average pooling and linear or
 cubic interpolation a constant matrix per spatial dim (the weights are separable),
 adaptive max pooling a max over row bands then column bands, nearest a gather."""
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,18 @@ from ..ops import pad as _constant_pad
 from ..ops.windows import _pool_args
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
-           "upsample"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "interpolate",
+    "upsample",
+]
 
 
 def _no_indices(return_indices: bool, op: str) -> None:
@@ -36,8 +46,10 @@ def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
 
 def _ceil_extra(input: Tensor, k, s, p, d, ceil_mode: bool) -> tuple:
     """How far ceil_mode's last windows reach past the padded input, per spatial dim."""
-    return tuple(max(0, (_pool_out(n, *a, ceil_mode) - 1) * a[1] + a[3] * (a[0] - 1) + 1
-                     - n - 2 * a[2]) for n, a in zip(input.shape[2:], zip(k, s, p, d)))
+    return tuple(
+        max(0, (_pool_out(n, *a, ceil_mode) - 1) * a[1] + a[3] * (a[0] - 1) + 1 - n - 2 * a[2])
+        for n, a in zip(input.shape[2:], zip(k, s, p, d))
+    )
 
 
 def _unbatched(fn, input: Tensor, spatial: int, *args) -> Tensor:
@@ -47,20 +59,25 @@ def _unbatched(fn, input: Tensor, spatial: int, *args) -> Tensor:
     return fn(input, *args)
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
     """Max over each window of (N, C, H, W) or (C, H, W). Padding counts as -inf (it
     never wins); tied maxima share the gradient evenly (PyTorch gives it to one)."""
     _no_indices(return_indices, "max_pool2d")
     if input.ndim == 3:
-        return _unbatched(max_pool2d, input, 2, kernel_size, stride, padding, dilation,
-                          ceil_mode)
+        return _unbatched(max_pool2d, input, 2, kernel_size, stride, padding, dilation, ceil_mode)
     if ceil_mode:
         k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, "max_pool2d")
         extra = _ceil_extra(input, k, s, p, d, ceil_mode)
         if any(extra):
-            input = _constant_pad(input, (p[1], p[1] + extra[1], p[0], p[0] + extra[0]),
-                                  -math.inf)
+            input = _constant_pad(input, (p[1], p[1] + extra[1], p[0], p[0] + extra[0]), -math.inf)
             return _max_pool2d(input, k, s, 0, d)
     return _max_pool2d(input, kernel_size, stride, padding, dilation)
 
@@ -75,36 +92,54 @@ def _divisor(size: int, k: int, s: int, p: int, out: int, count_include_pad: boo
     return end - start
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over each window of (N, C, H, W) or (C, H, W): the windows' sums over the
     count PyTorch divides by (the kernel area, the window inside the padded input, or
     with count_include_pad=False the part inside the input; or divisor_override)."""
     if input.ndim == 3:
-        return _unbatched(avg_pool2d, input, 2, kernel_size, stride, padding, ceil_mode,
-                          count_include_pad, divisor_override)
+        return _unbatched(
+            avg_pool2d,
+            input,
+            2,
+            kernel_size,
+            stride,
+            padding,
+            ceil_mode,
+            count_include_pad,
+            divisor_override,
+        )
     k, s, p, d = _pool_args(input, kernel_size, stride, padding, 1, "avg_pool2d")
     n, c, h, w = input.shape
-    oh, ow = (_pool_out(size, ki, si, pi, 1, ceil_mode)
-              for size, ki, si, pi in zip((h, w), k, s, p))
+    oh, ow = (
+        _pool_out(size, ki, si, pi, 1, ceil_mode) for size, ki, si, pi in zip((h, w), k, s, p)
+    )
     extra = _ceil_extra(input, k, s, p, d, ceil_mode)
     x = input.reshape(n * c, 1, h, w)
     if any(extra):
         x, p_unfold = _constant_pad(x, (p[1], p[1] + extra[1], p[0], p[0] + extra[0])), 0
     else:
         p_unfold = p
-    sums = unfold(x, k, padding=p_unfold, stride=s).sum(dim=1)          # (N*C, oh*ow)
+    sums = unfold(x, k, padding=p_unfold, stride=s).sum(dim=1)  # (N*C, oh*ow)
     if divisor_override:
         return (sums / divisor_override).reshape(n, c, oh, ow)
-    div = xp.outer(_divisor(h, k[0], s[0], p[0], oh, count_include_pad),
-                   _divisor(w, k[1], s[1], p[1], ow, count_include_pad))
+    div = xp.outer(
+        _divisor(h, k[0], s[0], p[0], oh, count_include_pad),
+        _divisor(w, k[1], s[1], p[1], ow, count_include_pad),
+    )
     return (sums / Tensor(div.reshape(-1).astype(input.dtype))).reshape(n, c, oh, ow)
 
 
 def _as_1d(input: Tensor, op: str) -> Tensor:
     if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected an (N, C, L) or (C, L) tensor, got shape "
-                         f"{input.shape}")
+        raise ValueError(f"{op}: expected an (N, C, L) or (C, L) tensor, got shape {input.shape}")
     return input.unsqueeze(-2)
 
 
@@ -116,41 +151,68 @@ def _one(v, name: str, op: str, fill):
     return (fill, v[0])
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
     """Max over each window of (N, C, L) or (C, L): max_pool2d over a height of 1."""
     op = "max_pool1d"
     _no_indices(return_indices, op)
     k = _one(kernel_size, "kernel_size", op, 1)
-    return max_pool2d(_as_1d(input, op), k, k if stride is None else
-                      _one(stride, "stride", op, 1), _one(padding, "padding", op, 0),
-                      _one(dilation, "dilation", op, 1), ceil_mode).squeeze(-2)
+    return max_pool2d(
+        _as_1d(input, op),
+        k,
+        k if stride is None else _one(stride, "stride", op, 1),
+        _one(padding, "padding", op, 0),
+        _one(dilation, "dilation", op, 1),
+        ceil_mode,
+    ).squeeze(-2)
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """Mean over each window of (N, C, L) or (C, L): avg_pool2d over a height of 1."""
     op = "avg_pool1d"
     k = _one(kernel_size, "kernel_size", op, 1)
-    return avg_pool2d(_as_1d(input, op), k, k if stride is None else
-                      _one(stride, "stride", op, 1), _one(padding, "padding", op, 0),
-                      ceil_mode, count_include_pad).squeeze(-2)
+    return avg_pool2d(
+        _as_1d(input, op),
+        k,
+        k if stride is None else _one(stride, "stride", op, 1),
+        _one(padding, "padding", op, 0),
+        ceil_mode,
+        count_include_pad,
+    ).squeeze(-2)
 
 
 # --------------------------------------------------------------------------- adaptive
 def _sizes(input: Tensor, output_size, spatial: int, op: str) -> tuple:
     if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D tensor, got "
-                         f"shape {input.shape}")
-    sizes = (output_size,) * spatial if isinstance(output_size, int) or output_size is None \
+        raise ValueError(
+            f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D tensor, got shape {input.shape}"
+        )
+    sizes = (
+        (output_size,) * spatial
+        if isinstance(output_size, int) or output_size is None
         else tuple(output_size)
+    )
     if len(sizes) != spatial:
-        raise ValueError(f"{op}: output_size must be an int or {spatial} of them, got "
-                         f"{output_size!r}")
+        raise ValueError(
+            f"{op}: output_size must be an int or {spatial} of them, got {output_size!r}"
+        )
     sizes = tuple(n if o is None else int(o) for o, n in zip(sizes, input.shape[-spatial:]))
     if any(o < 1 for o in sizes) or any(n < 1 for n in input.shape[-spatial:]):
-        raise ValueError(f"{op}: output_size {sizes} and input {input.shape} must be "
-                         f"positive")
+        raise ValueError(f"{op}: output_size {sizes} and input {input.shape} must be positive")
     return sizes
 
 
@@ -196,8 +258,9 @@ def _adaptive_max(input: Tensor, sizes: tuple) -> Tensor:
         dim = input.ndim - len(sizes) + i
         start, end = _bands(input.shape[dim], out)
         idx = (slice(None),) * dim
-        x = stack([amax(x[idx + (slice(int(a), int(b)),)], dim=dim)
-                   for a, b in zip(start, end)], dim=dim)
+        x = stack(
+            [amax(x[idx + (slice(int(a), int(b)),)], dim=dim) for a, b in zip(start, end)], dim=dim
+        )
     return x
 
 
@@ -217,8 +280,9 @@ _LINEAR = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _MODES = ("nearest", "nearest-exact", "area", *_LINEAR)
 
 
-def _linear_weights(n_in: int, n_out: int, scale: float, cubic: bool,
-                    align_corners: bool) -> xp.ndarray:
+def _linear_weights(
+    n_in: int, n_out: int, scale: float, cubic: bool, align_corners: bool
+) -> xp.ndarray:
     """The (n_out, n_in) matrix of linear (or cubic, A = -0.75) interpolation weights,
     with PyTorch's source coordinates (area_pixel_compute_source_index)."""
     i = xp.arange(n_out, dtype=xp.float64)
@@ -231,8 +295,13 @@ def _linear_weights(n_in: int, n_out: int, scale: float, cubic: bool,
     t = src - base
     if cubic:
         a = -0.75
-        def near(x): return ((a + 2) * x - (a + 3)) * x * x + 1        # for |x| <= 1
-        def far(x): return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a    # for 1 < |x| < 2
+
+        def near(x):
+            return ((a + 2) * x - (a + 3)) * x * x + 1  # for |x| <= 1
+
+        def far(x):
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # for 1 < |x| < 2
+
         taps = [(-1, far(t + 1)), (0, near(t)), (1, near(1 - t)), (2, far(2 - t))]
     else:
         taps = [(0, 1 - t), (1, t)]
@@ -257,12 +326,15 @@ def _out_sizes(input: Tensor, size, scale_factor, spatial: int, op: str) -> tupl
     given and not recomputed, else input / output)."""
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
+
     def per_dim(v, name):
         v = tuple(v) if isinstance(v, (tuple, list)) else (v,) * spatial
         if len(v) != spatial:
-            raise ValueError(f"{op}: {name} {v} must have {spatial} entries for an input of "
-                             f"shape {input.shape}")
+            raise ValueError(
+                f"{op}: {name} {v} must have {spatial} entries for an input of shape {input.shape}"
+            )
         return v
+
     ins = input.shape[2:]
     if size is not None:
         outs = tuple(int(o) for o in per_dim(size, "size"))
@@ -272,9 +344,15 @@ def _out_sizes(input: Tensor, size, scale_factor, spatial: int, op: str) -> tupl
     return outs, tuple(1 / f for f in factors)
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W), as
     torch.nn.functional.interpolate: nearest and nearest-exact gather, area is adaptive
     average pooling, (bi/tri)linear and bicubic apply one weight matrix per dim."""
@@ -284,12 +362,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if antialias:
         raise NotImplementedError(f"{op}: antialias=True is not supported")
     if input.ndim not in (3, 4, 5) or _LINEAR.get(mode, input.ndim) != input.ndim:
-        raise ValueError(f"{op}: got a {input.ndim}-D input, but mode {mode!r} needs "
-                         f"{_LINEAR.get(mode, '3-D, 4-D or 5-D')}"
-                         f"{'-D' if mode in _LINEAR else ''} input (N, C, ...)")
+        raise ValueError(
+            f"{op}: got a {input.ndim}-D input, but mode {mode!r} needs "
+            f"{_LINEAR.get(mode, '3-D, 4-D or 5-D')}"
+            f"{'-D' if mode in _LINEAR else ''} input (N, C, ...)"
+        )
     if align_corners is not None and mode not in _LINEAR:
-        raise ValueError(f"{op}: align_corners can only be set with the interpolating "
-                         f"modes linear, bilinear, bicubic and trilinear, not {mode!r}")
+        raise ValueError(
+            f"{op}: align_corners can only be set with the interpolating "
+            f"modes linear, bilinear, bicubic and trilinear, not {mode!r}"
+        )
     outs, scales = _out_sizes(input, size, scale_factor, input.ndim - 2, op)
     if recompute_scale_factor:
         scales = tuple(n / o for n, o in zip(input.shape[2:], outs))
@@ -301,15 +383,20 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     for i, (n_out, scale) in enumerate(zip(outs, scales)):
         dim, n_in = 2 + i, input.shape[2 + i]
         if mode in _LINEAR:
-            x = _along(x, dim, _linear_weights(n_in, n_out, scale, mode == "bicubic",
-                                               bool(align_corners)))
+            x = _along(
+                x, dim, _linear_weights(n_in, n_out, scale, mode == "bicubic", bool(align_corners))
+            )
         elif n_out != n_in:
-            x = index_select(x, dim, _nearest_index(n_in, n_out, scale,
-                                                    mode == "nearest-exact"))
+            x = index_select(x, dim, _nearest_index(n_in, n_out, scale, mode == "nearest-exact"))
     return x
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """interpolate's older name (torch.nn.functional.upsample)."""
     return interpolate(input, size, scale_factor, mode, align_corners)

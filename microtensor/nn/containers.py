@@ -2,6 +2,7 @@
 ParameterList and ParameterDict hold parameters, all registered under their index or
 key, so a parent finds them and a module assigned onto one (`seq.fc = nn.Linear(...)`)
 is registered like any other."""
+
 from __future__ import annotations
 
 import operator
@@ -65,8 +66,10 @@ class _Indexed(Module):
 
     def extend(self, modules: Iterable[Module]):
         if not isinstance(modules, Iterable):
-            raise TypeError(f"{type(self).__name__}.extend should be called with an "
-                            f"iterable, but got {type(modules).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}.extend should be called with an "
+                f"iterable, but got {type(modules).__name__}"
+            )
         for m in list(modules):
             self.append(m)
         return self
@@ -74,8 +77,10 @@ class _Indexed(Module):
     def insert(self, index: int, module: Module) -> None:
         modules = list(self._modules.values())
         if not -len(modules) <= operator.index(index) <= len(modules):
-            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range "
-                             f"for {len(modules)} modules")
+            raise IndexError(
+                f"{type(self).__name__}.insert: index {index} is out of range "
+                f"for {len(modules)} modules"
+            )
         modules.insert(index, module)
         self._renumber(modules)
 
@@ -132,7 +137,7 @@ class ModuleList(_Indexed):
             return ModuleList(list(self._modules.values())[idx])
         return super().__getitem__(idx)
 
-    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
         return ModuleList(list(self) + list(other))
 
     def __repr__(self) -> str:
@@ -144,8 +149,10 @@ class ModuleList(_Indexed):
                 runs[-1][1] = i
             else:
                 runs.append([i, i, text])
-        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ")
-                 + text.replace("\n", "\n  ") for a, b, text in runs]
+        lines = [
+            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
+            for a, b, text in runs
+        ]
         return _layout(type(self).__name__, [], lines)
 
 
@@ -196,8 +203,10 @@ class _Keyed:
         pairs = values.items() if isinstance(values, Mapping) else values
         for i, pair in enumerate(pairs):
             if len(pair) != 2:
-                raise ValueError(f"{type(self).__name__}.update: element {i} has length "
-                                 f"{len(pair)}; 2 is required (key, value)")
+                raise ValueError(
+                    f"{type(self).__name__}.update: element {i} has length "
+                    f"{len(pair)}; 2 is required (key, value)"
+                )
             self[pair[0]] = pair[1]
 
 
@@ -231,8 +240,9 @@ class ParameterList(Module):
         return params[_position("ParameterList", idx, len(params))]
 
     def __setitem__(self, idx: int, param: Tensor) -> None:
-        self.register_parameter(str(_position("ParameterList", idx, len(self))),
-                                _as_parameter("ParameterList", param))
+        self.register_parameter(
+            str(_position("ParameterList", idx, len(self))), _as_parameter("ParameterList", param)
+        )
 
     def __len__(self) -> int:
         return len(self._parameters)
@@ -240,11 +250,11 @@ class ParameterList(Module):
     def __iter__(self) -> Iterator[Parameter]:
         return iter(self._parameters.values())
 
-    def append(self, value: Tensor) -> "ParameterList":
+    def append(self, value: Tensor) -> ParameterList:
         self.register_parameter(str(len(self)), _as_parameter("ParameterList", value))
         return self
 
-    def extend(self, values: Iterable[Tensor]) -> "ParameterList":
+    def extend(self, values: Iterable[Tensor]) -> ParameterList:
         for v in list(values):
             self.append(v)
         return self

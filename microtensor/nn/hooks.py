@@ -1,10 +1,11 @@
 """Forward hooks of modules: how they are kept, removed and run (PyTorch's
 register_forward_hook and register_forward_pre_hook semantics)."""
+
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["RemovableHandle"]
 
@@ -21,15 +22,16 @@ class RemovableHandle:
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc) -> None:
         self.remove()
 
 
-def add_hook(hooks: OrderedDict, hook: Callable, prepend: bool,
-             with_kwargs: bool) -> RemovableHandle:
+def add_hook(
+    hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool
+) -> RemovableHandle:
     """Keep `hook` in `hooks` (last, or first with prepend) under a new handle's id."""
     handle = RemovableHandle(hooks)
     hooks[handle.id] = (hook, with_kwargs)
@@ -46,8 +48,10 @@ def forward_with_hooks(module, *args, **kwargs):
             result = hook(module, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(f"forward pre-hook must return None or a tuple of "
-                                       f"(new_args, new_kwargs), but got {result!r}")
+                    raise RuntimeError(
+                        f"forward pre-hook must return None or a tuple of "
+                        f"(new_args, new_kwargs), but got {result!r}"
+                    )
                 args, kwargs = result
         else:
             result = hook(module, args)

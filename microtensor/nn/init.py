@@ -1,6 +1,7 @@
 """Weight initialisation as torch.nn.init: the same gains and fan modes, all drawn from
 the generator seeded by mt.manual_seed. Each function fills its tensor in place (without
 recording a graph) and returns it."""
+
 from __future__ import annotations
 
 import math
@@ -10,15 +11,36 @@ from ..backend import xp
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "zeros_", "ones_",
-           "constant_", "eye_", "dirac_", "orthogonal_", "xavier_uniform_", "xavier_normal_",
-           "kaiming_uniform_", "kaiming_normal_"]
+__all__ = [
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "zeros_",
+    "ones_",
+    "constant_",
+    "eye_",
+    "dirac_",
+    "orthogonal_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+]
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (torch.nn.init.calculate_gain)."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -27,7 +49,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
@@ -35,8 +57,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _fans(t: Tensor) -> tuple[int, int]:
     if t.ndim < 2:
-        raise ValueError(f"fan in and fan out need a tensor of at least 2 dims, got shape "
-                         f"{t.shape}")
+        raise ValueError(
+            f"fan in and fan out need a tensor of at least 2 dims, got shape {t.shape}"
+        )
     receptive = math.prod(t.shape[2:])
     return t.shape[1] * receptive, t.shape[0] * receptive
 
@@ -55,8 +78,9 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _fill(tensor, default_generator().normal(mean, std, tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Tensor:
     """N(mean, std^2) restricted to [a, b]: draws outside are drawn again."""
     if not a < b:
         raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
@@ -94,8 +118,10 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     group) of a 3-, 4- or 5-D convolution weight: a convolution that passes its input
     through."""
     if tensor.ndim not in (3, 4, 5) or tensor.shape[0] % groups:
-        raise ValueError(f"dirac_: expected a 3-, 4- or 5-D weight with out_channels "
-                         f"divisible by groups={groups}, got shape {tensor.shape}")
+        raise ValueError(
+            f"dirac_: expected a 3-, 4- or 5-D weight with out_channels "
+            f"divisible by groups={groups}, got shape {tensor.shape}"
+        )
     out_g = tensor.shape[0] // groups
     values = xp.zeros(tensor.shape)
     centre = tuple(k // 2 for k in tensor.shape[2:])
@@ -110,8 +136,9 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     a normal draw with the signs fixed so it is uniformly distributed; dims after the
     first are flattened, as PyTorch does."""
     if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_: only tensors with 2 or more dims are supported, got "
-                         f"shape {tensor.shape}")
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dims are supported, got shape {tensor.shape}"
+        )
     rows = tensor.shape[0]
     cols = tensor._data.size // max(rows, 1)
     flat = default_generator().normal(0.0, 1.0, (rows, cols))
@@ -143,14 +170,16 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al.); PyTorch's defaults."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan) (He et al.)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

@@ -9,12 +9,14 @@ PyTorch, modules and parameters held in plain lists, tuples and dicts among a mo
 attributes are found too (after the registered ones), so `self.layers = [nn.Linear(...)]`
 trains as written.
 """
+
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..autograd import bump_version
 from ..backend import xp
@@ -94,25 +96,32 @@ class Module:
     def __call__(self, *args, **kwargs):
         d = self.__dict__
         if "_modules" not in d:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() in __init__ "
-                                 f"before using the module")
-        run = partial(forward_with_hooks, self) \
-            if d["_forward_pre_hooks"] or d["_forward_hooks"] else self.forward
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() in __init__ "
+                f"before using the module"
+            )
+        run = (
+            partial(forward_with_hooks, self)
+            if d["_forward_pre_hooks"] or d["_forward_hooks"]
+            else self.forward
+        )
         if _call_hook is None:
             return run(*args, **kwargs)
         with _call_hook(self, args, kwargs):  # viz.trace_modules() is recording
             return run(*args, **kwargs)
 
     # -- hooks -----------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """hook(module, args) runs before forward; a value it returns replaces args (a
         non-tuple is wrapped). With with_kwargs: hook(module, args, kwargs) returning
         None or (args, kwargs)."""
         return add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """hook(module, args, output) runs after forward; a value it returns replaces the
         output. With with_kwargs: hook(module, args, kwargs, output)."""
         return add_hook(self._forward_hooks, hook, prepend, with_kwargs)
@@ -121,8 +130,9 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         if "_modules" not in d:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
-                                 f"assigning attributes")
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            )
         if isinstance(value, Parameter):
             self._forget(name, keep=d["_parameters"])
             self.register_parameter(name, value)
@@ -131,14 +141,18 @@ class Module:
             self._forget(name, keep=d["_modules"])
             self.add_module(name, value)
             return
-        for registry, kind, expected in ((d["_parameters"], "parameter", Parameter),
-                                         (d["_modules"], "child module", Module),
-                                         (d["_buffers"], "buffer", Tensor)):
+        for registry, kind, expected in (
+            (d["_parameters"], "parameter", Parameter),
+            (d["_modules"], "child module", Module),
+            (d["_buffers"], "buffer", Tensor),
+        ):
             if name in registry:
                 if value is not None and not isinstance(value, expected):
-                    raise TypeError(f"{type(self).__name__}.{name} is a {kind}: assign a "
-                                    f"{expected.__name__} or None, not a "
-                                    f"{type(value).__name__}")
+                    raise TypeError(
+                        f"{type(self).__name__}.{name} is a {kind}: assign a "
+                        f"{expected.__name__} or None, not a "
+                        f"{type(value).__name__}"
+                    )
                 registry[name] = d[name] = value
                 return
         object.__setattr__(self, name, value)
@@ -165,13 +179,11 @@ class Module:
 
     def _check_name(self, where: str, name: str, registry: dict) -> None:
         if "_modules" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
-                                 f"{where}")
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before {where}")
         if not isinstance(name, str):
             raise TypeError(f"{where}: the name must be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f"{where}: the name must not be empty or contain a dot, got "
-                           f"{name!r}")
+            raise KeyError(f"{where}: the name must not be empty or contain a dot, got {name!r}")
         if hasattr(self, name) and name not in registry:
             raise KeyError(f"{where}: attribute {name!r} already exists")
 
@@ -179,25 +191,28 @@ class Module:
         """Add a parameter (or None, a slot for one) under `name`."""
         self._check_name("register_parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: cannot assign a {type(param).__name__} to "
-                            f"parameter {name!r} (Parameter or None required)")
+            raise TypeError(
+                f"register_parameter: cannot assign a {type(param).__name__} to "
+                f"parameter {name!r} (Parameter or None required)"
+            )
         self._parameters[name] = self.__dict__[name] = param
 
-    def register_buffer(self, name: str, tensor: Tensor | None,
-                        persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Keep `tensor` as state that is not learned (running statistics, say): moved by
         .to(dtype) and, when persistent, saved in state_dict."""
         self._check_name("register_buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: cannot assign a {type(tensor).__name__} to "
-                            f"buffer {name!r} (Tensor or None required)")
+            raise TypeError(
+                f"register_buffer: cannot assign a {type(tensor).__name__} to "
+                f"buffer {name!r} (Tensor or None required)"
+            )
         self._buffers[name] = self.__dict__[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (or None) under `name`, as assigning it does."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
@@ -212,7 +227,7 @@ class Module:
         yield from ((n, p) for n, p in self._parameters.items() if p is not None)
         yield from self._held(Parameter, self._parameters)
 
-    def _own_children(self) -> Iterator[tuple[str, "Module | None"]]:
+    def _own_children(self) -> Iterator[tuple[str, Module | None]]:
         """Registered children (None and repeats included, as PyTorch keeps them), then
         those held in plain lists and dicts."""
         yield from self._modules.items()
@@ -226,7 +241,7 @@ class Module:
                     if id(item) not in registered:
                         yield found_name, item
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) of each direct submodule, each once."""
         seen = set()
         for name, child in self._own_children():
@@ -234,12 +249,13 @@ class Module:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """This module and all below it, depth first; a shared module once, under its
         first name (every name with remove_duplicate=False)."""
         memo = set() if memo is None else memo
@@ -252,22 +268,26 @@ class Module:
             if child is not None:
                 yield from child.named_modules(memo, _join(prefix, name), remove_duplicate)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path `target` ("" is this module)."""
         for name, m in self.named_modules(remove_duplicate=False):
             if name == target:
                 return m
         raise AttributeError(f"{type(self).__name__} has no submodule {target!r}")
 
-    def _named_members(self, members: Callable, prefix: str, recurse: bool,
-                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+    def _named_members(
+        self, members: Callable, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Tensor]]:
         seen = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
-            if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for module_prefix, module in modules:
             for name, value in members(module):
                 if value is None or (remove_duplicate and id(value) in seen):
@@ -275,8 +295,9 @@ class Module:
                 seen.add(id(value))
                 yield _join(module_prefix, name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) for this module and, with recurse, all below it; a
         shared parameter once, under its first name."""
         return self._named_members(Module._own_parameters, prefix, recurse, remove_duplicate)
@@ -285,44 +306,46 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
-                                   remove_duplicate)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # -- modes, gradients, dtypes ----------------------------------------------------
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call fn on every submodule, then on this one (to initialise weights, say)."""
         for child in self.children():
             child.apply(fn)
         fn(self)
         return self
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
-            raise ValueError(f"{type(self).__name__}.train: training mode is expected to be "
-                             f"boolean, got {mode!r}")
+            raise ValueError(
+                f"{type(self).__name__}.train: training mode is expected to be "
+                f"boolean, got {mode!r}"
+            )
         self.training = mode
         for child in self.children():
             child.train(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         _clear_grads(self.parameters(), set_to_none)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args, **kwargs) -> Module:
         """Convert the floating parameters and buffers to a dtype (`to(mt.float64)`,
         `to(dtype=...)`, `to(tensor)`), in place: the Parameter objects stay the same, as
         in PyTorch, so an optimizer made before still holds them. The device may be
@@ -343,16 +366,16 @@ class Module:
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
         return self._cast(xp.dtype(dtype))
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self._cast(xp.dtype(xp.float32))
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self._cast(xp.dtype(xp.float64))
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
-    def _cast(self, dtype) -> "Module":
+    def _cast(self, dtype) -> Module:
         """Floating parameters (and their gradients) and buffers to `dtype`; integer
         buffers (counters) keep theirs, as in PyTorch."""
         changed = []
@@ -367,8 +390,9 @@ class Module:
         return self
 
     # -- state -----------------------------------------------------------------------
-    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(
+        self, *, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
         """Dotted name -> tensor: each module's parameters, then its persistent buffers,
         then its children's, as PyTorch orders them (a module or parameter registered
         under two names appears under both). The tensors share memory with the model;
@@ -381,8 +405,7 @@ class Module:
                 out[prefix + name] = b if keep_vars else b.detach()
         for name, child in self._own_children():
             if child is not None:
-                child.state_dict(destination=out, prefix=f"{prefix}{name}.",
-                                 keep_vars=keep_vars)
+                child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> _IncompatibleKeys:
@@ -396,11 +419,13 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         errors = []
         if strict and missing:
-            errors.append("Missing key(s) in state_dict: "
-                          + ", ".join(f'"{k}"' for k in missing) + ".")
+            errors.append(
+                "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + "."
+            )
         if strict and unexpected:
-            errors.append("Unexpected key(s) in state_dict: "
-                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            errors.append(
+                "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + "."
+            )
         copies = []
         for name, target in own.items():
             if name not in state_dict:
@@ -408,17 +433,23 @@ class Module:
             value = state_dict[name]
             arr = value._data if isinstance(value, Tensor) else xp.asarray(value)
             if arr.dtype.kind not in "biuf":
-                errors.append(f"While copying the parameter named {name!r}, expected a "
-                              f"tensor or an array of numbers, got {type(value).__name__}")
+                errors.append(
+                    f"While copying the parameter named {name!r}, expected a "
+                    f"tensor or an array of numbers, got {type(value).__name__}"
+                )
             elif arr.shape != target.shape:
-                errors.append(f"size mismatch for {name}: copying a param with shape "
-                              f"{arr.shape} from checkpoint, the shape in current model is "
-                              f"{target.shape}.")
+                errors.append(
+                    f"size mismatch for {name}: copying a param with shape "
+                    f"{arr.shape} from checkpoint, the shape in current model is "
+                    f"{target.shape}."
+                )
             else:
                 copies.append((target, arr))
         if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
-                               + "".join(f"\n\t{e}" for e in errors))
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:"
+                + "".join(f"\n\t{e}" for e in errors)
+            )
         for target, arr in copies:
             xp.copyto(target._data, arr, casting="unsafe")
         bump_version(*(target for target, _ in copies))
@@ -432,8 +463,10 @@ class Module:
     def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
-        child_lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
-                       for name, child in self._own_children()]
+        child_lines = [
+            f"({name}): " + repr(child).replace("\n", "\n  ")
+            for name, child in self._own_children()
+        ]
         return _layout(type(self).__name__, extra_lines, child_lines)
 
 

@@ -1,4 +1,5 @@
 """Parameter: the tensor a Module learns (as torch.nn.Parameter)."""
+
 from __future__ import annotations
 
 from ..backend import xp

@@ -3,18 +3,18 @@
 Clipping works on the gradients in place, outside autograd (as PyTorch's does under
 no_grad); parameters_to_vector is an ordinary differentiable concatenation.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..autograd import bump_version
 from ..backend import xp
 from ..ops import cat
 from ..tensor import Tensor, tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 
 def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -33,11 +33,15 @@ def _vector_norm(x, p: float):
         return (a != 0).sum().astype(a.dtype)
     if p == 2:
         return xp.sqrt((a * a).sum())
-    return (a ** p).sum() ** (1 / p)
+    return (a**p).sum() ** (1 / p)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     """Scale the gradients so that their total norm (the norm of the vector of every
     gradient's norm) is at most max_norm; returns that total norm before scaling.
     The scale is max_norm / (total + 1e-6), capped at 1, as in PyTorch.
@@ -57,9 +61,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     norms = xp.stack([_vector_norm(g._data, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not xp.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           f"gradients is non-finite ({total}), so it cannot be clipped; "
-                           f"pass error_if_nonfinite=False to scale them by it anyway")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the "
+            f"gradients is non-finite ({total}), so it cannot be clipped; "
+            f"pass error_if_nonfinite=False to scale them by it anyway"
+        )
     coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
     with xp.errstate(invalid="ignore"):  # an infinite norm makes NaNs, as in PyTorch
         for g in grads:
@@ -92,9 +98,11 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     for i, p in enumerate(parameters):
         end = start + p._data.size
         if end > flat.size:
-            raise RuntimeError(f"vector_to_parameters: the vector has {flat.size} elements, "
-                               f"too few for parameter {i} of shape {p.shape} at offset "
-                               f"{start}")
+            raise RuntimeError(
+                f"vector_to_parameters: the vector has {flat.size} elements, "
+                f"too few for parameter {i} of shape {p.shape} at offset "
+                f"{start}"
+            )
         p._data = flat[start:end].reshape(p.shape)
         bump_version(p)
         start = end

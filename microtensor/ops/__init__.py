@@ -27,6 +27,7 @@ Every VJP returns gradients in its inputs' dtype (no float64 helper arrays). Ops
 forward or VJP can meet log 0, 1/0, 0/0, sqrt(-1) or overflow wear `backend.quiet`:
 inf and nan come back silently, as in PyTorch, with no numpy RuntimeWarning.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -45,14 +46,19 @@ from .shape import BroadcastTo, Cat, Reshape, SumTo, transpose, unsqueeze
 from .windows import _pool_hits_tensor, _unpool_tensor
 
 # every module of this package but base is a family: a new file is a new family
-FAMILIES = tuple(importlib.import_module(f".{m.name}", __name__)
-                 for m in pkgutil.iter_modules(__path__) if m.name != "base")
+FAMILIES = tuple(
+    importlib.import_module(f".{m.name}", __name__)
+    for m in pkgutil.iter_modules(__path__)
+    if m.name != "base"
+)
 __all__: list = []
 for _family in FAMILIES:
     for _name in _family.__all__:
         if _name in __all__:
-            raise ImportError(f"microtensor.ops: {_name!r} is defined by two families "
-                              f"({_family.__name__} and another)")
+            raise ImportError(
+                f"microtensor.ops: {_name!r} is defined by two families "
+                f"({_family.__name__} and another)"
+            )
         globals()[_name] = getattr(_family, _name)
         __all__.append(_name)
     for _name, _value in vars(_family).items():  # the op classes too, as ops.Exp
@@ -116,6 +122,7 @@ def _fill_namespaces() -> None:
 def _on_tensors(op):
     def run(*args, **attrs):
         return apply(op, *args, **attrs)
+
     run.__name__ = op.b_name
     return run
 

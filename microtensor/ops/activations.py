@@ -3,6 +3,7 @@ hardswish, hardsigmoid, logsigmoid and softsign, with PyTorch's kinks (a clipped
 function's gradient is 0 at its corners, as PyTorch's), and the normal CDF that gelu
 needs. (sigmoid and tanh are in elementwise.py.) Where torch.nn.functional's version
 takes `inplace`, so does ours: the result is written into the input, as x.clamp_ is."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,21 @@ from ..tensor import Tensor
 from .base import Op, method
 from .elementwise import _sigmoid
 
-__all__ = ["relu", "leaky_relu", "elu", "softplus", "gelu", "silu", "mish", "hardtanh",
-           "relu6", "hardswish", "hardsigmoid", "logsigmoid", "softsign"]
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "gelu",
+    "silu",
+    "mish",
+    "hardtanh",
+    "relu6",
+    "hardswish",
+    "hardsigmoid",
+    "logsigmoid",
+    "softsign",
+]
 
 
 def _apply(op, x, inplace: bool, **attrs) -> Tensor:
@@ -23,8 +37,12 @@ def _apply(op, x, inplace: bool, **attrs) -> Tensor:
 
 class Relu(Op):
     save_output = True
-    def forward(a): return xp.maximum(a, 0)
-    def vjp(B, g, out, args, needs): return (g * B.gt(out, 0),)
+
+    def forward(a):
+        return xp.maximum(a, 0)
+
+    def vjp(B, g, out, args, needs):
+        return (g * B.gt(out, 0),)
 
 
 relu = method(unary(Relu))
@@ -33,7 +51,9 @@ relu = method(unary(Relu))
 class LeakyRelu(Op):
     name = "leaky_relu"
     saves = (0,)
-    def forward(a, negative_slope): return xp.where(a > 0, a, a * negative_slope)
+
+    def forward(a, negative_slope):
+        return xp.where(a > 0, a, a * negative_slope)
 
     def vjp(B, g, out, args, needs, negative_slope):
         return (B.where(B.gt(args[0], 0), g, g * negative_slope),)
@@ -45,7 +65,9 @@ def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor
 
 class Elu(Op):
     saves = (0,)
-    def forward(a, alpha): return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
+
+    def forward(a, alpha):
+        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
 
     def vjp(B, g, out, args, needs, alpha):
         a = args[0]
@@ -181,7 +203,9 @@ class Silu(Op):
     """x sigmoid(x), also called swish."""
 
     saves = (0,)
-    def forward(a): return a * _sigmoid(a)
+
+    def forward(a):
+        return a * _sigmoid(a)
 
     def vjp(B, g, out, args, needs):
         a = args[0]
@@ -197,7 +221,9 @@ class Mish(Op):
     """x tanh(softplus(x))."""
 
     saves = (0,)
-    def forward(a): return a * xp.tanh(_softplus(a))
+
+    def forward(a):
+        return a * xp.tanh(_softplus(a))
 
     def vjp(B, g, out, args, needs):
         a = args[0]
@@ -213,15 +239,21 @@ class Hardtanh(Op):
     """x clipped to [min_val, max_val]; unlike clamp's, its gradient is 0 at the bounds."""
 
     saves = (0,)
-    def forward(a, min_val, max_val): return xp.clip(a, min_val, max_val)
+
+    def forward(a, min_val, max_val):
+        return xp.clip(a, min_val, max_val)
 
     def vjp(B, g, out, args, needs, min_val, max_val):
         a = args[0]
         return (g * ((a > min_val) & (a < max_val)),)
 
 
-def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input,
+    min_val: float = -1.0,
+    max_val: float = 1.0,  # noqa: A002
+    inplace: bool = False,
+) -> Tensor:
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) is greater than max_val ({max_val})")
     return _apply(Hardtanh, input, inplace, min_val=min_val, max_val=max_val)
@@ -237,7 +269,9 @@ class Hardswish(Op):
     """x relu6(x + 3) / 6; the gradient is 0 at x = -3 and 1 at x = 3, as PyTorch's."""
 
     saves = (0,)
-    def forward(a): return a * xp.clip(a + 3, 0, 6) / 6
+
+    def forward(a):
+        return a * xp.clip(a + 3, 0, 6) / 6
 
     def vjp(B, g, out, args, needs):
         a = args[0]
@@ -252,7 +286,9 @@ class Hardsigmoid(Op):
     """relu6(x + 3) / 6; the gradient is 0 at x = -3 and x = 3, as PyTorch's."""
 
     saves = (0,)
-    def forward(a): return xp.clip(a / 6 + 0.5, 0, 1)
+
+    def forward(a):
+        return xp.clip(a / 6 + 0.5, 0, 1)
 
     def vjp(B, g, out, args, needs):
         a = args[0]
@@ -267,8 +303,12 @@ class Logsigmoid(Op):
     """log(sigmoid(x)) = -softplus(-x), with no overflow and no log 0 for any x."""
 
     saves = (0,)
-    def forward(a): return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
-    def vjp(B, g, out, args, needs): return (g * B.sigmoid(-args[0]),)
+
+    def forward(a):
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    def vjp(B, g, out, args, needs):
+        return (g * B.sigmoid(-args[0]),)
 
 
 logsigmoid = unary(Logsigmoid)
@@ -278,7 +318,9 @@ class Softsign(Op):
     """x / (1 + |x|)."""
 
     saves = (0,)
-    def forward(a): return a / (1 + xp.abs(a))
+
+    def forward(a):
+        return a / (1 + xp.abs(a))
 
     def vjp(B, g, out, args, needs):
         d = 1 + abs(args[0])

@@ -1,5 +1,6 @@
 """Arithmetic: + - * / ** @ and linear, with their VJPs; add, sub and div with PyTorch's
 keywords (alpha=, rounding_mode=) and their aliases."""
+
 from __future__ import annotations
 
 import math
@@ -11,15 +12,30 @@ from ..tensor import Tensor
 from .base import Op, _t, method
 from .rounding import floor_divide, trunc_divide
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "true_divide",
-           "multiply", "subtract", "divide", "rsub"]
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "linear",
+    "true_divide",
+    "multiply",
+    "subtract",
+    "divide",
+    "rsub",
+]
 
 
 class Add(Op):
     """a + b with broadcasting (`a + b` is this op's function; mt.add adds alpha= to it)."""
 
     forward = operator.add  # a + b, as a builtin: no Python frame on the hot path
-    def vjp(B, g, out, args, needs): return g, g
+
+    def vjp(B, g, out, args, needs):
+        return g, g
 
 
 _add = binary(Add)  # `a + b`: the op function itself, no keyword handling in the way
@@ -27,7 +43,9 @@ _add = binary(Add)  # `a + b`: the op function itself, no keyword handling in th
 
 class Sub(Op):
     forward = operator.sub
-    def vjp(B, g, out, args, needs): return g, (-g if needs[1] else None)
+
+    def vjp(B, g, out, args, needs):
+        return g, (-g if needs[1] else None)
 
 
 _sub = binary(Sub)  # `a - b`
@@ -72,7 +90,9 @@ _div = true_divide = method("true_divide")(binary(Div))  # `a / b`
 
 class Neg(Op):
     forward = operator.neg
-    def vjp(B, g, out, args, needs): return (-g,)
+
+    def vjp(B, g, out, args, needs):
+        return (-g,)
 
 
 neg = method(unary(Neg))
@@ -90,10 +110,10 @@ class Pow(Op):
 
     def forward(a, b):
         if type(b) is int and b >= 0:
-            return a ** b
+            return a**b
         token = silence()
         try:
-            return a ** b
+            return a**b
         finally:
             restore(token)
 
@@ -103,8 +123,15 @@ class Pow(Op):
         ga = gb = None
         if needs[0]:
             if isinstance(b, (int, float)):  # the usual tensor ** constant: no pow needed
-                ga = g * 0 if b == 0 else g * b if b == 1 else g * (2 * a) if b == 2 \
+                ga = (
+                    g * 0
+                    if b == 0
+                    else g * b
+                    if b == 1
+                    else g * (2 * a)
+                    if b == 2
                     else g * b * a ** (b - 1)
+                )
             else:
                 if b.dtype != a.dtype:  # an integer exponent: the gradient is a's dtype
                     b = B.cast(b, a.dtype)
@@ -114,14 +141,15 @@ class Pow(Op):
         if needs[1]:
             if isinstance(a, (int, float)):  # a constant base
                 log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
-                gb = g * a ** b * log_a
+                gb = g * a**b * log_a
                 if a == 0:
                     gb = B.where(b >= 0, 0, gb)
             else:  # log of the positive entries only, so no NaN leaks into create_graph
                 positive = a > 0
-                log_a = B.where(positive, B.log(B.where(positive, a, 1)),
-                                B.where(a == 0, -math.inf, math.nan))
-                gb = B.where((b >= 0) & (a == 0), 0, g * a ** b * log_a)
+                log_a = B.where(
+                    positive, B.log(B.where(positive, a, 1)), B.where(a == 0, -math.inf, math.nan)
+                )
+                gb = B.where((b >= 0) & (a == 0), 0, g * a**b * log_a)
         return ga, gb
 
 
@@ -131,16 +159,16 @@ pow = method(binary(Pow))  # noqa: A001  (torch.pow)
 def _scaled(other, alpha, input, op: str):
     """alpha * other, refusing a float alpha with integer tensors, as PyTorch does."""
     if isinstance(alpha, float) and _kind(input) in "biu" and _kind(other) in "biu":
-        raise TypeError(f"{op}: for integer tensors alpha must not be a float, got "
-                        f"alpha={alpha}")
+        raise TypeError(f"{op}: for integer tensors alpha must not be a float, got alpha={alpha}")
     if isinstance(other, (int, float)):
         return other * alpha
     return mul(other if isinstance(other, (Tensor, ndarray)) else _t(other), alpha)
 
 
 def _kind(x) -> str:
-    return x.dtype.kind if isinstance(x, (Tensor, ndarray)) else "f" if isinstance(x, float) \
-        else "i"
+    return (
+        x.dtype.kind if isinstance(x, (Tensor, ndarray)) else "f" if isinstance(x, float) else "i"
+    )
 
 
 @method
@@ -173,8 +201,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A
         return floor_divide(input, other)
     if rounding_mode == "trunc":
         return trunc_divide(input, other)
-    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                     f"{rounding_mode!r}")
+    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
 divide = div
@@ -182,13 +209,15 @@ divide = div
 
 def _matmul_error(a, b) -> ValueError:
     if a.ndim == 0 or b.ndim == 0:
-        return ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
-                          f"{a.shape} and {b.shape}")
+        return ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
     ka, kb = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
     if ka != kb:
         return ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({ka} != {kb})")
-    return ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not "
-                      f"broadcast")
+    return ValueError(
+        f"matmul: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast"
+    )
 
 
 class MatMul(Op):
@@ -248,12 +277,17 @@ class Linear(Op):
 
     def forward(x, weight, bias):
         try:  # np.dot is BLAS only for 2-D operands: a batch of sequences is made 2-D
-            out = xp.dot(x, weight.T) if x.ndim <= 2 else \
-                xp.dot(x.reshape(-1, x.shape[-1]), weight.T).reshape(*x.shape[:-1], -1)
+            out = (
+                xp.dot(x, weight.T)
+                if x.ndim <= 2
+                else xp.dot(x.reshape(-1, x.shape[-1]), weight.T).reshape(*x.shape[:-1], -1)
+            )
         except ValueError:
-            raise ValueError(f"linear: input of shape {x.shape} does not match weight of "
-                             f"shape {weight.shape} ({x.shape[-1]} != {weight.shape[-1]} "
-                             f"in_features)") from None
+            raise ValueError(
+                f"linear: input of shape {x.shape} does not match weight of "
+                f"shape {weight.shape} ({x.shape[-1]} != {weight.shape[-1]} "
+                f"in_features)"
+            ) from None
         if bias is not None:
             out += bias
         return out
@@ -262,25 +296,34 @@ class Linear(Op):
         x, w = args[0], args[1]
         gx = None
         if needs[0]:
-            gx = B.dot(g, w) if g.ndim <= 2 else B.reshape(
-                B.dot(B.reshape(g, shape=(-1, g.shape[-1])), w), shape=tuple(x.shape))
+            gx = (
+                B.dot(g, w)
+                if g.ndim <= 2
+                else B.reshape(
+                    B.dot(B.reshape(g, shape=(-1, g.shape[-1])), w), shape=tuple(x.shape)
+                )
+            )
         gw = None
         if needs[1]:
             if x.ndim == 2:
                 gw = B.dot(g.mT, x)
             else:
-                gw = B.dot(B.reshape(g, shape=(-1, g.shape[-1])).mT,
-                           B.reshape(x, shape=(-1, x.shape[-1])))
+                gw = B.dot(
+                    B.reshape(g, shape=(-1, g.shape[-1])).mT, B.reshape(x, shape=(-1, x.shape[-1]))
+                )
         return gx, gw, (g if needs[2] else None)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias with weight of shape (out_features, in_features)."""
     if (x._data.ndim if isinstance(x, Tensor) else xp.ndim(x)) == 0:
-        raise ValueError("linear: the input must have at least one dimension (its "
-                         "features), got a 0-d value")
+        raise ValueError(
+            "linear: the input must have at least one dimension (its features), got a 0-d value"
+        )
     if weight.ndim != 2 or (bias is not None and bias.shape not in ((weight.shape[0],), ())):
-        raise ValueError(f"linear: weight must be (out_features, in_features) and bias "
-                         f"(out_features,), got weight {weight.shape} and bias "
-                         f"{None if bias is None else bias.shape}")
+        raise ValueError(
+            f"linear: weight must be (out_features, in_features) and bias "
+            f"(out_features,), got weight {weight.shape} and bias "
+            f"{None if bias is None else bias.shape}"
+        )
     return apply(Linear, x, weight, bias)

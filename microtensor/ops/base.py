@@ -1,9 +1,10 @@
 """The base of the op table: the Op class, the @method registry that makes op functions
 Tensor methods, and the argument checks every family shares."""
+
 from __future__ import annotations
 
 import builtins
-from typing import Callable
+from collections.abc import Callable
 
 from ..backend import xp
 from ..tensor import Tensor
@@ -52,6 +53,7 @@ def method(*names) -> Callable:
         for name in names or (fn.__name__,):
             METHODS[name] = fn
         return fn
+
     return register
 
 
@@ -61,9 +63,11 @@ def _dim(dim: int, ndim: int, op: str) -> int:
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
     span = builtins.max(ndim, 1)
     if not -span <= dim < span:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} "
-                         f"dimension{'s' if ndim != 1 else ''} (expected {-span} to "
-                         f"{span - 1})")
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor of {ndim} "
+            f"dimension{'s' if ndim != 1 else ''} (expected {-span} to "
+            f"{span - 1})"
+        )
     return dim % ndim if ndim else 0
 
 
@@ -94,5 +98,4 @@ def _pair(v, name: str, op: str) -> tuple:
 
 
 def _nondiff(name: str, fn):
-    return type(name, (Op,), {"name": name, "differentiable": False,
-                              "forward": staticmethod(fn)})
+    return type(name, (Op,), {"name": name, "differentiable": False, "forward": staticmethod(fn)})

@@ -1,29 +1,69 @@
 """Elementwise ops: exponentials, logarithms and powers, sin, cos, tanh and sigmoid, clamp,
 maximum/minimum, lerp, where, casts and fills; comparisons, logic and floating-point
 classification (no gradient)."""
+
 from __future__ import annotations
 
 import math
 
 from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, xp
+from ..creation import _check_options
 from ..tensor import Tensor
 from .base import Op, _nondiff, _t, method
 from .indexing import nonzero
-from ..creation import _check_options
 
-__all__ = ["exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
-           "reciprocal", "square", "abs", "sin", "cos", "tanh", "sigmoid", "clamp", "clip",
-           "clip_", "maximum", "minimum", "lerp", "where", "clone", "nan_to_num", "isclose",
-           "allclose", "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
-           "logical_xor", "logical_not", "isnan", "isinf", "isfinite"]
+__all__ = [
+    "exp",
+    "expm1",
+    "exp2",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "square",
+    "abs",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "clamp",
+    "clip",
+    "clip_",
+    "maximum",
+    "minimum",
+    "lerp",
+    "where",
+    "clone",
+    "nan_to_num",
+    "isclose",
+    "allclose",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "isnan",
+    "isinf",
+    "isfinite",
+]
 
 
 class Exp(Op):
     b_name = "exp"
     save_output = True
     forward = quiet(xp.exp)  # overflow is inf, silently
-    def vjp(B, g, out, args, needs): return (g * out,)
+
+    def vjp(B, g, out, args, needs):
+        return (g * out,)
 
 
 exp = method(unary(Exp))
@@ -32,9 +72,11 @@ exp = method(unary(Exp))
 class Expm1(Op):
     """exp(x) - 1, without the cancellation of exp(x) - 1 near 0."""
 
-    save_output = True          # the VJP reads the output: exp(x) = out + 1
-    forward = quiet(xp.expm1)   # overflow is inf, silently, as in PyTorch
-    def vjp(B, g, out, args, needs): return (g * (out + 1),)
+    save_output = True  # the VJP reads the output: exp(x) = out + 1
+    forward = quiet(xp.expm1)  # overflow is inf, silently, as in PyTorch
+
+    def vjp(B, g, out, args, needs):
+        return (g * (out + 1),)
 
 
 expm1 = method(unary(Expm1))
@@ -43,7 +85,9 @@ expm1 = method(unary(Expm1))
 class Exp2(Op):
     save_output = True
     forward = quiet(xp.exp2)
-    def vjp(B, g, out, args, needs): return (g * out * math.log(2),)
+
+    def vjp(B, g, out, args, needs):
+        return (g * out * math.log(2),)
 
 
 exp2 = method(unary(Exp2))
@@ -55,7 +99,8 @@ class Log(Op):
     forward = quiet(xp.log)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / args[0],)
+    def vjp(B, g, out, args, needs):
+        return (g / args[0],)
 
 
 log = method(unary(Log))
@@ -66,7 +111,8 @@ class Log1p(Op):
     forward = quiet(xp.log1p)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / (1 + args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (g / (1 + args[0]),)
 
 
 log1p = method(unary(Log1p))
@@ -77,7 +123,8 @@ class Log2(Op):
     forward = quiet(xp.log2)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / (args[0] * math.log(2)),)
+    def vjp(B, g, out, args, needs):
+        return (g / (args[0] * math.log(2)),)
 
 
 log2 = method(unary(Log2))
@@ -88,7 +135,8 @@ class Log10(Op):
     forward = quiet(xp.log10)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / (args[0] * math.log(10)),)
+    def vjp(B, g, out, args, needs):
+        return (g / (args[0] * math.log(10)),)
 
 
 log10 = method(unary(Log10))
@@ -100,7 +148,8 @@ class Sqrt(Op):
     forward = quiet(xp.sqrt)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / (2 * out),)
+    def vjp(B, g, out, args, needs):
+        return (g / (2 * out),)
 
 
 sqrt = method(unary(Sqrt))
@@ -111,7 +160,9 @@ class Rsqrt(Op):
 
     save_output = True
     forward = quiet(lambda a: 1 / xp.sqrt(a))
-    def vjp(B, g, out, args, needs): return (g * out * out * out * -0.5,)
+
+    def vjp(B, g, out, args, needs):
+        return (g * out * out * out * -0.5,)
 
 
 rsqrt = method(unary(Rsqrt))
@@ -122,7 +173,9 @@ class Reciprocal(Op):
 
     save_output = True
     forward = quiet(lambda a: 1 / a)
-    def vjp(B, g, out, args, needs): return (-g * out * out,)
+
+    def vjp(B, g, out, args, needs):
+        return (-g * out * out,)
 
 
 reciprocal = method(unary(Reciprocal))
@@ -136,8 +189,12 @@ def square(x) -> Tensor:
 
 class Abs(Op):
     saves = (0,)
-    def forward(a): return xp.abs(a)
-    def vjp(B, g, out, args, needs): return (g * B.sign(args[0]),)
+
+    def forward(a):
+        return xp.abs(a)
+
+    def vjp(B, g, out, args, needs):
+        return (g * B.sign(args[0]),)
 
 
 abs = method(unary(Abs))  # noqa: A001
@@ -149,7 +206,8 @@ class Sin(Op):
     forward = quiet(xp.sin)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g * B.cos(args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (g * B.cos(args[0]),)
 
 
 sin = method(unary(Sin))
@@ -161,7 +219,8 @@ class Cos(Op):
     forward = quiet(xp.cos)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (-g * B.sin(args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (-g * B.sin(args[0]),)
 
 
 cos = method(unary(Cos))
@@ -170,8 +229,12 @@ cos = method(unary(Cos))
 class Tanh(Op):
     b_name = "tanh"
     save_output = True
-    def forward(a): return xp.tanh(a)
-    def vjp(B, g, out, args, needs): return (g * (1 - out * out),)
+
+    def forward(a):
+        return xp.tanh(a)
+
+    def vjp(B, g, out, args, needs):
+        return (g * (1 - out * out),)
 
 
 tanh = method(unary(Tanh))
@@ -188,8 +251,12 @@ def _sigmoid(a: ndarray) -> ndarray:
 class Sigmoid(Op):
     b_name = "sigmoid"
     save_output = True
-    def forward(a): return _sigmoid(a)
-    def vjp(B, g, out, args, needs): return (g * out * (1 - out),)
+
+    def forward(a):
+        return _sigmoid(a)
+
+    def vjp(B, g, out, args, needs):
+        return (g * out * (1 - out),)
 
 
 sigmoid = method(unary(Sigmoid))
@@ -204,7 +271,9 @@ def check_clamp_bounds(min, max, op: str = "clamp") -> None:  # noqa: A002
 
 class Clamp(Op):
     saves = (0,)
-    def forward(a, min, max): return xp.clip(a, min, max)
+
+    def forward(a, min, max):
+        return xp.clip(a, min, max)
 
     def vjp(B, g, out, args, needs, min, max):
         a = args[0]
@@ -236,17 +305,22 @@ class Maximum(Op):
     none to the smaller (a NaN is neither, so both sides get g)."""
 
     saves = (0, 1)
-    def forward(a, b): return xp.maximum(a, b)
+
+    def forward(a, b):
+        return xp.maximum(a, b)
 
     def vjp(B, g, out, args, needs):
         a, b = args
         shared = B.where(a == b, g * 0.5, g)
-        return (B.where(a < b, 0, shared) if needs[0] else None,
-                B.where(a > b, 0, shared) if needs[1] else None)
+        return (
+            B.where(a < b, 0, shared) if needs[0] else None,
+            B.where(a > b, 0, shared) if needs[1] else None,
+        )
 
 
 @method
-def maximum(a, b): return apply(Maximum, a, b)
+def maximum(a, b):
+    return apply(Maximum, a, b)
 
 
 class Minimum(Op):
@@ -255,17 +329,22 @@ class Minimum(Op):
     b_name = "minimum"
 
     saves = (0, 1)
-    def forward(a, b): return xp.minimum(a, b)
+
+    def forward(a, b):
+        return xp.minimum(a, b)
 
     def vjp(B, g, out, args, needs):
         a, b = args
         shared = B.where(a == b, g * 0.5, g)
-        return (B.where(a > b, 0, shared) if needs[0] else None,
-                B.where(a < b, 0, shared) if needs[1] else None)
+        return (
+            B.where(a > b, 0, shared) if needs[0] else None,
+            B.where(a < b, 0, shared) if needs[1] else None,
+        )
 
 
 @method
-def minimum(a, b): return apply(Minimum, a, b)
+def minimum(a, b):
+    return apply(Minimum, a, b)
 
 
 class Lerp(Op):
@@ -280,8 +359,11 @@ class Lerp(Op):
 
     def vjp(B, g, out, args, needs):
         start, end, weight = args
-        return (g * (1 - weight) if needs[0] else None, g * weight if needs[1] else None,
-                g * (end - start) if needs[2] else None)
+        return (
+            g * (1 - weight) if needs[0] else None,
+            g * weight if needs[1] else None,
+            g * (end - start) if needs[2] else None,
+        )
 
 
 @method
@@ -305,8 +387,9 @@ class NanToNum(Op):
 
 
 @method
-def nan_to_num(x, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     return apply(NanToNum, x, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -317,13 +400,17 @@ class Where(Op):
     b_name = "where"
 
     saves = (0,)
-    def forward(cond, a, b): return xp.where(cond, a, b)
+
+    def forward(cond, a, b):
+        return xp.where(cond, a, b)
 
     def vjp(B, g, out, args, needs):
         cond = args[0]
-        return (B.zeros(cond.shape, cond.dtype) if needs[0] else None,
-                B.where(cond, g, 0) if needs[1] else None,
-                B.where(cond, 0, g) if needs[2] else None)
+        return (
+            B.zeros(cond.shape, cond.dtype) if needs[0] else None,
+            B.where(cond, g, 0) if needs[1] else None,
+            B.where(cond, 0, g) if needs[2] else None,
+        )
 
 
 def where(condition, x=None, y=None):
@@ -332,8 +419,10 @@ def where(condition, x=None, y=None):
     if x is None and y is None:
         return nonzero(_t(condition), as_tuple=True)
     if x is None or y is None:
-        raise TypeError("where: give both x and y, or neither (then the indices of the "
-                        "condition's nonzero elements)")
+        raise TypeError(
+            "where: give both x and y, or neither (then the indices of the "
+            "condition's nonzero elements)"
+        )
     return apply(Where, condition, x, y)
 
 
@@ -346,23 +435,29 @@ class Mask(Op):
     backward compares bare arrays instead (`_ArrayNS.gt` is operator.gt): no extra work
     there."""
 
-    def forward(*args, fn): return fn(*args).astype(xp.result_type(*args), copy=False)
+    def forward(*args, fn):
+        return fn(*args).astype(xp.result_type(*args), copy=False)
 
     def vjp(B, g, out, args, needs, fn):
-        return tuple(B.zeros(a.shape, a.dtype) if need else None
-                     for a, need in zip(args, needs))
+        return tuple(B.zeros(a.shape, a.dtype) if need else None for a, need in zip(args, needs))
 
 
 class Cast(Op):
-    def forward(a, dtype): return a.astype(dtype)
-    def vjp(B, g, out, args, needs, dtype): return (B.cast(g, args[0].dtype),)
+    def forward(a, dtype):
+        return a.astype(dtype)
+
+    def vjp(B, g, out, args, needs, dtype):
+        return (B.cast(g, args[0].dtype),)
 
 
 class Clone(Op):
     """A copy that stays in the graph: its gradient is the copy's."""
 
-    def forward(a): return a.copy()
-    def vjp(B, g, out, args, needs): return (g,)
+    def forward(a):
+        return a.copy()
+
+    def vjp(B, g, out, args, needs):
+        return (g,)
 
 
 _clone = unary(Clone)
@@ -377,30 +472,40 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:  # noqa: A002
 
 
 class Fill(Op):
-    def forward(a, value): return xp.full_like(a, value)
-    def vjp(B, g, out, args, needs, value): return (None,)
+    def forward(a, value):
+        return xp.full_like(a, value)
+
+    def vjp(B, g, out, args, needs, value):
+        return (None,)
 
 
 class CopyFrom(Op):
     name = "copy"
-    def forward(a, src): return xp.broadcast_to(src, a.shape).astype(a.dtype)
-    def vjp(B, g, out, args, needs): return None, g
 
+    def forward(a, src):
+        return xp.broadcast_to(src, a.shape).astype(a.dtype)
 
+    def vjp(B, g, out, args, needs):
+        return None, g
 
 
 # comparisons, logic and classification: no gradient. `a < b` is lt (set in tensor.py);
 # `a & b` and `~a` are the bitwise ops (ops/bitwise.py), which are logical on bools.
 for _cls, _name, _fn in (
-        ("Less", "lt", xp.less), ("LessEqual", "le", xp.less_equal),
-        ("Greater", "gt", xp.greater), ("GreaterEqual", "ge", xp.greater_equal),
-        ("Equal", "eq", xp.equal), ("NotEqual", "ne", xp.not_equal),
-        ("LogicalAnd", "logical_and", xp.logical_and),
-        ("LogicalOr", "logical_or", xp.logical_or),
-        ("LogicalXor", "logical_xor", xp.logical_xor),
-        ("LogicalNot", "logical_not", xp.logical_not),
-        ("IsNan", "isnan", xp.isnan), ("IsInf", "isinf", xp.isinf),
-        ("IsFinite", "isfinite", xp.isfinite)):
+    ("Less", "lt", xp.less),
+    ("LessEqual", "le", xp.less_equal),
+    ("Greater", "gt", xp.greater),
+    ("GreaterEqual", "ge", xp.greater_equal),
+    ("Equal", "eq", xp.equal),
+    ("NotEqual", "ne", xp.not_equal),
+    ("LogicalAnd", "logical_and", xp.logical_and),
+    ("LogicalOr", "logical_or", xp.logical_or),
+    ("LogicalXor", "logical_xor", xp.logical_xor),
+    ("LogicalNot", "logical_not", xp.logical_not),
+    ("IsNan", "isnan", xp.isnan),
+    ("IsInf", "isinf", xp.isinf),
+    ("IsFinite", "isfinite", xp.isfinite),
+):
     globals()[_cls] = _nondiff(_name, _fn)
     globals()[_name] = method(_name)((unary if _fn.nin == 1 else binary)(globals()[_cls]))
 del _cls, _name, _fn
@@ -409,14 +514,24 @@ IsClose = _nondiff("isclose", xp.isclose)
 
 
 @method
-def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input,
+    other,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,  # noqa: A002
+    equal_nan: bool = False,
+) -> Tensor:
     """|input - other| <= atol + rtol |other|, elementwise, as torch.isclose."""
     return apply(IsClose, input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 @method
-def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input,
+    other,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,  # noqa: A002
+    equal_nan: bool = False,
+) -> bool:
     """Whether isclose holds everywhere: a Python bool, as torch.allclose."""
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())

@@ -1,6 +1,7 @@
 """Indexing with PyTorch's rules: x[index], its scatter-add transpose, setitem, and the
 CopySlices op that an in-place change through a view records on the base; nonzero, the
 mask ops and take; and the checks of index arguments that the scatter family shares."""
+
 from __future__ import annotations
 
 import builtins
@@ -41,8 +42,12 @@ class IndexAdd(Op):
     b_name = "index_add"
 
     name = "index_add"
-    def forward(values, shape, index, dtype): return index_add(shape, index, values, dtype)
-    def vjp(B, g, out, args, needs, shape, index, dtype): return (B.getitem(g, index=index),)
+
+    def forward(values, shape, index, dtype):
+        return index_add(shape, index, values, dtype)
+
+    def vjp(B, g, out, args, needs, shape, index, dtype):
+        return (B.getitem(g, index=index),)
 
 
 class SetItem(Op):
@@ -79,8 +84,10 @@ class CopySlices(Op):
         return out
 
     def vjp(B, g, out, args, needs, index):
-        return (B.copy_slices(g, 0, index=index) if needs[0] else None,
-                B.take(g, index) if needs[1] else None)
+        return (
+            B.copy_slices(g, 0, index=index) if needs[0] else None,
+            B.take(g, index) if needs[1] else None,
+        )
 
 
 _BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
@@ -108,20 +115,26 @@ def normalize_index(index):
 
 def _torch_index(index):
     """normalize_index for an index with arrays, tensors, lists, bools or numpy scalars."""
-    if type(index) is list and len(index) < 32 and builtins.any(
+    if (
+        type(index) is list
+        and len(index) < 32
+        and builtins.any(
             isinstance(p, (list, tuple, slice, Tensor, ndarray)) or p is None or p is Ellipsis
-            for p in index):
+            for p in index
+        )
+    ):
         raise IndexError(
             "getitem: a list holding lists, tensors, slices, None or ... is ambiguous: "
             "PyTorch 2.13 reads it as a tuple of indices (deprecated), numpy as one index "
-            "array; write x[tuple(index)] or x[mt.tensor(index)]")
+            "array; write x[tuple(index)] or x[mt.tensor(index)]"
+        )
     single = type(index) is not tuple
     parts = [_index_part(p) for p in ((index,) if single else index)]
     advanced = [i for i, p in enumerate(parts) if type(p) is bool or isinstance(p, ndarray)]
     if advanced:
         has_int = builtins.any(type(p) is int for p in parts)
         # numpy, unlike PyTorch, parts arrays that an Ellipsis of no dims lies between
-        split = builtins.any(p is Ellipsis for p in parts[advanced[0]:advanced[-1]])
+        split = builtins.any(p is Ellipsis for p in parts[advanced[0] : advanced[-1]])
         if has_int or split:
             return TwoStepIndex(parts)
     return parts[0] if single else tuple(parts)
@@ -140,8 +153,9 @@ def _index_part(p):
         if kind == "b":
             return bool(p) if p.ndim == 0 else p
         if kind not in "iu":
-            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
-                             f"got dtype {p.dtype}")
+            raise IndexError(
+                f"getitem: tensors used as indices must be integer or bool, got dtype {p.dtype}"
+            )
         if p.ndim == 0:
             return int(p)
         return p.astype(bool) if p.dtype == xp.uint8 else p  # PyTorch: a uint8 mask
@@ -154,13 +168,16 @@ def index_array(index, op: str, name: str = "index") -> ndarray:
     one is an error, as in PyTorch."""
     data = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: {name} must be a tensor of integers (int64, as PyTorch's "
-                        f"indices), got dtype {data.dtype}")
+        raise TypeError(
+            f"{op}: {name} must be a tensor of integers (int64, as PyTorch's "
+            f"indices), got dtype {data.dtype}"
+        )
     return data
 
 
-def check_bounds(index: ndarray, shape: tuple, dim: int | None, op: str,
-                 negative: bool = False) -> None:
+def check_bounds(
+    index: ndarray, shape: tuple, dim: int | None, op: str, negative: bool = False
+) -> None:
     """Every entry of `index` names an element along `dim` of `shape` (of the flattened
     tensor for dim None): an IndexError naming the op, the dim, the entry and the size if
     not. Negative entries count from the end only where the op allows it."""
@@ -172,8 +189,10 @@ def check_bounds(index: ndarray, shape: tuple, dim: int | None, op: str,
     if bad is not None:
         where = "of the flattened tensor" if dim is None else f"along dim {dim}"
         allowed = f"{-size} to {size - 1}" if negative else f"0 to {size - 1}"
-        raise IndexError(f"{op}: index {bad} is out of range {where}, of size {size}, in a "
-                         f"tensor of shape {shape} (expected {allowed})")
+        raise IndexError(
+            f"{op}: index {bad} is out of range {where}, of size {size}, in a "
+            f"tensor of shape {shape} (expected {allowed})"
+        )
 
 
 def bool_mask(mask, op: str) -> ndarray:
@@ -208,25 +227,31 @@ class MaskedFill(Op):
     value's gradient is the sum of g over the mask."""
 
     name = "masked_fill"
-    def forward(a, value, mask): return xp.where(mask, value, a).astype(a.dtype, copy=False)
+
+    def forward(a, value, mask):
+        return xp.where(mask, value, a).astype(a.dtype, copy=False)
 
     def vjp(B, g, out, args, needs, mask):
-        return (B.where(mask, 0, g) if needs[0] else None,
-                B.where(mask, g, 0) if needs[1] else None)
+        return (
+            B.where(mask, 0, g) if needs[0] else None,
+            B.where(mask, g, 0) if needs[1] else None,
+        )
 
 
 def _fill_args(x: Tensor, mask, value, op: str) -> tuple:
     mask = bool_mask(mask, op)
     if isinstance(value, Tensor):
         if value.ndim:
-            raise ValueError(f"{op}: value must be a number or a 0-d tensor, got a tensor "
-                             f"of shape {value.shape}")
+            raise ValueError(
+                f"{op}: value must be a number or a 0-d tensor, got a tensor of shape {value.shape}"
+            )
         value = value if value.dtype == x.dtype else value.to(x.dtype)
     try:
         xp.broadcast_shapes(x.shape, mask.shape)
     except ValueError:
-        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast with the "
-                         f"tensor's shape {x.shape}") from None
+        raise ValueError(
+            f"{op}: mask of shape {mask.shape} does not broadcast with the tensor's shape {x.shape}"
+        ) from None
     return mask, value
 
 
@@ -250,8 +275,10 @@ def masked_select(x: Tensor, mask) -> Tensor:
     try:
         shape = xp.broadcast_shapes(x.shape, mask.shape)
     except ValueError:
-        raise ValueError(f"masked_select: mask of shape {mask.shape} does not broadcast "
-                         f"with the tensor's shape {x.shape}") from None
+        raise ValueError(
+            f"masked_select: mask of shape {mask.shape} does not broadcast "
+            f"with the tensor's shape {x.shape}"
+        ) from None
     if x.shape != shape:
         x = x.broadcast_to(shape)
     return apply(GetItem, x, index=xp.broadcast_to(mask, shape))

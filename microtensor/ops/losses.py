@@ -1,4 +1,5 @@
 """Losses that are primitives of their own (one fused node)."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,10 @@ def _check_reduction(reduction: str, op: str) -> None:
 
 def _same_shape(input: Tensor, target, op: str) -> None:
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: input of shape {input.shape} and target of shape "
-                         f"{target.shape} must have the same shape")
+        raise ValueError(
+            f"{op}: input of shape {input.shape} and target of shape "
+            f"{target.shape} must have the same shape"
+        )
 
 
 class MseLoss(Op):

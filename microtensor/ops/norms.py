@@ -1,6 +1,7 @@
 """Norms: torch.norm (Tensor.norm), and linalg.vector_norm and linalg.matrix_norm, which
 microtensor.linalg exports with linalg.norm. Gradients follow PyTorch's: 0 where an
 element is 0 (for p < 1 too) and where the norm is 0; inf-norm ties share the gradient."""
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,7 @@ class VectorNorm(Op):
         m = xp.abs(a)
         if ord == 1:
             return xp.asarray(m.sum(axis=dim, keepdims=keepdim))
-        return xp.asarray((m ** ord).sum(axis=dim, keepdims=keepdim) ** (1 / ord))
+        return xp.asarray((m**ord).sum(axis=dim, keepdims=keepdim) ** (1 / ord))
 
     @quiet
     def vjp(B, g, out, args, needs, ord, dim, keepdim):
@@ -46,13 +47,16 @@ class VectorNorm(Op):
 def _floating(x: Tensor, dtype, op: str) -> Tensor:
     x = _cast(x, dtype)
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: needs a floating tensor, got dtype {x.dtype} (pass "
-                        f"dtype=mt.float32, or convert it first)")
+        raise TypeError(
+            f"{op}: needs a floating tensor, got dtype {x.dtype} (pass "
+            f"dtype=mt.float32, or convert it first)"
+        )
     return x
 
 
-def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
-                **aliases) -> Tensor:
+def vector_norm(
+    x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None, **aliases
+) -> Tensor:
     """The p-norm (sum |x|^ord)^(1/ord) over `dim` (all elements by default); ord inf and
     -inf are the largest and smallest |x|, ord 0 counts the nonzero elements."""
     if aliases:
@@ -68,16 +72,18 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *, d
     return apply(VectorNorm, x, ord=float(ord), dim=dims, keepdim=keepdim)
 
 
-def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
-                **aliases) -> Tensor:
+def matrix_norm(
+    x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, **aliases
+) -> Tensor:
     """The norm of the matrices over the two dims `dim`: 'fro' (Frobenius), 1 and -1 (the
     largest and smallest column sum of |x|), inf and -inf (the same for rows)."""
     if aliases:
         dim, keepdim = _aliased("linalg.matrix_norm", aliases, dim, keepdim, default=(-2, -1))
     x = _floating(x, dtype, "linalg.matrix_norm")
     if x.ndim < 2:
-        raise ValueError(f"linalg.matrix_norm: needs a tensor of at least 2 dims, got shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"linalg.matrix_norm: needs a tensor of at least 2 dims, got shape {x.shape}"
+        )
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise ValueError(f"linalg.matrix_norm: dim must be a pair of dims, got {dim!r}")
     _dims(dim, x.ndim, "linalg.matrix_norm")  # in range and distinct, or an error
@@ -85,11 +91,14 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return apply(VectorNorm, x, ord=2.0, dim=tuple(sorted((rows, cols))), keepdim=keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs the singular values "
-                                  f"(an SVD), which microtensor does not have")
+        raise NotImplementedError(
+            f"linalg.matrix_norm: ord={ord!r} needs the singular values "
+            f"(an SVD), which microtensor does not have"
+        )
     if ord not in (1, -1, math.inf, -math.inf):
-        raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', inf, -inf, 1, -1, 2 "
-                         f"or -2, got {ord!r}")
+        raise ValueError(
+            f"linalg.matrix_norm: ord must be 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2, got {ord!r}"
+        )
     summed, picked = (rows, cols) if ord in (1, -1) else (cols, rows)
     out = (amax if ord > 0 else amin)(sum(abs(x), summed, keepdim=True), picked, keepdim=True)
     if keepdim:
@@ -98,8 +107,7 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 
 @method
-def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
-         **aliases) -> Tensor:
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **aliases) -> Tensor:
     """torch.norm: with a number p the vector p-norm over `dim` (all elements by
     default); with 'fro' the 2-norm over `dim` (one or two dims, or all)."""
     if aliases:

@@ -3,6 +3,7 @@
 the same machinery as permute and reshape so that in-place changes through them reach
 the base with correct gradients; and the copies that reorder or repeat elements (flip,
 roll, repeat, tile, repeat_interleave) and stack tensors (hstack, vstack, ...)."""
+
 from __future__ import annotations
 
 import builtins
@@ -15,10 +16,30 @@ from .base import Op, _dim, _dims, _t, method
 from .indexing import GetItem
 from .shape import Permute, Reshape, _shape_arg, broadcast_to, cat, reshape, transpose
 
-__all__ = ["narrow", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten", "unbind",
-           "t", "view_as", "reshape_as", "expand_as", "flip", "fliplr", "flipud", "roll",
-           "repeat", "tile", "repeat_interleave", "hstack", "vstack", "dstack",
-           "column_stack"]
+__all__ = [
+    "narrow",
+    "movedim",
+    "moveaxis",
+    "swapaxes",
+    "swapdims",
+    "unflatten",
+    "unbind",
+    "t",
+    "view_as",
+    "reshape_as",
+    "expand_as",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "repeat",
+    "tile",
+    "repeat_interleave",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+]
 
 
 # ---------------------------------------------------------------------------- views
@@ -37,13 +58,16 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     n = x.shape[d]
     start, length = int(start), int(length)
     if not -n <= start <= n:
-        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
-                         f"(shape {x.shape})")
+        raise IndexError(
+            f"narrow: start {start} is out of range for dim {d} of size {n} (shape {x.shape})"
+        )
     if start < 0:
         start += n
     if length < 0 or start + length > n:
-        raise ValueError(f"narrow: start {start} + length {length} exceeds the size {n} of "
-                         f"dim {d} (shape {x.shape})")
+        raise ValueError(
+            f"narrow: start {start} + length {length} exceeds the size {n} of "
+            f"dim {d} (shape {x.shape})"
+        )
     return apply_view(GetItem, x, index=_along(d, slice(start, start + length)))
 
 
@@ -54,8 +78,7 @@ def movedim(x: Tensor, source, destination) -> Tensor:
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(src) != len(dst):
-        raise ValueError(f"movedim: source {src} and destination {dst} have different "
-                         f"lengths")
+        raise ValueError(f"movedim: source {src} and destination {dst} have different lengths")
     moved = [[_dim(d, x.ndim, "movedim") for d in dims] for dims in (src, dst)]
     for name, given, dims in zip(("source", "destination"), (src, dst), moved):
         if len(set(dims)) != len(dims):
@@ -82,12 +105,18 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     sizes = tuple(int(s) for s in sizes)
     n = x.shape[d]
     known = math.prod(s for s in sizes if s != -1)
-    if not sizes or sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) \
-            or (-1 not in sizes and known != n):
-        raise ValueError(f"unflatten: sizes {sizes} do not multiply up to the size {n} of "
-                         f"dim {d} (shape {x.shape})")
+    if (
+        not sizes
+        or sizes.count(-1) > 1
+        or (-1 in sizes and (known == 0 or n % known))
+        or (-1 not in sizes and known != n)
+    ):
+        raise ValueError(
+            f"unflatten: sizes {sizes} do not multiply up to the size {n} of "
+            f"dim {d} (shape {x.shape})"
+        )
     sizes = tuple(n // known if s == -1 else s for s in sizes)
-    return apply_view(Reshape, x, shape=x.shape[:d] + sizes + x.shape[d + 1:])
+    return apply_view(Reshape, x, shape=x.shape[:d] + sizes + x.shape[d + 1 :])
 
 
 class Unbind(Op):
@@ -95,13 +124,18 @@ class Unbind(Op):
     for slices not used)."""
 
     multi = True
-    def forward(a, dim): return tuple(xp.moveaxis(a, dim, 0))
+
+    def forward(a, dim):
+        return tuple(xp.moveaxis(a, dim, 0))
 
     def vjp(B, g, out, args, needs, dim):
         a = args[0]
-        zeros = a.shape[:dim] + a.shape[dim + 1:]
-        return (B.cat([B.unsqueeze(B.zeros(zeros, a.dtype) if gi is None else gi, dim)
-                       for gi in g], dim),)
+        zeros = a.shape[:dim] + a.shape[dim + 1 :]
+        return (
+            B.cat(
+                [B.unsqueeze(B.zeros(zeros, a.dtype) if gi is None else gi, dim) for gi in g], dim
+            ),
+        )
 
 
 @method
@@ -120,8 +154,10 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 def t(x: Tensor) -> Tensor:
     """The transpose of a matrix, as a view; a 0-d or 1-d tensor as it is (a view)."""
     if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {x.shape}; "
-                         f"use transpose(dim0, dim1), permute or mT")
+        raise ValueError(
+            f"t: expects a tensor of at most 2 dimensions, got shape {x.shape}; "
+            f"use transpose(dim0, dim1), permute or mT"
+        )
     return apply_view(Permute, x, dims=tuple(range(x.ndim))[::-1])
 
 
@@ -148,8 +184,12 @@ class Flip(Op):
     """x with the order of its elements along `dims` reversed (a copy, as in PyTorch)."""
 
     b_name = "flip"
-    def forward(a, dims): return xp.flip(a, dims).copy()
-    def vjp(B, g, out, args, needs, dims): return (B.flip(g, dims=dims),)
+
+    def forward(a, dims):
+        return xp.flip(a, dims).copy()
+
+    def vjp(B, g, out, args, needs, dims):
+        return (B.flip(g, dims=dims),)
 
 
 @method
@@ -163,8 +203,7 @@ def flip(x: Tensor, *dims) -> Tensor:
 def fliplr(x: Tensor) -> Tensor:
     """x reversed along dim 1 (left to right); x needs 2 dims or more."""
     if x.ndim < 2:
-        raise ValueError(f"fliplr: needs a tensor of at least 2 dimensions, got shape "
-                         f"{x.shape}")
+        raise ValueError(f"fliplr: needs a tensor of at least 2 dimensions, got shape {x.shape}")
     return apply(Flip, x, dims=(1,))
 
 
@@ -180,7 +219,9 @@ class Roll(Op):
     """x shifted circularly by `shifts` along `dims` (None: flattened, then restored)."""
 
     b_name = "roll"
-    def forward(a, shifts, dims): return xp.roll(a, shifts[0] if dims is None else shifts, dims)
+
+    def forward(a, shifts, dims):
+        return xp.roll(a, shifts[0] if dims is None else shifts, dims)
 
     def vjp(B, g, out, args, needs, shifts, dims):
         return (B.roll(g, shifts=tuple(-s for s in shifts), dims=dims),)
@@ -196,8 +237,10 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
         dims = (dims,) if xp.ndim(dims) == 0 else tuple(dims)
         dims = tuple(_dim(int(d), x.ndim, "roll") for d in dims)
     if len(shifts) != (1 if dims is None else len(dims)):
-        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length "
-                         f"(without dims, one shift)")
+        raise ValueError(
+            f"roll: shifts {shifts} and dims {dims} must have the same length "
+            f"(without dims, one shift)"
+        )
     return apply(Roll, x, shifts=shifts, dims=dims if x.ndim else None)
 
 
@@ -205,7 +248,8 @@ class Repeat(Op):
     """x tiled `sizes[i]` times along dim i (leading sizes make new dims); the VJP sums
     the tiles."""
 
-    def forward(a, sizes): return xp.tile(a, sizes)
+    def forward(a, sizes):
+        return xp.tile(a, sizes)
 
     def vjp(B, g, out, args, needs, sizes):
         shape = args[0].shape
@@ -221,8 +265,10 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     as many sizes as x has dims, or more for new leading dims."""
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim or builtins.any(s < 0 for s in sizes):
-        raise ValueError(f"repeat: sizes {sizes} must be non-negative and at least as many "
-                         f"as the {x.ndim} dims of shape {x.shape}")
+        raise ValueError(
+            f"repeat: sizes {sizes} must be non-negative and at least as many "
+            f"as the {x.ndim} dims of shape {x.shape}"
+        )
     return apply(Repeat, x, sizes=sizes)
 
 
@@ -234,8 +280,9 @@ def tile(x: Tensor, *dims) -> Tensor:
 
 
 @method
-def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
+def repeat_interleave(
+    x: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
     """Each element repeated `repeats` times (an int, or one count per element along
     `dim`) next to itself; without dim, over the flattened tensor.
     `repeat_interleave(counts)` alone gives the indices 0, 1, ... each repeated its count."""
@@ -247,8 +294,10 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
     d = _dim(0 if dim is None else dim, x.ndim, "repeat_interleave")
     index = xp.repeat(xp.arange(x.shape[d]), _counts(repeats, x.shape[d]))
     if output_size is not None and output_size != len(index):
-        raise ValueError(f"repeat_interleave: output_size is {output_size}, but the repeats "
-                         f"give {len(index)} elements")
+        raise ValueError(
+            f"repeat_interleave: output_size is {output_size}, but the repeats "
+            f"give {len(index)} elements"
+        )
     return apply(GetItem, x, index=_along(d, index))
 
 
@@ -257,14 +306,17 @@ def _counts(repeats, n: int | None):
     or n counts (n None: the 1-D counts of repeat_interleave(counts))."""
     counts = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim != 1 and (n is None or counts.ndim):
-        raise TypeError(f"repeat_interleave: repeats must be an integer tensor of "
-                        f"{'1' if n is None else 'at most 1'} dimension, got shape "
-                        f"{counts.shape} and dtype {counts.dtype}")
+        raise TypeError(
+            f"repeat_interleave: repeats must be an integer tensor of "
+            f"{'1' if n is None else 'at most 1'} dimension, got shape "
+            f"{counts.shape} and dtype {counts.dtype}"
+        )
     if (counts < 0).any():
         raise ValueError(f"repeat_interleave: repeats must be non-negative, got {counts}")
     if n is not None and counts.ndim == 1 and len(counts) not in (1, n):
-        raise ValueError(f"repeat_interleave: {len(counts)} repeats for the {n} elements "
-                         f"along the dim")
+        raise ValueError(
+            f"repeat_interleave: {len(counts)} repeats for the {n} elements along the dim"
+        )
     return counts
 
 
@@ -279,8 +331,13 @@ def _at_least(tensors, ndim: int, op: str) -> list:
     for x in tensors:
         shape = x.shape
         if len(shape) < ndim:
-            shape = (1,) * (ndim - len(shape)) + shape if ndim < 3 or not shape else \
-                (1,) + shape + (1,) if len(shape) == 1 else shape + (1,)
+            shape = (
+                (1,) * (ndim - len(shape)) + shape
+                if ndim < 3 or not shape
+                else (1,) + shape + (1,)
+                if len(shape) == 1
+                else shape + (1,)
+            )
         grown.append(x if shape == x.shape else reshape(x, shape))
     return grown
 

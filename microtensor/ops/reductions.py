@@ -3,6 +3,7 @@
 Every function with a `dim` also takes numpy's spellings `axis=` and `keepdims=`, as
 PyTorch does: through `**aliases`, which costs a plain call nothing (`x.sum()` checks one
 empty dict), where a wrapping decorator would add a frame to every call."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,24 @@ from .base import Op, _dim, _dims, _nondiff, method
 from .elementwise import Cast, maximum, minimum
 from .shape import reshape
 
-__all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
-           "logsumexp", "softmax", "log_softmax", "prod", "count_nonzero", "aminmax"]
+__all__ = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "all",
+    "any",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "prod",
+    "count_nonzero",
+    "aminmax",
+]
 
 
 def _aliased(op: str, aliases: dict, dim, keepdim=None, default=None):
@@ -28,8 +45,10 @@ def _aliased(op: str, aliases: dict, dim, keepdim=None, default=None):
             raise TypeError(f"{op}() got an unexpected keyword argument {name!r}")
     if "axis" in aliases:
         if dim != default:
-            raise TypeError(f"{op}: got both dim={dim!r} and axis={aliases['axis']!r}; "
-                            f"axis is another name for dim, give one")
+            raise TypeError(
+                f"{op}: got both dim={dim!r} and axis={aliases['axis']!r}; "
+                f"axis is another name for dim, give one"
+            )
         dim = aliases["axis"]
     if "keepdims" in aliases:
         if keepdim:
@@ -56,7 +75,9 @@ def _unreduce(B, g, shape, dim, keepdim):
 
 class Sum(Op):
     b_name = "sum"
-    def forward(a, dim, keepdim): return a.sum(axis=dim, keepdims=keepdim)
+
+    def forward(a, dim, keepdim):
+        return a.sum(axis=dim, keepdims=keepdim)
 
     def vjp(B, g, out, args, needs, dim, keepdim):
         shape = args[0].shape
@@ -64,8 +85,14 @@ class Sum(Op):
 
 
 @method
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A001
-        **aliases) -> Tensor:
+def sum(
+    x: Tensor,
+    dim=None,
+    keepdim: bool = False,
+    *,
+    dtype=None,  # noqa: A001
+    **aliases,
+) -> Tensor:
     """The sum over `dim`; integers and bools sum as int64, and `dtype` casts first."""
     if aliases:
         dim, keepdim = _aliased("sum", aliases, dim, keepdim)
@@ -108,13 +135,17 @@ def _check_reducible(x: Tensor, dims, op: str) -> None:
     shape = x.shape
     if dims is None or not shape:
         if x._data.size == 0:
-            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {shape}; name "
-                             f"the dims to reduce over, none of size 0")
+            raise ValueError(
+                f"{op}: cannot reduce an empty tensor of shape {shape}; name "
+                f"the dims to reduce over, none of size 0"
+            )
         return
     for d in dims:
         if shape[d] == 0:
-            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {shape} over "
-                             f"dim {d}, which has size 0")
+            raise ValueError(
+                f"{op}: cannot reduce an empty tensor of shape {shape} over "
+                f"dim {d}, which has size 0"
+            )
 
 
 class _Extremum(Op):
@@ -136,7 +167,8 @@ class _Extremum(Op):
 
 
 class Amax(_Extremum):
-    def forward(a, dim, keepdim): return xp.asarray(a.max(axis=dim, keepdims=keepdim))
+    def forward(a, dim, keepdim):
+        return xp.asarray(a.max(axis=dim, keepdims=keepdim))
 
 
 @method
@@ -149,7 +181,8 @@ def amax(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
 
 
 class Amin(_Extremum):
-    def forward(a, dim, keepdim): return xp.asarray(a.min(axis=dim, keepdims=keepdim))
+    def forward(a, dim, keepdim):
+        return xp.asarray(a.min(axis=dim, keepdims=keepdim))
 
 
 @method
@@ -203,6 +236,7 @@ def _no_grad_reduction(name: str, fn, one_dim: bool) -> tuple:
         d = None if dim is None else _dim(dim, x.ndim, name)
         _check_reducible(x, None if d is None else (d,), name)
         return apply(op, x, dim=d, keepdim=keepdim)
+
     reduce.__name__ = reduce.__qualname__ = name
     return op, method(reduce)
 
@@ -220,7 +254,7 @@ def _flip(B, a, dim: int):
 
 def _exclusive_cumprod(B, a, dim: int):
     """The product of the elements before each one along `dim` (1 for the first)."""
-    ones = xp.ones(a.shape[:dim] + (1,) + a.shape[dim + 1:], a.dtype)
+    ones = xp.ones(a.shape[:dim] + (1,) + a.shape[dim + 1 :], a.dtype)
     head = B.getitem(a, index=(slice(None),) * dim + (slice(0, a.shape[dim] - 1),))
     return B.cumprod(B.cat([ones, head], dim=dim), dim=dim)
 
@@ -233,7 +267,9 @@ class Prod(Op):
 
     saves = (0,)
     save_output = True
-    def forward(a, dim, keepdim): return xp.asarray(a.prod(axis=dim, keepdims=keepdim))
+
+    def forward(a, dim, keepdim):
+        return xp.asarray(a.prod(axis=dim, keepdims=keepdim))
 
     def vjp(B, g, out, args, needs, dim, keepdim):
         a = args[0]
@@ -243,13 +279,15 @@ class Prod(Op):
             return (g * _unreduce(B, out, a.shape, dims, keepdim) / a,)
         flat, d = (a, dim) if dim is not None else (B.reshape(a, shape=(-1,)), 0)
         others = _exclusive_cumprod(B, flat, d) * _flip(
-            B, _exclusive_cumprod(B, _flip(B, flat, d), d), d)
+            B, _exclusive_cumprod(B, _flip(B, flat, d), d), d
+        )
         return (g * B.reshape(others, shape=a.shape),)
 
 
 @method
-def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None,
-         **aliases) -> Tensor:
+def prod(
+    x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None, **aliases
+) -> Tensor:
     """The product of all elements, or over one dim (an int, as in PyTorch); integers
     and bools multiply as int64."""
     if aliases:
@@ -259,8 +297,9 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None
     return apply(Prod, x, dim=None if x.ndim == 0 else d, keepdim=keepdim)
 
 
-CountNonzero = _nondiff("count_nonzero", lambda a, dim: xp.asarray(
-    xp.count_nonzero(a, axis=dim), dtype=xp.int64))
+CountNonzero = _nondiff(
+    "count_nonzero", lambda a, dim: xp.asarray(xp.count_nonzero(a, axis=dim), dtype=xp.int64)
+)
 
 
 @method
@@ -275,8 +314,9 @@ AminmaxResult = namedtuple("aminmax", ["min", "max"])
 
 
 @method
-def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False,
-            **aliases) -> AminmaxResult:
+def aminmax(
+    x: Tensor, *, dim: int | None = None, keepdim: bool = False, **aliases
+) -> AminmaxResult:
     """(min, max) over one dim or all elements: amin and amax, ties sharing the gradient."""
     if aliases:
         dim, keepdim = _aliased("aminmax", aliases, dim, keepdim)
@@ -314,8 +354,7 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool = False, **aliases) -> Tensor:
     if aliases:
         dim, keepdim = _aliased("logsumexp", aliases, dim, keepdim)
     dims = _dims(dim, x.ndim, "logsumexp")
-    return apply(LogSumExp, x, dim=tuple(range(x.ndim)) if dims is None else dims,
-                 keepdim=keepdim)
+    return apply(LogSumExp, x, dim=tuple(range(x.ndim)) if dims is None else dims, keepdim=keepdim)
 
 
 class Softmax(Op):

@@ -2,6 +2,7 @@
 (`%`) and floor_divide (`//`). The piecewise-constant ones are Masks: recorded, with a
 zero gradient, as PyTorch's are (x.floor().sum().backward() leaves x.grad zeros, not None);
 integer tensors keep their dtype."""
+
 from __future__ import annotations
 
 from ..autograd import apply, binary
@@ -10,8 +11,7 @@ from ..tensor import Tensor
 from .base import Op, _t, method
 from .elementwise import Mask
 
-__all__ = ["floor", "ceil", "round", "trunc", "frac", "sign", "fmod", "remainder",
-           "floor_divide"]
+__all__ = ["floor", "ceil", "round", "trunc", "frac", "sign", "fmod", "remainder", "floor_divide"]
 
 
 @method
@@ -35,8 +35,7 @@ def round(x, *, decimals: int = 0) -> Tensor:  # noqa: A001  (torch.round)
     neighbour, as in PyTorch (round(2.5) is 2)."""
     if not isinstance(decimals, int):
         raise TypeError(f"round: decimals must be an int, got {decimals!r}")
-    return apply(Mask, x, fn=xp.round) if decimals == 0 else \
-        apply(Mask, x, decimals, fn=xp.round)
+    return apply(Mask, x, fn=xp.round) if decimals == 0 else apply(Mask, x, decimals, fn=xp.round)
 
 
 @method
@@ -62,12 +61,14 @@ def sign(x) -> Tensor:
 def _divisions(fn, name: str):
     """fn(a, b), where float division by zero is inf or NaN silently and integer
     division by zero an error, both as in PyTorch."""
+
     @quiet
     def divided(a, b):
         out = fn(a, b)
         if out.dtype.kind in "iu" and not xp.all(b):
             raise ZeroDivisionError(f"{name}: integer division by zero")
         return out
+
     return divided
 
 

@@ -1,5 +1,6 @@
 """Scans along one dim: cumsum, cumprod, logcumsumexp, and cummax/cummin with the indices
 of their running extremes. A 0-d tensor scans as one element, as in PyTorch."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -26,8 +27,12 @@ def _rcumsum(B, a, dim: int):
 
 class Cumsum(Op):
     b_name = "cumsum"
-    def forward(a, dim): return a.cumsum(axis=dim)
-    def vjp(B, g, out, args, needs, dim): return (_rcumsum(B, g, dim),)
+
+    def forward(a, dim):
+        return a.cumsum(axis=dim)
+
+    def vjp(B, g, out, args, needs, dim):
+        return (_rcumsum(B, g, dim),)
 
 
 @method
@@ -45,7 +50,9 @@ class Cumprod(Op):
     b_name = "cumprod"
     saves = (0,)
     save_output = True
-    def forward(a, dim): return a.cumprod(axis=dim)
+
+    def forward(a, dim):
+        return a.cumprod(axis=dim)
 
     def vjp(B, g, out, args, needs, dim):
         return (_cumprod_vjp(B, g, out, args[0], dim),)
@@ -89,6 +96,7 @@ class LogCumSumExp(Op):
         def part(mask):
             logs = B.where(mask, log_g, lowest) - out
             return B.exp(_flip(B, B.logcumsumexp(_flip(B, logs, dim), dim=dim), dim) + a)
+
         return (part(gv > 0) - part(gv < 0),)
 
 

@@ -9,6 +9,7 @@ forms (`scatter_`, ...) are the same op applied in place. As in PyTorch, an inde
 `dim` runs from 0 to size - 1 (negatives are an error but in take_along_dim and
 index_fill), and the source and x have one dtype.
 """
+
 from __future__ import annotations
 
 from ..autograd import apply, apply_inplace
@@ -17,11 +18,25 @@ from ..tensor import Tensor
 from .base import Op, _dim, method
 from .indexing import GetItem, SetItem, check_bounds, index_array
 
-__all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select",
-           "index_add", "index_copy", "index_fill", "take_along_dim"]
+__all__ = [
+    "gather",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_select",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "take_along_dim",
+]
 
-_UFUNCS = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
-           "amin": xp.minimum}
+_UFUNCS = {
+    "sum": xp.add,
+    "mean": xp.add,
+    "prod": xp.multiply,
+    "amax": xp.maximum,
+    "amin": xp.minimum,
+}
 
 
 def _sum_at(shape: tuple, coords, values, dtype=xp.intp) -> ndarray:
@@ -101,16 +116,20 @@ def _prod_vjp(B, g, out, a, src, coords, include_self, needs) -> tuple:
     sources, which never holds x's element) and for each source element (out / src, or
     for the one zero source element of a position, the product with it taken as 1)."""
     ones = xp.ones(a.shape, a.dtype)
-    ga = g * B.scatter_reduce(ones, src, coords=coords, reduce="prod", include_self=True) \
-        if needs[0] else None
+    ga = (
+        g * B.scatter_reduce(ones, src, coords=coords, reduce="prod", include_self=True)
+        if needs[0]
+        else None
+    )
     if not needs[1]:
         return ga, None
     zero = B.value(src) == 0
     single = zero & (_sum_at(a.shape, coords, zero)[coords] == 1)
     gs = B.getitem(g * out, index=coords) / B.where(zero, 1, src)
     if single.any():
-        others = B.scatter_reduce(a, B.where(single, 1, src), coords=coords, reduce="prod",
-                                  include_self=include_self)
+        others = B.scatter_reduce(
+            a, B.where(single, 1, src), coords=coords, reduce="prod", include_self=include_self
+        )
         gs = B.where(single, B.getitem(g * others, index=coords), gs)
     return ga, gs
 
@@ -120,8 +139,10 @@ def _coords(index: ndarray, dim: int, sizes: tuple) -> tuple:
     """The numpy index that picks, for each entry of `index`, the element it names along
     `dim`, its other coordinates its own (aranges of `sizes`, which broadcast)."""
     n = index.ndim
-    return tuple(index if d == dim else xp.arange(k).reshape((k,) + (1,) * (n - 1 - d))
-                 for d, k in enumerate(sizes))
+    return tuple(
+        index if d == dim else xp.arange(k).reshape((k,) + (1,) * (n - 1 - d))
+        for d, k in enumerate(sizes)
+    )
 
 
 def _gather_coords(x: Tensor, dim: int, index, op: str, src=None) -> tuple:
@@ -130,13 +151,17 @@ def _gather_coords(x: Tensor, dim: int, index, op: str, src=None) -> tuple:
     idx = index_array(index, op)
     d = _dim(dim, x.ndim, op)
     if idx.ndim != x.ndim:
-        raise ValueError(f"{op}: index of shape {idx.shape} must have as many dims as the "
-                         f"tensor of shape {x.shape}")
+        raise ValueError(
+            f"{op}: index of shape {idx.shape} must have as many dims as the "
+            f"tensor of shape {x.shape}"
+        )
     for i, (k, n) in enumerate(zip(idx.shape, x.shape)):
         if i != d and k > n or src is not None and k > src.shape[i]:
             more = "" if src is None else f" and the source's {src.shape}"
-            raise ValueError(f"{op}: index of shape {idx.shape} is larger than the tensor's "
-                             f"shape {x.shape}{more} along dim {i}")
+            raise ValueError(
+                f"{op}: index of shape {idx.shape} is larger than the tensor's "
+                f"shape {x.shape}{more} along dim {i}"
+            )
     check_bounds(idx, x.shape, d, op)
     return d, _coords(idx, d, idx.shape)
 
@@ -145,8 +170,9 @@ def _gather_coords(x: Tensor, dim: int, index, op: str, src=None) -> tuple:
 def gather(x: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     """`out[i][j] = x[i][index[i][j]]` for dim 1 (and so on), in index's shape."""
     if sparse_grad:
-        raise NotImplementedError("gather: sparse_grad=True is not supported (microtensor "
-                                  "has no sparse tensors)")
+        raise NotImplementedError(
+            "gather: sparse_grad=True is not supported (microtensor has no sparse tensors)"
+        )
     idx = index_array(index, "gather")
     if 0 in (x.ndim, idx.ndim) and max(x.ndim, idx.ndim) <= 1:  # 0-d as 1-D, as PyTorch
         return gather(x.reshape(-1), dim, idx.reshape(-1)).reshape(idx.shape)
@@ -155,8 +181,10 @@ def gather(x: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
 
 def _same_dtype(x: Tensor, source: Tensor, op: str) -> None:
     if source.dtype != x.dtype:
-        raise TypeError(f"{op}: the source has dtype {source.dtype} and the tensor "
-                        f"{x.dtype}; PyTorch requires one dtype (convert one with .to)")
+        raise TypeError(
+            f"{op}: the source has dtype {source.dtype} and the tensor "
+            f"{x.dtype}; PyTorch requires one dtype (convert one with .to)"
+        )
 
 
 def _source(x: Tensor, src, idx_shape, op: str):
@@ -171,27 +199,38 @@ def _source(x: Tensor, src, idx_shape, op: str):
 
 def _scatter(run, op: str, x: Tensor, dim: int, index, src, value, reduce):
     if (src is None) == (value is None):
-        raise TypeError(f"{op}: give the source as src (a tensor or a number) or value, "
-                        f"not both or neither")
+        raise TypeError(
+            f"{op}: give the source as src (a tensor or a number) or value, not both or neither"
+        )
     src = value if src is None else src
     if x.ndim == 0:
         raise ValueError(f"{op}: the tensor is 0-d; scatter into x.reshape(1)")
     src_t = src if isinstance(src, Tensor) else None
     if src_t is not None and src_t.ndim != x.ndim:
-        raise ValueError(f"{op}: src of shape {src_t.shape} must have as many dims as the "
-                         f"tensor of shape {x.shape} (or be a number)")
+        raise ValueError(
+            f"{op}: src of shape {src_t.shape} must have as many dims as the "
+            f"tensor of shape {x.shape} (or be a number)"
+        )
     _, coords = _gather_coords(x, dim, index, op, src_t)
     idx_shape = xp.broadcast_shapes(*(c.shape for c in coords))
     src = _source(x, src, idx_shape, op)
     if reduce is None:
         return run(SetItem, x, src, index=coords)
     if reduce not in ("add", "multiply"):
-        raise ValueError(f"{op}: reduce must be 'add' or 'multiply', got {reduce!r} "
-                         f"(scatter_reduce has sum, prod, mean, amax and amin)")
+        raise ValueError(
+            f"{op}: reduce must be 'add' or 'multiply', got {reduce!r} "
+            f"(scatter_reduce has sum, prod, mean, amax and amin)"
+        )
     if not isinstance(src, Tensor):
         src = xp.full(idx_shape, src, x.dtype)
-    return run(ScatterReduce, x, src, coords=coords,
-               reduce="sum" if reduce == "add" else "prod", include_self=True)
+    return run(
+        ScatterReduce,
+        x,
+        src,
+        coords=coords,
+        reduce="sum" if reduce == "add" else "prod",
+        include_self=True,
+    )
 
 
 @method
@@ -211,18 +250,17 @@ def scatter_(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
-def _scatter_reduce(run, op: str, x: Tensor, dim: int, index, src, reduce: str,
-                    include_self: bool):
+def _scatter_reduce(run, op: str, x: Tensor, dim: int, index, src, reduce: str, include_self: bool):
     if reduce not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduce must be one of {', '.join(_REDUCTIONS)}; got "
-                         f"{reduce!r}")
+        raise ValueError(f"{op}: reduce must be one of {', '.join(_REDUCTIONS)}; got {reduce!r}")
     if not isinstance(src, Tensor) or src.ndim != x.ndim or x.ndim == 0:
-        raise ValueError(f"{op}: src must be a tensor with the dims of the tensor of shape "
-                         f"{x.shape} (1-D at least), got {getattr(src, 'shape', src)!r}")
+        raise ValueError(
+            f"{op}: src must be a tensor with the dims of the tensor of shape "
+            f"{x.shape} (1-D at least), got {getattr(src, 'shape', src)!r}"
+        )
     _, coords = _gather_coords(x, dim, index, op, src)
     src = _source(x, src, xp.broadcast_shapes(*(c.shape for c in coords)), op)
-    return run(ScatterReduce, x, src, coords=coords, reduce=reduce,
-               include_self=bool(include_self))
+    return run(ScatterReduce, x, src, coords=coords, reduce=reduce, include_self=bool(include_self))
 
 
 @method
@@ -237,18 +275,21 @@ def scatter_add_(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
 
 
 @method
-def scatter_reduce(x: Tensor, dim: int, index, src: Tensor, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+def scatter_reduce(
+    x: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
     """x with src's elements reduced into the positions index names along `dim` by sum,
     prod, mean, amax or amin, with x's own element or without (include_self=False)."""
     return _scatter_reduce(apply, "scatter_reduce", x, dim, index, src, reduce, include_self)
 
 
 @method
-def scatter_reduce_(x: Tensor, dim: int, index, src: Tensor, reduce: str, *,
-                    include_self: bool = True) -> Tensor:
-    return _scatter_reduce(apply_inplace, "scatter_reduce_", x, dim, index, src, reduce,
-                           include_self)
+def scatter_reduce_(
+    x: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    return _scatter_reduce(
+        apply_inplace, "scatter_reduce_", x, dim, index, src, reduce, include_self
+    )
 
 
 @method
@@ -261,13 +302,17 @@ def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
     else:
         d = _dim(dim, x.ndim, "take_along_dim")
         if idx.ndim != x.ndim:
-            raise ValueError(f"take_along_dim: indices of shape {idx.shape} must have as many "
-                             f"dims as the tensor of shape {x.shape}")
+            raise ValueError(
+                f"take_along_dim: indices of shape {idx.shape} must have as many "
+                f"dims as the tensor of shape {x.shape}"
+            )
         try:
-            xp.broadcast_shapes(*(s[:d] + s[d + 1:] for s in (x.shape, idx.shape)))
+            xp.broadcast_shapes(*(s[:d] + s[d + 1 :] for s in (x.shape, idx.shape)))
         except ValueError:
-            raise ValueError(f"take_along_dim: indices of shape {idx.shape} and the tensor's "
-                             f"shape {x.shape} do not broadcast outside dim {d}") from None
+            raise ValueError(
+                f"take_along_dim: indices of shape {idx.shape} and the tensor's "
+                f"shape {x.shape} do not broadcast outside dim {d}"
+            ) from None
     check_bounds(idx, x.shape, d, "take_along_dim", negative=True)
     return apply(GetItem, x, index=_coords(idx, d, x.shape))
 
@@ -288,11 +333,13 @@ def _along(x: Tensor, dim: int, index, op: str, negative: bool = False) -> tuple
 
 def _index_source(x: Tensor, d: int, coords: tuple, source, op: str) -> None:
     """The source must have x's shape but along `dim`, where it has one entry per index."""
-    shape = x.shape[:d] + (len(coords[d]),) + x.shape[d + 1:]
+    shape = x.shape[:d] + (len(coords[d]),) + x.shape[d + 1 :]
     if not isinstance(source, Tensor) or source.shape != shape:
-        raise ValueError(f"{op}: the source must be a tensor of shape {shape} (the tensor's "
-                         f"{x.shape} with one entry per index along dim {d}), got "
-                         f"{getattr(source, 'shape', source)!r}")
+        raise ValueError(
+            f"{op}: the source must be a tensor of shape {shape} (the tensor's "
+            f"{x.shape} with one entry per index along dim {d}), got "
+            f"{getattr(source, 'shape', source)!r}"
+        )
     _same_dtype(x, source, op)
 
 
@@ -305,8 +352,14 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 def _index_add(run, op: str, x: Tensor, dim: int, index, source, alpha):
     d, coords = _along(x, dim, index, op)
     _index_source(x, d, coords, source, op)
-    return run(ScatterReduce, x, source if alpha == 1 else source * alpha, coords=coords,
-               reduce="sum", include_self=True)
+    return run(
+        ScatterReduce,
+        x,
+        source if alpha == 1 else source * alpha,
+        coords=coords,
+        reduce="sum",
+        include_self=True,
+    )
 
 
 @method
@@ -339,8 +392,9 @@ def index_copy_(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
 
 def _index_fill(run, op: str, x: Tensor, dim: int, index, value):
     if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"{op}: value must be a number or a 0-d tensor, got a tensor of "
-                         f"shape {value.shape}")
+        raise ValueError(
+            f"{op}: value must be a number or a 0-d tensor, got a tensor of shape {value.shape}"
+        )
     d, coords = _along(x, dim, index, op, negative=True)
     # each position once, so that a tensor value's gradient counts it once
     coords = coords[:d] + (xp.unique(coords[d] % x.shape[d]),)

@@ -1,19 +1,33 @@
 """Shape ops: reshape and its relatives, permute, broadcasting, cat, split, pad. Those
 whose output can share the input's memory record it as a view (autograd.views)."""
+
 from __future__ import annotations
 
 import builtins
 import math
 
-from ..autograd import apply, apply_view, link_view
 from .. import backend
+from ..autograd import apply, apply_view, link_view
 from ..backend import xp
 from ..tensor import Tensor
 from .base import Op, _dim, _dims, _t, method
 from .indexing import GetItem
 
-__all__ = ["reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose",
-           "broadcast_to", "expand", "sum_to", "cat", "split", "chunk", "pad"]
+__all__ = [
+    "reshape",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "permute",
+    "transpose",
+    "broadcast_to",
+    "expand",
+    "sum_to",
+    "cat",
+    "split",
+    "chunk",
+    "pad",
+]
 
 
 def _shape_arg(shape) -> tuple:
@@ -24,18 +38,27 @@ def _shape_arg(shape) -> tuple:
 
 class Reshape(Op):
     b_name = "reshape"
-    def forward(a, shape): return a.reshape(shape)
-    def vjp(B, g, out, args, needs, shape): return (B.reshape(g, shape=args[0].shape),)
+
+    def forward(a, shape):
+        return a.reshape(shape)
+
+    def vjp(B, g, out, args, needs, shape):
+        return (B.reshape(g, shape=args[0].shape),)
 
 
 @method("reshape", "view")
 def reshape(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     known = math.prod(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or x._data.size % known)) or (
-            -1 not in shape and known != x._data.size):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x._data.size} elements) into shape {shape}")
+    if (
+        shape.count(-1) > 1
+        or (-1 in shape and (known == 0 or x._data.size % known))
+        or (-1 not in shape and known != x._data.size)
+    ):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} "
+            f"({x._data.size} elements) into shape {shape}"
+        )
     return apply_view(Reshape, x, shape=shape)
 
 
@@ -46,7 +69,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return apply_view(Reshape, x, shape=shape)
 
 
@@ -66,8 +89,12 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 class Permute(Op):
     b_name = "permute"
-    def forward(a, dims): return a.transpose(dims)
-    def vjp(B, g, out, args, needs, dims): return (B.permute(g, dims=tuple(int(d) for d in xp.argsort(dims))),)
+
+    def forward(a, dims):
+        return a.transpose(dims)
+
+    def vjp(B, g, out, args, needs, dims):
+        return (B.permute(g, dims=tuple(int(d) for d in xp.argsort(dims))),)
 
 
 @method
@@ -75,8 +102,10 @@ def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
     norm = tuple(_dim(d, x.ndim, "permute") for d in dims)
     if sorted(norm) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} "
-                         f"dimensions of a tensor of shape {x.shape}")
+        raise ValueError(
+            f"permute: dims {dims} are not a permutation of the {x.ndim} "
+            f"dimensions of a tensor of shape {x.shape}"
+        )
     return apply_view(Permute, x, dims=norm)
 
 
@@ -91,8 +120,12 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 class BroadcastTo(Op):
     name = "broadcast_to"
-    def forward(a, shape): return xp.broadcast_to(a, shape)
-    def vjp(B, g, out, args, needs, shape): return (B.sum_to(g, args[0].shape),)
+
+    def forward(a, shape):
+        return xp.broadcast_to(a, shape)
+
+    def vjp(B, g, out, args, needs, shape):
+        return (B.sum_to(g, args[0].shape),)
 
 
 @method
@@ -101,12 +134,14 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     try:
         xp.broadcast_shapes(x.shape, shape)
         ok = len(shape) >= x.ndim and builtins.all(
-            n == m or n == 1 for n, m in zip(x.shape[::-1], shape[::-1]))
+            n == m or n == 1 for n, m in zip(x.shape[::-1], shape[::-1])
+        )
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast "
-                         f"to shape {shape}")
+        raise ValueError(
+            f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to shape {shape}"
+        )
     return apply_view(BroadcastTo, x, shape=shape)
 
 
@@ -115,15 +150,18 @@ def expand(x: Tensor, *sizes) -> Tensor:
     """broadcast_to, where -1 keeps a dim's size (torch.Tensor.expand)."""
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s
-                  for i, s in enumerate(sizes))
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
 
 class SumTo(Op):
     name = "sum_to"
-    def forward(a, shape): return backend.sum_to(a, shape)
-    def vjp(B, g, out, args, needs, shape): return (B.broadcast_to(g, args[0].shape),)
+
+    def forward(a, shape):
+        return backend.sum_to(a, shape)
+
+    def vjp(B, g, out, args, needs, shape):
+        return (B.broadcast_to(g, args[0].shape),)
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -132,7 +170,8 @@ def sum_to(x: Tensor, shape) -> Tensor:
 
 
 class Cat(Op):
-    def forward(*arrays, dim): return xp.concatenate(arrays, axis=dim)
+    def forward(*arrays, dim):
+        return xp.concatenate(arrays, axis=dim)
 
     def vjp(B, g, out, args, needs, dim):
         sizes = tuple(a.shape[dim] for a in args)
@@ -146,9 +185,14 @@ def cat(tensors, dim: int = 0) -> Tensor:
     ref = tensors[0]
     d = _dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
-                             f"tensor 0's shape {ref.shape} outside dim {d}")
+        if (
+            t.ndim != ref.ndim
+            or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]
+        ):
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape}, which does not match "
+                f"tensor 0's shape {ref.shape} outside dim {d}"
+            )
     return apply(Cat, *tensors, dim=d)
 
 
@@ -188,8 +232,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     else:
         sizes = tuple(int(s) for s in split_size_or_sections)
         if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} sum to {builtins.sum(sizes)}, but dim "
-                             f"{d} of shape {x.shape} has size {n}")
+            raise ValueError(
+                f"split: sections {sizes} sum to {builtins.sum(sizes)}, but dim "
+                f"{d} of shape {x.shape} has size {n}"
+            )
     pieces = apply(Split, x, sizes=sizes, dim=d)
     start = 0
     for piece, n in zip(pieces, sizes):  # each piece a view: the slice it is of x
@@ -211,18 +257,23 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 class Pad(Op):
     """Constant padding; `widths` is numpy's ((before, after), ...) for every dim."""
 
-    def forward(a, widths, value): return xp.pad(a, widths, constant_values=value)
+    def forward(a, widths, value):
+        return xp.pad(a, widths, constant_values=value)
 
     def vjp(B, g, out, args, needs, widths, value):
-        return (B.getitem(g, index=tuple(slice(lo, n - hi) for (lo, hi), n in zip(widths, g.shape))),)
+        return (
+            B.getitem(g, index=tuple(slice(lo, n - hi) for (lo, hi), n in zip(widths, g.shape))),
+        )
 
 
 def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
     """Constant padding; `pad` lists (before, after) pairs from the last dim backwards,
     as torch.nn.functional.pad."""
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: padding {tuple(pad)} must have an even length of at most "
-                         f"2 * {x.ndim} for a tensor of shape {x.shape}")
+        raise ValueError(
+            f"pad: padding {tuple(pad)} must have an even length of at most "
+            f"2 * {x.ndim} for a tensor of shape {x.shape}"
+        )
     if builtins.any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
     widths = [(0, 0)] * x.ndim

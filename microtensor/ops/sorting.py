@@ -2,6 +2,7 @@
 (no gradient). Each picks elements by indices (Pick), so a value's gradient goes back to
 the element it came from (Unpick, Pick's transpose). Sorts are stable: ties keep their
 order (descending too), and NaN sorts as the largest, as in PyTorch."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -33,7 +34,9 @@ class Pick(Op):
 
     b_name = "pick"
     saves = (1,)
-    def forward(a, index, dim): return xp.take_along_axis(a, index, axis=dim)
+
+    def forward(a, index, dim):
+        return xp.take_along_axis(a, index, axis=dim)
 
     def vjp(B, g, out, args, needs, dim):
         a, index = args
@@ -51,7 +54,8 @@ class Unpick(Op):
         xp.add.at(out, _along(index, dim), values)
         return out
 
-    def vjp(B, g, out, args, needs, index, shape, dim): return (B.pick(g, index, dim=dim),)
+    def vjp(B, g, out, args, needs, index, shape, dim):
+        return (B.pick(g, index, dim=dim),)
 
 
 def _argsort(a, dim: int, descending: bool):
@@ -79,16 +83,18 @@ def _drop(t: Tensor, x: Tensor) -> Tensor:
 
 
 @method
-def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
-            **aliases) -> Tensor:
+def argsort(
+    x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, **aliases
+) -> Tensor:
     """The indices that sort `x` along `dim` (always stable)."""
     flat, d = _lift("argsort", x, dim, aliases, default=-1)
     return _drop(apply(Argsort, flat, dim=d, descending=descending), x)
 
 
 @method
-def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
-         **aliases) -> SortResult:
+def sort(
+    x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, **aliases
+) -> SortResult:
     """(values, indices) of `x` sorted along `dim` (always stable)."""
     flat, d = _lift("sort", x, dim, aliases, default=-1)
     indices = apply(Argsort, flat, dim=d, descending=descending)
@@ -100,21 +106,23 @@ def _narrow(indices: Tensor, dim: int, start: int, stop: int) -> Tensor:
 
 
 @method
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True,
-         **aliases) -> TopkResult:
+def topk(
+    x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, **aliases
+) -> TopkResult:
     """(values, indices) of the k largest (smallest) elements along `dim`, in order
     (sorted=False allows any order: this one)."""
     flat, d = _lift("topk", x, dim, aliases, default=-1)
     n = flat.shape[d]
     if not 0 <= k <= n:
-        raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {n} (shape "
-                         f"{x.shape}); expected 0 to {n}")
+        raise ValueError(
+            f"topk: k={k} is out of range for dim {dim} of size {n} (shape "
+            f"{x.shape}); expected 0 to {n}"
+        )
     indices = _narrow(apply(Argsort, flat, dim=d, descending=largest), d, 0, k)
     return TopkResult(_drop(apply(Pick, flat, indices, dim=d), x), _drop(indices, x))
 
 
-def _selected(result, x: Tensor, flat: Tensor, d: int, indices: Tensor,
-              keepdim: bool):
+def _selected(result, x: Tensor, flat: Tensor, d: int, indices: Tensor, keepdim: bool):
     """(values, indices) of the one element `indices` names along d (kept as size 1)."""
     values = apply(Pick, flat, indices, dim=d)
     if not keepdim:
@@ -123,16 +131,17 @@ def _selected(result, x: Tensor, flat: Tensor, d: int, indices: Tensor,
 
 
 @method
-def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False,
-             **aliases) -> KthvalueResult:
+def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False, **aliases) -> KthvalueResult:
     """(values, indices) of the k-th smallest element along `dim` (k counts from 1)."""
     if aliases:
         dim, keepdim = _aliased("kthvalue", aliases, dim, keepdim, default=-1)
     flat, d = _lift("kthvalue", x, dim, {})
     n = flat.shape[d]
     if not 1 <= k <= n:
-        raise ValueError(f"kthvalue: k={k} is out of range for dim {dim} of size {n} "
-                         f"(shape {x.shape}); expected 1 to {n}")
+        raise ValueError(
+            f"kthvalue: k={k} is out of range for dim {dim} of size {n} "
+            f"(shape {x.shape}); expected 1 to {n}"
+        )
     indices = _narrow(apply(Argsort, flat, dim=d, descending=False), d, k - 1, k)
     return _selected(KthvalueResult, x, flat, d, indices, keepdim)
 
@@ -144,8 +153,9 @@ def _median_index(a, dim: int):
     index = xp.take(order, [(a.shape[dim] - 1) // 2], axis=dim)
     nan = xp.isnan(a)
     if nan.any():
-        index = xp.where(nan.any(axis=dim, keepdims=True),
-                         xp.argmax(nan, axis=dim, keepdims=True), index)
+        index = xp.where(
+            nan.any(axis=dim, keepdims=True), xp.argmax(nan, axis=dim, keepdims=True), index
+        )
     return index
 
 
@@ -185,14 +195,21 @@ class Unique(Op):
     differentiable = False
 
     def forward(a, dim):
-        values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
-                                            axis=dim, equal_nan=False)
+        values, inverse, counts = xp.unique(
+            a, return_inverse=True, return_counts=True, axis=dim, equal_nan=False
+        )
         return values, inverse.astype(xp.int64), counts.astype(xp.int64)
 
 
 @method
-def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None, **aliases):
+def unique(
+    x: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+    **aliases,
+):
     """The distinct elements (slices along `dim`), sorted (sorted=False allows any order:
     this one, as PyTorch on CPU); with return_inverse, where each element went, with
     return_counts, how often each occurs. No gradient."""

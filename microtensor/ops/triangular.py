@@ -1,6 +1,7 @@
 """Triangles and diagonals of matrices (the last two dims, or the two dims named):
 tril/triu and their in-place forms, diagonal (a view, as PyTorch's) and its transpose
 diag_embed, and diag and trace built on them."""
+
 from __future__ import annotations
 
 from ..autograd import apply, apply_inplace, apply_view
@@ -16,22 +17,32 @@ class Tril(Op):
     a mask, so its VJP is the same mask."""
 
     b_name = "tril"
-    def forward(a, diagonal): return xp.tril(a, diagonal)
-    def vjp(B, g, out, args, needs, diagonal): return (B.tril(g, diagonal=diagonal),)
+
+    def forward(a, diagonal):
+        return xp.tril(a, diagonal)
+
+    def vjp(B, g, out, args, needs, diagonal):
+        return (B.tril(g, diagonal=diagonal),)
 
 
 class Triu(Op):
     """Tril's mirror: on and above diagonal `diagonal`."""
 
     b_name = "triu"
-    def forward(a, diagonal): return xp.triu(a, diagonal)
-    def vjp(B, g, out, args, needs, diagonal): return (B.triu(g, diagonal=diagonal),)
+
+    def forward(a, diagonal):
+        return xp.triu(a, diagonal)
+
+    def vjp(B, g, out, args, needs, diagonal):
+        return (B.triu(g, diagonal=diagonal),)
 
 
 def _triangle(run, op, x: Tensor, diagonal: int, name: str) -> Tensor:
     if x.ndim < 2:
-        raise ValueError(f"{name}: needs a matrix or a batch of them (2 dims at least), got "
-                         f"a tensor of shape {x.shape}")
+        raise ValueError(
+            f"{name}: needs a matrix or a batch of them (2 dims at least), got "
+            f"a tensor of shape {x.shape}"
+        )
     return run(op, x, diagonal=int(diagonal))
 
 
@@ -71,7 +82,9 @@ class Diagonal(Op):
     g back on that diagonal of zeros (DiagEmbed: the transpose pair)."""
 
     b_name = "diagonal"
-    def forward(a, offset, dim1, dim2): return _diagonal_of(a, offset, dim1, dim2)
+
+    def forward(a, offset, dim1, dim2):
+        return _diagonal_of(a, offset, dim1, dim2)
 
     def vjp(B, g, out, args, needs, offset, dim1, dim2):
         return (B.diag_embed(g, offset=offset, dim1=dim1, dim2=dim2, shape=args[0].shape),)
@@ -96,8 +109,7 @@ class DiagEmbed(Op):
 def _two_dims(dim1: int, dim2: int, ndim: int, op: str) -> tuple:
     d1, d2 = _dim(dim1, ndim, op), _dim(dim2, ndim, op)
     if d1 == d2:
-        raise ValueError(f"{op}: dim1 and dim2 name the same dim ({dim1} and {dim2} of "
-                         f"{ndim})")
+        raise ValueError(f"{op}: dim1 and dim2 name the same dim ({dim1} and {dim2} of {ndim})")
     return d1, d2
 
 

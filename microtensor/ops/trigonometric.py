@@ -1,20 +1,34 @@
 """Trigonometric and hyperbolic functions and their inverses, atan2 and hypot (sin, cos
 and tanh are in elementwise.py). Outside an inverse's domain the value is NaN, silently,
 as in PyTorch; so are the gradients at its poles (inf)."""
+
 from __future__ import annotations
 
 from ..autograd import binary, unary
 from ..backend import quiet, xp
 from .base import Op, method
 
-__all__ = ["tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
-           "hypot"]
+__all__ = [
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "hypot",
+]
 
 
 class Tan(Op):
     save_output = True
     forward = quiet(xp.tan)
-    def vjp(B, g, out, args, needs): return (g * (1 + out * out),)
+
+    def vjp(B, g, out, args, needs):
+        return (g * (1 + out * out),)
 
 
 tan = method(unary(Tan))
@@ -25,7 +39,8 @@ class Asin(Op):
     forward = quiet(xp.arcsin)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / B.sqrt(1 - args[0] * args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (g / B.sqrt(1 - args[0] * args[0]),)
 
 
 asin = method(unary(Asin))
@@ -36,7 +51,8 @@ class Acos(Op):
     forward = quiet(xp.arccos)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (-g / B.sqrt(1 - args[0] * args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (-g / B.sqrt(1 - args[0] * args[0]),)
 
 
 acos = method(unary(Acos))
@@ -45,7 +61,9 @@ acos = method(unary(Acos))
 class Atan(Op):
     saves = (0,)
     forward = quiet(xp.arctan)
-    def vjp(B, g, out, args, needs): return (g / (1 + args[0] * args[0]),)
+
+    def vjp(B, g, out, args, needs):
+        return (g / (1 + args[0] * args[0]),)
 
 
 atan = method(unary(Atan))
@@ -72,7 +90,9 @@ class Sinh(Op):
     b_name = "sinh"
     saves = (0,)
     forward = quiet(xp.sinh)
-    def vjp(B, g, out, args, needs): return (g * B.cosh(args[0]),)
+
+    def vjp(B, g, out, args, needs):
+        return (g * B.cosh(args[0]),)
 
 
 sinh = method(unary(Sinh))
@@ -82,7 +102,9 @@ class Cosh(Op):
     b_name = "cosh"
     saves = (0,)
     forward = quiet(xp.cosh)
-    def vjp(B, g, out, args, needs): return (g * B.sinh(args[0]),)
+
+    def vjp(B, g, out, args, needs):
+        return (g * B.sinh(args[0]),)
 
 
 cosh = method(unary(Cosh))
@@ -91,7 +113,9 @@ cosh = method(unary(Cosh))
 class Asinh(Op):
     saves = (0,)
     forward = quiet(xp.arcsinh)
-    def vjp(B, g, out, args, needs): return (g / B.sqrt(args[0] * args[0] + 1),)
+
+    def vjp(B, g, out, args, needs):
+        return (g / B.sqrt(args[0] * args[0] + 1),)
 
 
 asinh = method(unary(Asinh))
@@ -102,7 +126,8 @@ class Acosh(Op):
     forward = quiet(xp.arccosh)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / B.sqrt(args[0] * args[0] - 1),)
+    def vjp(B, g, out, args, needs):
+        return (g / B.sqrt(args[0] * args[0] - 1),)
 
 
 acosh = method(unary(Acosh))
@@ -113,7 +138,8 @@ class Atanh(Op):
     forward = quiet(xp.arctanh)
 
     @quiet
-    def vjp(B, g, out, args, needs): return (g / (1 - args[0] * args[0]),)
+    def vjp(B, g, out, args, needs):
+        return (g / (1 - args[0] * args[0]),)
 
 
 atanh = method(unary(Atanh))

@@ -1,10 +1,11 @@
 """Sliding windows over (N, C, H, W): unfold (im2col), fold (col2im), max pooling."""
+
 from __future__ import annotations
 
 import math
 
-from ..autograd import apply
 from .. import backend
+from ..autograd import apply
 from ..backend import col2im, conv_out_size, im2col, quiet, xp
 from ..tensor import Tensor
 from .base import Op, _pair
@@ -24,8 +25,16 @@ class Unfold(Op):
         return im2col(a, kernel, stride, padding, dilation)
 
     def vjp(B, g, out, args, needs, kernel, stride, padding, dilation):
-        return (B.fold(g, size=tuple(args[0].shape[2:]), kernel=kernel, stride=stride,
-                       padding=padding, dilation=dilation),)
+        return (
+            B.fold(
+                g,
+                size=tuple(args[0].shape[2:]),
+                kernel=kernel,
+                stride=stride,
+                padding=padding,
+                dilation=dilation,
+            ),
+        )
 
 
 def unfold(x: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -38,8 +47,10 @@ def unfold(x: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     for i in range(2):
         span = d[i] * (k[i] - 1) + 1
         if x.shape[2 + i] + 2 * p[i] < span or k[i] < 1 or s[i] < 1 or d[i] < 1 or p[i] < 0:
-            raise ValueError(f"unfold: a window of kernel {k}, dilation {d} does not fit an "
-                             f"input of shape {x.shape} with padding {p} (stride {s})")
+            raise ValueError(
+                f"unfold: a window of kernel {k}, dilation {d} does not fit an "
+                f"input of shape {x.shape} with padding {p} (stride {s})"
+            )
     return apply(Unfold, x, kernel=k, stride=s, padding=p, dilation=d)
 
 
@@ -62,8 +73,10 @@ def fold(cols: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1
     size = _pair(output_size, "output_size", "fold")
     n_windows = math.prod(conv_out_size(size[i], k[i], s[i], p[i], d[i]) for i in range(2))
     if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]) or cols.shape[2] != n_windows:
-        raise ValueError(f"fold: columns of shape {cols.shape} do not match output_size "
-                         f"{size} with kernel {k} ({n_windows} windows expected)")
+        raise ValueError(
+            f"fold: columns of shape {cols.shape} do not match output_size "
+            f"{size} with kernel {k} ({n_windows} windows expected)"
+        )
     return apply(Fold, cols, size=size, kernel=k, stride=s, padding=p, dilation=d)
 
 
@@ -119,19 +132,30 @@ def _pool_hits_tensor(x: Tensor, m: Tensor, kernel, stride, padding, dilation) -
     keeps max_pool2d's first derivative connected to x; and the count per window."""
     n, c, oh, ow = m.shape
     widths = ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1]))
-    cols = apply(Unfold, apply(Pad, x, widths=widths, value=-math.inf), kernel=kernel,
-                 stride=stride, padding=(0, 0), dilation=dilation)
+    cols = apply(
+        Unfold,
+        apply(Pad, x, widths=widths, value=-math.inf),
+        kernel=kernel,
+        stride=stride,
+        padding=(0, 0),
+        dilation=dilation,
+    )
     cols = apply(Reshape, cols, shape=(n, c, kernel[0] * kernel[1], oh * ow))
     hits = apply(Mask, cols, apply(Reshape, m, shape=(n, c, 1, oh * ow)), fn=xp.equal)
     count = apply(Sum, hits, dim=(2,), keepdim=False)
     return hits, apply(Reshape, count, shape=(n, c, oh, ow))
 
 
-def _unpool_tensor(share: Tensor, hits: Tensor, size, kernel, stride, padding,
-                   dilation) -> Tensor:
+def _unpool_tensor(share: Tensor, hits: Tensor, size, kernel, stride, padding, dilation) -> Tensor:
     """backend.unpool over Tensors: col2im (Fold) of share times the masks."""
     n, c, oh, ow = share.shape
     cols = apply(Reshape, share, shape=(n, c, 1, oh * ow)) * hits
-    return apply(Fold, apply(Reshape, cols, shape=(n, c * kernel[0] * kernel[1], oh * ow)),
-                 size=tuple(size), kernel=kernel, stride=stride, padding=padding,
-                 dilation=dilation)
+    return apply(
+        Fold,
+        apply(Reshape, cols, shape=(n, c * kernel[0] * kernel[1], oh * ow)),
+        size=tuple(size),
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )

@@ -1,4 +1,5 @@
 """Optimizers and learning-rate schedulers, named and behaving as in torch.optim."""
+
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW

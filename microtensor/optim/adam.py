@@ -1,9 +1,10 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay (as
 torch.optim.Adam and torch.optim.AdamW)."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
@@ -34,19 +35,33 @@ class Adam(Optimizer):
     def _update_reads_params(self, group: dict) -> bool:
         return group["weight_decay"] != 0  # only weight decay reads the values
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )
 
     def _check(self, group: dict) -> None:
         super()._check(group)
         betas = group["betas"]
         if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"{self._name}: invalid betas {betas!r} (two numbers, each in "
-                             f"[0, 1))")
+            raise ValueError(f"{self._name}: invalid betas {betas!r} (two numbers, each in [0, 1))")
         self._require(group, "eps", group["eps"] >= 0)
         self._require(group, "weight_decay", group["weight_decay"] >= 0)
 
@@ -55,8 +70,9 @@ class Adam(Optimizer):
             return {"exp_avg": 0.0, "exp_avg_sq": 0.0, "max_exp_avg_sq": 0.0}
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
-                step: int) -> None:
+    def _update(
+        self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict, step: int
+    ) -> None:
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         if group["maximize"]:
@@ -78,10 +94,10 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             v = xp.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
         xp.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1 - beta2 ** step)
+        tmp /= math.sqrt(1 - beta2**step)
         tmp += group["eps"]
         xp.divide(m, tmp, out=tmp)
-        tmp *= lr / (1 - beta1 ** step)
+        tmp *= lr / (1 - beta1**step)
 
 
 class AdamW(Adam):
@@ -90,8 +106,14 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

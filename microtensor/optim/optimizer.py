@@ -13,9 +13,11 @@ the step counts differ, are updated one parameter at a time. State arrays are vi
 the flat buffers, so both ways read and write the same state, and since every operation
 is elementwise they give the same numbers.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..autograd import bump_version, enable_grad
 from ..backend import ndarray, xp
@@ -56,8 +58,7 @@ class _Chunk:
 
         def flat_and_views():
             flat = xp.empty(bounds[-1], dtype)
-            return flat, [flat[a:b].reshape(p.shape)
-                          for p, a, b in zip(params, bounds, bounds[1:])]
+            return flat, [flat[a:b].reshape(p.shape) for p, a, b in zip(params, bounds, bounds[1:])]
 
         self.params, self.states = params, states
         self.p, self.pviews = flat_and_views()
@@ -80,8 +81,7 @@ class _Plan:
 
     __slots__ = ("params", "count", "spec", "states", "chunks", "singles")
 
-    def __init__(self, params: list, spec: dict, states: list, chunks: list,
-                 singles: list) -> None:
+    def __init__(self, params: list, spec: dict, states: list, chunks: list, singles: list) -> None:
         self.params, self.count, self.spec = params, len(params), spec
         self.states, self.chunks, self.singles = states, chunks, singles
 
@@ -96,8 +96,10 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self._plans: list = []
         if isinstance(params, Tensor):
-            raise TypeError(f"{self._name}: params must be an iterable of tensors or of "
-                            f"dicts; got a single Tensor (wrap it in a list)")
+            raise TypeError(
+                f"{self._name}: params must be an iterable of tensors or of "
+                f"dicts; got a single Tensor (wrap it in a list)"
+            )
         self._check_ordered(params)
         groups = list(params)
         if not groups:
@@ -117,8 +119,9 @@ class Optimizer:
         options (the rest from the defaults), e.g. a layer being unfrozen while
         training."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"{self._name}: a parameter group must be a dict, got "
-                            f"{type(param_group).__name__}")
+            raise TypeError(
+                f"{self._name}: a parameter group must be a dict, got {type(param_group).__name__}"
+            )
         group = dict(param_group)
         params = group.get("params")
         if isinstance(params, Tensor):
@@ -130,22 +133,29 @@ class Optimizer:
         named = [isinstance(p, tuple) for p in params]
         if any(named):  # model.named_parameters(): the names are kept, as PyTorch keeps them
             if not all(named):
-                raise ValueError(f"{self._name}: give every parameter with a name (as "
-                                 f"named_parameters() does) or none")
+                raise ValueError(
+                    f"{self._name}: give every parameter with a name (as "
+                    f"named_parameters() does) or none"
+                )
             group["param_names"] = [name for name, _ in params]
             params = [p for _, p in params]
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{self._name}: parameter {i} is a {type(p).__name__}, not "
-                                f"a Tensor")
+                raise TypeError(
+                    f"{self._name}: parameter {i} is a {type(p).__name__}, not a Tensor"
+                )
             if not p.is_leaf:
-                raise ValueError(f"{self._name}: parameter {i} (shape {p.shape}) is not a "
-                                 f"leaf tensor; optimize the tensors you created (or "
-                                 f"their .detach().requires_grad_())")
+                raise ValueError(
+                    f"{self._name}: parameter {i} (shape {p.shape}) is not a "
+                    f"leaf tensor; optimize the tensors you created (or "
+                    f"their .detach().requires_grad_())"
+                )
             if id(p) in seen:
-                raise ValueError(f"{self._name}: parameter {i} (shape {p.shape}) appears "
-                                 f"more than once; each parameter belongs to one group, once")
+                raise ValueError(
+                    f"{self._name}: parameter {i} (shape {p.shape}) appears "
+                    f"more than once; each parameter belongs to one group, once"
+                )
             seen.add(id(p))
         group["params"] = params
         for key, value in self.defaults.items():
@@ -157,8 +167,9 @@ class Optimizer:
     def _check_ordered(self, params) -> None:
         """Sets have no fixed order, and state_dict numbers parameters by their order."""
         if isinstance(params, (set, frozenset)):
-            raise TypeError(f"{self._name}: parameters must be given in a fixed order (a "
-                            f"list), not as a set")
+            raise TypeError(
+                f"{self._name}: parameters must be given in a fixed order (a list), not as a set"
+            )
 
     def _check(self, group: dict) -> None:
         """Raise if the group's options are out of range (extended by subclasses)."""
@@ -166,15 +177,15 @@ class Optimizer:
 
     def _require(self, group: dict, option: str, ok: bool, rule: str = ">= 0") -> None:
         if not ok:
-            raise ValueError(f"{self._name}: invalid {option} {group[option]!r} (it must be "
-                             f"{rule})")
+            raise ValueError(
+                f"{self._name}: invalid {option} {group[option]!r} (it must be {rule})"
+            )
 
     # -- gradients and steps ----------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient before the next backward: drop it (None, the
         default, cheapest) or fill it with zeros."""
-        _clear_grads((p for group in self.param_groups for p in group["params"]),
-                     set_to_none)
+        _clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; `closure` (optional) recomputes
@@ -210,8 +221,7 @@ class Optimizer:
             copyto(gv, p.grad._data)
         step += 1
         # values not copied in are stale: the update gets None, never a stale buffer
-        self._update(group, chunk.p if reads_values else None, chunk.g, chunk.tmp, chunk.st,
-                     step)
+        self._update(group, chunk.p if reads_values else None, chunk.g, chunk.tmp, chunk.st, step)
         if reads_values:
             chunk.p -= chunk.tmp
         for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
@@ -230,8 +240,9 @@ class Optimizer:
         data -= tmp
         bump_version(p)
 
-    def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
-                step: int) -> None:
+    def _update(
+        self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict, step: int
+    ) -> None:
         """The update equations, in place on arrays of one shape, leaving in `tmp` the
         step that the caller subtracts from the values: `p` the values (None on the
         flat path when _update_reads_params says they are not read), `g` a copy of the gradient
@@ -264,8 +275,13 @@ class Optimizer:
         plan = self._plans[i]
         params = group["params"]
         spec = self._state_spec(group)
-        if (plan is not None and plan.params is params and plan.count == len(params)
-                and plan.spec == spec and self._states_unchanged(plan)):
+        if (
+            plan is not None
+            and plan.params is params
+            and plan.count == len(params)
+            and plan.spec == spec
+            and self._states_unchanged(plan)
+        ):
             return plan
         plan = self._plans[i] = self._build_plan(params, spec)
         return plan
@@ -294,8 +310,7 @@ class Optimizer:
             if len(members) == 1:
                 singles.extend(members)
             else:
-                chunks.append(_Chunk([p for p, _ in members], [st for _, st in members],
-                                     spec))
+                chunks.append(_Chunk([p for p, _ in members], [st for _, st in members], spec))
         for p, st in singles:
             for name, init in spec.items():
                 if name not in st:
@@ -318,8 +333,9 @@ class Optimizer:
             for p in group["params"]:
                 st = self.state.get(p)
                 if st:
-                    state[index[id(p)]] = {k: Tensor(v) if isinstance(v, ndarray) else v
-                                           for k, v in st.items()}
+                    state[index[id(p)]] = {
+                        k: Tensor(v) if isinstance(v, ndarray) else v for k, v in st.items()
+                    }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -332,28 +348,38 @@ class Optimizer:
                 raise ValueError(f"{where}: the state dict has no {key!r} entry")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{where}: the state dict has {len(saved_groups)} parameter "
-                             f"groups, the optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{where}: the state dict has {len(saved_groups)} parameter "
+                f"groups, the optimizer has {len(self.param_groups)}"
+            )
         by_index = {}
         for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{where}: parameter group {gi} has {len(saved['params'])} "
-                                 f"parameters in the state dict, {len(group['params'])} in "
-                                 f"the optimizer")
+                raise ValueError(
+                    f"{where}: parameter group {gi} has {len(saved['params'])} "
+                    f"parameters in the state dict, {len(group['params'])} in "
+                    f"the optimizer"
+                )
             missing = [k for k in self.defaults if k not in saved]
             if missing:
-                raise ValueError(f"{where}: parameter group {gi} of the state dict lacks the "
-                                 f"options {missing} of {self._name}; was it saved by "
-                                 f"another optimizer?")
+                raise ValueError(
+                    f"{where}: parameter group {gi} of the state dict lacks the "
+                    f"options {missing} of {self._name}; was it saved by "
+                    f"another optimizer?"
+                )
             by_index.update(zip(saved["params"], group["params"]))
         new_state = {}
         for index, saved_st in state_dict["state"].items():
             p = by_index.get(index)
             if p is None:
-                raise ValueError(f"{where}: the state dict has state for parameter {index!r}, "
-                                 f"which is in none of its parameter groups")
-            new_state[p] = {name: self._restored(where, index, p, name, value)
-                            for name, value in saved_st.items()}
+                raise ValueError(
+                    f"{where}: the state dict has state for parameter {index!r}, "
+                    f"which is in none of its parameter groups"
+                )
+            new_state[p] = {
+                name: self._restored(where, index, p, name, value)
+                for name, value in saved_st.items()
+            }
         self.state.clear()
         self.state.update(new_state)
         for group, saved in zip(self.param_groups, saved_groups):
@@ -369,8 +395,10 @@ class Optimizer:
             if name == "step" and arr.size == 1:
                 return int(arr.item())
             if arr.shape != p.shape:
-                raise ValueError(f"{where}: state {name!r} of parameter {index} has shape "
-                                 f"{arr.shape}, but the parameter has shape {p.shape}")
+                raise ValueError(
+                    f"{where}: state {name!r} of parameter {index} has shape "
+                    f"{arr.shape}, but the parameter has shape {p.shape}"
+                )
             return arr.astype(p.dtype if arr.dtype.kind == "f" else arr.dtype, copy=True)
         if name == "step":
             return int(value)

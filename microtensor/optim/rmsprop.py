@@ -1,8 +1,9 @@
 """RMSprop: gradients divided by a running root mean square, optionally centered and
 with momentum (as torch.optim.RMSprop)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
@@ -23,11 +24,29 @@ class RMSprop(Optimizer):
     def _update_reads_params(self, group: dict) -> bool:
         return group["weight_decay"] != 0  # only weight decay reads the values
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
-                 alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+                maximize=maximize,
+            ),
+        )
 
     def _check(self, group: dict) -> None:
         super()._check(group)
@@ -42,8 +61,9 @@ class RMSprop(Optimizer):
             spec["grad_avg"] = 0.0
         return spec
 
-    def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
-                step: int) -> None:
+    def _update(
+        self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict, step: int
+    ) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         self._ascent_and_l2(group, p, g, tmp)
         v = st["square_avg"]

@@ -1,8 +1,9 @@
 """SGD: stochastic gradient descent with optional momentum, Nesterov momentum and weight
 decay (as torch.optim.SGD)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
@@ -32,27 +33,45 @@ class SGD(Optimizer):
     def _update_reads_params(self, group: dict) -> bool:
         return group["weight_decay"] != 0  # only weight decay reads the values
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3,
-                 momentum: float = 0, dampening: float = 0, weight_decay: float = 0,
-                 nesterov: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
+        )
 
     def _check(self, group: dict) -> None:
         super()._check(group)
         self._require(group, "momentum", group["momentum"] >= 0)
         self._require(group, "weight_decay", group["weight_decay"] >= 0)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"{self._name}: nesterov momentum needs momentum > 0 and "
-                             f"dampening = 0 (got momentum={group['momentum']!r}, "
-                             f"dampening={group['dampening']!r})")
+            raise ValueError(
+                f"{self._name}: nesterov momentum needs momentum > 0 and "
+                f"dampening = 0 (got momentum={group['momentum']!r}, "
+                f"dampening={group['dampening']!r})"
+            )
 
     def _state_spec(self, group: dict) -> dict:
         return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
 
-    def _update(self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict,
-                step: int) -> None:
+    def _update(
+        self, group: dict, p: ndarray, g: ndarray, tmp: ndarray, st: dict, step: int
+    ) -> None:
         momentum = group["momentum"]
         self._ascent_and_l2(group, p, g, tmp)
         if momentum != 0:

@@ -9,17 +9,25 @@ Two ways to compare, as JAX's check_grads does:
 Higher orders check the gradient function itself: (x, v) -> vᵀJ(x), built with
 create_graph=True, is checked the same way (and its own gradient for order 3).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from ..autograd import grad
 from ..backend import xp
 from ..tensor import Tensor, _wrap
 
-__all__ = ["check_grads", "gradcheck", "gradgradcheck", "GradcheckError", "CheckReport",
-           "numerical_jacobian", "analytical_jacobian"]
+__all__ = [
+    "check_grads",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
+    "CheckReport",
+    "numerical_jacobian",
+    "analytical_jacobian",
+]
 
 # eps, atol, rtol by dtype: the step balances truncation against roundoff.
 TOLERANCES = {
@@ -38,8 +46,9 @@ def _outputs(fn: Callable, inputs: Sequence) -> tuple:
     outs = out if isinstance(out, (tuple, list)) else (out,)
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
-            raise TypeError(f"gradcheck: output {i} of the function is a "
-                            f"{type(o).__name__}, not a Tensor")
+            raise TypeError(
+                f"gradcheck: output {i} of the function is a {type(o).__name__}, not a Tensor"
+            )
     return tuple(outs)
 
 
@@ -72,9 +81,11 @@ def _hint(ratio: float, analytic, numeric) -> str:
         return "the analytic gradient is not finite: a division by zero or log(0) in the VJP?"
     if analytic == 0 and numeric != 0:
         return "the analytic gradient is zero: a path the VJP drops, or a detached tensor?"
-    for target, text in ((-1.0, "a ratio of -1 means a flipped sign"),
-                         (2.0, "a ratio of 2 means a gradient counted twice"),
-                         (0.5, "a ratio of 0.5 means a missing factor 2 (or half counted)")):
+    for target, text in (
+        (-1.0, "a ratio of -1 means a flipped sign"),
+        (2.0, "a ratio of 2 means a gradient counted twice"),
+        (0.5, "a ratio of 0.5 means a missing factor 2 (or half counted)"),
+    ):
         if abs(ratio - target) < 0.05 * abs(target):
             return text
     return "compare the VJP's formula with the derivative of the forward"
@@ -111,14 +122,20 @@ def _grads(fn_outputs: tuple, inputs: Sequence, seeds: list) -> list:
     pairs = [(o, s) for o, s in zip(fn_outputs, seeds) if o.requires_grad and s is not None]
     if not pairs:
         return [None] * len(wrt)
-    gs = grad([o for o, _ in pairs], [inputs[i] for i in wrt],
-              grad_outputs=[s for _, s in pairs], retain_graph=True, allow_unused=True)
+    gs = grad(
+        [o for o, _ in pairs],
+        [inputs[i] for i in wrt],
+        grad_outputs=[s for _, s in pairs],
+        retain_graph=True,
+        allow_unused=True,
+    )
     for i, g in zip(wrt, gs):
         if g is not None and g.shape != inputs[i].shape:
             raise GradcheckError(
                 f"gradient for input {i} has shape {g.shape}, but the input has shape "
                 f"{inputs[i].shape}: a missing broadcast reduction (sum the gradient over "
-                f"the dimensions the forward broadcast)")
+                f"the dimensions the forward broadcast)"
+            )
     return list(gs)
 
 
@@ -126,8 +143,10 @@ def analytical_jacobian(fn: Callable, inputs: Sequence) -> list:
     """The same layout as numerical_jacobian, by one backward pass per output element."""
     outs = _outputs(fn, inputs)
     wrt = _wrt(inputs)
-    jac = [[xp.zeros((x._data.size, o._data.size)) for o in outs] if i in wrt else None
-           for i, x in enumerate(inputs)]
+    jac = [
+        [xp.zeros((x._data.size, o._data.size)) for o in outs] if i in wrt else None
+        for i, x in enumerate(inputs)
+    ]
     for oi, o in enumerate(outs):
         for e in range(o._data.size if o.requires_grad else 0):
             seed = xp.zeros(o.shape, dtype=o.dtype)
@@ -156,21 +175,31 @@ def _compare_full(fn, inputs, eps, atol, rtol, what: str) -> None:
             out_idx = tuple(int(j) for j in xp.unravel_index(e, out_shapes[oi]))
             av, nv = float(a[k, e]), float(n[k, e])
             ratio = av / nv if nv != 0 else float("inf")
-            raise _wrong(what, i, inputs[i].shape, oi, out_shapes[oi], "",
-                         f"worst entry: d out{list(out_idx)} / d in{list(idx)}\n"
-                         f"  analytic = {av!r}, numeric = {nv!r}, ratio = {ratio:.6g}\n"
-                         f"  {int((excess > 0).sum())} of {a.size} entries exceed "
-                         f"atol={atol}, rtol={rtol}", _hint(ratio, av, nv))
+            raise _wrong(
+                what,
+                i,
+                inputs[i].shape,
+                oi,
+                out_shapes[oi],
+                "",
+                f"worst entry: d out{list(out_idx)} / d in{list(idx)}\n"
+                f"  analytic = {av!r}, numeric = {nv!r}, ratio = {ratio:.6g}\n"
+                f"  {int((excess > 0).sum())} of {a.size} entries exceed "
+                f"atol={atol}, rtol={rtol}",
+                _hint(ratio, av, nv),
+            )
 
 
-def _wrong(what: str, i: int, in_shape, oi: int, out_shape, where: str, detail: str,
-           hint: str) -> GradcheckError:
-    return GradcheckError(f"{what}: wrong gradient for input {i} (shape {in_shape}), output "
-                          f"{oi} (shape {out_shape}){where}\n  {detail}\n  hint: {hint}")
+def _wrong(
+    what: str, i: int, in_shape, oi: int, out_shape, where: str, detail: str, hint: str
+) -> GradcheckError:
+    return GradcheckError(
+        f"{what}: wrong gradient for input {i} (shape {in_shape}), output "
+        f"{oi} (shape {out_shape}){where}\n  {detail}\n  hint: {hint}"
+    )
 
 
-def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
-                         what: str) -> None:
+def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int, what: str) -> None:
     outs = _outputs(fn, inputs)
     wrt = _wrt(inputs)
     for oi, o in enumerate(outs):
@@ -183,8 +212,11 @@ def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
             us = {i: rng.standard_normal(inputs[i].shape) for i in wrt}
             # jointly along all inputs first; per input only to name the one at fault
             for group in [wrt] + ([[i] for i in wrt] if len(wrt) > 1 else []):
-                analytic = sum(float((g._data * us[i]).sum()) for i, g in zip(wrt, gs)
-                               if i in group and g is not None)
+                analytic = sum(
+                    float((g._data * us[i]).sum())
+                    for i, g in zip(wrt, gs)
+                    if i in group and g is not None
+                )
                 numeric = _directional_difference(fn, inputs, group, us, oi, v, eps)
                 if abs(analytic - numeric) <= atol + rtol * max(abs(analytic), abs(numeric)):
                     if group is wrt:
@@ -194,11 +226,17 @@ def _compare_directional(fn, inputs, eps, atol, rtol, rng, n_directions: int,
                     continue  # find the input
                 i = group[0]
                 ratio = analytic / numeric if numeric != 0 else float("inf")
-                raise _wrong(what, i, inputs[i].shape, oi, o.shape, ", along a random direction",
-                             f"vᵀJu analytic = {analytic!r}, numeric = {numeric!r}, "
-                             f"ratio = {ratio:.6g}",
-                             f"{_hint(ratio, analytic, numeric)}; check with modes=('full',) "
-                             f"on a smaller input to see the worst index")
+                raise _wrong(
+                    what,
+                    i,
+                    inputs[i].shape,
+                    oi,
+                    o.shape,
+                    ", along a random direction",
+                    f"vᵀJu analytic = {analytic!r}, numeric = {numeric!r}, ratio = {ratio:.6g}",
+                    f"{_hint(ratio, analytic, numeric)}; check with modes=('full',) "
+                    f"on a smaller input to see the worst index",
+                )
 
 
 def _directional_difference(fn, inputs, group, us, oi, v, eps) -> float:
@@ -216,13 +254,18 @@ def _directional_difference(fn, inputs, group, us, oi, v, eps) -> float:
 
 def _gradient_function(fn: Callable, n: int, wrt: list) -> Callable:
     """(x_1..x_n, v_1..v_k) -> vᵀJ(x) for the inputs in `wrt`, differentiable."""
+
     def vjp(*args):
         xs, vs = args[:n], args[n:]
         outs = [o for o in _outputs(fn, xs) if o.requires_grad]  # one v for each of these
-        gs = grad(outs, [xs[i] for i in wrt], grad_outputs=list(vs), create_graph=True,
-                  allow_unused=True)
-        return tuple(g if g is not None else _wrap(xp.zeros(xs[i].shape, xs[i].dtype))
-                     for g, i in zip(gs, wrt))
+        gs = grad(
+            outs, [xs[i] for i in wrt], grad_outputs=list(vs), create_graph=True, allow_unused=True
+        )
+        return tuple(
+            g if g is not None else _wrap(xp.zeros(xs[i].shape, xs[i].dtype))
+            for g, i in zip(gs, wrt)
+        )
+
     vjp.__name__ = f"vjp_of_{getattr(fn, '__name__', 'fn')}"
     return vjp
 
@@ -240,10 +283,19 @@ class CheckReport:
         return "\n".join(self.checks)
 
 
-def check_grads(fn: Callable, *inputs, order: int = 1, modes=("full", "directional"),
-                eps: float | None = None, atol: float | None = None,
-                rtol: float | None = None, dtype=xp.float64, n_directions: int = 2,
-                full_limit: int = 512, seed: int = 0) -> CheckReport:
+def check_grads(
+    fn: Callable,
+    *inputs,
+    order: int = 1,
+    modes=("full", "directional"),
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    dtype=xp.float64,
+    n_directions: int = 2,
+    full_limit: int = 512,
+    seed: int = 0,
+) -> CheckReport:
     """Check the derivatives of `fn` at `inputs` up to `order` (1, 2 or 3) against finite
     differences; raise GradcheckError explaining the first mismatch.
 
@@ -288,14 +340,23 @@ def check_grads(fn: Callable, *inputs, order: int = 1, modes=("full", "direction
         report.checks.append(f"{what}: {', '.join(ran)}")
         if k < order:
             outs = _outputs(f, args)
-            vs = [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
-                  for o in outs if o.requires_grad]
+            vs = [
+                Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
+                for o in outs
+                if o.requires_grad
+            ]
             f, args = _gradient_function(f, len(args), _wrt(args)), tuple(args) + tuple(vs)
     return report
 
 
-def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradcheck(
+    fn: Callable,
+    inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """True when the full Jacobian of `fn` at `inputs` matches central differences
     (torch.autograd.gradcheck's shape; check_grads does more). Floating inputs are
     copied to float64; only those with requires_grad are checked.
@@ -315,18 +376,34 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
     return True
 
 
-def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                  raise_exception: bool = True) -> bool:
+def gradgradcheck(
+    fn: Callable,
+    inputs,
+    grad_outputs=None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
     """Second-order check: gradcheck of (inputs, v) -> vᵀJ built with create_graph=True,
     so every VJP's own VJP is tested. `v` is drawn at random (seeded) unless given."""
     inputs = _cast((inputs,) if isinstance(inputs, Tensor) else tuple(inputs), xp.float64)
     if grad_outputs is None:
         rng = xp.random.default_rng(seed)
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True)
-                        for o in _outputs(fn, inputs) if o.requires_grad]
+        grad_outputs = [
+            Tensor(rng.standard_normal(o.shape), requires_grad=True)
+            for o in _outputs(fn, inputs)
+            if o.requires_grad
+        ]
     else:
         grad_outputs = list(_cast(grad_outputs, xp.float64))
     f = _gradient_function(fn, len(inputs), _wrt(inputs))
-    return gradcheck(f, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        f,
+        tuple(inputs) + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )

@@ -21,6 +21,7 @@ their edges and shapes (autograd.backward._keep_edges).
 A network of models/ is drawn from the command line by `microtensor graph` (models.cli):
 this module is the drawing API only, and the engine never imports models.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -36,8 +37,7 @@ from .build import _Builder, _emit, _truncate, _Walk, _wrap
 from .labels import _INSTALL, _shape
 from .scopes import ModuleScopes, trace_modules
 
-__all__ = ["to_dot", "draw_graph", "trace_modules", "ModuleScopes", "Graph",
-           "DotNotFoundError"]
+__all__ = ["to_dot", "draw_graph", "trace_modules", "ModuleScopes", "Graph", "DotNotFoundError"]
 
 
 # ------------------------------------------------------------------- public API
@@ -48,8 +48,10 @@ def _named(params) -> dict:
     names = {}
     for name, t in items:
         if not isinstance(t, Tensor):
-            raise TypeError(f"params: {name!r} is a {type(t).__name__}; name tensors "
-                            f"(a Module, or a dict of name -> Tensor)")
+            raise TypeError(
+                f"params: {name!r} is a {type(t).__name__}; name tensors "
+                f"(a Module, or a dict of name -> Tensor)"
+            )
         names[id(t)] = name
     return names
 
@@ -58,8 +60,9 @@ def _run_module(model: Module, inputs: tuple):
     """Run the model on example inputs, recording module scopes and leaving the random
     stream as it was (dropout draws from it)."""
     if not inputs:
-        raise TypeError(f"to_dot: a module needs an example input: "
-                        f"to_dot({type(model).__name__}(...), x)")
+        raise TypeError(
+            f"to_dot: a module needs an example input: to_dot({type(model).__name__}(...), x)"
+        )
     xs = []
     for a in inputs:  # a copy that requires grad: the ops on the input are recorded too
         x = a.detach() if isinstance(a, Tensor) else tensor(a)
@@ -73,15 +76,16 @@ def _run_module(model: Module, inputs: tuple):
         gen.bit_generator.state = state
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if not all(isinstance(t, Tensor) for t in outs):
-        raise TypeError(f"to_dot: {type(model).__name__} returned "
-                        f"{type(out).__name__}; draw modules that return tensors")
+        raise TypeError(
+            f"to_dot: {type(model).__name__} returned "
+            f"{type(out).__name__}; draw modules that return tensors"
+        )
     return xs, outs, scopes
 
 
 def _check(collapse, direction, max_nodes) -> None:
     if collapse not in (None, "cluster", "fold"):
-        raise ValueError(f"to_dot: collapse must be None, 'cluster' or 'fold', got "
-                         f"{collapse!r}")
+        raise ValueError(f"to_dot: collapse must be None, 'cluster' or 'fold', got {collapse!r}")
     if direction not in ("LR", "TB"):
         raise ValueError(f"to_dot: direction must be 'LR' or 'TB', got {direction!r}")
     if max_nodes is not None and max_nodes < 2:
@@ -96,12 +100,16 @@ def _resolve(roots, backward: bool, scopes):
     if not isinstance(roots[0], Module):
         for i, t in enumerate(roots):
             if not isinstance(t, Tensor):
-                raise TypeError(f"to_dot: root {i} is a {type(t).__name__}; pass tensors, "
-                                f"or a module followed by an example input")
+                raise TypeError(
+                    f"to_dot: root {i} is a {type(t).__name__}; pass tensors, "
+                    f"or a module followed by an example input"
+                )
         return list(roots), {}, set(), [], scopes, None
     if backward:
-        raise ValueError("to_dot: backward=True draws the gradient graph of tensors; call "
-                         "loss.backward(create_graph=True) and draw the loss")
+        raise ValueError(
+            "to_dot: backward=True draws the gradient graph of tensors; call "
+            "loss.backward(create_graph=True) and draw the loss"
+        )
     model = roots[0]
     xs, tensors, scopes = _run_module(model, roots[1:])
     names = _named(model)
@@ -114,13 +122,18 @@ def _resolve(roots, backward: bool, scopes):
 
 def _gradients(forward: _Walk, names: dict) -> list:
     """(gradient, name) of each leaf of the forward graph whose .grad has a graph."""
-    grads = [(t.grad, "grad of " + names.get(id(t), "leaf " + _shape(t.shape)))
-             for t in forward.leaves if t.grad is not None and t.grad._node is not None]
+    grads = [
+        (t.grad, "grad of " + names.get(id(t), "leaf " + _shape(t.shape)))
+        for t in forward.leaves
+        if t.grad is not None and t.grad._node is not None
+    ]
     if not grads:
-        raise ValueError("to_dot(backward=True): no leaf of this graph holds a gradient with "
-                         "a graph; call backward(create_graph=True) first (to draw what "
-                         "autograd.grad(..., create_graph=True) returned, pass those tensors "
-                         "without backward=True)")
+        raise ValueError(
+            "to_dot(backward=True): no leaf of this graph holds a gradient with "
+            "a graph; call backward(create_graph=True) first (to draw what "
+            "autograd.grad(..., create_graph=True) returned, pass those tensors "
+            "without backward=True)"
+        )
     return grads
 
 
@@ -136,12 +149,13 @@ def _fit(builder: _Builder, fold: int | None, max_nodes: int | None, notes: list
         drawing = builder.build(depth)
         depth -= 1
     if drawing.count() < total:
-        notes.append(f"{total} nodes > max_nodes={max_nodes}: modules at depth {depth + 1} "
-                     f"and deeper folded into single nodes")
+        notes.append(
+            f"{total} nodes > max_nodes={max_nodes}: modules at depth {depth + 1} "
+            f"and deeper folded into single nodes"
+        )
     if drawing.count() > max_nodes:
         dropped = _truncate(drawing, max_nodes)
-        notes.append(f"{dropped} nodes farthest from the outputs not drawn "
-                     f"(max_nodes={max_nodes})")
+        notes.append(f"{dropped} nodes farthest from the outputs not drawn (max_nodes={max_nodes})")
     return drawing
 
 
@@ -153,12 +167,16 @@ def _caller_names(names) -> dict:
     if names is None:
         return tensor_names(caller_variables())
     if not isinstance(names, dict):
-        raise TypeError(f"to_dot: names must be None (the caller's variables), False or a "
-                        f"dict of name -> Tensor or Module, got {type(names).__name__}")
+        raise TypeError(
+            f"to_dot: names must be None (the caller's variables), False or a "
+            f"dict of name -> Tensor or Module, got {type(names).__name__}"
+        )
     for name, v in names.items():
         if not isinstance(v, (Tensor, Module)):
-            raise TypeError(f"to_dot: names[{name!r}] is a {type(v).__name__}; name tensors "
-                            f"or modules: names={{'x': x, 'net': net}}")
+            raise TypeError(
+                f"to_dot: names[{name!r}] is a {type(v).__name__}; name tensors "
+                f"or modules: names={{'x': x, 'net': net}}"
+            )
     return tensor_names(names)
 
 
@@ -169,8 +187,7 @@ def _op_names(named: dict, drawn: list) -> dict:
     for name, t in named.values():
         if t._node is not None and (id(t._node), t._oi) not in roots:
             outs.setdefault(t._node, {}).setdefault(t._oi, name)
-    return {id(n): ", ".join(o.get(i, "_") for i in range(n.n_out or 1))
-            for n, o in outs.items()}
+    return {id(n): ", ".join(o.get(i, "_") for i in range(n.n_out or 1)) for n, o in outs.items()}
 
 
 def _unnamed(t: Tensor, by_op: bool, fallback: str) -> str:
@@ -181,10 +198,20 @@ def _unnamed(t: Tensor, by_op: bool, fallback: str) -> str:
     return fallback
 
 
-def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=None,
-           collapse: str | None = None, direction: str = "TB", max_nodes: int | None = None,
-           backward: bool = False, scopes: ModuleScopes | None = None, trace=None,
-           names: dict | bool | None = None, wrap: int | None = 8) -> str:
+def to_dot(
+    *roots,
+    show_values: bool = False,
+    show_grads: bool = False,
+    params=None,
+    collapse: str | None = None,
+    direction: str = "TB",
+    max_nodes: int | None = None,
+    backward: bool = False,
+    scopes: ModuleScopes | None = None,
+    trace=None,
+    names: dict | bool | None = None,
+    wrap: int | None = 8,
+) -> str:
     """DOT text of the graph behind `roots`, for Graphviz; pure Python, no program needed.
 
     roots: tensors (a loss, several outputs), or a module and an example input (its
@@ -223,18 +250,21 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
     names.update(given)
     names.update(_named(params))
     if collapse is not None and scopes is None:
-        raise ValueError("to_dot: collapse needs to know which module ran each op: draw "
-                         "draw_graph(model, example_input, ...), or run the model inside "
-                         "`with viz.trace_modules(model) as scopes:` and pass scopes=scopes")
+        raise ValueError(
+            "to_dot: collapse needs to know which module ran each op: draw "
+            "draw_graph(model, example_input, ...), or run the model inside "
+            "`with viz.trace_modules(model) as scopes:` and pass scopes=scopes"
+        )
     if backward:
         forward = _Walk(tensors)
         outputs = _gradients(forward, names)
         reused = {id(n) for n in forward.ops}
     else:
         one = len(tensors) == 1
-        outputs = [(t, names.get(id(t)) or _unnamed(t, by_op, "output" if one
-                                                     else f"output {i}"))
-                   for i, t in enumerate(tensors)]
+        outputs = [
+            (t, names.get(id(t)) or _unnamed(t, by_op, "output" if one else f"output {i}"))
+            for i, t in enumerate(tensors)
+        ]
         reused = set()
     drawn, seen = [], set()  # one output per distinct tensor
     for t, name in outputs:
@@ -246,19 +276,27 @@ def to_dot(*roots, show_values: bool = False, show_grads: bool = False, params=N
                 names.setdefault(id(t), name)
     walk = _Walk([t for t, _ in drawn])
     if any(id(n) in reused for n in walk.ops):
-        notes.append("backward graph: the ops create_graph=True recorded for the gradients "
-                     "(dashed: forward ops they reuse)")
+        notes.append(
+            "backward graph: the ops create_graph=True recorded for the gradients "
+            "(dashed: forward ops they reuse)"
+        )
     elif backward:
         notes.append("backward graph: the ops create_graph=True recorded for the gradients")
-    opts = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse,
-            "edge_grads": {} if trace is None else trace._edge_labels(),
-            "op_names": _op_names(named, drawn)}
+    opts = {
+        "show_values": show_values,
+        "show_grads": show_grads,
+        "collapse": collapse,
+        "edge_grads": {} if trace is None else trace._edge_labels(),
+        "op_names": _op_names(named, drawn),
+    }
     builder = _Builder(walk, names, inputs, drawn, opts, scopes, own, reused)
     drawing = _fit(builder, 1 if collapse == "fold" else None, max_nodes, notes)
     if walk.freed:
         n = len(walk.freed)
-        notes.append(f"{n} op{'s' * (n != 1)} drawn without inputs: backward() freed them; "
-                     f"pass retain_graph=True to backward to draw the whole graph")
+        notes.append(
+            f"{n} op{'s' * (n != 1)} drawn without inputs: backward() freed them; "
+            f"pass retain_graph=True to backward to draw the whole graph"
+        )
     if direction == "LR" and wrap is not None:
         _wrap(drawing, wrap)
     return _emit(drawing, direction, notes)
@@ -270,10 +308,12 @@ class DotNotFoundError(graphviz.ExecutableNotFound):
 
     def __init__(self, target, source_path) -> None:
         RuntimeError.__init__(  # graphviz's own __init__ would format its terse message
-            self, f"rendering {target} needs Graphviz's `dot` program, which is not on "
-                  f"PATH; {_INSTALL}. The DOT text was written to {source_path}: render it "
-                  f"later with `dot -T{pathlib.Path(str(target)).suffix[1:] or 'svg'} "
-                  f"{source_path} -o {target}`")
+            self,
+            f"rendering {target} needs Graphviz's `dot` program, which is not on "
+            f"PATH; {_INSTALL}. The DOT text was written to {source_path}: render it "
+            f"later with `dot -T{pathlib.Path(str(target)).suffix[1:] or 'svg'} "
+            f"{source_path} -o {target}`",
+        )
         self.source_path = source_path
 
 
@@ -297,8 +337,9 @@ class Graph(graphviz.Digraph):
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
-            return {"text/plain": f"(no `dot` program to draw this graph: {_INSTALL})\n"
-                                  + self.source}
+            return {
+                "text/plain": f"(no `dot` program to draw this graph: {_INSTALL})\n" + self.source
+            }
 
 
 def draw_graph(*roots, **options) -> Graph:

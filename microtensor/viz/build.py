@@ -1,15 +1,27 @@
 """From a recorded graph to DOT: the walk over nodes and leaves (_Walk), the drawing
 it becomes (_Builder, _Drawing: clusters, folds, truncation) and its text (_emit)."""
+
 from __future__ import annotations
 
 from collections import deque
-from typing import Sequence
-
+from collections.abc import Sequence
 
 from ..autograd import _FunctionOp, input_edge
 from ..tensor import Tensor
-from .labels import (_CLUSTER, _HEAD, _NONFINITE, _ORIGIN, _REUSED, _STYLE, _attrs, _const,
-                     _nonfinite, _q, _shape, _tensor_lines)
+from .labels import (
+    _CLUSTER,
+    _HEAD,
+    _NONFINITE,
+    _ORIGIN,
+    _REUSED,
+    _STYLE,
+    _attrs,
+    _const,
+    _nonfinite,
+    _q,
+    _shape,
+    _tensor_lines,
+)
 from .scopes import ModuleScopes, _Call
 
 
@@ -54,10 +66,10 @@ class _Walk:
                 self.consts[id(node)] = ", ".join(labels)
         self.ops = sorted(ops.values(), key=lambda n: n.seq)
         self.by_id = ops
-        order = {key: None for n in self.ops for key, oi in self.inputs.get(id(n), ())
-                 if oi is None}  # leaves in the order ops took them, then leaf roots
-        self.leaves = [leaves[k] for k in order] + [t for k, t in leaves.items()
-                                                     if k not in order]
+        order = {
+            key: None for n in self.ops for key, oi in self.inputs.get(id(n), ()) if oi is None
+        }  # leaves in the order ops took them, then leaf roots
+        self.leaves = [leaves[k] for k in order] + [t for k, t in leaves.items() if k not in order]
 
     def _sources(self, node):
         """(node, output index, tensor) of each tensor input, (None, None, leaf) of a
@@ -90,8 +102,17 @@ class _Drawing:
 class _Builder:
     """Turns a walk into a drawing, for a given folding depth."""
 
-    def __init__(self, walk: _Walk, names: dict, inputs: set, outputs: list, opts: dict,
-                 scopes: ModuleScopes | None, skip, reused: set) -> None:
+    def __init__(
+        self,
+        walk: _Walk,
+        names: dict,
+        inputs: set,
+        outputs: list,
+        opts: dict,
+        scopes: ModuleScopes | None,
+        skip,
+        reused: set,
+    ) -> None:
         self.w, self.names, self.outputs, self.o = walk, names, outputs, opts
         self.inputs = inputs  # ids of leaves drawn as inputs though they require grad
         self.reused = reused  # ids of forward ops a backward graph reuses
@@ -124,7 +145,8 @@ class _Builder:
             outs = [walk.tensor_of.get((id(n), oi)) for oi in range(n.n_out or 1)]
             if any(t is not None and _nonfinite(t._data) for t in outs):
                 finite_in = n.args is not None and not any(
-                    isinstance(a, Tensor) and _nonfinite(a._data) for a in n.args)
+                    isinstance(a, Tensor) and _nonfinite(a._data) for a in n.args
+                )
                 self.bad[id(n)] = "origin" if finite_in else "nonfinite"
 
     # -- one op, one leaf ------------------------------------------------------------
@@ -139,8 +161,12 @@ class _Builder:
         if n.n_out is None and t is not None:
             lines += _tensor_lines(t, o["show_values"], o["show_grads"])
         else:  # several outputs (or the root's own, unknown): shapes only
-            lines.append(" ".join(_shape(t.shape) if t is not None else "?" for t in
-                                  (w.tensor_of.get((id(n), i)) for i in range(n.n_out or 1))))
+            lines.append(
+                " ".join(
+                    _shape(t.shape) if t is not None else "?"
+                    for t in (w.tensor_of.get((id(n), i)) for i in range(n.n_out or 1))
+                )
+            )
         if id(n) in w.freed:
             lines.append("inputs freed by backward")
         bad = self.bad.get(id(n))
@@ -158,10 +184,12 @@ class _Builder:
         role = "param" if t.requires_grad and id(t) not in self.inputs else "input"
         attrs = dict(_STYLE[role])
         name = self.names.get(id(t))
-        lines = ([name] if name else []) + _tensor_lines(t, self.o["show_values"],
-                                                        self.o["show_grads"])
-        if _nonfinite(t._data) or (self.o["show_grads"] and t.grad is not None
-                                  and _nonfinite(t.grad._data)):
+        lines = ([name] if name else []) + _tensor_lines(
+            t, self.o["show_values"], self.o["show_grads"]
+        )
+        if _nonfinite(t._data) or (
+            self.o["show_grads"] and t.grad is not None and _nonfinite(t.grad._data)
+        ):
             attrs.update(_NONFINITE)
         attrs["label"] = "\n".join(lines)
         return attrs
@@ -181,7 +209,7 @@ class _Builder:
                 call = chain[fold_depth - 1]
                 vid = fold_id.setdefault(id(call), f"m{len(fold_id)}")
                 folds.setdefault(vid, [call, []])[1].append(n)
-                place[vid] = chain[:fold_depth - 1] if clusters else ()
+                place[vid] = chain[: fold_depth - 1] if clusters else ()
             else:
                 vid = self.op_id[id(n)]
                 place[vid] = chain if clusters else ()
@@ -191,8 +219,12 @@ class _Builder:
         for t in w.leaves:  # leaves first: a graph reads from its inputs
             users = self.consumers.get(id(t), [])
             vids = {rep[id(n)] for n in users}
-            if (len(vids) == 1 and next(iter(vids)) in folds and id(t) not in root_ids
-                    and id(t) not in folds[next(iter(vids))][0].inputs):
+            if (
+                len(vids) == 1
+                and next(iter(vids)) in folds
+                and id(t) not in root_ids
+                and id(t) not in folds[next(iter(vids))][0].inputs
+            ):
                 absorbed.setdefault(next(iter(vids)), []).append(t)
                 continue
             vid = f"t{len(d.nodes)}"
@@ -229,8 +261,11 @@ class _Builder:
                         continue
                     seen_edges.add((tail, head))
                 src = w.by_id[key] if oi is not None else None
-                text = [str(oi)] if src is not None and src.n_out is not None \
-                    and tail not in folds else []
+                text = (
+                    [str(oi)]
+                    if src is not None and src.n_out is not None and tail not in folds
+                    else []
+                )
                 if tail not in folds and head not in folds:  # the gradient it carried
                     text += o["edge_grads"].get((key, id(n)), [])
                 d.edges.append((tail, head, {"label": "\n".join(text)} if text else {}))
@@ -247,8 +282,9 @@ class _Builder:
                 out_shapes.setdefault(tail, []).append(t.shape)
             d.edges.append((tail, vid, {}))
         for vid, (call, members) in folds.items():
-            d.nodes[vid] = self._fold_attrs(call, members, absorbed.get(vid, ()),
-                                            out_shapes.get(vid, []))
+            d.nodes[vid] = self._fold_attrs(
+                call, members, absorbed.get(vid, ()), out_shapes.get(vid, [])
+            )
         return d
 
     def _fold_attrs(self, call: _Call, members: list, hidden, shapes: list) -> dict:
@@ -258,8 +294,10 @@ class _Builder:
         if distinct:
             lines.append(" ".join(_shape(s) for s in distinct))
         n_params = sum(t._data.size for t in hidden if t.requires_grad)
-        lines.append(f"{len(members)} op{'s' * (len(members) != 1)}"
-                     + (f", {n_params} parameters" if n_params else ""))
+        lines.append(
+            f"{len(members)} op{'s' * (len(members) != 1)}"
+            + (f", {n_params} parameters" if n_params else "")
+        )
         bad = [self.bad.get(id(n)) for n in members]
         if any(bad):
             attrs.update(_NONFINITE)

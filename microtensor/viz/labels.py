@@ -1,12 +1,10 @@
 """How a graph looks: node styles by role, and the text of labels (shapes, values,
 summaries of large or non-finite arrays)."""
+
 from __future__ import annotations
-
-
 
 from ..backend import xp
 from ..tensor import Tensor
-
 
 # Node styles: role -> Graphviz attributes. Shapes differ as well as colours, so the
 # roles stay apart in grey print and for colour-blind readers.
@@ -14,11 +12,14 @@ _STYLE = {
     "param": {"shape": "box", "style": "filled", "fillcolor": "#d5e8d4", "color": "#82b366"},
     "input": {"shape": "note", "style": "filled", "fillcolor": "#dae8fc", "color": "#6c8ebf"},
     "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#fff2cc", "color": "#d6b656"},
-    "function": {"shape": "hexagon", "style": "filled", "fillcolor": "#e1d5e7",
-                 "color": "#9673a6"},
+    "function": {"shape": "hexagon", "style": "filled", "fillcolor": "#e1d5e7", "color": "#9673a6"},
     "module": {"shape": "box3d", "style": "filled", "fillcolor": "#f5f5f5", "color": "#666666"},
-    "output": {"shape": "doubleoctagon", "style": "filled", "fillcolor": "#ffe6cc",
-               "color": "#d79b00"},
+    "output": {
+        "shape": "doubleoctagon",
+        "style": "filled",
+        "fillcolor": "#ffe6cc",
+        "color": "#d79b00",
+    },
     "more": {"shape": "plaintext"},
 }
 
@@ -32,17 +33,20 @@ _ORIGIN = {"color": "#ff0000", "penwidth": "3"}
 _REUSED = {"style": "dashed", "color": "#999999", "fontcolor": "#666666"}
 
 
-_CLUSTER = {"style": "rounded,dashed", "color": "#888888", "fontcolor": "#444444",
-            "labeljust": "l"}
+_CLUSTER = {"style": "rounded,dashed", "color": "#888888", "fontcolor": "#444444", "labeljust": "l"}
 
 
-_HEAD = ('\tgraph [fontname="Helvetica" fontsize="12" labelloc="t" rankdir={rankdir}{label}]\n'
-         '\tnode [fontname="Helvetica" fontsize="10"]\n'
-         '\tedge [color="#555555" arrowsize="0.7"]\n')
+_HEAD = (
+    '\tgraph [fontname="Helvetica" fontsize="12" labelloc="t" rankdir={rankdir}{label}]\n'
+    '\tnode [fontname="Helvetica" fontsize="10"]\n'
+    '\tedge [color="#555555" arrowsize="0.7"]\n'
+)
 
 
-_INSTALL = ("install the Graphviz system package: `apt-get install graphviz` (Debian/Ubuntu), "
-            "`brew install graphviz` (macOS) or `conda install graphviz`")
+_INSTALL = (
+    "install the Graphviz system package: `apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS) or `conda install graphviz`"
+)
 
 
 # ------------------------------------------------------------------- labels
@@ -80,8 +84,7 @@ def _summary(a) -> str:
         a = a[xp.isfinite(a)]
         if a.size == 0:
             return "no finite values"
-    return (f"min {_num(a.min(), 3)} mean {_num(a.mean(dtype=xp.float64), 3)} "
-            f"max {_num(a.max(), 3)}")
+    return f"min {_num(a.min(), 3)} mean {_num(a.mean(dtype=xp.float64), 3)} max {_num(a.max(), 3)}"
 
 
 def _tensor_lines(t: Tensor | None, show_values: bool, show_grads: bool) -> list[str]:

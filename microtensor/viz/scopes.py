@@ -1,11 +1,11 @@
 """Which module each op was recorded in: trace_modules() and ModuleScopes, so a
 graph can group or fold the ops of each submodule."""
+
 from __future__ import annotations
 
 import contextlib
 from bisect import bisect_left
-from typing import Iterator
-
+from collections.abc import Iterator
 
 from .. import autograd
 from ..nn import module as _module
@@ -45,8 +45,13 @@ class ModuleScopes:
         (Node.seq) between two ticks of the engine's clock taken here; taking a tick is
         harmless, as the clock's numbers need only increase."""
         inputs = {id(a) for a in (*args, *kwargs.values()) if isinstance(a, Tensor)}
-        call = _Call(module, self._names.get(id(module), ""), next(autograd._clock),
-                     self._stack[-1] if self._stack else None, inputs)
+        call = _Call(
+            module,
+            self._names.get(id(module), ""),
+            next(autograd._clock),
+            self._stack[-1] if self._stack else None,
+            inputs,
+        )
         self.calls.append(call)
         self._starts.append(call.start)
         self._stack.append(call)

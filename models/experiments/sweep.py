@@ -52,6 +52,7 @@ are the same to the last digit in any process, on any scheduler.
 >>> [group["runs"] for group in summarize(rows, ["lr"])]
 [1, 1]
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,16 +65,25 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .. import registry
 
-__all__ = ["Sweep", "SweepError", "load_sweep", "run_sweep", "run_one", "summarize",
-           "plot_summary", "format_table", "SETTINGS"]
+__all__ = [
+    "Sweep",
+    "SweepError",
+    "load_sweep",
+    "run_sweep",
+    "run_one",
+    "summarize",
+    "plot_summary",
+    "format_table",
+    "SETTINGS",
+]
 
 
 class SweepError(ValueError):
@@ -91,8 +101,14 @@ def _fail(where: str, message: str) -> SweepError:
 
 
 def _type_name(value) -> str:
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a float",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _is_int(value) -> bool:
@@ -106,6 +122,7 @@ def _int(low: int) -> Callable:
         if value < low:
             raise _fail(where, f"must be at least {low}, got {value}")
         return value
+
     return check
 
 
@@ -115,11 +132,13 @@ def _float(low: float | None = None, high: float | None = None, *, open_low=Fals
             raise _fail(where, f"must be a number, got {_type_name(value)} ({value!r})")
         value = float(value)  # 1 and 1.0 are one setting (and one hash)
         if low is not None and (value < low or (open_low and value == low)):
-            raise _fail(where, f"must be {'above' if open_low else 'at least'} {low:g}, "
-                               f"got {value:g}")
+            raise _fail(
+                where, f"must be {'above' if open_low else 'at least'} {low:g}, got {value:g}"
+            )
         if high is not None and value >= high:
             raise _fail(where, f"must be below {high:g}, got {value:g}")
         return value
+
     return check
 
 
@@ -132,15 +151,19 @@ def _string(value, where) -> str:
 def _choice(*choices: str) -> Callable:
     def check(value, where):
         if _string(value, where) not in choices:
-            raise _fail(where, f"{value!r} is not one of {list(choices)}"
-                               f"{registry.did_you_mean(value, choices)}")
+            raise _fail(
+                where,
+                f"{value!r} is not one of {list(choices)}{registry.did_you_mean(value, choices)}",
+            )
         return value
+
     return check
 
 
 def _named(kind: str, *only: str) -> Callable:
     """A check for a name of the registry (an old spelling becomes the new one), and one
     of `only` when given."""
+
     def check(value, where):
         try:
             name = registry.canonical(kind, _string(value, where), where)
@@ -149,6 +172,7 @@ def _named(kind: str, *only: str) -> Callable:
         if only and name not in only:
             raise _fail(where, f"{name!r} is not one of {list(only)}")
         return name
+
     return check
 
 
@@ -158,8 +182,9 @@ def _table(value, where):
     try:
         _canonical(value)
     except (TypeError, ValueError) as e:
-        raise _fail(where, "values must be strings, numbers, booleans, lists or tables, "
-                           f"got {value!r}") from e
+        raise _fail(
+            where, f"values must be strings, numbers, booleans, lists or tables, got {value!r}"
+        ) from e
     return dict(value)
 
 
@@ -173,6 +198,7 @@ def _batch_size(value, where):
 
 def _metrics(value, where):
     from ..training import METRICS
+
     scalar = METRICS[:-1]
     if not isinstance(value, list) or not value:
         raise _fail(where, f"must be a non-empty list of metric names, got {value!r}")
@@ -189,9 +215,12 @@ def _dataset(value, where):
         except ValueError:
             name = None
         if name not in pairs:
-            raise _fail(where, f"{value!r} is neither a data set of models.registry that "
-                               f"returns (X, y) {pairs} nor 'package.module:function'"
-                               f"{registry.did_you_mean(value, pairs)}")
+            raise _fail(
+                where,
+                f"{value!r} is neither a data set of models.registry that "
+                f"returns (X, y) {pairs} nor 'package.module:function'"
+                f"{registry.did_you_mean(value, pairs)}",
+            )
         return name
     try:
         _dataset_function(value)
@@ -227,8 +256,10 @@ _CV_KEYS = ("folds", "seed")
 
 
 def _unknown(where: str, key: str, choices: Sequence[str], what: str) -> SweepError:
-    return _fail(f"{where}{key}", f"unknown {what}; expected one of {list(choices)}"
-                                  f"{registry.did_you_mean(key, choices)}")
+    return _fail(
+        f"{where}{key}",
+        f"unknown {what}; expected one of {list(choices)}{registry.did_you_mean(key, choices)}",
+    )
 
 
 def _dataset_function(name: str) -> Callable:
@@ -240,6 +271,7 @@ def _dataset_function(name: str) -> Callable:
 
 # -- the sweep -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Sweep:
     """A validated sweep: its name, the names of the swept settings, and every run it
@@ -250,7 +282,7 @@ class Sweep:
     runs: tuple[dict, ...]
 
     @classmethod
-    def from_dict(cls, description: Mapping, source: str = "sweep") -> "Sweep":
+    def from_dict(cls, description: Mapping, source: str = "sweep") -> Sweep:
         """Validate a sweep given as a dict (the TOML file's layout); every error names
         `source` and the key at fault."""
         if not isinstance(description, Mapping):
@@ -276,12 +308,12 @@ class Sweep:
         for point, origins in points:
             settings = _resolve(point, fixed, origins, source)
             for seed in seeds:
-                for fold in (range(cv["folds"]) if cv else [None]):
+                for fold in range(cv["folds"]) if cv else [None]:
                     runs.append(_plan(settings, seed, fold, cv))
         return cls(name, tuple(swept), tuple(runs))
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "Sweep":
+    def from_file(cls, path: str | os.PathLike) -> Sweep:
         """Read and validate a TOML sweep file."""
         try:
             import tomllib
@@ -298,7 +330,7 @@ class Sweep:
         return cls.from_dict(description, str(path))
 
 
-def load_sweep(sweep: "Sweep | Mapping | str | os.PathLike") -> Sweep:
+def load_sweep(sweep: Sweep | Mapping | str | os.PathLike) -> Sweep:
     """A Sweep from a Sweep, a dict, or the path of a TOML file."""
     if isinstance(sweep, Sweep):
         return sweep
@@ -327,8 +359,10 @@ def _cv(value, where) -> dict | None:
             raise _unknown(f"{where}.", key, _CV_KEYS, "key")
     if "folds" not in value:
         raise _fail(f"{where}.folds", "is required: the number of folds, at least 2")
-    return {"folds": _int(2)(value["folds"], f"{where}.folds"),
-            "seed": _int(0)(value.get("seed", 0), f"{where}.seed")}
+    return {
+        "folds": _int(2)(value["folds"], f"{where}.folds"),
+        "seed": _int(0)(value.get("seed", 0), f"{where}.seed"),
+    }
 
 
 def _settings_table(value, where) -> dict:
@@ -399,19 +433,24 @@ def _resolve(point, fixed, origins, source) -> dict:
         elif key in fixed:
             settings[key], origin[key] = fixed[key], f"{source}: fixed.{key}"
         elif default is _REQUIRED:
-            raise _fail(f"{source}: {key}", "is required: set it in [fixed], in [grid] or "
-                                            "in every point")
+            raise _fail(
+                f"{source}: {key}", "is required: set it in [fixed], in [grid] or in every point"
+            )
         else:
             settings[key], origin[key] = default, f"{source}: {key} (default)"
     function = _dataset_function(settings["dataset"])
     try:
         inspect.signature(function).bind(**settings["dataset_args"])
     except TypeError as e:
-        raise _fail(origin["dataset_args"], f"{settings['dataset']}() cannot be called with "
-                                            f"{settings['dataset_args']}: {e}") from e
+        raise _fail(
+            origin["dataset_args"],
+            f"{settings['dataset']}() cannot be called with {settings['dataset_args']}: {e}",
+        ) from e
     if settings["model"] == "SoftmaxClassifier" and settings["output"] != "none":
-        raise _fail(origin["output"], "a SoftmaxClassifier outputs logits; leave output "
-                                      "unset (or use model = 'MLP')")
+        raise _fail(
+            origin["output"],
+            "a SoftmaxClassifier outputs logits; leave output unset (or use model = 'MLP')",
+        )
     optimizer = registry.OPTIMIZERS[settings["optimizer"]].cls
     if settings["momentum"] and "momentum" not in inspect.signature(optimizer).parameters:
         raise _fail(origin["momentum"], f"{settings['optimizer']} takes no momentum")
@@ -423,18 +462,21 @@ def _canonical(value) -> str:
 
 
 def _plan(settings: dict, seed: int, fold: int | None, cv: dict | None) -> dict:
-    key = hashlib.sha256(_canonical({"settings": settings, "seed": seed, "fold": fold,
-                                     "cv": cv}).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        _canonical({"settings": settings, "seed": seed, "fold": fold, "cv": cv}).encode()
+    ).hexdigest()[:16]
     return {"key": key, "settings": settings, "seed": seed, "fold": fold, "cv": cv}
 
 
 # -- one run -------------------------------------------------------------------------
+
 
 def run_one(run: dict) -> dict:
     """Train and score one planned run wherever it lands (this process, a joblib worker,
     a Dask worker), with BLAS on one thread. A failure of the run is returned as its
     error, not raised: {key, status "ok"|"error", metrics, seconds, host, error}."""
     from threadpoolctl import threadpool_limits
+
     _import_once()
     start = time.perf_counter()
     try:
@@ -442,17 +484,23 @@ def run_one(run: dict) -> dict:
             metrics, status, error = _train(run), "ok", ""
     except Exception as e:  # any failure of the run is its result, recorded
         metrics, status, error = {}, "error", f"{type(e).__name__}: {e}"
-    return {"key": run["key"], "status": status, "metrics": metrics,
-            "seconds": time.perf_counter() - start, "host": socket.gethostname(),
-            "error": error}
+    return {
+        "key": run["key"],
+        "status": status,
+        "metrics": metrics,
+        "seconds": time.perf_counter() - start,
+        "host": socket.gethostname(),
+        "error": error,
+    }
 
 
 def _import_once() -> None:
     """Import what a run uses before its clock starts: a fresh worker's imports are not
     the run's time."""
-    import microtensor  # noqa: F401
     import sklearn.metrics  # noqa: F401  (fit and evaluate score with it)
     import sklearn.model_selection  # noqa: F401
+
+    import microtensor  # noqa: F401
 
 
 def _train(run: dict) -> dict[str, float]:
@@ -474,8 +522,8 @@ def _train(run: dict) -> dict[str, float]:
         train = (X, y)
     else:
         from sklearn.model_selection import StratifiedKFold
-        folds = StratifiedKFold(run["cv"]["folds"], shuffle=True,
-                                random_state=run["cv"]["seed"])
+
+        folds = StratifiedKFold(run["cv"]["folds"], shuffle=True, random_state=run["cv"]["seed"])
         train_idx, val_idx = list(folds.split(X, labels))[run["fold"]]
         train, val = (X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])
 
@@ -487,10 +535,19 @@ def _train(run: dict) -> dict[str, float]:
     options = {"lr": s["lr"], **({"momentum": s["momentum"]} if s["momentum"] else {})}
     optimizer = registry.OPTIMIZERS[s["optimizer"]].cls(net.parameters(), **options)
     loss_fn = registry.LOSSES[s["loss"]]
-    fit(net, train, loss=lambda out, target: loss_fn(out, target, reduction=s["reduction"]),
-        optimizer=optimizer, epochs=s["epochs"],
-        batch_size=None if s["batch_size"] == "full" else s["batch_size"], metrics=(),
-        seed=run["seed"], progress=False, log_every=s["epochs"], threshold=s["threshold"])
+    fit(
+        net,
+        train,
+        loss=lambda out, target: loss_fn(out, target, reduction=s["reduction"]),
+        optimizer=optimizer,
+        epochs=s["epochs"],
+        batch_size=None if s["batch_size"] == "full" else s["batch_size"],
+        metrics=(),
+        seed=run["seed"],
+        progress=False,
+        log_every=s["epochs"],
+        threshold=s["threshold"],
+    )
     metrics = {}
     for prefix, data in (("train_", train), ("val_", val)):
         if data is not None:  # the loss as a mean per sample, whatever reduction trained
@@ -501,12 +558,14 @@ def _train(run: dict) -> dict[str, float]:
 
 # -- running many: local processes or Dask ---------------------------------------------
 
+
 def _run_local(runs: list[dict], jobs: int) -> Iterator[dict]:
     if jobs == 1:
         for run in runs:
             yield run_one(run)
         return
     from joblib import Parallel, delayed, parallel_config
+
     # loky workers start with OMP/OPENBLAS/MKL_NUM_THREADS=1, before numpy loads BLAS
     with parallel_config(backend="loky", n_jobs=jobs, inner_max_num_threads=1):
         parallel = Parallel(return_as="generator_unordered", batch_size=1)
@@ -515,10 +574,12 @@ def _run_local(runs: list[dict], jobs: int) -> Iterator[dict]:
 
 def _run_dask(runs: list[dict], jobs: int, address: str | None) -> Iterator[dict]:
     from distributed import Client, LocalCluster, as_completed
+
     if address is None:
         # worker processes with one thread each; Dask's nanny sets OMP/OPENBLAS/MKL to 1
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
         client = Client(cluster)
     else:
         cluster, client = None, Client(address)
@@ -531,8 +592,14 @@ def _run_dask(runs: list[dict], jobs: int, address: str | None) -> Iterator[dict
             try:
                 yield future.result()
             except Exception as e:  # the run could not finish: e.g. KilledWorker
-                yield {"key": by_future[future]["key"], "status": "error", "metrics": {},
-                       "seconds": float("nan"), "host": "", "error": f"{type(e).__name__}: {e}"}
+                yield {
+                    "key": by_future[future]["key"],
+                    "status": "error",
+                    "metrics": {},
+                    "seconds": float("nan"),
+                    "host": "",
+                    "error": f"{type(e).__name__}: {e}",
+                }
             future.release()
     finally:
         client.close()
@@ -601,11 +668,17 @@ class _Journal:
 
     @staticmethod
     def _typed(run: dict, cells: dict) -> dict:
-        metrics = {k: float(v) for k, v in cells.items()
-                   if k.startswith(("train_", "val_")) and v != ""}
-        result = {"key": run["key"], "status": cells["status"], "metrics": metrics,
-                  "seconds": float(cells["seconds"]), "host": cells["host"],
-                  "error": cells["error"]}
+        metrics = {
+            k: float(v) for k, v in cells.items() if k.startswith(("train_", "val_")) and v != ""
+        }
+        result = {
+            "key": run["key"],
+            "status": cells["status"],
+            "metrics": metrics,
+            "seconds": float(cells["seconds"]),
+            "host": cells["host"],
+            "error": cells["error"],
+        }
         return _row(run, result)
 
     def record(self, run: dict, result: dict) -> dict:
@@ -622,16 +695,31 @@ class _Journal:
 def _row(run: dict, result: dict) -> dict:
     """The flat record of a run: key, seed, fold, its settings, metrics, seconds, host,
     error, status."""
-    return {"key": run["key"], "seed": run["seed"], "fold": run["fold"], **run["settings"],
-            **result["metrics"], "seconds": result["seconds"], "host": result["host"],
-            "error": result["error"], "status": result["status"]}
+    return {
+        "key": run["key"],
+        "seed": run["seed"],
+        "fold": run["fold"],
+        **run["settings"],
+        **result["metrics"],
+        "seconds": result["seconds"],
+        "host": result["host"],
+        "error": result["error"],
+        "status": result["status"],
+    }
 
 
 # -- the sweep, end to end -----------------------------------------------------------
 
-def run_sweep(sweep: "Sweep | Mapping | str | os.PathLike", out: str | os.PathLike, *,
-              jobs: int = 1, scheduler: str = "local", address: str | None = None,
-              progress: bool = True) -> list[dict]:
+
+def run_sweep(
+    sweep: Sweep | Mapping | str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    jobs: int = 1,
+    scheduler: str = "local",
+    address: str | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Run every run of `sweep` not yet recorded in `out`/runs.csv, on `jobs` local
     processes (joblib) or on Dask (a LocalCluster of `jobs` worker processes, or the
     cluster at `address`); then write runs.json, summary.csv/.json and plots/*.png.
@@ -646,20 +734,28 @@ def run_sweep(sweep: "Sweep | Mapping | str | os.PathLike", out: str | os.PathLi
     from tqdm.auto import tqdm
 
     from ..training import _progress_enabled
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     journal = _Journal(out / "runs.csv", sweep)
     todo = [run for run in sweep.runs if run["key"] not in journal.rows]
     by_key = {run["key"]: run for run in todo}
     finished, failed = len(journal.rows), 0  # failed runs of earlier invocations are retried
-    bar = tqdm(total=len(sweep.runs), initial=len(journal.rows), desc=sweep.name,
-               unit="run", file=sys.stderr, dynamic_ncols=True,
-               disable=not _progress_enabled(progress))
+    bar = tqdm(
+        total=len(sweep.runs),
+        initial=len(journal.rows),
+        desc=sweep.name,
+        unit="run",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=not _progress_enabled(progress),
+    )
     bar.set_postfix(finished=finished, failed=failed)
     try:
         if todo:
-            results = (_run_local(todo, jobs) if scheduler == "local"
-                       else _run_dask(todo, jobs, address))
+            results = (
+                _run_local(todo, jobs) if scheduler == "local" else _run_dask(todo, jobs, address)
+            )
             for result in results:
                 row = journal.record(by_key[result["key"]], result)
                 failed += row["status"] == "error"
@@ -694,6 +790,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 # -- summary and plots ---------------------------------------------------------------
 
+
 def summarize(rows: Sequence[dict], swept: Sequence[str]) -> list[dict]:
     """One row per point of the sweep (its swept settings), over its seeds and folds:
     runs (that finished), failed, and `<metric>_mean` / `<metric>_std` (population std,
@@ -701,8 +798,9 @@ def summarize(rows: Sequence[dict], swept: Sequence[str]) -> list[dict]:
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(_canonical([row[k] for k in swept]), []).append(row)
-    metrics = list(dict.fromkeys(k for row in rows for k in row
-                                 if k.startswith(("train_", "val_"))))
+    metrics = list(
+        dict.fromkeys(k for row in rows for k in row if k.startswith(("train_", "val_")))
+    )
     summary = []
     for members in groups.values():
         ok = [r for r in members if r["status"] == "ok"]
@@ -718,20 +816,22 @@ def summarize(rows: Sequence[dict], swept: Sequence[str]) -> list[dict]:
 
 
 def _is_number(value) -> bool:
-    return (_is_int(value) or isinstance(value, float))
+    return _is_int(value) or isinstance(value, float)
 
 
 def _label(value) -> str:
     return _canonical(value) if isinstance(value, (dict, list)) else str(value)
 
 
-def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str | os.PathLike,
-                 *, title: str = "") -> list[Path]:
+def plot_summary(
+    summary: Sequence[dict], swept: Sequence[str], directory: str | os.PathLike, *, title: str = ""
+) -> list[Path]:
     """One PNG per metric in `directory`: its mean (error bars: std over seeds and folds)
     against the first numeric swept setting (log scale when it spans 20x or more; the
     first swept setting, as categories, when none is numeric), one line per combination
     of the other swept settings; a loss that spans more than 50x on a log scale."""
     from ..plots import _CURVE_COLORS, _figure, _save
+
     x_key = next((k for k in swept if all(_is_number(s[k]) for s in summary)), swept[0])
     numeric = all(_is_number(s[x_key]) for s in summary)
     others = [k for k in swept if k != x_key]
@@ -739,8 +839,11 @@ def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str |
     lines: dict[str, list[dict]] = {}
     for s in summary:
         lines.setdefault(", ".join(f"{k}={_label(s[k])}" for k in others), []).append(s)
-    metrics = [k[:-len("_mean")] for k in (summary[0] if summary else {})
-               if k.endswith("_mean") and k != "seconds_mean"]
+    metrics = [
+        k[: -len("_mean")]
+        for k in (summary[0] if summary else {})
+        if k.endswith("_mean") and k != "seconds_mean"
+    ]
     xs = [s[x_key] for s in summary] if numeric else []
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
     paths = []
@@ -749,25 +852,41 @@ def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str |
         ax = fig.subplots()
         for i, (label, points) in enumerate(lines.items()):
             points = sorted(points, key=lambda s: s[x_key]) if numeric else points
-            x = ([s[x_key] for s in points] if numeric
-                 else [categories.index(_label(s[x_key])) for s in points])
-            ax.errorbar(x, [s[f"{metric}_mean"] for s in points],
-                        yerr=[s[f"{metric}_std"] for s in points], marker="o", capsize=3,
-                        color=_CURVE_COLORS[i % len(_CURVE_COLORS)], label=label or None)
+            x = (
+                [s[x_key] for s in points]
+                if numeric
+                else [categories.index(_label(s[x_key])) for s in points]
+            )
+            ax.errorbar(
+                x,
+                [s[f"{metric}_mean"] for s in points],
+                yerr=[s[f"{metric}_std"] for s in points],
+                marker="o",
+                capsize=3,
+                color=_CURVE_COLORS[i % len(_CURVE_COLORS)],
+                label=label or None,
+            )
         if log_x:
             ax.set_xscale("log")
         means = np.array([s[f"{metric}_mean"] for s in summary], dtype=np.float64)
         means = means[np.isfinite(means)]
-        if metric.endswith("loss") and means.size and means.min() > 0 \
-                and means.max() / means.min() > 50:
+        if (
+            metric.endswith("loss")
+            and means.size
+            and means.min() > 0
+            and means.max() / means.min() > 50
+        ):
             ax.set_yscale("log")
         if numeric:
             ax.set_xticks(sorted(set(xs)), [f"{x:g}" for x in sorted(set(xs))])
             ax.minorticks_off()
         else:
             ax.set_xticks(range(len(categories)), categories)
-        ax.set(xlabel=x_key, ylabel=f"{metric} (mean ± std)",
-               title=f"{title}: {metric}" if title else metric)
+        ax.set(
+            xlabel=x_key,
+            ylabel=f"{metric} (mean ± std)",
+            title=f"{title}: {metric}" if title else metric,
+        )
         ax.grid(alpha=0.3)
         if len(lines) > 1:
             ax.legend(fontsize=8)
@@ -777,13 +896,19 @@ def plot_summary(summary: Sequence[dict], swept: Sequence[str], directory: str |
 
 def format_table(summary: Sequence[dict], swept: Sequence[str]) -> str:
     """The summary as aligned text: swept settings, runs, then mean ± std per metric."""
-    metrics = [k[:-len("_mean")] for k in (summary[0] if summary else {})
-               if k.endswith("_mean") and k != "seconds_mean"]
+    metrics = [
+        k[: -len("_mean")]
+        for k in (summary[0] if summary else {})
+        if k.endswith("_mean") and k != "seconds_mean"
+    ]
     header = [*swept, "runs", *metrics]
-    body = [[_label(s[k]) for k in swept]
-            + [f"{s['runs']}" + (f" ({s['failed']} failed)" if s["failed"] else "")]
-            + [f"{s[m + '_mean']:.4g} ± {s[m + '_std']:.2g}" for m in metrics]
-            for s in summary]
+    body = [
+        [_label(s[k]) for k in swept]
+        + [f"{s['runs']}" + (f" ({s['failed']} failed)" if s["failed"] else "")]
+        + [f"{s[m + '_mean']:.4g} ± {s[m + '_std']:.2g}" for m in metrics]
+        for s in summary
+    ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, *body])
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *body]
+    )

@@ -40,6 +40,7 @@ A new elementwise primitive is one row in elementwise.py, e.g.
 (real inputs of any shape, an example of shape (2, 3)) and its value check, its
 property test of first and second derivatives and its wrong-VJP mutants follow.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -49,8 +50,11 @@ from .columns import Case, OpCase, Sample, values  # noqa: F401
 from .samples import split_sections, splittable, window_configs  # noqa: F401
 
 # every module but columns and samples holds one family's rows: a new file is a new family
-FAMILIES = tuple(importlib.import_module(f".{m.name}", __name__)
-                 for m in pkgutil.iter_modules(__path__) if m.name not in ("columns", "samples"))
+FAMILIES = tuple(
+    importlib.import_module(f".{m.name}", __name__)
+    for m in pkgutil.iter_modules(__path__)
+    if m.name not in ("columns", "samples")
+)
 ROWS = [row for family in FAMILIES for row in family.ROWS]
 ROW = {row.name: row for row in ROWS}
 CASES = [case for row in ROWS for case in row.cases()]

@@ -1,5 +1,6 @@
 """The op-case table's columns (Sample, Example, OpCase, Case) and the strategies every
 family draws with: values, shapes, dims."""
+
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,6 @@ from microtensor.testing import strategies as mst
 MAX_SIDE = 3
 MAX_DIMS = 3
 KINK_MARGIN = 0.05
-
 
 
 # ------------------------------------------------------------------------- the columns
@@ -86,12 +86,18 @@ class OpCase:
 
     def cases(self) -> list:
         examples = (ex(),) if self.examples is None else self.examples
-        assert self.samples is None or all(e.shapes or e.values for e in examples), \
+        assert self.samples is None or all(e.shapes or e.values for e in examples), (
             f"{self.name}: a row with its own samples gives its examples' shapes or values"
-        return [Case(self.name + (f"-{e.label}" if e.label else ""), self,
-                     Sample(_example_tensors(self, e), dict(e.attrs)),
-                     self.broadcasts if e.broadcasts is None else e.broadcasts)
-                for e in examples]
+        )
+        return [
+            Case(
+                self.name + (f"-{e.label}" if e.label else ""),
+                self,
+                Sample(_example_tensors(self, e), dict(e.attrs)),
+                self.broadcasts if e.broadcasts is None else e.broadcasts,
+            )
+            for e in examples
+        ]
 
 
 @dataclass
@@ -109,8 +115,12 @@ class Case:
 
     def check(self) -> None:
         """check_grads, full Jacobian, first order: raises GradcheckError on a mismatch."""
-        check_grads(self.sample.bind(self.row.fn), *self.sample.tensors, modes=("full",),
-                    **self.row.tolerances)
+        check_grads(
+            self.sample.bind(self.row.fn),
+            *self.sample.tensors,
+            modes=("full",),
+            **self.row.tolerances,
+        )
 
 
 # ------------------------------------------------------------------ values and shapes
@@ -131,8 +141,7 @@ def any_shape(min_dims: int = 0, max_dims: int = MAX_DIMS):
 @functools.cache
 def broadcastable(n: int, min_dims: int = 0, max_dims: int = MAX_DIMS):
     """n shapes that broadcast together, e.g. (3, 1) and (2,), or () and (2, 2)."""
-    return mst.broadcastable_shapes(n, min_dims=min_dims, max_dims=max_dims,
-                                    max_side=MAX_SIDE)
+    return mst.broadcastable_shapes(n, min_dims=min_dims, max_dims=max_dims, max_side=MAX_SIDE)
 
 
 @functools.cache
@@ -150,12 +159,12 @@ def values(shape, domain: str = "real", kinks=(), distinct: bool = False):
         return mst.arrays(shape, domain, distinct=distinct)
     low, high, margin = mst.DOMAINS[domain]
     elements = st.floats(low, high, allow_nan=False, allow_infinity=False, width=64).filter(
-        lambda v: abs(v) >= margin and all(abs(v - k) >= KINK_MARGIN for k in kinks))
+        lambda v: abs(v) >= margin and all(abs(v - k) >= KINK_MARGIN for k in kinks)
+    )
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
-def draw_tensors(draw, shapes, domain: str = "real", kinks=(),
-                 distinct: bool = False) -> tuple:
+def draw_tensors(draw, shapes, domain: str = "real", kinks=(), distinct: bool = False) -> tuple:
     """Tensors of the given shapes from one domain: one array drawn and cut in pieces (a
     draw costs more per array than per element), so distinct values differ across the
     tensors too."""
@@ -187,17 +196,21 @@ def _drawn(draw, row: OpCase) -> Sample:
     if len(set(row.domain(i) for i in range(n))) == 1:
         drawn = draw_tensors(draw, shapes, row.domain(0), kinks, row.distinct)
     else:
-        drawn = sum((draw_tensors(draw, (s,), row.domain(i), kinks)
-                     for i, s in enumerate(shapes)), ())
+        drawn = sum(
+            (draw_tensors(draw, (s,), row.domain(i), kinks) for i, s in enumerate(shapes)), ()
+        )
     return Sample(drawn, attrs)
 
 
 def _example_tensors(row: OpCase, e: Example) -> tuple:
     if e.values is not None:
-        return tuple(tensor_of(np.asarray(v, dtype=np.bool_ if row.domain(i) == "bool"
-                                          else np.float64)) for i, v in enumerate(e.values))
-    shapes = e.shapes or (((3, 1), (4,)) if row.broadcasts and len(row.domains) == 2
-                          else ((2, 3),) * len(row.domains))
+        return tuple(
+            tensor_of(np.asarray(v, dtype=np.bool_ if row.domain(i) == "bool" else np.float64))
+            for i, v in enumerate(e.values)
+        )
+    shapes = e.shapes or (
+        ((3, 1), (4,)) if row.broadcasts and len(row.domains) == 2 else ((2, 3),) * len(row.domains)
+    )
     rng = np.random.default_rng(zlib.crc32(f"{row.name}/{e.label}".encode()))
     if row.distinct:
         low, high, _ = mst.DOMAINS[row.domain(0)]
@@ -263,8 +276,7 @@ def reduced_size(shape, dim) -> int:
 
 
 def over_dims(shapes):
-    return st.fixed_dictionaries({"dim": reduction_dims(len(shapes[0])),
-                                  "keepdim": st.booleans()})
+    return st.fixed_dictionaries({"dim": reduction_dims(len(shapes[0])), "keepdim": st.booleans()})
 
 
 def along_a_dim(shapes):
@@ -296,7 +308,5 @@ def broadcast_targets(draw, shape) -> tuple:
 @st.composite
 def broadcast_into(draw, shape) -> tuple:
     """A shape that broadcasts to `shape`: some of its trailing dims, some made 1."""
-    kept = shape[draw(st.integers(0, len(shape))):]
+    kept = shape[draw(st.integers(0, len(shape))) :]
     return tuple(1 if draw(st.booleans()) else n for n in kept)
-
-

@@ -1,4 +1,5 @@
 """The op-case rows of the indexing ops (microtensor/ops/indexing.py)."""
+
 from __future__ import annotations
 
 import hypothesis.extra.numpy as hnp
@@ -19,26 +20,65 @@ from .scatter import call
 
 ROWS = [
     # indexing: getitem with PyTorch's rules, and its transposes
-    OpCase("getitem-basic-index", ops.GetItem, lambda x, index: x[index],
-           lambda a, index: np.asarray(a[index]), attrs=basic_index,
-           examples=(ex(shapes=((3, 4),), index=(slice(1, None), slice(None, None, 2))),)),
-    OpCase("getitem-integer-index", ops.GetItem, lambda x, index: x[index],
-           lambda a, index: a[numpy_index(index)], shapes=same_shape(min_dims=1),
-           attrs=integer_index, examples=(ex(shapes=((4, 2),), index=[0, 2, 2]),)),
-    OpCase("getitem-boolean-mask", ops.GetItem, lambda x, index: x[index],
-           lambda a, index: a[numpy_index(index)], attrs=boolean_mask,
-           examples=(ex(index=np.array([True, False])),)),
-    OpCase("index_add", ops.IndexAdd, index_add, index_add_ref, samples=index_add_samples(),
-           examples=(ex(shapes=((3, 2),), shape=(4, 2), index=np.array([0, 2, 2])),)),
-    OpCase("setitem", ops.SetItem, setitem, setitem_ref, broadcasts=True,
-           samples=setitem_samples(),
-           examples=(ex(shapes=((2, 3), ()), index=(slice(None), 1)),)),
-    OpCase("copy_slices", ops.CopySlices, copy_slices, copy_slices_ref,
-           samples=copy_slices_samples(),
-           examples=(ex(shapes=((2, 3), (2, 2)), index=np.array([[4, 0], [2, 5]])),)),
-    OpCase("copy_slices-in-place-on-a-view", ops.CopySlices, mul_columns_in_place,
-           mul_columns_in_place_ref, broadcasts=True, samples=columns_and_factors(),
-           examples=(ex(shapes=((2, 3), (2, 1))),)),
+    OpCase(
+        "getitem-basic-index",
+        ops.GetItem,
+        lambda x, index: x[index],
+        lambda a, index: np.asarray(a[index]),
+        attrs=basic_index,
+        examples=(ex(shapes=((3, 4),), index=(slice(1, None), slice(None, None, 2))),),
+    ),
+    OpCase(
+        "getitem-integer-index",
+        ops.GetItem,
+        lambda x, index: x[index],
+        lambda a, index: a[numpy_index(index)],
+        shapes=same_shape(min_dims=1),
+        attrs=integer_index,
+        examples=(ex(shapes=((4, 2),), index=[0, 2, 2]),),
+    ),
+    OpCase(
+        "getitem-boolean-mask",
+        ops.GetItem,
+        lambda x, index: x[index],
+        lambda a, index: a[numpy_index(index)],
+        attrs=boolean_mask,
+        examples=(ex(index=np.array([True, False])),),
+    ),
+    OpCase(
+        "index_add",
+        ops.IndexAdd,
+        index_add,
+        index_add_ref,
+        samples=index_add_samples(),
+        examples=(ex(shapes=((3, 2),), shape=(4, 2), index=np.array([0, 2, 2])),),
+    ),
+    OpCase(
+        "setitem",
+        ops.SetItem,
+        setitem,
+        setitem_ref,
+        broadcasts=True,
+        samples=setitem_samples(),
+        examples=(ex(shapes=((2, 3), ()), index=(slice(None), 1)),),
+    ),
+    OpCase(
+        "copy_slices",
+        ops.CopySlices,
+        copy_slices,
+        copy_slices_ref,
+        samples=copy_slices_samples(),
+        examples=(ex(shapes=((2, 3), (2, 2)), index=np.array([[4, 0], [2, 5]])),),
+    ),
+    OpCase(
+        "copy_slices-in-place-on-a-view",
+        ops.CopySlices,
+        mul_columns_in_place,
+        mul_columns_in_place_ref,
+        broadcasts=True,
+        samples=columns_and_factors(),
+        examples=(ex(shapes=((2, 3), (2, 1))),),
+    ),
 ]
 
 
@@ -97,23 +137,60 @@ def select_samples(draw) -> Sample:
 MASK = mt.tensor([[True], [False]])
 
 ROWS += [
-    OpCase("nonzero", ops.Nonzero, lambda x, as_tuple: x.nonzero(as_tuple=as_tuple),
-           nonzero_ref, samples=sparse_arrays(as_tuple=True),
-           examples=(ex(values=([[0.0, 1.0], [2.0, 0.0]],), as_tuple=False),
-                     ex("as-tuple", values=(3.0,), as_tuple=True))),
-    OpCase("argwhere", ops.Nonzero, lambda x: mt.argwhere(x), np.argwhere,
-           samples=sparse_arrays(), examples=(ex(values=([0.0, 1.0, 2.0],)),)),
-    OpCase("masked_fill", ops.MaskedFill, call("masked_fill", "value"), masked_fill_ref,
-           broadcasts=True, samples=mask_samples(tensor_value=True),
-           examples=(ex(shapes=((3,), ()), mask=MASK, inplace=False),
-                     ex("in-place", shapes=((2, 3), ()), mask=MASK, inplace=True))),
-    OpCase("masked_fill-a-number", ops.MaskedFill, call("masked_fill"), masked_fill_ref,
-           samples=mask_samples(tensor_value=False),
-           examples=(ex(shapes=((2, 3),), mask=MASK, value=-1.5),)),
-    OpCase("masked_select", ops.GetItem, lambda x, mask: x.masked_select(mask),
-           masked_select_ref, broadcasts=True, samples=select_samples(),
-           examples=(ex(shapes=((3,),), mask=np.array([[True], [False]])),)),
-    OpCase("take", ops.GetItem, lambda x, index: x.take(index), lambda a, index: np.take(
-        a, numpy_index(index)), samples=take_samples(),
-           examples=(ex(shapes=((2, 3),), index=mt.tensor([[-1, 0], [5, 5]])),)),
+    OpCase(
+        "nonzero",
+        ops.Nonzero,
+        lambda x, as_tuple: x.nonzero(as_tuple=as_tuple),
+        nonzero_ref,
+        samples=sparse_arrays(as_tuple=True),
+        examples=(
+            ex(values=([[0.0, 1.0], [2.0, 0.0]],), as_tuple=False),
+            ex("as-tuple", values=(3.0,), as_tuple=True),
+        ),
+    ),
+    OpCase(
+        "argwhere",
+        ops.Nonzero,
+        lambda x: mt.argwhere(x),
+        np.argwhere,
+        samples=sparse_arrays(),
+        examples=(ex(values=([0.0, 1.0, 2.0],)),),
+    ),
+    OpCase(
+        "masked_fill",
+        ops.MaskedFill,
+        call("masked_fill", "value"),
+        masked_fill_ref,
+        broadcasts=True,
+        samples=mask_samples(tensor_value=True),
+        examples=(
+            ex(shapes=((3,), ()), mask=MASK, inplace=False),
+            ex("in-place", shapes=((2, 3), ()), mask=MASK, inplace=True),
+        ),
+    ),
+    OpCase(
+        "masked_fill-a-number",
+        ops.MaskedFill,
+        call("masked_fill"),
+        masked_fill_ref,
+        samples=mask_samples(tensor_value=False),
+        examples=(ex(shapes=((2, 3),), mask=MASK, value=-1.5),),
+    ),
+    OpCase(
+        "masked_select",
+        ops.GetItem,
+        lambda x, mask: x.masked_select(mask),
+        masked_select_ref,
+        broadcasts=True,
+        samples=select_samples(),
+        examples=(ex(shapes=((3,),), mask=np.array([[True], [False]])),),
+    ),
+    OpCase(
+        "take",
+        ops.GetItem,
+        lambda x, index: x.take(index),
+        lambda a, index: np.take(a, numpy_index(index)),
+        samples=take_samples(),
+        examples=(ex(shapes=((2, 3),), index=mt.tensor([[-1, 0], [5, 5]])),),
+    ),
 ]

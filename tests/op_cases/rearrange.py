@@ -1,5 +1,6 @@
 """The op-case rows of the rearranging ops (microtensor/ops/rearrange.py): views that
 move or regroup dims, copies that reorder or repeat elements, and stacking."""
+
 from __future__ import annotations
 
 import hypothesis.strategies as st
@@ -8,8 +9,18 @@ import numpy as np
 import microtensor as mt
 from microtensor import ops
 
-from .columns import (MAX_SIDE, OpCase, Sample, a_dim, any_shape, draw_tensors, ex,
-                      np_dims, same_shape, signed)
+from .columns import (
+    MAX_SIDE,
+    OpCase,
+    Sample,
+    a_dim,
+    any_shape,
+    draw_tensors,
+    ex,
+    np_dims,
+    same_shape,
+    signed,
+)
 
 
 # ------------------------------------------------------------- references in numpy
@@ -35,11 +46,13 @@ def unflatten_ref(a, dim, sizes):
     d = dim % a.ndim
     known = np.prod([s for s in sizes if s != -1], dtype=int)
     sizes = tuple(a.shape[d] // known if s == -1 else s for s in sizes)
-    return a.reshape(a.shape[:d] + sizes + a.shape[d + 1:])
+    return a.reshape(a.shape[:d] + sizes + a.shape[d + 1 :])
 
 
 def repeat_interleave_ref(a, repeats, dim):
-    return np.repeat(a, repeats.numpy(force=True) if isinstance(repeats, mt.Tensor) else repeats, axis=dim)
+    return np.repeat(
+        a, repeats.numpy(force=True) if isinstance(repeats, mt.Tensor) else repeats, axis=dim
+    )
 
 
 # ------------------------------------------------------------------------ attributes
@@ -49,8 +62,11 @@ def narrow_span(draw, shapes):
     n = shapes[0][dim]
     start = draw(st.integers(0, n))
     length = draw(st.integers(0, n - start))
-    return {"dim": dim, "start": start - n if start < n and draw(st.booleans()) else start,
-            "length": length}
+    return {
+        "dim": dim,
+        "start": start - n if start < n and draw(st.booleans()) else start,
+        "length": length,
+    }
 
 
 @st.composite
@@ -93,8 +109,10 @@ def roll_shifts(draw, shapes):
     if ndim == 0 or draw(st.booleans()):
         return {"shifts": (draw(shift),), "dims": None}
     dims = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
-    return {"shifts": tuple(draw(shift) for _ in dims),
-            "dims": tuple(signed(draw, d, ndim) for d in dims)}
+    return {
+        "shifts": tuple(draw(shift) for _ in dims),
+        "dims": tuple(signed(draw, d, ndim) for d in dims),
+    }
 
 
 @st.composite
@@ -145,72 +163,145 @@ def stackable(draw, along) -> Sample:
 
 
 def stacking_row(name, fn, along, example):
-    return OpCase(name, None, lambda *parts: fn(list(parts)),
-                  lambda *arrays: getattr(np, name)(arrays), samples=stackable(along),
-                  examples=(ex(shapes=example),))
+    return OpCase(
+        name,
+        None,
+        lambda *parts: fn(list(parts)),
+        lambda *arrays: getattr(np, name)(arrays),
+        samples=stackable(along),
+        examples=(ex(shapes=example),),
+    )
 
 
 ROWS = [
     # views
-    OpCase("narrow", None, lambda x, dim, start, length: x.narrow(dim, start, length),
-           narrow_ref, shapes=same_shape(min_dims=1), attrs=narrow_span,
-           examples=(ex(dim=1, start=-2, length=2),)),
-    OpCase("movedim-moveaxis", None,
-           lambda x, source, destination: (x.movedim(source, destination),
-                                           mt.moveaxis(x, source, destination)),
-           lambda a, source, destination: (np.moveaxis(a, source, destination),) * 2,
-           shapes=same_shape(min_dims=1), attrs=moved_dims,
-           examples=(ex(shapes=((2, 3, 2),), source=(0, 1), destination=(2, 0)),)),
-    OpCase("swapaxes-swapdims", None,
-           lambda x, dim0, dim1: (x.swapaxes(dim0, dim1), mt.swapdims(x, dim0, dim1)),
-           lambda a, dim0, dim1: (np.swapaxes(a, dim0, dim1),) * 2,
-           shapes=same_shape(min_dims=1), attrs=lambda shapes: st.fixed_dictionaries(
-               {"dim0": a_dim(len(shapes[0])), "dim1": a_dim(len(shapes[0]))}),
-           examples=(ex(dim0=0, dim1=-1),)),
-    OpCase("unflatten", None, lambda x, dim, sizes: x.unflatten(dim, sizes), unflatten_ref,
-           shapes=same_shape(min_dims=1), attrs=unflatten_sizes,
-           examples=(ex(shapes=((2, 6),), dim=1, sizes=(3, -1)),)),
-    OpCase("unbind", ops.Unbind, lambda x, dim: x.unbind(dim),
-           lambda a, dim: tuple(np.moveaxis(a, dim, 0)), shapes=same_shape(min_dims=1),
-           attrs=lambda shapes: st.fixed_dictionaries({"dim": a_dim(len(shapes[0]))}),
-           examples=(ex(dim=-1),)),
-    OpCase("unbind-one-piece-used", ops.Unbind,
-           lambda x, dim, piece: mt.unbind(x, dim)[piece] * 2.0,
-           lambda a, dim, piece: np.moveaxis(a, dim, 0)[piece] * 2.0,
-           shapes=same_shape(min_dims=1), attrs=lambda shapes: st.fixed_dictionaries(
-               {"dim": st.just(0), "piece": st.integers(0, shapes[0][0] - 1)}),
-           examples=(ex(dim=0, piece=1),)),
-    OpCase("t", None, lambda x: (x.t(), mt.t(x)), lambda a: (a.T, a.T),
-           shapes=any_shape(max_dims=2).map(lambda s: (s,))),
-    OpCase("view_as-reshape_as-expand_as", None,
-           lambda x, other, wider: (x.view_as(other), x.reshape_as(other), x.expand_as(wider)),
-           lambda a, other, wider: (a.reshape(other.shape),) * 2 + (
-               np.broadcast_to(a, wider.shape),),
-           attrs=same_sized_other,
-           examples=(ex(shapes=((2, 1),), other=mt.zeros(1, 2), wider=mt.zeros(3, 2, 4)),)),
+    OpCase(
+        "narrow",
+        None,
+        lambda x, dim, start, length: x.narrow(dim, start, length),
+        narrow_ref,
+        shapes=same_shape(min_dims=1),
+        attrs=narrow_span,
+        examples=(ex(dim=1, start=-2, length=2),),
+    ),
+    OpCase(
+        "movedim-moveaxis",
+        None,
+        lambda x, source, destination: (
+            x.movedim(source, destination),
+            mt.moveaxis(x, source, destination),
+        ),
+        lambda a, source, destination: (np.moveaxis(a, source, destination),) * 2,
+        shapes=same_shape(min_dims=1),
+        attrs=moved_dims,
+        examples=(ex(shapes=((2, 3, 2),), source=(0, 1), destination=(2, 0)),),
+    ),
+    OpCase(
+        "swapaxes-swapdims",
+        None,
+        lambda x, dim0, dim1: (x.swapaxes(dim0, dim1), mt.swapdims(x, dim0, dim1)),
+        lambda a, dim0, dim1: (np.swapaxes(a, dim0, dim1),) * 2,
+        shapes=same_shape(min_dims=1),
+        attrs=lambda shapes: st.fixed_dictionaries(
+            {"dim0": a_dim(len(shapes[0])), "dim1": a_dim(len(shapes[0]))}
+        ),
+        examples=(ex(dim0=0, dim1=-1),),
+    ),
+    OpCase(
+        "unflatten",
+        None,
+        lambda x, dim, sizes: x.unflatten(dim, sizes),
+        unflatten_ref,
+        shapes=same_shape(min_dims=1),
+        attrs=unflatten_sizes,
+        examples=(ex(shapes=((2, 6),), dim=1, sizes=(3, -1)),),
+    ),
+    OpCase(
+        "unbind",
+        ops.Unbind,
+        lambda x, dim: x.unbind(dim),
+        lambda a, dim: tuple(np.moveaxis(a, dim, 0)),
+        shapes=same_shape(min_dims=1),
+        attrs=lambda shapes: st.fixed_dictionaries({"dim": a_dim(len(shapes[0]))}),
+        examples=(ex(dim=-1),),
+    ),
+    OpCase(
+        "unbind-one-piece-used",
+        ops.Unbind,
+        lambda x, dim, piece: mt.unbind(x, dim)[piece] * 2.0,
+        lambda a, dim, piece: np.moveaxis(a, dim, 0)[piece] * 2.0,
+        shapes=same_shape(min_dims=1),
+        attrs=lambda shapes: st.fixed_dictionaries(
+            {"dim": st.just(0), "piece": st.integers(0, shapes[0][0] - 1)}
+        ),
+        examples=(ex(dim=0, piece=1),),
+    ),
+    OpCase(
+        "t",
+        None,
+        lambda x: (x.t(), mt.t(x)),
+        lambda a: (a.T, a.T),
+        shapes=any_shape(max_dims=2).map(lambda s: (s,)),
+    ),
+    OpCase(
+        "view_as-reshape_as-expand_as",
+        None,
+        lambda x, other, wider: (x.view_as(other), x.reshape_as(other), x.expand_as(wider)),
+        lambda a, other, wider: (a.reshape(other.shape),) * 2 + (np.broadcast_to(a, wider.shape),),
+        attrs=same_sized_other,
+        examples=(ex(shapes=((2, 1),), other=mt.zeros(1, 2), wider=mt.zeros(3, 2, 4)),),
+    ),
     # copies
-    OpCase("flip", ops.Flip, lambda x, dims: (x.flip(*dims), mt.flip(x, dims)), flip_ref,
-           attrs=flip_dims, examples=(ex(dims=(0, -1)),)),
-    OpCase("fliplr-flipud", ops.Flip, lambda x: (x.fliplr(), mt.flipud(x)),
-           lambda a: (a[:, ::-1], a[::-1]), shapes=same_shape(min_dims=2)),
-    OpCase("roll", ops.Roll, lambda x, shifts, dims: x.roll(shifts, dims), roll_ref,
-           attrs=roll_shifts, examples=(ex(shifts=(1, -4), dims=(1, 0)),
-                                        ex("flattened", shifts=(2,), dims=None))),
-    OpCase("repeat", ops.Repeat, lambda x, sizes: x.repeat(*sizes),
-           lambda a, sizes: np.tile(a, sizes), attrs=repeat_sizes,
-           examples=(ex(sizes=(2, 1, 2)),)),
-    OpCase("tile", None, lambda x, sizes: x.tile(sizes), lambda a, sizes: np.tile(a, sizes),
-           attrs=lambda shapes: repeat_sizes(shapes, fewer=True),
-           examples=(ex(shapes=((2, 2, 1),), sizes=(2, 3)),)),
-    OpCase("repeat_interleave", None,
-           lambda x, repeats, dim: x.repeat_interleave(repeats, dim), repeat_interleave_ref,
-           attrs=interleave_repeats,
-           examples=(ex(repeats=mt.tensor([2, 0, 1]), dim=1), ex("int", repeats=2, dim=None))),
+    OpCase(
+        "flip",
+        ops.Flip,
+        lambda x, dims: (x.flip(*dims), mt.flip(x, dims)),
+        flip_ref,
+        attrs=flip_dims,
+        examples=(ex(dims=(0, -1)),),
+    ),
+    OpCase(
+        "fliplr-flipud",
+        ops.Flip,
+        lambda x: (x.fliplr(), mt.flipud(x)),
+        lambda a: (a[:, ::-1], a[::-1]),
+        shapes=same_shape(min_dims=2),
+    ),
+    OpCase(
+        "roll",
+        ops.Roll,
+        lambda x, shifts, dims: x.roll(shifts, dims),
+        roll_ref,
+        attrs=roll_shifts,
+        examples=(ex(shifts=(1, -4), dims=(1, 0)), ex("flattened", shifts=(2,), dims=None)),
+    ),
+    OpCase(
+        "repeat",
+        ops.Repeat,
+        lambda x, sizes: x.repeat(*sizes),
+        lambda a, sizes: np.tile(a, sizes),
+        attrs=repeat_sizes,
+        examples=(ex(sizes=(2, 1, 2)),),
+    ),
+    OpCase(
+        "tile",
+        None,
+        lambda x, sizes: x.tile(sizes),
+        lambda a, sizes: np.tile(a, sizes),
+        attrs=lambda shapes: repeat_sizes(shapes, fewer=True),
+        examples=(ex(shapes=((2, 2, 1),), sizes=(2, 3)),),
+    ),
+    OpCase(
+        "repeat_interleave",
+        None,
+        lambda x, repeats, dim: x.repeat_interleave(repeats, dim),
+        repeat_interleave_ref,
+        attrs=interleave_repeats,
+        examples=(ex(repeats=mt.tensor([2, 0, 1]), dim=1), ex("int", repeats=2, dim=None)),
+    ),
     # stacking: each joins along a dim of its own
-    stacking_row("hstack", mt.hstack, lambda n: {0: None, 1: 0}.get(n, 1),
-                 ((2, 1), (2, 3))),
+    stacking_row("hstack", mt.hstack, lambda n: {0: None, 1: 0}.get(n, 1), ((2, 1), (2, 3))),
     stacking_row("vstack", mt.vstack, lambda n: 0 if n >= 2 else None, ((3,), (3,))),
     stacking_row("dstack", mt.dstack, lambda n: 2 if n >= 3 else None, ((2, 3), (2, 3))),
-    stacking_row("column_stack", mt.column_stack, lambda n: 1 if n >= 2 else None,
-                 ((3,), (3,))),
+    stacking_row("column_stack", mt.column_stack, lambda n: 1 if n >= 2 else None, ((3,), (3,))),
 ]

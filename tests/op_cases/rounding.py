@@ -2,6 +2,7 @@
 piecewise-constant ops are Masks (zero gradient): their values are drawn away from the
 jumps, and their examples do not broadcast (a zero gradient needs no reduction, so a
 dropped one would go unseen)."""
+
 from __future__ import annotations
 
 import hypothesis.strategies as st
@@ -13,8 +14,8 @@ from microtensor import ops
 from .columns import *
 from .samples import *
 
-INTEGERS = tuple(float(k) for k in range(-3, 4))   # where floor, ceil and trunc jump
-HALVES = tuple(k + 0.5 for k in range(-3, 3))      # where round jumps
+INTEGERS = tuple(float(k) for k in range(-3, 4))  # where floor, ceil and trunc jump
+HALVES = tuple(k + 0.5 for k in range(-3, 3))  # where round jumps
 
 
 @st.composite
@@ -40,10 +41,31 @@ ROWS = [
     OpCase("round", ops.Mask, mt.round, np.round, kinks=HALVES),
     OpCase("sign", ops.Mask, mt.sign, np.sign, kinks=(0.0,)),
     OpCase("frac", None, mt.frac, lambda a: a - np.trunc(a), kinks=INTEGERS),
-    OpCase("fmod", ops.Fmod, mt.fmod, np.fmod, broadcasts=True, samples=quotients(),
-           examples=(ex(values=(DIVIDENDS, DIVISORS)),)),
-    OpCase("remainder", ops.Remainder, lambda a, b: a % b, np.remainder, broadcasts=True,
-           samples=quotients(), examples=(ex(values=(DIVIDENDS, DIVISORS)),)),
-    OpCase("floor_divide", ops.Mask, lambda a, b: a // b, np.floor_divide, broadcasts=True,
-           samples=quotients(), examples=(SAME_SHAPE,)),
+    OpCase(
+        "fmod",
+        ops.Fmod,
+        mt.fmod,
+        np.fmod,
+        broadcasts=True,
+        samples=quotients(),
+        examples=(ex(values=(DIVIDENDS, DIVISORS)),),
+    ),
+    OpCase(
+        "remainder",
+        ops.Remainder,
+        lambda a, b: a % b,
+        np.remainder,
+        broadcasts=True,
+        samples=quotients(),
+        examples=(ex(values=(DIVIDENDS, DIVISORS)),),
+    ),
+    OpCase(
+        "floor_divide",
+        ops.Mask,
+        lambda a, b: a // b,
+        np.floor_divide,
+        broadcasts=True,
+        samples=quotients(),
+        examples=(SAME_SHAPE,),
+    ),
 ]

@@ -1,5 +1,6 @@
 """numpy references and the samplers of attributes and whole samples that the rows of
 several families share."""
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,8 @@ def linear_ref(x, weight, bias=None):
 def reduce_ref(np_fn):
     """np_fn over `dim` (microtensor's spelling), keepdim as asked."""
     return lambda a, dim=None, keepdim=False: np.asarray(
-        np_fn(a, axis=np_dims(dim, a.ndim), keepdims=keepdim))
+        np_fn(a, axis=np_dims(dim, a.ndim), keepdims=keepdim)
+    )
 
 
 def logsumexp_ref(a, dim, keepdim):
@@ -76,13 +78,14 @@ def squeeze_ref(a, dim=None):
 
 def flatten_ref(a, start_dim, end_dim):
     s, e = start_dim % a.ndim, end_dim % a.ndim
-    return a.reshape(a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
+    return a.reshape(a.shape[:s] + (math.prod(a.shape[s : e + 1]),) + a.shape[e + 1 :])
 
 
 def expand_ref(a, sizes):
     lead = len(sizes) - a.ndim
-    return np.broadcast_to(a, tuple(a.shape[i - lead] if n == -1 else n
-                                    for i, n in enumerate(sizes)))
+    return np.broadcast_to(
+        a, tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+    )
 
 
 def sum_to_ref(a, shape):
@@ -216,8 +219,10 @@ def new_shapes(draw, shapes):
 def flatten_span(draw, shapes):
     ndim = len(shapes[0])
     start, end = sorted(draw(st.lists(st.integers(0, ndim - 1), min_size=2, max_size=2)))
-    return {"start_dim": draw(st.sampled_from([start, start - ndim])),
-            "end_dim": draw(st.sampled_from([end, end - ndim]))}
+    return {
+        "start_dim": draw(st.sampled_from([start, start - ndim])),
+        "end_dim": draw(st.sampled_from([end, end - ndim])),
+    }
 
 
 @st.composite
@@ -282,8 +287,9 @@ def splittable():
 
 @st.composite
 def a_splittable_dim(draw, shape) -> int:
-    return signed(draw, draw(st.sampled_from([d for d, n in enumerate(shape) if n >= 2])),
-                  len(shape))
+    return signed(
+        draw, draw(st.sampled_from([d for d, n in enumerate(shape) if n >= 2])), len(shape)
+    )
 
 
 @st.composite
@@ -324,8 +330,9 @@ def integer_index(draw, shapes):
     n = shape[0]
     rows = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4))
     rows = np.asarray(rows + [rows[0]])
-    kinds = ["array", "list", "tensor", "2d array"] + (["pair", "slice after"]
-                                                       if len(shape) > 1 else [])
+    kinds = ["array", "list", "tensor", "2d array"] + (
+        ["pair", "slice after"] if len(shape) > 1 else []
+    )
     kind = draw(st.sampled_from(kinds))
     if kind == "array":
         index = rows
@@ -337,8 +344,12 @@ def integer_index(draw, shapes):
         index = np.stack([rows, rows[::-1]])
     elif kind == "pair":
         m = shape[1]
-        index = (rows, np.asarray(draw(st.lists(st.integers(-m, m - 1), min_size=len(rows),
-                                                max_size=len(rows)))))
+        index = (
+            rows,
+            np.asarray(
+                draw(st.lists(st.integers(-m, m - 1), min_size=len(rows), max_size=len(rows)))
+            ),
+        )
     else:
         index = (rows, slice(None, None, draw(st.sampled_from([1, -1, 2]))))
     return {"index": index}
@@ -348,7 +359,7 @@ def integer_index(draw, shapes):
 def boolean_mask(draw, shapes):
     """A bool mask over all or the leading dims, as an array or a Tensor."""
     shape = shapes[0]
-    mask = draw(values(shape[:draw(st.integers(0, len(shape)))], "bool"))
+    mask = draw(values(shape[: draw(st.integers(0, len(shape)))], "bool"))
     return {"index": mt.tensor(mask) if draw(st.booleans()) else mask}
 
 
@@ -378,8 +389,7 @@ def copy_samples(draw) -> Sample:
 def matmul_operands(draw, batched: bool) -> Sample:
     """Operands of every matmul form: 1-D or 2-D, or batched with broadcast batch dims."""
     n, k, m = (draw(st.integers(1, MAX_SIDE)) for _ in range(3))
-    batch_a, batch_b = ((), ()) if not batched else draw(broadcastable(2, min_dims=1,
-                                                                     max_dims=2))
+    batch_a, batch_b = ((), ()) if not batched else draw(broadcastable(2, min_dims=1, max_dims=2))
     a_is_vector, b_is_vector = draw(st.booleans()), draw(st.booleans())
     if batched and a_is_vector and b_is_vector:
         a_is_vector = False
@@ -433,8 +443,9 @@ def index_add_samples(draw) -> Sample:
     shape = (draw(st.integers(1, MAX_SIDE)),) + draw(any_shape(max_dims=1))
     rows = draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=3))
     index = np.asarray(rows + [rows[0]])
-    return Sample(draw_tensors(draw, ((len(index),) + shape[1:],)),
-                  {"shape": shape, "index": index})
+    return Sample(
+        draw_tensors(draw, ((len(index),) + shape[1:],)), {"shape": shape, "index": index}
+    )
 
 
 @st.composite
@@ -442,7 +453,7 @@ def copy_slices_samples(draw) -> Sample:
     """A base and distinct flat positions in it (1-D or 2-D) that a value replaces."""
     shape = draw(any_shape())
     size = math.prod(shape)
-    flat = draw(st.permutations(range(size)))[:draw(st.integers(1, size))]
+    flat = draw(st.permutations(range(size)))[: draw(st.integers(1, size))]
     index = np.asarray(flat)
     if index.size % 2 == 0 and draw(st.booleans()):
         index = index.reshape(2, -1)
@@ -458,8 +469,9 @@ def columns_and_factors(draw) -> Sample:
 
 
 @st.composite
-def window_configs(draw, pool=False, max_side=3, max_kernel=3, max_stride=3, max_dilation=2,
-                   max_padding=2):
+def window_configs(
+    draw, pool=False, max_side=3, max_kernel=3, max_stride=3, max_dilation=2, max_padding=2
+):
     """(input shape, kernel, stride, padding, dilation) with at least one window that fits;
     for pools the padding is at most half the kernel (as PyTorch requires)."""
     kernel, stride, padding, dilation = [], [], [], []
@@ -479,8 +491,10 @@ def window_configs(draw, pool=False, max_side=3, max_kernel=3, max_stride=3, max
 @st.composite
 def unfold_samples(draw) -> Sample:
     shape, kernel, stride, padding, dilation = draw(window_configs(max_side=2))
-    return Sample(draw_tensors(draw, (shape,)),
-                  dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride))
+    return Sample(
+        draw_tensors(draw, (shape,)),
+        dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride),
+    )
 
 
 def unfold_ref(a, kernel_size, dilation, padding, stride):
@@ -491,11 +505,19 @@ def unfold_ref(a, kernel_size, dilation, padding, stride):
 def fold_samples(draw) -> Sample:
     # columns hold every window's taps: few windows keep their finite differences cheap
     shape, kernel, stride, padding, dilation = draw(
-        window_configs(max_side=1, max_stride=2, max_padding=1))
+        window_configs(max_side=1, max_stride=2, max_padding=1)
+    )
     cols = unfold_reference(np.zeros(shape), kernel, stride, padding, dilation).shape
-    return Sample(draw_tensors(draw, (cols,)),
-                  dict(output_size=shape[2:], kernel_size=kernel, dilation=dilation,
-                       padding=padding, stride=stride))
+    return Sample(
+        draw_tensors(draw, (cols,)),
+        dict(
+            output_size=shape[2:],
+            kernel_size=kernel,
+            dilation=dilation,
+            padding=padding,
+            stride=stride,
+        ),
+    )
 
 
 def fold_ref(cols, output_size, kernel_size, dilation, padding, stride):
@@ -508,11 +530,14 @@ def max_pool_samples(draw) -> Sample:
     shape, kernel, stride, padding, dilation = draw(window_configs(pool=True, max_side=2))
     for size, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation):
         # a dilated window can fall wholly in the padding: its max is -inf, no gradient
-        assume(all(any(0 <= start - p + t * d < size for t in range(k))
-                   for start in positions(size, k, s, p, d)))
+        assume(
+            all(
+                any(0 <= start - p + t * d < size for t in range(k))
+                for start in positions(size, k, s, p, d)
+            )
+        )
     (x,) = draw_tensors(draw, (shape,), distinct=True)
-    return Sample((x,), dict(kernel_size=kernel, stride=stride, padding=padding,
-                             dilation=dilation))
+    return Sample((x,), dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation))
 
 
 def max_pool_ref(a, kernel_size, stride, padding, dilation):
@@ -521,11 +546,14 @@ def max_pool_ref(a, kernel_size, stride, padding, dilation):
 
 def windows_of(kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> dict:
     """Square windows' attributes as the windowed ops take them: (h, w) pairs."""
-    return dict(kernel_size=(kernel, kernel), stride=(stride, stride),
-                padding=(padding, padding), dilation=(dilation, dilation))
+    return dict(
+        kernel_size=(kernel, kernel),
+        stride=(stride, stride),
+        padding=(padding, padding),
+        dilation=(dilation, dilation),
+    )
 
 
-COND = np.array([[True, False, True, False], [False, True, False, True],
-                 [True, True, False, False]])
-
-
+COND = np.array(
+    [[True, False, True, False], [False, True, False, True], [True, True, False, False]]
+)

@@ -1,6 +1,7 @@
 """The op-case rows of the sorting ops (microtensor/ops/sorting.py): values picked by
 index (Pick, whose VJP scatters back through Unpick), and the indices themselves (no
 gradient), drawn with ties and NaNs where their order is the point."""
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,9 @@ def tied(draw, **extra) -> Sample:
     attributes `extra` draws."""
     shape = draw(any_shape(min_dims=1))
     a = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 2.0, NAN])))
-    return Sample((tensor_of(a),), {"dim": draw(a_dim(len(shape))),
-                                    **{k: draw(v) for k, v in extra.items()}})
+    return Sample(
+        (tensor_of(a),), {"dim": draw(a_dim(len(shape))), **{k: draw(v) for k, v in extra.items()}}
+    )
 
 
 TIED = ([[1.0, NAN, 2.0, 1.0], [2.0, 0.0, 2.0, NAN], [1.0, 1.0, 0.0, 1.0]],)
@@ -34,14 +36,18 @@ TIED = ([[1.0, NAN, 2.0, 1.0], [2.0, 0.0, 2.0, NAN], [1.0, 1.0, 0.0, 1.0]],)
 def along(fn, dtype=np.int64):
     """fn(one slice along dim) -> one value or slice, over every slice of `a` (loops:
     the references do not share the code under test's vectorised form)."""
-    return lambda a, dim, **kw: np.asarray(np.apply_along_axis(
-        lambda v: np.asarray(fn(list(v), **kw), dtype=dtype), dim, a))
+    return lambda a, dim, **kw: np.asarray(
+        np.apply_along_axis(lambda v: np.asarray(fn(list(v), **kw), dtype=dtype), dim, a)
+    )
 
 
 def stable_order(v, descending=False):
     """Positions of v sorted, ties in order, NaN as the largest (first when descending)."""
-    key = (lambda i: (not math.isnan(v[i]), -v[i] if v[i] == v[i] else 0)) if descending \
+    key = (
+        (lambda i: (not math.isnan(v[i]), -v[i] if v[i] == v[i] else 0))
+        if descending
         else (lambda i: (math.isnan(v[i]), v[i] if v[i] == v[i] else 0))
+    )
     return sorted(range(len(v)), key=key)
 
 
@@ -62,9 +68,11 @@ def sorted_ref(a, dim, descending):
 
 def picked_ref(position):
     """The element at `position(n)` of each slice sorted, its dim kept if asked."""
+
     def ref(a, dim, keepdim):
         out = np.take(np.sort(a, axis=dim), [position(a.shape[dim])], axis=dim)
         return out if keepdim else np.squeeze(out, axis=dim)
+
     return ref
 
 
@@ -88,7 +96,7 @@ def unpicks(draw) -> Sample:
     """Values and where they go along a dim of `shape`, the same place often."""
     shape = draw(any_shape(min_dims=1))
     dim = draw(a_dim(len(shape)))
-    taken = shape[:dim % len(shape)] + (draw(st.integers(1, 3)),) + shape[dim % len(shape) + 1:]
+    taken = shape[: dim % len(shape)] + (draw(st.integers(1, 3)),) + shape[dim % len(shape) + 1 :]
     index = draw(hnp.arrays(np.int64, taken, elements=st.integers(0, shape[dim] - 1)))
     v = draw(values(taken))
     return Sample((tensor_of(v),), {"index": index, "shape": shape, "dim": dim})
@@ -105,8 +113,11 @@ def unpick_ref(v, index, shape, dim):
 
 def unique_ref(a, dim):
     """Sorted distinct elements (slices along dim), where each went, how many of each."""
-    pieces = [a.reshape(-1)[i] for i in range(a.size)] if dim is None else \
-        [tuple(s.reshape(-1)) for s in np.moveaxis(a, dim, 0)]
+    pieces = (
+        [a.reshape(-1)[i] for i in range(a.size)]
+        if dim is None
+        else [tuple(s.reshape(-1)) for s in np.moveaxis(a, dim, 0)]
+    )
     distinct = sorted(set(pieces))
     inverse = np.array([distinct.index(p) for p in pieces], dtype=np.int64)
     counts = np.array([pieces.count(p) for p in distinct], dtype=np.int64)
@@ -128,38 +139,92 @@ UNIQUE = ([[1.0, 2.5, 1.0], [0.0, 2.5, 1.0], [1.0, 2.5, 1.0]],)
 
 ROWS = [
     # values, by Pick: the gradient goes back to the element picked
-    OpCase("sort", ops.Pick, lambda x, dim, descending: x.sort(dim, descending).values,
-           sorted_ref, distinct=True, shapes=same_shape(min_dims=1),
-           attrs=lambda shapes: st.fixed_dictionaries({"dim": a_dim(len(shapes[0])),
-                                                        "descending": st.booleans()}),
-           examples=(ex(dim=1, descending=False), ex("descending", dim=0, descending=True))),
-    OpCase("topk", ops.Pick, lambda x, k, dim, largest: mt.topk(x, k, dim, largest).values,
-           topk_ref, distinct=True, shapes=same_shape(min_dims=1), attrs=k_along_a_dim,
-           examples=(ex(k=2, dim=1, largest=True),)),
-    OpCase("kthvalue-and-median", ops.Pick, lambda x, k, dim, keepdim: (
-        x.kthvalue(k, dim, keepdim).values, mt.median(x, dim, keepdim).values),
-        lambda a, k, dim, keepdim: (picked_ref(lambda n: k - 1)(a, dim, keepdim),
-                                    picked_ref(lambda n: (n - 1) // 2)(a, dim, keepdim)),
-        distinct=True, shapes=same_shape(min_dims=1),
+    OpCase(
+        "sort",
+        ops.Pick,
+        lambda x, dim, descending: x.sort(dim, descending).values,
+        sorted_ref,
+        distinct=True,
+        shapes=same_shape(min_dims=1),
+        attrs=lambda shapes: st.fixed_dictionaries(
+            {"dim": a_dim(len(shapes[0])), "descending": st.booleans()}
+        ),
+        examples=(ex(dim=1, descending=False), ex("descending", dim=0, descending=True)),
+    ),
+    OpCase(
+        "topk",
+        ops.Pick,
+        lambda x, k, dim, largest: mt.topk(x, k, dim, largest).values,
+        topk_ref,
+        distinct=True,
+        shapes=same_shape(min_dims=1),
+        attrs=k_along_a_dim,
+        examples=(ex(k=2, dim=1, largest=True),),
+    ),
+    OpCase(
+        "kthvalue-and-median",
+        ops.Pick,
+        lambda x, k, dim, keepdim: (
+            x.kthvalue(k, dim, keepdim).values,
+            mt.median(x, dim, keepdim).values,
+        ),
+        lambda a, k, dim, keepdim: (
+            picked_ref(lambda n: k - 1)(a, dim, keepdim),
+            picked_ref(lambda n: (n - 1) // 2)(a, dim, keepdim),
+        ),
+        distinct=True,
+        shapes=same_shape(min_dims=1),
         attrs=lambda shapes: k_along_a_dim(shapes, keepdim=True),
-        examples=(ex(k=2, dim=1, keepdim=False), ex("keepdim", k=1, dim=0, keepdim=True))),
-    OpCase("median", ops.Median, lambda x: x.median(),
-           lambda a: np.sort(a.reshape(-1))[(a.size - 1) // 2], distinct=True),
-    OpCase("unpick", ops.Unpick, lambda v, index, shape, dim: ops.apply(
-        ops.Unpick, v, index=index, shape=shape, dim=dim), unpick_ref, samples=unpicks(),
-        examples=(ex(values=([[1.5, -2.0], [0.5, 3.0]],), index=np.array([[0, 0], [2, 1]]),
-                     shape=(2, 3), dim=1),)),
+        examples=(ex(k=2, dim=1, keepdim=False), ex("keepdim", k=1, dim=0, keepdim=True)),
+    ),
+    OpCase(
+        "median",
+        ops.Median,
+        lambda x: x.median(),
+        lambda a: np.sort(a.reshape(-1))[(a.size - 1) // 2],
+        distinct=True,
+    ),
+    OpCase(
+        "unpick",
+        ops.Unpick,
+        lambda v, index, shape, dim: ops.apply(ops.Unpick, v, index=index, shape=shape, dim=dim),
+        unpick_ref,
+        samples=unpicks(),
+        examples=(
+            ex(
+                values=([[1.5, -2.0], [0.5, 3.0]],),
+                index=np.array([[0, 0], [2, 1]]),
+                shape=(2, 3),
+                dim=1,
+            ),
+        ),
+    ),
     # indices: ties keep their order, NaN sorts as the largest
-    OpCase("argsort", ops.Argsort, lambda x, dim, descending: x.argsort(dim, descending),
-           along(stable_order), samples=tied(descending=st.booleans()),
-           examples=(ex(values=TIED, dim=1, descending=False),
-                     ex("descending", values=TIED, dim=0, descending=True))),
-    OpCase("median-index", ops.MedianIndex,
-           lambda x, dim, keepdim: mt.median(x, dim, keepdim=keepdim).indices,
-           median_index_ref,
-           samples=tied(keepdim=st.booleans()),
-           examples=(ex(values=TIED, dim=1, keepdim=False),)),
-    OpCase("unique", ops.Unique, lambda x, dim: mt.unique(
-        x, return_inverse=True, return_counts=True, dim=dim), unique_ref, samples=few_values(),
-        examples=(ex(values=UNIQUE, dim=None), ex("rows", values=UNIQUE, dim=0))),
+    OpCase(
+        "argsort",
+        ops.Argsort,
+        lambda x, dim, descending: x.argsort(dim, descending),
+        along(stable_order),
+        samples=tied(descending=st.booleans()),
+        examples=(
+            ex(values=TIED, dim=1, descending=False),
+            ex("descending", values=TIED, dim=0, descending=True),
+        ),
+    ),
+    OpCase(
+        "median-index",
+        ops.MedianIndex,
+        lambda x, dim, keepdim: mt.median(x, dim, keepdim=keepdim).indices,
+        median_index_ref,
+        samples=tied(keepdim=st.booleans()),
+        examples=(ex(values=TIED, dim=1, keepdim=False),),
+    ),
+    OpCase(
+        "unique",
+        ops.Unique,
+        lambda x, dim: mt.unique(x, return_inverse=True, return_counts=True, dim=dim),
+        unique_ref,
+        samples=few_values(),
+        examples=(ex(values=UNIQUE, dim=None), ex("rows", values=UNIQUE, dim=0)),
+    ),
 ]

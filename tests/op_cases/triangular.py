@@ -1,4 +1,5 @@
 """The op-case rows of the triangle and diagonal ops (microtensor/ops/triangular.py)."""
+
 from __future__ import annotations
 
 import hypothesis.strategies as st
@@ -23,8 +24,10 @@ def diag_embed_ref(v, offset, dim1, dim2):
     out = np.zeros(shape)
     for pos in np.ndindex(v.shape):
         batch, i = iter(pos[:-1]), pos[-1]
-        at = [i + max(-offset, 0) if d == d1 else i + max(offset, 0) if d == d2 else next(batch)
-              for d in range(ndim)]
+        at = [
+            i + max(-offset, 0) if d == d1 else i + max(offset, 0) if d == d2 else next(batch)
+            for d in range(ndim)
+        ]
         out[tuple(at)] = v[pos]
     return out
 
@@ -59,24 +62,30 @@ def matrix_samples(draw, name: str, ndim: int | None = None, **choices) -> Sampl
     """Matrices (batched, unless ndim=2) and the attribute `name`, an offset of -3 to 3."""
     shape = draw(any_shape(min_dims=2, max_dims=ndim or 3))
     attrs = {name: draw(st.integers(-MAX_SIDE, MAX_SIDE))}
-    return Sample(draw_tensors(draw, (shape,)),
-                  {**attrs, **{k: draw(st.sampled_from(v)) for k, v in choices.items()}})
+    return Sample(
+        draw_tensors(draw, (shape,)),
+        {**attrs, **{k: draw(st.sampled_from(v)) for k, v in choices.items()}},
+    )
 
 
 @st.composite
 def diagonal_samples(draw) -> Sample:
     shape = draw(any_shape(min_dims=2))
     dim1, dim2 = draw(two_dims_of(len(shape)))
-    return Sample(draw_tensors(draw, (shape,)), {"offset": draw(st.integers(-2, 2)),
-                                                  "dim1": dim1, "dim2": dim2})
+    return Sample(
+        draw_tensors(draw, (shape,)),
+        {"offset": draw(st.integers(-2, 2)), "dim1": dim1, "dim2": dim2},
+    )
 
 
 @st.composite
 def diag_embed_samples(draw) -> Sample:
     shape = draw(any_shape(min_dims=1, max_dims=2))
     dim1, dim2 = draw(two_dims_of(len(shape) + 1))
-    return Sample(draw_tensors(draw, (shape,)), {"offset": draw(st.integers(-2, 2)),
-                                                  "dim1": dim1, "dim2": dim2})
+    return Sample(
+        draw_tensors(draw, (shape,)),
+        {"offset": draw(st.integers(-2, 2)), "dim1": dim1, "dim2": dim2},
+    )
 
 
 @st.composite
@@ -85,8 +94,9 @@ def scaled_diagonals(draw) -> Sample:
     n, m = draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
     offset = draw(st.integers(1 - n, m - 1))
     length = min(n + min(offset, 0), m - max(offset, 0))
-    return Sample(draw_tensors(draw, ((n, m), draw(st.sampled_from([(), (length,)])))),
-                  {"offset": offset})
+    return Sample(
+        draw_tensors(draw, ((n, m), draw(st.sampled_from([(), (length,)])))), {"offset": offset}
+    )
 
 
 @st.composite
@@ -96,29 +106,74 @@ def vectors_and_offsets(draw) -> Sample:
 
 
 ROWS = [
-    OpCase("tril", ops.Tril, call("tril"), lambda a, diagonal, inplace: np.tril(a, diagonal),
-           samples=matrix_samples("diagonal", inplace=INPLACE),
-           examples=(ex(shapes=((3, 3),), diagonal=0, inplace=False),
-                     ex("in-place", shapes=((2, 2, 3),), diagonal=1, inplace=True))),
-    OpCase("triu", ops.Triu, call("triu"), lambda a, diagonal, inplace: np.triu(a, diagonal),
-           samples=matrix_samples("diagonal", inplace=INPLACE),
-           examples=(ex(shapes=((3, 3),), diagonal=0, inplace=False),
-                     ex("in-place", shapes=((2, 3),), diagonal=-1, inplace=True))),
-    OpCase("diagonal", ops.Diagonal, lambda x, offset, dim1, dim2: x.diagonal(
-        offset, dim1, dim2), lambda a, offset, dim1, dim2: np.diagonal(a, offset, dim1, dim2),
-           samples=diagonal_samples(),
-           examples=(ex(shapes=((2, 3, 3),), offset=1, dim1=-1, dim2=1),)),
-    OpCase("diagonal-written-in-place", ops.CopySlices, scale_diagonal, scale_diagonal_ref,
-           broadcasts=True, samples=scaled_diagonals(),
-           examples=(ex(shapes=((3, 3), ()), offset=1),)),
-    OpCase("diag_embed", ops.DiagEmbed, lambda x, offset, dim1, dim2: x.diag_embed(
-        offset, dim1, dim2), diag_embed_ref, samples=diag_embed_samples(),
-           examples=(ex(shapes=((2, 3),), offset=-1, dim1=0, dim2=2),)),
-    OpCase("diag-of-a-vector", ops.DiagEmbed, lambda x, diagonal: x.diag(diagonal), diag_ref,
-           samples=vectors_and_offsets(), examples=(ex(shapes=((3,),), diagonal=1),)),
-    OpCase("diag-of-a-matrix", ops.Diagonal, lambda x, diagonal: mt.diag(x, diagonal),
-           diag_ref, samples=matrix_samples("diagonal", ndim=2),
-           examples=(ex(shapes=((3, 2),), diagonal=-1),)),
-    OpCase("trace", ops.Diagonal, lambda x: x.trace(), np.trace,
-           shapes=any_shape(2, 2).map(lambda s: (s,))),
+    OpCase(
+        "tril",
+        ops.Tril,
+        call("tril"),
+        lambda a, diagonal, inplace: np.tril(a, diagonal),
+        samples=matrix_samples("diagonal", inplace=INPLACE),
+        examples=(
+            ex(shapes=((3, 3),), diagonal=0, inplace=False),
+            ex("in-place", shapes=((2, 2, 3),), diagonal=1, inplace=True),
+        ),
+    ),
+    OpCase(
+        "triu",
+        ops.Triu,
+        call("triu"),
+        lambda a, diagonal, inplace: np.triu(a, diagonal),
+        samples=matrix_samples("diagonal", inplace=INPLACE),
+        examples=(
+            ex(shapes=((3, 3),), diagonal=0, inplace=False),
+            ex("in-place", shapes=((2, 3),), diagonal=-1, inplace=True),
+        ),
+    ),
+    OpCase(
+        "diagonal",
+        ops.Diagonal,
+        lambda x, offset, dim1, dim2: x.diagonal(offset, dim1, dim2),
+        lambda a, offset, dim1, dim2: np.diagonal(a, offset, dim1, dim2),
+        samples=diagonal_samples(),
+        examples=(ex(shapes=((2, 3, 3),), offset=1, dim1=-1, dim2=1),),
+    ),
+    OpCase(
+        "diagonal-written-in-place",
+        ops.CopySlices,
+        scale_diagonal,
+        scale_diagonal_ref,
+        broadcasts=True,
+        samples=scaled_diagonals(),
+        examples=(ex(shapes=((3, 3), ()), offset=1),),
+    ),
+    OpCase(
+        "diag_embed",
+        ops.DiagEmbed,
+        lambda x, offset, dim1, dim2: x.diag_embed(offset, dim1, dim2),
+        diag_embed_ref,
+        samples=diag_embed_samples(),
+        examples=(ex(shapes=((2, 3),), offset=-1, dim1=0, dim2=2),),
+    ),
+    OpCase(
+        "diag-of-a-vector",
+        ops.DiagEmbed,
+        lambda x, diagonal: x.diag(diagonal),
+        diag_ref,
+        samples=vectors_and_offsets(),
+        examples=(ex(shapes=((3,),), diagonal=1),),
+    ),
+    OpCase(
+        "diag-of-a-matrix",
+        ops.Diagonal,
+        lambda x, diagonal: mt.diag(x, diagonal),
+        diag_ref,
+        samples=matrix_samples("diagonal", ndim=2),
+        examples=(ex(shapes=((3, 2),), diagonal=-1),),
+    ),
+    OpCase(
+        "trace",
+        ops.Diagonal,
+        lambda x: x.trace(),
+        np.trace,
+        shapes=any_shape(2, 2).map(lambda s: (s,)),
+    ),
 ]

@@ -1,6 +1,7 @@
 """The op-case rows of the trigonometric and hyperbolic ops
 (microtensor/ops/trigonometric.py): values inside each inverse's domain, away from tan's
 poles."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,9 +23,20 @@ ROWS = [
     OpCase("cosh", ops.Cosh, mt.cosh, np.cosh),
     OpCase("asinh", ops.Asinh, mt.asinh, np.arcsinh),
     # acosh is defined from 1: the drawn values shifted to [1.2, 4.1]
-    OpCase("acosh", ops.Acosh, lambda x: mt.acosh(x + 1.1), lambda a: np.arccosh(a + 1.1),
-           ("positive",)),
+    OpCase(
+        "acosh",
+        ops.Acosh,
+        lambda x: mt.acosh(x + 1.1),
+        lambda a: np.arccosh(a + 1.1),
+        ("positive",),
+    ),
     OpCase("atanh", ops.Atanh, mt.atanh, np.arctanh, ("unit",)),
-    OpCase("hypot", ops.Hypot, mt.hypot, lambda a, b: np.sqrt(a * a + b * b),
-           ("nonzero", "nonzero"), broadcasts=True),
+    OpCase(
+        "hypot",
+        ops.Hypot,
+        mt.hypot,
+        lambda a, b: np.sqrt(a * a + b * b),
+        ("nonzero", "nonzero"),
+        broadcasts=True,
+    ),
 ]

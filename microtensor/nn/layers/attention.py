@@ -1,6 +1,7 @@
 """MultiheadAttention, as torch.nn.MultiheadAttention: the same parameters (in_proj_weight
 or q/k/v_proj_weight, in_proj_bias, out_proj), initialisation, masks and outputs, built
 on nn.functional's scaled dot-product attention."""
+
 from __future__ import annotations
 
 import math
@@ -22,23 +23,37 @@ class MultiheadAttention(Module):
     Returns (output, weights), the weights averaged over heads unless
     average_attn_weights=False, None unless need_weights."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
-                                      "not supported")
+            raise NotImplementedError(
+                "MultiheadAttention: add_bias_kv and add_zero_attn are not supported"
+            )
         if num_heads < 1 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible "
-                             f"by num_heads ({num_heads})")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible "
+                f"by num_heads ({num_heads})"
+            )
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        make = lambda *shape: new_parameter(*shape, device=device, dtype=dtype,
-                                            where="MultiheadAttention")
+        make = lambda *shape: new_parameter(
+            *shape, device=device, dtype=dtype, where="MultiheadAttention"
+        )
         if self._qkv_same_embed_dim:
             self.in_proj_weight = make(3 * embed_dim, embed_dim)
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
@@ -55,8 +70,7 @@ class MultiheadAttention(Module):
     def _reset_parameters(self) -> None:
         """Xavier-uniform projections, zero biases (the out projection keeps Linear's
         weight), as PyTorch."""
-        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
-                  self.v_proj_weight):
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
             if w is not None:
                 init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
@@ -66,11 +80,11 @@ class MultiheadAttention(Module):
     def _projections(self) -> list:
         e = self.embed_dim
         if self._qkv_same_embed_dim:
-            weights = [self.in_proj_weight[i * e:(i + 1) * e] for i in range(3)]
+            weights = [self.in_proj_weight[i * e : (i + 1) * e] for i in range(3)]
         else:
             weights = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
         b = self.in_proj_bias
-        return [(w, None if b is None else b[i * e:(i + 1) * e]) for i, w in enumerate(weights)]
+        return [(w, None if b is None else b[i * e : (i + 1) * e]) for i, w in enumerate(weights)]
 
     def _heads(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
         """(N, L, E_in) projected and split into heads: (N, H, L, head_dim)."""
@@ -90,18 +104,33 @@ class MultiheadAttention(Module):
             mask = pad if mask is None else mask + pad
         return mask
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
-                need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
-                is_causal: bool = False) -> tuple:
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask=None,
+        need_weights: bool = True,
+        attn_mask=None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple:
         if is_causal and attn_mask is None:
-            raise ValueError("MultiheadAttention: is_causal is a hint about attn_mask, which "
-                             "must be given too")
+            raise ValueError(
+                "MultiheadAttention: is_causal is a hint about attn_mask, which must be given too"
+            )
         batched = query.ndim == 3
-        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim \
-                or query.shape[-1] != self.embed_dim:
-            raise ValueError(f"MultiheadAttention: expected query, key and value of 3 dims "
-                             f"(or 2, unbatched) with query's last dim {self.embed_dim}, got "
-                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+        if (
+            query.ndim not in (2, 3)
+            or key.ndim != query.ndim
+            or value.ndim != query.ndim
+            or query.shape[-1] != self.embed_dim
+        ):
+            raise ValueError(
+                f"MultiheadAttention: expected query, key and value of 3 dims "
+                f"(or 2, unbatched) with query's last dim {self.embed_dim}, got "
+                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
+            )
         if not batched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
             if key_padding_mask is not None:
@@ -111,9 +140,15 @@ class MultiheadAttention(Module):
         n, length = query.shape[:2]
         (wq, bq), (wk, bk), (wv, bv) = self._projections()
         q, k, v = self._heads(query, wq, bq), self._heads(key, wk, bk), self._heads(value, wv, bv)
-        out, weights = attend(q, k, v, self._mask(attn_mask, key_padding_mask, n, q.dtype),
-                              self.dropout if self.training else 0.0,
-                              1 / math.sqrt(self.head_dim), safe=not need_weights)
+        out, weights = attend(
+            q,
+            k,
+            v,
+            self._mask(attn_mask, key_padding_mask, n, q.dtype),
+            self.dropout if self.training else 0.0,
+            1 / math.sqrt(self.head_dim),
+            safe=not need_weights,
+        )
         out = self.out_proj(out.transpose(1, 2).reshape(n, length, self.embed_dim))
         if batched and not self.batch_first:
             out = out.transpose(0, 1)

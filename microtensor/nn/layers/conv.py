@@ -1,6 +1,7 @@
 """Convolution layers (Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d) and the padding
 layers (ZeroPad2d, ReflectionPad2d, ...), as torch.nn's: the same arguments, parameter
 shapes and initialisation; forward calls nn.functional."""
+
 from __future__ import annotations
 
 from ...tensor import Tensor
@@ -8,9 +9,22 @@ from .. import functional as F
 from ..module import Module
 from .linear import new_parameter, reset_like_pytorch
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "ZeroPad1d", "ZeroPad2d",
-           "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
-           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d"]
+__all__ = [
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CircularPad1d",
+    "CircularPad2d",
+]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -31,31 +45,47 @@ class _ConvNd(Module):
     transposed = False
     function = staticmethod(F.conv2d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         where, n = type(self).__name__, self.n
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{where}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{where}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must be divisible by groups ({groups})"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{where}: padding_mode must be one of {_PADDING_MODES}, got "
-                             f"{padding_mode!r}")
+            raise ValueError(
+                f"{where}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
+            )
         if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"{where}: padding must be 'valid', 'same' or ints, got "
-                             f"{padding!r}")
+            raise ValueError(f"{where}: padding must be 'valid', 'same' or ints, got {padding!r}")
         if padding == "same" and any(s != 1 for s in _tuple(stride, n, "stride", where)):
-            raise ValueError(f"{where}: padding='same' is not supported for strided "
-                             f"convolutions")
+            raise ValueError(f"{where}: padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _tuple(kernel_size, n, "kernel_size", where)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.groups, self.padding_mode = groups, padding_mode
-        shape = (in_channels, out_channels // groups) if self.transposed else \
-            (out_channels, in_channels // groups)
-        self.weight = new_parameter(*shape, *self.kernel_size, device=device, dtype=dtype,
-                                    where=where)
+        shape = (
+            (in_channels, out_channels // groups)
+            if self.transposed
+            else (out_channels, in_channels // groups)
+        )
+        self.weight = new_parameter(
+            *shape, *self.kernel_size, device=device, dtype=dtype, where=where
+        )
         self.bias = new_parameter(out_channels, dtype=dtype) if bias else None
         self.reset_parameters()
 
@@ -64,8 +94,9 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
-        return self.function(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                             self.groups)
+        return self.function(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
     def _padded(self, input: Tensor) -> tuple:
         """(input, padding for the functional): a padding_mode other than zeros pads the
@@ -74,8 +105,10 @@ class _ConvNd(Module):
             return input, self.padding
         n = len(self.kernel_size)
         if self.padding == "same":
-            total = [d * (k - 1) for d, k in
-                     zip(_tuple(self.dilation, n, "dilation", ""), self.kernel_size)]
+            total = [
+                d * (k - 1)
+                for d, k in zip(_tuple(self.dilation, n, "dilation", ""), self.kernel_size)
+            ]
             pairs = [(t // 2, t - t // 2) for t in total]
         else:
             pairs = [(p, p) for p in _tuple(self.padding, n, "padding", "")]
@@ -83,8 +116,10 @@ class _ConvNd(Module):
         return F.pad(input, flat, mode=self.padding_mode), 0
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}, padding={self.padding}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
         for name, default in (("dilation", 1), ("output_padding", 0), ("groups", 1)):
             value = getattr(self, name, default)
             if value != default and value != (default,) * len(self.kernel_size):
@@ -113,21 +148,54 @@ class _ConvTransposeNd(_ConvNd):
 
     transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         if padding_mode != "zeros":
-            raise ValueError(f"{type(self).__name__}: only padding_mode 'zeros' is supported, "
-                             f"got {padding_mode!r}")
+            raise ValueError(
+                f"{type(self).__name__}: only padding_mode 'zeros' is supported, "
+                f"got {padding_mode!r}"
+            )
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be ints, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.output_padding = output_padding
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.function(input, self.weight, self.bias, self.stride, self.padding,
-                             self.output_padding, self.groups, self.dilation)
+        return self.function(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -159,13 +227,20 @@ def _padding_layer(name: str, n: int, mode: str, with_value: bool):
         return F.pad(input, self.padding, mode, self.value if mode == "constant" else None)
 
     def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}" if with_value else \
-            f"{self.padding}"
+        return f"padding={self.padding}, value={self.value}" if with_value else f"{self.padding}"
 
-    return type(name, (Module,), {"__init__": __init__, "forward": forward,
-                                  "extra_repr": extra_repr, "__module__": __name__,
-                                  "__doc__": f"{mode.capitalize()} padding of the last {n} "
-                                             f"dim{'s' if n > 1 else ''}, as torch.nn.{name}."})
+    return type(
+        name,
+        (Module,),
+        {
+            "__init__": __init__,
+            "forward": forward,
+            "extra_repr": extra_repr,
+            "__module__": __name__,
+            "__doc__": f"{mode.capitalize()} padding of the last {n} "
+            f"dim{'s' if n > 1 else ''}, as torch.nn.{name}.",
+        },
+    )
 
 
 ZeroPad1d = _padding_layer("ZeroPad1d", 1, "constant", False)

@@ -1,6 +1,7 @@
 """Layers that hold a weight matrix or reshape: Identity, Linear, Bilinear, Flatten,
 Unflatten; and the helpers every layer with parameters shares (PyTorch's factory
 arguments and default initialisation)."""
+
 from __future__ import annotations
 
 import math
@@ -48,12 +49,14 @@ class Identity(Module):
 class Linear(Module):
     """y = x Wᵀ + b with W of shape (out_features, in_features), as torch.nn.Linear."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = new_parameter(out_features, in_features, device=device, dtype=dtype,
-                                    where="Linear")
+        self.weight = new_parameter(
+            out_features, in_features, device=device, dtype=dtype, where="Linear"
+        )
         self.bias = new_parameter(out_features, dtype=dtype) if bias else None
         self.reset_parameters()
 
@@ -64,21 +67,31 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Bilinear(Module):
     """y = x1ᵀ W x2 + b with W of shape (out, in1, in2); weight and bias drawn from
     U(-1/sqrt(in1), 1/sqrt(in1)), as torch.nn.Bilinear."""
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        self.weight = new_parameter(out_features, in1_features, in2_features, device=device,
-                                    dtype=dtype, where="Bilinear")
+        self.weight = new_parameter(
+            out_features, in1_features, in2_features, device=device, dtype=dtype, where="Bilinear"
+        )
         self.bias = new_parameter(out_features, dtype=dtype) if bias else None
         self.reset_parameters()
 
@@ -91,8 +104,10 @@ class Bilinear(Module):
         return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Flatten(Module):

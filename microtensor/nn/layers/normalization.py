@@ -1,5 +1,6 @@
 """Normalization layers: LayerNorm, RMSNorm, BatchNorm1d/2d/3d and GroupNorm, as
 torch.nn's (the same arguments, parameters, buffers and defaults)."""
+
 from __future__ import annotations
 
 from ...creation import ones, tensor, zeros
@@ -17,8 +18,9 @@ class _Affine(Module):
 
     def _affine(self, shape: tuple, affine: bool, bias: bool, device, dtype) -> None:
         where = type(self).__name__
-        self.weight = new_parameter(*shape, device=device, dtype=dtype, where=where) \
-            if affine else None
+        self.weight = (
+            new_parameter(*shape, device=device, dtype=dtype, where=where) if affine else None
+        )
         self.bias = new_parameter(*shape, dtype=dtype) if affine and bias else None
         self.reset_parameters()
 
@@ -32,25 +34,35 @@ class _Affine(Module):
 class _TrailingNorm(_Affine):
     """A normalization over the trailing normalized_shape dims."""
 
-    def __init__(self, normalized_shape, eps, elementwise_affine: bool, bias: bool, device,
-                 dtype) -> None:
+    def __init__(
+        self, normalized_shape, eps, elementwise_affine: bool, bias: bool, device, dtype
+    ) -> None:
         super().__init__()
-        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-            else tuple(normalized_shape)
+        self.normalized_shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self._affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class LayerNorm(_TrailingNorm):
     """Standardize over the trailing normalized_shape dims, then scale and shift
     elementwise, as torch.nn.LayerNorm."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -64,8 +76,14 @@ class RMSNorm(_TrailingNorm):
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times a weight, as
     torch.nn.RMSNorm (eps None: the dtype's machine epsilon)."""
 
-    def __init__(self, normalized_shape, eps: float | None = None,
-                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(normalized_shape, eps, elementwise_affine, False, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -80,9 +98,18 @@ class _BatchNorm(_Affine):
 
     dims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -104,9 +131,11 @@ class _BatchNorm(_Affine):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self.dims:
-            raise ValueError(f"{type(self).__name__}: expected "
-                             f"{' or '.join(f'{d}D' for d in self.dims)} input (got "
-                             f"{input.ndim}D input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}: expected "
+                f"{' or '.join(f'{d}D' for d in self.dims)} input (got "
+                f"{input.ndim}D input of shape {tuple(input.shape)})"
+            )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             batches = int(self.num_batches_tracked.item()) + 1
@@ -115,28 +144,40 @@ class _BatchNorm(_Affine):
                 factor = 1.0 / batches
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        return F.batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
     """Over (N, C) or (N, C, L), as torch.nn.BatchNorm1d."""
+
     dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
     """Over (N, C, H, W), as torch.nn.BatchNorm2d."""
+
     dims = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
     """Over (N, C, D, H, W), as torch.nn.BatchNorm3d."""
+
     dims = (5,)
 
 
@@ -144,12 +185,23 @@ class GroupNorm(_Affine):
     """Standardize each group of channels of each sample, then scale and shift per
     channel, as torch.nn.GroupNorm."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible "
-                             f"by num_groups ({num_groups})")
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible "
+                f"by num_groups ({num_groups})"
+            )
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
         self.affine = affine
         self._affine((num_channels,), affine, bias, device, dtype)
@@ -158,5 +210,7 @@ class GroupNorm(_Affine):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
-                f"affine={self.affine}, bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+            f"affine={self.affine}, bias={self.bias is not None}"
+        )

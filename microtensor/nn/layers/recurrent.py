@@ -7,6 +7,7 @@ reset, update, new) and initialisation U(-1/sqrt(hidden), 1/sqrt(hidden)).
 Built from tensor ops: the input projections of a whole sequence are one matmul per
 layer and direction; each time step then adds the hidden projection and applies the
 gates. The step functions are shared by the sequence layers and the cells."""
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ def _gates(t: Tensor, n: int) -> list:
     """The n gates side by side in the last dim of (N, n*H): basic slices, cheaper than
     chunk."""
     h = t.shape[-1] // n
-    return [t[:, i * h:(i + 1) * h] for i in range(n)]
+    return [t[:, i * h : (i + 1) * h] for i in range(n)]
 
 
 def _rnn_tanh(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
@@ -62,8 +63,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def _mode(nonlinearity: str, where: str) -> str:
     if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{where}: unknown nonlinearity {nonlinearity!r} (use 'tanh' or "
-                         f"'relu')")
+        raise ValueError(f"{where}: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
     return f"RNN_{nonlinearity.upper()}"
 
 
@@ -79,10 +79,20 @@ def _check_state(h: Tensor, shape: tuple, where: str) -> None:
 
 
 class _RNNBase(Module):
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         where = type(self).__name__
         if proj_size:
@@ -90,12 +100,17 @@ class _RNNBase(Module):
         if not 0 <= dropout <= 1:
             raise ValueError(f"{where}: dropout should be a number in [0, 1], got {dropout}")
         if hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"{where}: hidden_size ({hidden_size}) and num_layers "
-                             f"({num_layers}) must be positive")
+            raise ValueError(
+                f"{where}: hidden_size ({hidden_size}) and num_layers "
+                f"({num_layers}) must be positive"
+            )
         if dropout > 0 and num_layers == 1:
-            warnings.warn(f"{where}: dropout option adds dropout after all but last recurrent "
-                          f"layer, so non-zero dropout expects num_layers greater than 1, but "
-                          f"got dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+            warnings.warn(
+                f"{where}: dropout option adds dropout after all but last recurrent "
+                f"layer, so non-zero dropout expects num_layers greater than 1, but "
+                f"got dropout={dropout} and num_layers={num_layers}",
+                stacklevel=3,
+            )
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
@@ -111,8 +126,9 @@ class _RNNBase(Module):
                 names = []
                 for kind, shape in shapes.items():
                     name = f"{kind}_l{layer}{suffix}"
-                    setattr(self, name, new_parameter(*shape, device=device, dtype=dtype,
-                                                      where=where))
+                    setattr(
+                        self, name, new_parameter(*shape, device=device, dtype=dtype, where=where)
+                    )
                     names.append(name)
                 self._names.append(names)
         self.reset_parameters()
@@ -147,14 +163,19 @@ class _RNNBase(Module):
     def forward(self, input: Tensor, hx=None) -> tuple:
         where = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{where}: expected input (L, N, {self.input_size}) (or batch "
-                             f"first, or unbatched (L, {self.input_size})), got "
-                             f"{tuple(input.shape)}")
+            raise ValueError(
+                f"{where}: expected input (L, N, {self.input_size}) (or batch "
+                f"first, or unbatched (L, {self.input_size})), got "
+                f"{tuple(input.shape)}"
+            )
         batched = input.ndim == 3
         if not batched:
             input = input.unsqueeze(1)
-            hx = None if hx is None else (tuple(h.unsqueeze(1) for h in hx) if
-                                          self.mode == "LSTM" else hx.unsqueeze(1))
+            hx = (
+                None
+                if hx is None
+                else (tuple(h.unsqueeze(1) for h in hx) if self.mode == "LSTM" else hx.unsqueeze(1))
+            )
         elif self.batch_first:
             input = input.transpose(0, 1)
         states = self._initial(hx, input.shape[1], input.dtype)
@@ -166,10 +187,13 @@ class _RNNBase(Module):
             for d in range(directions):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer * directions + d)
                 # one matmul for the whole sequence, on 2-D rows (numpy's dot is BLAS there)
-                gis = linear(x.reshape(-1, x.shape[-1]), w_ih, b_ih).reshape(
-                    x.shape[0], x.shape[1], -1).unbind(0)
+                gis = (
+                    linear(x.reshape(-1, x.shape[-1]), w_ih, b_ih)
+                    .reshape(x.shape[0], x.shape[1], -1)
+                    .unbind(0)
+                )
                 state, hs = states[layer * directions + d], [None] * len(gis)
-                for t in (range(len(gis)) if d == 0 else reversed(range(len(gis)))):
+                for t in range(len(gis)) if d == 0 else reversed(range(len(gis))):
                     state = step(gis[t], state, w_hh, b_hh)
                     hs[t] = state[0] if lstm else state
                 outs.append(stack(hs))
@@ -187,8 +211,13 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
-        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                              ("dropout", 0.0), ("bidirectional", False)):
+        for name, default in (
+            ("num_layers", 1),
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+        ):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
@@ -198,12 +227,32 @@ class RNN(_RNNBase):
     """h_t = tanh(x_t W_ihᵀ + b_ih + h_(t-1) W_hhᵀ + b_hh) (or relu), as torch.nn.RNN.
     Returns (output (L, N, D*H), h_n (D*num_layers, N, H))."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None) -> None:
-        super().__init__(_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, 0, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            _mode(nonlinearity, "RNN"),
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
         self.nonlinearity = nonlinearity
 
 
@@ -218,35 +267,79 @@ class LSTM(_RNNBase):
     (microtensor.Size([4, 10, 16]), microtensor.Size([2, 4, 16]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(_RNNBase):
     """Gated recurrent unit, as torch.nn.GRU. Returns (output, h_n)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
 
 
 # ------------------------------------------------------------------------------ cells
 class _CellBase(Module):
-    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, device,
-                 dtype) -> None:
+    def __init__(
+        self, mode: str, input_size: int, hidden_size: int, bias: bool, device, dtype
+    ) -> None:
         super().__init__()
         where = type(self).__name__
-        self.mode, self.input_size, self.hidden_size, self.bias = (mode, input_size,
-                                                                   hidden_size, bias)
+        self.mode, self.input_size, self.hidden_size, self.bias = (
+            mode,
+            input_size,
+            hidden_size,
+            bias,
+        )
         gates = _GATES[mode] * hidden_size
-        self.weight_ih = new_parameter(gates, input_size, device=device, dtype=dtype,
-                                       where=where)
+        self.weight_ih = new_parameter(gates, input_size, device=device, dtype=dtype, where=where)
         self.weight_hh = new_parameter(gates, hidden_size, dtype=dtype)
         self.bias_ih = new_parameter(gates, dtype=dtype) if bias else None
         self.bias_hh = new_parameter(gates, dtype=dtype) if bias else None
@@ -258,8 +351,10 @@ class _CellBase(Module):
     def forward(self, input: Tensor, hx=None):
         where = type(self).__name__
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{where}: expected input (N, {self.input_size}) or "
-                             f"({self.input_size},), got {tuple(input.shape)}")
+            raise ValueError(
+                f"{where}: expected input (N, {self.input_size}) or "
+                f"({self.input_size},), got {tuple(input.shape)}"
+            )
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         lstm = self.mode == "LSTM"
@@ -268,10 +363,11 @@ class _CellBase(Module):
             hx = (h, h) if lstm else h
         elif not batched:
             hx = tuple(h.unsqueeze(0) for h in hx) if lstm else hx.unsqueeze(0)
-        for h in (hx if lstm else (hx,)):
+        for h in hx if lstm else (hx,):
             _check_state(h, (x.shape[0], self.hidden_size), where)
-        out = _STEPS[self.mode](linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh,
-                                self.bias_hh)
+        out = _STEPS[self.mode](
+            linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh
+        )
         if batched:
             return out
         return tuple(o[0] for o in out) if lstm else out[0]
@@ -284,24 +380,34 @@ class _CellBase(Module):
 class RNNCell(_CellBase):
     """One step of RNN: h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) (or relu)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
-        super().__init__(_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias,
-                         device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            _mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias, device, dtype
+        )
         self.nonlinearity = nonlinearity
 
 
 class LSTMCell(_CellBase):
     """One step of LSTM: (h, c) -> (h', c')."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
 
 class GRUCell(_CellBase):
     """One step of GRU: h -> h'."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)

@@ -1,4 +1,5 @@
 """LRScheduler, the base of every scheduler: the step loop, closed forms and saving."""
+
 from __future__ import annotations
 
 import copy
@@ -72,8 +73,7 @@ class LRScheduler:
 
     def state_dict(self) -> dict:
         """Everything but the optimizer (which saves its own state), copied."""
-        return copy.deepcopy({k: v for k, v in self.__dict__.items()
-                              if k not in self._unsaved})
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in self._unsaved})
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a state_dict() of a scheduler of the same kind."""
@@ -81,7 +81,10 @@ class LRScheduler:
         own = set(self.__dict__) - unsaved
         missing, unexpected = own - set(state_dict), set(state_dict) - own - unsaved
         if missing or unexpected:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys "
-                             f"{sorted(missing)}, unexpected keys {sorted(unexpected)}")
-        self.__dict__.update(copy.deepcopy({k: v for k, v in state_dict.items()
-                                            if k not in unsaved}))
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: missing keys "
+                f"{sorted(missing)}, unexpected keys {sorted(unexpected)}"
+            )
+        self.__dict__.update(
+            copy.deepcopy({k: v for k, v in state_dict.items() if k not in unsaved})
+        )

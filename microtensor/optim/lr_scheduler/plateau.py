@@ -1,4 +1,5 @@
 """ReduceLROnPlateau: the lr follows a metric rather than the epoch."""
+
 from __future__ import annotations
 
 import math
@@ -18,18 +19,27 @@ class ReduceLROnPlateau(LRScheduler):
     "abs" metric < best - threshold; mode "max" mirrors them.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | list[float] = 0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
         _check_optimizer("ReduceLROnPlateau", optimizer)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
-                             f"got {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         self.min_lrs = _per_group("ReduceLROnPlateau", "min_lr", optimizer, min_lr)
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience

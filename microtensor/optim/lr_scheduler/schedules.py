@@ -1,18 +1,18 @@
 """Schedules that are a function of the epoch: by a lambda, in steps, linear, exponential
 and cosine."""
+
 from __future__ import annotations
 
 import copy
 import math
 import types
 from collections import Counter
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer, _per_group
 
-__all__ = ["LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR",
-           "CosineAnnealingLR"]
+__all__ = ["LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR"]
 
 
 class LambdaLR(LRScheduler):
@@ -25,8 +25,9 @@ class LambdaLR(LRScheduler):
     [0.25]
     """
 
-    def __init__(self, optimizer: Optimizer,
-                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]]) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Callable[[int], float]]
+    ) -> None:
         _check_optimizer("LambdaLR", optimizer)
         self.lr_lambdas = _per_group("LambdaLR", "lr_lambda", optimizer, lr_lambda)
         super().__init__(optimizer)
@@ -40,8 +41,10 @@ class LambdaLR(LRScheduler):
         """As PyTorch saves it: functions are not saved (None), the attributes of other
         callables are."""
         state = super().state_dict()
-        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else
-                               copy.deepcopy(vars(f)) for f in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(f, types.FunctionType) else copy.deepcopy(vars(f))
+            for f in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -77,27 +80,25 @@ class StepLR(LRScheduler):
         return [lr * self.gamma for lr in self._lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** (self.last_epoch // self.step_size)
-                for base in self.base_lrs]
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each milestone epoch (by gamma^k for a milestone
     listed k times): base_lr * gamma^(number of milestones <= epoch)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int],
-                 gamma: float = 0.1) -> None:
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
         times = self.milestones.get(self.last_epoch, 0)
-        return [lr * self.gamma ** times for lr in self._lrs()] if times else self._lrs()
+        return [lr * self.gamma**times for lr in self._lrs()] if times else self._lrs()
 
     def _get_closed_form_lr(self) -> list[float]:
         passed = sum(k for m, k in self.milestones.items() if m <= self.last_epoch)
-        return [base * self.gamma ** passed for base in self.base_lrs]
+        return [base * self.gamma**passed for base in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -105,8 +106,13 @@ class LinearLR(LRScheduler):
     epochs, then stays: base_lr * (start + (end - start) min(epoch, total_iters) /
     total_iters), computed recursively as PyTorch does."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+    ) -> None:
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
@@ -143,7 +149,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in self._lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -162,8 +168,10 @@ class CosineAnnealingLR(LRScheduler):
         if t == 0:
             return self._lrs()
         if (t - 1 - T) % (2 * T) == 0:  # leaving the minimum, where the ratio below is 0/0
-            return [lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
-                    for lr, base in zip(self._lrs(), self.base_lrs)]
+            return [
+                lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                for lr, base in zip(self._lrs(), self.base_lrs)
+            ]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (lr - eta_min) + eta_min for lr in self._lrs()]
 

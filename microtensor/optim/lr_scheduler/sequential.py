@@ -1,4 +1,5 @@
 """SequentialLR: schedulers run one after another."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -29,24 +30,32 @@ class SequentialLR(LRScheduler):
 
     _unsaved = ("optimizer", "_schedulers")
 
-    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler],
-                 milestones: list[int]) -> None:
+    def __init__(
+        self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int]
+    ) -> None:
         _check_optimizer("SequentialLR", optimizer)
         if not schedulers:
             raise ValueError("SequentialLR: expects at least one scheduler, got none")
         for i, sched in enumerate(schedulers):
             if not isinstance(sched, LRScheduler):
-                raise TypeError(f"SequentialLR: scheduler {i} is a {type(sched).__name__}, "
-                                f"not an LRScheduler")
+                raise TypeError(
+                    f"SequentialLR: scheduler {i} is a {type(sched).__name__}, not an LRScheduler"
+                )
             if isinstance(sched, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which "
-                                 f"needs a metric at each step and cannot be chained")
+                raise ValueError(
+                    f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which "
+                    f"needs a metric at each step and cannot be chained"
+                )
             if sched.optimizer is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(sched).__name__}) "
-                                 f"belongs to another optimizer")
+                raise ValueError(
+                    f"SequentialLR: scheduler {i} ({type(sched).__name__}) "
+                    f"belongs to another optimizer"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need "
-                             f"{len(schedulers) - 1} milestones, got {len(milestones)}")
+            raise ValueError(
+                f"SequentialLR: {len(schedulers)} schedulers need "
+                f"{len(schedulers) - 1} milestones, got {len(milestones)}"
+            )
         self._schedulers, self._milestones = list(schedulers), list(milestones)
         self.optimizer = optimizer
         self.last_epoch = 0

@@ -21,6 +21,7 @@ is raised where the program allows one.
 >>> check_program(p)
 'gradients match'
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -32,8 +33,16 @@ from .program import EITHER, RAISES, REFUSED, SUCCEEDS, Program
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["Program", "programs", "random_program", "check_program", "SUCCEEDS", "RAISES",
-           "REFUSED", "EITHER"]
+__all__ = [
+    "Program",
+    "programs",
+    "random_program",
+    "check_program",
+    "SUCCEEDS",
+    "RAISES",
+    "REFUSED",
+    "EITHER",
+]
 
 
 def random_program(seed: int, min_ops: int = 3, max_ops: int = 12) -> Program:
@@ -62,5 +71,5 @@ def programs(min_ops: int = 3, max_ops: int = 12) -> SearchStrategy[Program]:
     @st.composite
     def draw_program(draw):
         return _Builder(_Drawn(draw)).program(min_ops, max_ops)
-    return draw_program()
 
+    return draw_program()

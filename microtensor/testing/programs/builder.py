@@ -1,6 +1,7 @@
 """`_Builder` grows one program statement by statement, from choices made by a seeded
 generator (`_Seeded`) or by hypothesis (`_Drawn`); its ops come from `_Ops` (ops.py) and
 its in-place ops from `_InPlace` (inplace.py)."""
+
 from __future__ import annotations
 
 import math
@@ -32,6 +33,7 @@ class _Drawn:
 
     def __init__(self, draw) -> None:
         import hypothesis.strategies as st
+
         self.draw, self.st = draw, st
 
     def int(self, lo: int, hi: int) -> int:
@@ -40,8 +42,9 @@ class _Drawn:
     def distinct(self, n: int, hi: int) -> list:
         if n > 4:  # one draw, not n: long lists would overrun hypothesis's buffer
             return random.Random(self.draw(self.st.integers(0, 2**16))).sample(range(hi + 1), n)
-        return self.draw(self.st.lists(self.st.integers(0, hi), min_size=n, max_size=n,
-                                       unique=True))
+        return self.draw(
+            self.st.lists(self.st.integers(0, hi), min_size=n, max_size=n, unique=True)
+        )
 
 
 class _Builder(_Ops, _InPlace):
@@ -50,6 +53,7 @@ class _Builder(_Ops, _InPlace):
 
     def __init__(self, choose) -> None:
         import microtensor
+
         self.c = choose
         self.mt = microtensor
         self.ns: dict = {"mt": microtensor}
@@ -96,15 +100,25 @@ class _Builder(_Ops, _InPlace):
             if s.version:
                 self.features.add("used after in-place")
             if s.version > v.born:
-                self.features.add("view used after its storage changed" if v.view else
-                                  "tensor used after a view of it changed" if s.via_view
-                                  else "used after in-place")
+                self.features.add(
+                    "view used after its storage changed"
+                    if v.view
+                    else "tensor used after a view of it changed"
+                    if s.via_view
+                    else "used after in-place"
+                )
                 if v.multi:  # PyTorch refuses to read it: it can't rebuild its history
                     self.features.add(_SPLIT_READ)
                     self.may_raise()
 
-    def emit(self, expr: str, inputs: list, saves: str = "input", view: bool = False,
-             sure: bool | None = None) -> bool:
+    def emit(
+        self,
+        expr: str,
+        inputs: list,
+        saves: str = "input",
+        view: bool = False,
+        sure: bool | None = None,
+    ) -> bool:
         """`vN = expr` if its values are finite and bounded; a view shares its input's
         storage. `saves`: what the op may save for backward, "input" (any of its
         inputs), "output" (only its output: its inputs may change) or "both"."""
@@ -120,14 +134,23 @@ class _Builder(_Ops, _InPlace):
         src = inputs[0]
         if view:
             self.use(src, consume=False)
-            var = _Var(name, src.storage, True, src.multi, src.sure if sure is None else sure,
-                       src.storage.version)
+            var = _Var(
+                name,
+                src.storage,
+                True,
+                src.multi,
+                src.sure if sure is None else sure,
+                src.storage.version,
+            )
         else:
             self.use(*inputs, consume=saves != "output")
             dep = any(v.storage.dep for v in inputs)
             contiguous = all(v.sure and self.data(v).flags.c_contiguous for v in inputs)
-            var = _Var(name, _Storage(dep=dep, consumed=saves != "input"),
-                       sure=contiguous if sure is None else sure)
+            var = _Var(
+                name,
+                _Storage(dep=dep, consumed=saves != "input"),
+                sure=contiguous if sure is None else sure,
+            )
         self.vars.append(var)
         if out._data.size == 0:
             self.features.add("zero-size tensor")
@@ -159,7 +182,7 @@ class _Builder(_Ops, _InPlace):
             if kind == 0:
                 shape = list(base)
             elif kind == 1:  # broadcasts against the first: a suffix, some dims set to 1
-                shape = [1 if self.chance(40) else n for n in base[c.int(0, ndim):]]
+                shape = [1 if self.chance(40) else n for n in base[c.int(0, ndim) :]]
             else:
                 shape = [c.int(1, 4) for _ in range(c.int(0, 3))]
             shapes.append(tuple(shape))
@@ -179,7 +202,6 @@ class _Builder(_Ops, _InPlace):
             self.ns[name] = self.mt.tensor(values, dtype=self.mt.float64)
             self.vars.append(_Var(name, _Storage(leaf=True, dep=True)))
 
-
     # -- the whole program ------------------------------------------------------------------
     def result(self) -> str:
         """A weighted sum of the tensors made (so a wrong permutation of a gradient shows),
@@ -194,11 +216,21 @@ class _Builder(_Ops, _InPlace):
 
     def program(self, min_ops: int, max_ops: int) -> Program:
         self.draw_leaves()
-        ops = [(self.op_unary, 10), (self.op_scalar, 5), (self.op_binary, 12),
-               (self.op_reduce, 8), (self.op_softmax, 3), (self.op_shape, 12),
-               (self.op_index, 12), (self.op_cat, 4), (self.op_split, 4),
-               (self.op_matmul, 3), (self.op_const, 6), (self.op_inplace, 20),
-               (self.op_read_then_change, 16)]
+        ops = [
+            (self.op_unary, 10),
+            (self.op_scalar, 5),
+            (self.op_binary, 12),
+            (self.op_reduce, 8),
+            (self.op_softmax, 3),
+            (self.op_shape, 12),
+            (self.op_index, 12),
+            (self.op_cat, 4),
+            (self.op_split, 4),
+            (self.op_matmul, 3),
+            (self.op_const, 6),
+            (self.op_inplace, 20),
+            (self.op_read_then_change, 16),
+        ]
         table = [fn for fn, weight in ops for _ in range(weight)]
         n_ops = self.c.int(min_ops, max_ops)
         on_leaf = self.chance(6)
@@ -210,6 +242,4 @@ class _Builder(_Ops, _InPlace):
                 self.emit(f"{self.vars[-1].name}.tanh()", [self.vars[-1]], saves="output")
         if on_leaf:  # the last statement: an in-place op PyTorch refuses
             any(self.op_inplace(on_leaf=True) for _ in range(20))
-        return Program(self.leaves, self.body, self.result(), self.expect,
-                       frozenset(self.features))
-
+        return Program(self.leaves, self.body, self.result(), self.expect, frozenset(self.features))

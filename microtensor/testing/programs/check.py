@@ -1,6 +1,7 @@
 """Deciding a program: `check_program` runs it and checks the gradients of backward()
 and of grad(create_graph=True) against finite differences, or that an error it raises
 names an in-place change, a view or a leaf where the program allows one."""
+
 from __future__ import annotations
 
 import traceback
@@ -48,9 +49,11 @@ def _mismatch(program: Program, path: str, grads: list, numeric: list) -> str | 
         excess = np.where(np.isfinite(excess), excess, np.inf)
         if excess.size and (excess > 0).any():
             k = np.unravel_index(np.argmax(excess), excess.shape)
-            return (f"{path}: wrong gradient of {name} (shape {values.shape})\n"
-                    f"  worst entry {list(map(int, k))}: analytic {g[k]!r}, numeric {n[k]!r}\n"
-                    f"  analytic: {g.tolist()}\n  numeric:  {n.tolist()}")
+            return (
+                f"{path}: wrong gradient of {name} (shape {values.shape})\n"
+                f"  worst entry {list(map(int, k))}: analytic {g[k]!r}, numeric {n[k]!r}\n"
+                f"  analytic: {g.tolist()}\n  numeric:  {n.tolist()}"
+            )
     return None
 
 
@@ -69,26 +72,43 @@ def check_program(program: Program, order: int = 2) -> str:
         out = fn(*leaves)
     except RuntimeError as error:
         line = _line_of(program, error)
-        if program.expect != SUCCEEDS and _is_inplace_error(error) and (
-                line in program.inplace or _SPLIT_READ in program.features):
-            return "raised at an in-place op" if line in program.inplace else \
-                "raised reading a split piece"
+        if (
+            program.expect != SUCCEEDS
+            and _is_inplace_error(error)
+            and (line in program.inplace or _SPLIT_READ in program.features)
+        ):
+            return (
+                "raised at an in-place op"
+                if line in program.inplace
+                else "raised reading a split piece"
+            )
         where = "the result" if line is None else f"body line {line}: {program.body[line]}"
-        raise AssertionError(_describe(program, f"unexpected error at {where}: "
-                                       f"{type(error).__name__}: {error}")) from error
+        raise AssertionError(
+            _describe(program, f"unexpected error at {where}: {type(error).__name__}: {error}")
+        ) from error
     if program.expect == REFUSED:
-        raise AssertionError(_describe(program, "the in-place op on a leaf that requires "
-                                                "grad (or a view of one) was not refused"))
+        raise AssertionError(
+            _describe(
+                program,
+                "the in-place op on a leaf that requires grad (or a view of one) was not refused",
+            )
+        )
     try:
         out.backward()
     except RuntimeError as error:
         if program.expect in (RAISES, EITHER) and _is_inplace_error(error):
             return "raised in backward"
-        raise AssertionError(_describe(program, f"backward() raised {type(error).__name__}: "
-                                                f"{error}")) from error
+        raise AssertionError(
+            _describe(program, f"backward() raised {type(error).__name__}: {error}")
+        ) from error
     if program.expect == RAISES:
-        raise AssertionError(_describe(program, "backward() ran, but the program reads a "
-                                                "saved value changed in place: it must raise"))
+        raise AssertionError(
+            _describe(
+                program,
+                "backward() ran, but the program reads a "
+                "saved value changed in place: it must raise",
+            )
+        )
     plain = _leaf_grads(leaves)
     fn, leaves = program.build()
     numeric = numerical_jacobian(fn, leaves)
@@ -101,8 +121,9 @@ def check_program(program: Program, order: int = 2) -> str:
     except RuntimeError as error:
         if program.expect == EITHER and _is_inplace_error(error):
             return "raised in backward under create_graph"
-        raise AssertionError(_describe(program, f"grad(create_graph=True) raised "
-                                                f"{type(error).__name__}: {error}")) from error
+        raise AssertionError(
+            _describe(program, f"grad(create_graph=True) raised {type(error).__name__}: {error}")
+        ) from error
     cg = [np.zeros(x.shape) if g is None else np.array(g._data) for x, g in zip(leaves, cg)]
     wrong = _mismatch(program, "grad(create_graph=True)", cg, numeric)
     if wrong:
@@ -112,4 +133,3 @@ def check_program(program: Program, order: int = 2) -> str:
     except GradcheckError as error:
         raise AssertionError(_describe(program, f"check_grads: {error}")) from error
     return "gradients match"
-

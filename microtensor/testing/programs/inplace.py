@@ -2,6 +2,7 @@
 ...) on intermediates, on constants made inside it and on views of both, and what each
 means for the generator's model of storage and for what PyTorch will do. A mixin of
 `_Builder` (builder.py), whose state it uses."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,22 @@ import math
 import numpy as np
 
 from .program import REFUSED
-from .values import (_ARITHMETIC, _AUGMENTED, _INPLACE, _INTO_CONSTANT, _SAVES_TARGET,
-                     _SCALARS, _UNARY, _absmin, _fmt, _grid, _MaskMaker, _ok, _Storage, _Var)
+from .values import (
+    _ARITHMETIC,
+    _AUGMENTED,
+    _INPLACE,
+    _INTO_CONSTANT,
+    _SAVES_TARGET,
+    _SCALARS,
+    _UNARY,
+    _absmin,
+    _fmt,
+    _grid,
+    _MaskMaker,
+    _ok,
+    _Storage,
+    _Var,
+)
 
 
 class _InPlace:
@@ -21,7 +36,7 @@ class _InPlace:
         like = self.pick(self.vars)
         shape = self.data(like).shape
         if self.chance(25) and shape:
-            shape = shape[self.c.int(0, len(shape)):]
+            shape = shape[self.c.int(0, len(shape)) :]
         n = math.prod(shape)
         form = self.c.int(0, 2)
         if form == 0 and n:
@@ -48,12 +63,12 @@ class _InPlace:
         if y is None:
             return False
         template, domain, saves = _UNARY[self.c.int(0, 5)]  # these save their output
-        if not (domain(self.data(y)) and self.emit(template.format(y.name), [y],
-                                                   saves=saves)):
+        if not (domain(self.data(y)) and self.emit(template.format(y.name), [y], saves=saves)):
             return False
         if self.chance(60):  # a shift: the input changes, the saved output does not
-            self.op_inplace(on=y, ops=("add_", "sub_", "+=", "-="), direct=self.chance(80),
-                            scalar=True)
+            self.op_inplace(
+                on=y, ops=("add_", "sub_", "+=", "-="), direct=self.chance(80), scalar=True
+            )
         else:
             self.op_inplace(on=y)
         y.hidden = self.chance(60)  # only z reaches the result: backward must not need y
@@ -70,8 +85,11 @@ class _InPlace:
             index = self.basic_index(a.shape, nonempty=True)
             expr = None if index is None else f"{v.name}[{index}]"
         elif form == 2 and n >= 2:
-            expr = f"{v.name}.transpose({self.c.int(-n, n - 1)}, {self.c.int(-n, n - 1)})" \
-                if self.chance(50) else f"{v.name}.permute{self.permutation(n)}"
+            expr = (
+                f"{v.name}.transpose({self.c.int(-n, n - 1)}, {self.c.int(-n, n - 1)})"
+                if self.chance(50)
+                else f"{v.name}.permute{self.permutation(n)}"
+            )
         elif form == 3 and v.sure and a.size:
             expr = f"{v.name}.view{self.new_shape(a.shape)}".replace(",)", ")")
             if not np.shares_memory(eval(expr, self.ns)._data, a):
@@ -91,17 +109,20 @@ class _InPlace:
             return None
         return expr, t._data, expr != v.name, form == 4
 
-    def operand(self, shape: tuple, avoid: _Storage, scalar_ok: bool = True,
-                scalar: bool = False):
+    def operand(self, shape: tuple, avoid: _Storage, scalar_ok: bool = True, scalar: bool = False):
         """A variable whose shape broadcasts to `shape` and that shares no memory with the
         target (PyTorch refuses partial overlap), or a Python scalar (always, if
         `scalar`)."""
+
         def fits(o):
             try:
-                return (o.storage is not avoid and
-                        np.broadcast_shapes(self.data(o).shape, shape) == shape)
+                return (
+                    o.storage is not avoid
+                    and np.broadcast_shapes(self.data(o).shape, shape) == shape
+                )
             except ValueError:
                 return False
+
         cands = [o for o in self.vars if fits(o)]
         if scalar or (scalar_ok and (not cands or self.chance(40))):
             return None, np.array(_SCALARS[self.c.int(0, len(_SCALARS) - 1)])
@@ -111,8 +132,14 @@ class _InPlace:
     def writeable(self, v: _Var) -> bool:
         return not v.storage.leaf and self.data(v).size and self.data(v).flags.writeable
 
-    def op_inplace(self, on_leaf: bool = False, on: _Var | None = None,
-                   ops: tuple = _INPLACE, direct: bool = False, scalar: bool = False) -> bool:
+    def op_inplace(
+        self,
+        on_leaf: bool = False,
+        on: _Var | None = None,
+        ops: tuple = _INPLACE,
+        direct: bool = False,
+        scalar: bool = False,
+    ) -> bool:
         """Change a variable (`on`, or one drawn: often one an op has read already) or
         a view of it (never, if `direct`) in place with one of `ops` (by a Python scalar,
         if `scalar`); with `on_leaf`, a leaf or a view of one (which PyTorch refuses)."""
@@ -148,8 +175,11 @@ class _InPlace:
                 return False
             line = f"{expr}.copy_({o.name})"
         elif op == "setitem":
-            found = (self.basic_index(t.shape), "basic") if self.chance(50) else \
-                self.array_index(t.shape, unique=True)
+            found = (
+                (self.basic_index(t.shape), "basic")
+                if self.chance(50)
+                else self.array_index(t.shape, unique=True)
+            )
             if found is None or found[0] is None:
                 return False
             index = found[0]
@@ -169,8 +199,9 @@ class _InPlace:
         self.body.append(line)
         if on_leaf:
             self.expect = REFUSED
-            self.features.add("refused: in-place on a leaf" + (" view" if through_view
-                                                               or v.view else ""))
+            self.features.add(
+                "refused: in-place on a leaf" + (" view" if through_view or v.view else "")
+            )
             return True
         if s.consumed or v.multi or split_piece:
             self.may_raise()

@@ -2,6 +2,7 @@
 softmax, shape ops and views, basic and advanced indexing, cat/stack, split/chunk and
 matmul; each one draws its arguments, keeps its values clear of kinks and domain edges,
 and emits its statement. A mixin of `_Builder` (builder.py), whose state it uses."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,11 @@ class _Ops:
         if vals.size == 0:
             return None
         cands = [round(float(vals[0]) - 0.5, 2), round(float(vals[-1]) + 0.5, 2)]
-        cands += [round(float(lo + hi) / 2, 3) for lo, hi in zip(vals[:-1], vals[1:])
-                  if hi - lo >= 3 * _MARGIN]
+        cands += [
+            round(float(lo + hi) / 2, 3)
+            for lo, hi in zip(vals[:-1], vals[1:])
+            if hi - lo >= 3 * _MARGIN
+        ]
         t = cands[self.c.int(0, len(cands) - 1)]
         return t if np.abs(vals - t).min() >= _MARGIN else None
 
@@ -35,7 +39,7 @@ class _Ops:
                 return False
             lo, hi = min(lo, hi), max(lo, hi)
             bounds = [f"min={_fmt(lo)}", f"max={_fmt(hi)}"]
-            bounds = bounds[self.c.int(0, 1):] if self.chance(50) else bounds[:1]
+            bounds = bounds[self.c.int(0, 1) :] if self.chance(50) else bounds[:1]
             return self.emit(f"{x.name}.clamp({', '.join(bounds)})", [x])
         if not domain(a):
             return False
@@ -57,6 +61,7 @@ class _Ops:
                 return math.prod(np.broadcast_shapes(self.data(a).shape, self.data(b).shape)) <= 64
             except ValueError:
                 return False
+
         b = self.pick(v for v in self.vars if fits(v))
         if self.chance(50):
             a, b = b, a
@@ -67,8 +72,7 @@ class _Ops:
         if _amin(da) >= 0.2 and _absmax(db) <= 2:
             ops.append("**")
         op = ops[self.c.int(0, len(ops) - 1)]
-        return self.emit(f"{a.name} {op} {b.name}", [a, b],
-                         saves="both" if op == "**" else "input")
+        return self.emit(f"{a.name} {op} {b.name}", [a, b], saves="both" if op == "**" else "input")
 
     def dims(self, ndim: int) -> tuple:
         """A dim or a tuple of dims (negative sometimes), or None for all."""
@@ -88,8 +92,11 @@ class _Ops:
         dim = self.dims(a.ndim)
         if fn == "logsumexp" and dim is None:
             dim = tuple(range(a.ndim)) if a.ndim else 0
-        axes = tuple(range(a.ndim)) if dim is None or a.ndim == 0 else (
-            tuple(d % a.ndim for d in dim) if isinstance(dim, tuple) else (dim % a.ndim,))
+        axes = (
+            tuple(range(a.ndim))
+            if dim is None or a.ndim == 0
+            else (tuple(d % a.ndim for d in dim) if isinstance(dim, tuple) else (dim % a.ndim,))
+        )
         count = math.prod(a.shape[d] for d in axes)
         if (fn != "sum" and count == 0) or (fn == "amax" and a.size == 0):  # mt.amax refuses
             return False
@@ -100,8 +107,11 @@ class _Ops:
         args = [] if dim is None else [f"dim={dim}"]
         if dim is not None and self.chance(50):
             args.append("keepdim=True")
-        return self.emit(f"{x.name}.{fn}({', '.join(args)})", [x],
-                         saves="both" if fn in ("amax", "logsumexp") else "input")
+        return self.emit(
+            f"{x.name}.{fn}({', '.join(args)})",
+            [x],
+            saves="both" if fn in ("amax", "logsumexp") else "input",
+        )
 
     def op_softmax(self) -> bool:
         x = self.pick(v for v in self.vars if self.data(v).size)  # numpy's max needs one
@@ -168,8 +178,7 @@ class _Ops:
                 return False
             return self.emit(f"{x.name}.expand({', '.join(map(str, sizes))})", [x], view=True)
         if kind == 6:
-            return self.emit(f"{x.name}.clone()", [x],
-                             sure=x.sure and a.flags.c_contiguous)
+            return self.emit(f"{x.name}.clone()", [x], sure=x.sure and a.flags.c_contiguous)
         return False
 
     def basic_index(self, shape: tuple, nonempty: bool = False) -> str | None:
@@ -178,7 +187,7 @@ class _Ops:
             return ("None", "...", "None, ...")[self.c.int(0, 2)]
         k = self.c.int(1, len(shape))
         ellipsis = k < len(shape) and self.chance(30)
-        dims = shape[len(shape) - k:] if ellipsis else shape[:k]
+        dims = shape[len(shape) - k :] if ellipsis else shape[:k]
         items = []
         for n in dims:
             form = self.c.int(0, 5)
@@ -219,15 +228,21 @@ class _Ops:
         lead = [":"] * d
         if form == 0:
             m = self.c.int(1, 4)
-            ints = self.c.distinct(min(m, n), n - 1) if unique else \
-                [self.c.int(-n, n - 1) for _ in range(m)]
+            ints = (
+                self.c.distinct(min(m, n), n - 1)
+                if unique
+                else [self.c.int(-n, n - 1) for _ in range(m)]
+            )
             return ", ".join(lead + [str(ints)]), "list"
         if form == 1:
             mask = [self.chance(60) for _ in range(n)]
             return ", ".join(lead + [f"mt.tensor({mask})"]), "mask"
         if form == 2 and len(shape) >= 2:
-            i, j = (0, len(shape) - 1) if self.chance(60) else \
-                sorted(self.c.distinct(2, len(shape) - 1))
+            i, j = (
+                (0, len(shape) - 1)
+                if self.chance(60)
+                else sorted(self.c.distinct(2, len(shape) - 1))
+            )
             if shape[i] == 0 or shape[j] == 0:
                 return None
             items = [":"] * (j + 1)
@@ -249,8 +264,7 @@ class _Ops:
             return index is not None and self.emit(f"{x.name}[{index}]", [x], view=True)
         if self.chance(20) and a.size:  # a mask made from the values themselves
             t = self.threshold(a)
-            return t is not None and self.emit(f"{x.name}[{x.name} > {_fmt(t)}]", [x],
-                                               sure=False)
+            return t is not None and self.emit(f"{x.name}[{x.name} > {_fmt(t)}]", [x], sure=False)
         found = self.array_index(a.shape)
         if found is None or not self.emit(f"{x.name}[{found[0]}]", [x], sure=False):
             return False
@@ -269,9 +283,13 @@ class _Ops:
             fn = "stack"
         else:
             d = self.c.int(-a.ndim, a.ndim - 1)
-            rest = a.shape[:d % a.ndim] + a.shape[d % a.ndim + 1:]
-            others = [v for v in self.vars if self.data(v).ndim == a.ndim and
-                      self.data(v).shape[:d % a.ndim] + self.data(v).shape[d % a.ndim + 1:] == rest]
+            rest = a.shape[: d % a.ndim] + a.shape[d % a.ndim + 1 :]
+            others = [
+                v
+                for v in self.vars
+                if self.data(v).ndim == a.ndim
+                and self.data(v).shape[: d % a.ndim] + self.data(v).shape[d % a.ndim + 1 :] == rest
+            ]
             parts = [x] + [self.pick(others) for _ in range(self.c.int(1, 2))]
             fn = "cat"
         if sum(self.data(p).size for p in parts) > 64:
@@ -301,11 +319,10 @@ class _Ops:
             except ValueError:
                 return False
             return True
-        pairs = [(a, b) for a in self.vars for b in self.vars
-                 if inner(self.data(a), self.data(b))]
+
+        pairs = [(a, b) for a in self.vars for b in self.vars if inner(self.data(a), self.data(b))]
         pair = self.pick(pairs)
         if pair is None:
             x = self.pick(v for v in self.vars if self.data(v).ndim >= 2)
             return x is not None and self.emit(f"{x.name} @ {x.name}.mT", [x], sure=True)
         return self.emit(f"{pair[0].name} @ {pair[1].name}", list(pair), sure=True)
-

@@ -1,5 +1,6 @@
 """What a random program is: `Program` (leaves, body, result, what PyTorch would do with
 it) and its source, plus the names of the outcomes a program may expect."""
+
 from __future__ import annotations
 
 import ast
@@ -10,15 +11,17 @@ import numpy as np
 
 # What a program is expected to do (PyTorch's semantics):
 SUCCEEDS = "succeeds"  # no error; gradients match finite differences
-RAISES = "raises"      # an in-place/view error, at an in-place op or in backward
-REFUSED = "refused"    # an in-place op on a leaf that requires grad (or a view of one)
-EITHER = "either"      # saved values may have changed: a clear error, or right gradients
+RAISES = "raises"  # an in-place/view error, at an in-place op or in backward
+REFUSED = "refused"  # an in-place op on a leaf that requires grad (or a view of one)
+EITHER = "either"  # saved values may have changed: a clear error, or right gradients
 
 _FILENAME = "<microtensor program>"
 # a split/chunk piece read after its storage changed in place: PyTorch raises where it is read
 _SPLIT_READ = "split piece read after its storage changed"
-_WEIGHTS = ("def w(t, k):",
-            "    return (mt.arange(t.numel(), dtype=mt.float64).reshape(t.shape) * 0.7 + k).sin()")
+_WEIGHTS = (
+    "def w(t, k):",
+    "    return (mt.arange(t.numel(), dtype=mt.float64).reshape(t.shape) * 0.7 + k).sin()",
+)
 
 
 def _literal(name: str, values: np.ndarray) -> str:
@@ -33,8 +36,12 @@ def _inplace_lines(body: tuple) -> frozenset:
     for i, line in enumerate(body):
         for node in ast.walk(ast.parse(line)):
             assign = isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
-            method = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                      and node.func.attr.endswith("_") and not node.func.attr.startswith("_"))
+            method = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr.endswith("_")
+                and not node.func.attr.startswith("_")
+            )
             if isinstance(node, ast.AugAssign) or assign or method:
                 found.add(i)
     return frozenset(found)
@@ -56,13 +63,18 @@ class Program:
     inplace: frozenset = field(init=False, repr=False)  # indices of in-place statements
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "leaves", {name: np.array(v, dtype=np.float64)
-                                            for name, v in dict(self.leaves).items()})
+        object.__setattr__(
+            self,
+            "leaves",
+            {name: np.array(v, dtype=np.float64) for name, v in dict(self.leaves).items()},
+        )
         object.__setattr__(self, "body", tuple(self.body))
         object.__setattr__(self, "inplace", _inplace_lines(self.body))
         if self.expect not in (SUCCEEDS, RAISES, REFUSED, EITHER):
-            raise ValueError(f"Program: expect must be one of {SUCCEEDS!r}, {RAISES!r}, "
-                             f"{REFUSED!r}, {EITHER!r}, got {self.expect!r}")
+            raise ValueError(
+                f"Program: expect must be one of {SUCCEEDS!r}, {RAISES!r}, "
+                f"{REFUSED!r}, {EITHER!r}, got {self.expect!r}"
+            )
 
     def _lines(self, trace: bool) -> list:
         names = ", ".join(self.leaves)
@@ -80,8 +92,11 @@ class Program:
     @property
     def source(self) -> str:
         names = ", ".join(self.leaves)
-        return "\n".join(["import microtensor as mt", ""] + self._lines(False) + [
-            f"program({names}).backward()  # expect: {self.expect}"])
+        return "\n".join(
+            ["import microtensor as mt", ""]
+            + self._lines(False)
+            + [f"program({names}).backward()  # expect: {self.expect}"]
+        )
 
     def __repr__(self) -> str:
         return self.source
@@ -99,4 +114,3 @@ class Program:
         ns = {"mt": module}
         exec(compile("\n".join(self._lines(trace)), _FILENAME, "exec"), ns)
         return ns["program"], [ns[name] for name in self.leaves]
-

