@@ -42,14 +42,15 @@ __all__ = [
 # numpy's floating-point error mode lives in a context variable: setting it directly
 # costs a fraction of numpy.errstate's (a context manager object built per call).
 try:
-    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    from numpy._core._ufunc_config import (  # type: ignore[attr-defined]  # private: no stubs
+        _extobj_contextvar,
+        _make_extobj,
+    )
 
     silence = functools.partial(_extobj_contextvar.set, _make_extobj(all="ignore"))
     restore = _extobj_contextvar.reset
 except ImportError:  # another numpy layout: the public, slower way
-
-    def silence():
-        return xp.seterr(all="ignore")
+    silence = functools.partial(xp.seterr, all="ignore")  # gives the old settings
 
     def restore(token) -> None:
         xp.seterr(**token)
@@ -135,7 +136,8 @@ class TwoStepIndex:
     __slots__ = ("basic", "advanced", "ellipsis", "spanned")
 
     def __init__(self, parts: list) -> None:
-        basic, advanced = [], []
+        basic: list = []  # ints, slices, None and Ellipsis
+        advanced: list = []  # index arrays, slices and Ellipsis
         for p in parts:
             if type(p) is int:
                 basic.append(p)

@@ -149,5 +149,12 @@ for _name, _factory in (
     ("new_tensor", _tensor),
 ):
     setattr(Tensor, _name, _new(_factory, _name))
-Tensor.to, Tensor.type, Tensor.type_as = to, tensor_type, type_as
-Tensor.cpu, Tensor.cuda, Tensor.contiguous = cpu, cuda, contiguous
+for _name, _fn in (
+    ("to", to),
+    ("type", tensor_type),
+    ("type_as", type_as),
+    ("cpu", cpu),
+    ("cuda", cuda),
+    ("contiguous", contiguous),
+):
+    setattr(Tensor, _name, _fn)

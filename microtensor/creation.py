@@ -68,10 +68,13 @@ class device:
     """
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, type: str | device, index: int | None = None) -> None:
         if isinstance(type, device):
-            type, index = type.type, type.index if index is None else index
+            index = type.index if index is None else index
+            type = type.type
         elif not isinstance(type, str):
             raise TypeError(
                 f"device: expected a string such as 'cpu', got {type.__class__.__name__}"

@@ -541,4 +541,9 @@ def multinomial(
 
 
 # Tensor methods, as in PyTorch: x.bernoulli(), x.bernoulli_(p), x.multinomial(n)
-Tensor.bernoulli, Tensor.bernoulli_, Tensor.multinomial = bernoulli, bernoulli_, multinomial
+for _name, _fn in (
+    ("bernoulli", bernoulli),
+    ("bernoulli_", bernoulli_),
+    ("multinomial", multinomial),
+):
+    setattr(Tensor, _name, _fn)

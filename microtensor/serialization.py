@@ -83,7 +83,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "xb") as f:  # the umask's permissions, as a plain open gives
-            xp.savez(f, **{_TREE: xp.array(meta)}, **arrays)
+            xp.savez(f, **{_TREE: xp.array(meta), **arrays})
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

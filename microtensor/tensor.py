@@ -7,11 +7,16 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from .backend import ndarray, xp
 from .dtypes import get_default_dtype, promote_result, set_default_dtype
 from .printing import tensor_repr
+
+if TYPE_CHECKING:
+    from .autograd.graph import Node
+    from .autograd.views import Alias
 
 __all__ = [
     "Tensor",
@@ -99,8 +104,30 @@ class Tensor:
         "_alias",
         "__weakref__",
     )
+    _data: ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    _node: Node | None  # None for a leaf
+    _oi: int
+    _version: int
+    _hooks: list[Callable] | None
+    _alias: Alias | None
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     is_cuda, is_cpu = False, True
+    if TYPE_CHECKING:  # the op methods and operators are set on the class after it (setattr)
+
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
+        def __add__(self, other: Any) -> Tensor: ...
+        def __eq__(self, other: object) -> Any: ...  # elementwise: a Tensor, not a bool
+        def __neg__(self) -> Tensor: ...
+
+        __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __add__
+        __pow__ = __rpow__ = __matmul__ = __rmatmul__ = __mod__ = __rmod__ = __add__
+        __floordiv__ = __rfloordiv__ = __and__ = __rand__ = __or__ = __ror__ = __add__
+        __xor__ = __rxor__ = __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = __add__
+        __lt__ = __le__ = __gt__ = __ge__ = __add__
+        __ne__ = __eq__
+        __abs__ = __invert__ = __neg__
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
         self._data = _as_array(data, dtype)
@@ -164,10 +191,10 @@ class Tensor:
         """True for tensors the user made; only leaves accumulate `.grad` in backward."""
         return self._node is None
 
-    @property
-    def grad_fn(self):
-        """The node that produced this tensor (None for leaves); its `.name` is the op's."""
-        return self._node
+    grad_fn = property(
+        attrgetter("_node"),
+        doc="The node that produced this tensor (None for leaves); its `.name` is the op's.",
+    )
 
     @property
     def T(self) -> Tensor:
@@ -290,7 +317,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         node = self._node
-        return tensor_repr(self._data, node and node.backward_name, self.requires_grad)
+        return tensor_repr(
+            self._data, None if node is None else node.backward_name, self.requires_grad
+        )
 
     # -- autograd ---------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -406,7 +435,7 @@ class Tensor:
 
 def _wrap(data, node=None, oi: int = 0) -> Tensor:
     """A Tensor around an op's output array, without __init__'s conversions."""
-    t = Tensor.__new__(Tensor)
+    t = _new(Tensor)
     t._data = data if type(data) is ndarray else xp.asarray(data)
     t.grad = None
     t.requires_grad = node is not None
@@ -416,6 +445,9 @@ def _wrap(data, node=None, oi: int = 0) -> Tensor:
     t._hooks = None
     t._alias = None
     return t
+
+
+_new = object.__new__
 
 
 def tensor(

@@ -45,10 +45,10 @@ METRICS = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
 
 
 def _score(name: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int):
+    if name == "accuracy":  # sklearn's accuracy_score, without its 5 ms of input checks
+        return float(np.mean(y_true == y_pred))
     from sklearn import metrics as skm  # here: importing models stays light
 
-    if name == "accuracy":
-        return float(skm.accuracy_score(y_true, y_pred))
     if name == "confusion_matrix":
         return skm.confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
     score = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[name]
@@ -93,13 +93,17 @@ class History:
     epoch, the mean over that epoch's steps of: the L2 norm of its gradient, and
     ||w_after - w_before|| / ||w_before|| over the optimizer step (the change the step
     made, so it is right for any optimizer). Steps where a parameter had no gradient
-    (or, for the ratio, all-zero weights) are left out of its mean; nan when all were."""
+    (or, for the ratio, all-zero weights) are left out of its mean; nan when all were.
+    With fit(compile=True), `compiled` says what mt.compile did with the training step:
+    "records", "replays" and "eager_calls" (steps run eagerly), and "fallbacks", why
+    steps ran eagerly (not compared by ==: compiled and eager runs compare equal)."""
 
     records: dict[str, list[float]] = field(default_factory=dict)
     gradients: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     best_epoch: int | None = None
     stopped_early: bool = False
     seconds: float = field(default=0.0, compare=False)
+    compiled: dict = field(default_factory=dict, compare=False)
 
     def __getitem__(self, name: str) -> list[float]:
         if name not in self.records:
@@ -323,6 +327,7 @@ def fit(
     log_every: int = 1,
     threshold: float = 0.5,
     track_gradients: bool = False,
+    compile: bool = True,
 ) -> History:
     """Train `model` on `train_data` and return its History.
 
@@ -330,10 +335,10 @@ def fit(
     the whole set in order: full-batch gradient descent, as the reports train), calling
     `loss(model(x), y)`, backward and `optimizer.step()`; then steps `scheduler` (a
     ReduceLROnPlateau steps at recorded epochs only, given val_loss, or the training
-    loss without val_data). Every
-    `log_every` epochs (and at the last) it records the loss, `metrics`, their val_
-    versions on `val_data`, and the lr; sklearn's metrics cost about a millisecond a
-    call, more than an epoch of a small full-batch network, so long runs log sparsely.
+    loss without val_data). Every `log_every` epochs (and at the last) it records the
+    loss, `metrics`, their val_ versions on `val_data`, and the lr; sklearn's metrics
+    (all but accuracy, computed here) cost about a millisecond a call, more than an
+    epoch of a small full-batch network, so long runs log sparsely.
     `early_stopping` is checked at recorded epochs. `seed` fixes the shuffling and every
     draw from microtensor's generator (dropout) by mt.manual_seed(seed), so the same
     seed and the same initial model give the same History to the last digit; with
@@ -343,6 +348,13 @@ def fit(
     recorded epoch (a single mini-batch's are noisy), into `History.gradients`; it costs
     a copy of the weights per step of a recorded epoch, nothing when off.
     plots.gradient_flow draws them.
+
+    With `compile` (the default), the training step (zero_grad, forward, loss, backward,
+    optimizer.step) runs through mt.compile: recorded on its first batch (and on a batch
+    of another shape, the last smaller one), replayed after, with the same result to the
+    bit as compile=False; where mt.compile cannot replay it (a loss that reads values in
+    Python, a random draw other than dropout's...), the steps run eagerly, with a
+    CompileWarning once and the reason in `History.compiled["fallbacks"]`.
 
     >>> import microtensor as mt
     >>> from microtensor.nn import functional as F
@@ -384,9 +396,8 @@ def fit(
     if seed is not None:
         mt.manual_seed(seed)
     full = batch_size is None or batch_size >= len(train)
-    loader = DataLoader(
-        train, batch_size=len(train) if full else batch_size, shuffle=not full, seed=seed
-    )
+    # the whole set in order each epoch: its tensors themselves (the loader would copy them)
+    batches = [train.tensors] if full else DataLoader(train, batch_size, shuffle=True, seed=seed)
     history = History({"epoch": [], "lr": [], **{n: [] for n in names}})
     named = list(model.named_parameters()) if track_gradients else []
     if track_gradients:
@@ -394,6 +405,16 @@ def fit(
             stat: {name: [] for name, _ in named} for stat in ("grad_norm", "update_ratio")
         }
     best, best_state = None, None
+
+    def step(xb: mt.Tensor, yb: mt.Tensor) -> tuple[mt.Tensor, mt.Tensor]:
+        optimizer.zero_grad()
+        out = model(xb)
+        batch_loss = loss(out, yb)
+        batch_loss.backward()
+        optimizer.step()
+        return out, batch_loss
+
+    run = mt.compile(step) if compile else step
     start = time.perf_counter()
     model.train()
     bar = tqdm(
@@ -409,14 +430,10 @@ def fit(
             lr = optimizer.param_groups[0]["lr"]
             total, outs, targets = 0.0, [], []
             track, steps = track_gradients and record, []
-            for xb, yb in loader:
-                optimizer.zero_grad()
-                out = model(xb)
-                batch_loss = loss(out, yb)
-                batch_loss.backward()
+            for xb, yb in batches:
                 if track:
                     before = [p.numpy(force=True).copy() for _, p in named]
-                optimizer.step()
+                out, batch_loss = run(xb, yb)
                 if track:
                     steps.append(_step_gradients(named, before))
                 total += float(batch_loss.item()) * len(xb)
@@ -469,6 +486,13 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start
+    if compile:
+        history.compiled = {
+            "records": run.records,
+            "replays": run.replays,
+            "eager_calls": run.eager_calls,
+            "fallbacks": list(run.fallbacks),
+        }
     return history
 
 

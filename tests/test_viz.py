@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import weakref
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -405,13 +406,43 @@ def test_drawing_changes_neither_the_graph_nor_the_gradients():
     np.testing.assert_array_equal(after, after_drawn)  # dropout's draw left no trace
 
 
-def test_a_graph_freed_by_backward_draws_its_last_op_without_inputs_and_says_so():
+def test_a_graph_after_backward_is_drawn_whole():
     x = mt.tensor([1.0], requires_grad=True)
     y = (x * 3).sin()
     y.backward(mt.ones(1))
     d = dot_of(y, params={"x": x})
-    assert d.heads() == ["output", "sin"]
-    assert d.lines(d.named("sin"))[-1] == "inputs freed by backward"
+    assert d.edge_names() == [("mul(·, 3)", "sin"), ("sin", "output"), ("x", "mul(·, 3)")]
+    assert "freed" not in d.label() and "retain_graph" not in d.label()
+
+
+def test_show_grads_after_backward_shows_the_gradients_on_the_whole_graph():
+    x = mt.tensor([0.5, 2.0], requires_grad=True)
+    w = mt.tensor([3.0, -1.0], requires_grad=True)
+    loss = (x * w).tanh().sum()
+    loss.backward()
+    d = dot_of(loss, params={"x": x, "w": w}, show_grads=True)
+    assert d.edge_names() == [
+        ("mul", "tanh"),
+        ("sum", "output"),
+        ("tanh", "sum"),
+        ("w", "mul"),
+        ("x", "mul"),
+    ]
+    assert any(line.startswith("grad") for line in d.lines(d.named("x")))
+
+
+def test_a_graph_after_backward_keeps_no_input_without_grad_alive():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    data = mt.tensor([3.0, 4.0])
+    y = (x * data).sum()
+    y.backward()
+    gone = weakref.ref(data)
+    del data
+    assert gone() is None
+    d = dot_of(y, params={"x": x})
+    assert d.named("mul(·, freed)") and d.lines(d.named("mul(·, freed)"))[-1] == (
+        "an input freed by backward"
+    )
     assert "retain_graph=True" in d.label()
 
 

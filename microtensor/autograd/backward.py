@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextvars
 import math
+import weakref
 from heapq import heappop, heappush
+from typing import Any
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor, _wrap
 from . import graph
-from .grad_mode import _grad_mode
+from .grad_mode import _grad_mode, _GradMode
 from .graph import _NO_ATTRS, _ArrayNS, _last_change, _TensorNS
 from .views import input_edge, version
 
@@ -28,12 +30,13 @@ _explaining: contextvars.ContextVar = contextvars.ContextVar("microtensor_explai
 
 def _seed(root: Tensor, gradient, name: str):
     if gradient is None:
-        if root._data.size != 1:
+        d = root._data
+        if d.size != 1:
             raise RuntimeError(
                 f"{name}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {root.shape}; pass `gradient` (a tensor of that shape)"
             )
-        return xp.ones(root.shape, dtype=root.dtype) if root.ndim else xp.array(1, root.dtype)
+        return xp.array(1, d.dtype) if not d.ndim else xp.ones(d.shape, d.dtype)
     g = gradient if isinstance(gradient, Tensor) else Tensor(xp.asarray(gradient, root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(
@@ -61,19 +64,22 @@ def _check_versions(node) -> None:
 
 
 def _run_hooks(hooks, g, create_graph):
-    for hook in hooks:
-        res = hook(g if create_graph else Tensor(g))
-        if res is None:
-            continue
-        shape, dtype = getattr(res, "shape", None), getattr(res, "dtype", None)
-        if shape != g.shape or dtype != g.dtype:
-            raise RuntimeError(
-                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
-                f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
-                f"{g.dtype}; a hook may change the values, not the shape or dtype"
-            )
-        # the hook's tensor stays the user's: the engine keeps a copy
-        g = res if create_graph else xp.array(res._data if isinstance(res, Tensor) else res)
+    """Call each hook on the gradient, in backward's grad mode (on only under create_graph,
+    as in PyTorch's engine); a hook's result replaces the gradient."""
+    with _GradMode(create_graph):
+        for hook in hooks:
+            res = hook(g if create_graph else Tensor(g))
+            if res is None:
+                continue
+            shape, dtype = getattr(res, "shape", None), getattr(res, "dtype", None)
+            if shape != g.shape or dtype != g.dtype:
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                    f"{shape} and dtype {dtype} for a gradient of shape {g.shape} and dtype "
+                    f"{g.dtype}; a hook may change the values, not the shape or dtype"
+                )
+            # the hook's tensor stays the user's: the engine keeps a copy
+            g = res if create_graph else xp.array(res._data if isinstance(res, Tensor) else res)
     return g
 
 
@@ -109,7 +115,7 @@ def _run(
     gradient it will ever receive has arrived; one pass, no separate sort."""
     if graph.tracer is not None and graph.tracer.wants():  # microtensor.compile records it
         return graph.tracer.backward(roots, seeds, retain_graph, create_graph, capture)
-    B = _TensorNS if create_graph else _ArrayNS
+    B: Any = _TensorNS if create_graph else _ArrayNS  # namespaces ops/ fills (setattr)
     rec = _explaining.get()
     for t in roots:
         if not t.requires_grad:
@@ -118,14 +124,10 @@ def _run(
                 f"grad_fn; did you forget requires_grad=True on an input, or run it "
                 f"under no_grad()?"
             )
-    seeds = [
-        s._data
-        if not create_graph and isinstance(s, Tensor)
-        else _wrap(s)
-        if create_graph and not isinstance(s, Tensor)
-        else s
-        for s in seeds
-    ]
+    if create_graph:
+        seeds = [s if isinstance(s, Tensor) else _wrap(s) for s in seeds]
+    elif len(seeds) != 1 or type(seeds[0]) is not ndarray:  # one array: loss.backward()
+        seeds = [s._data if isinstance(s, Tensor) else s for s in seeds]
     captured: dict = {}
     for t in capture or ():
         if t._node is not None:
@@ -138,11 +140,18 @@ def _run(
     # the next node off the heap and runs its VJP, and the loop's head accumulates what
     # it sends each input, in the one place gradients are added.
     node, args, needs, in_grads, seq = None, roots, (True,) * len(roots), seeds, math.inf
-    token = _grad_mode.set(create_graph)
+    # Without create_graph the VJPs compute on arrays, which record nothing whatever the
+    # grad mode: only hooks (user code) need it off, and they get it (_node_hooks).
+    token = _grad_mode.set(True) if create_graph else None
     try:
         while True:
+            # freeing the node that just ran (without retain_graph): its edges are taken
+            # here, from the histories this loop looks up anyway
+            edges = None if retain_graph or node is None else []
             for a, need, gi in zip(args, needs, in_grads):
                 if not need or gi is None:
+                    if edges is not None:  # a constant (most often a number) or an input
+                        edges.append(_edge(a, seq) if isinstance(a, _HELD) else a)
                     continue
                 data = a._data
                 if gi.shape != data.shape:  # the one place broadcasting is undone
@@ -158,22 +167,30 @@ def _run(
                 else:  # changed in place since: its history as the consumer saw it
                     p = input_edge(a, seq)[0]
                 if p is None:
+                    if edges is not None:
+                        edges.append(a)
                     prev = leaf_grads.get(a)
                     leaf_grads[a] = gi if prev is None else prev + gi
                     continue
                 prev = grads.get(p)
                 if p.n_out is not None:  # one of several outputs: a slot each
                     oi = a._oi if alias is None or alias.past is None else input_edge(a, seq)[1]
+                    if edges is not None:
+                        edges.append((p, oi))
                     if prev is None:
                         prev = grads[p] = [None] * p.n_out
                         heappush(heap, (-p.seq, p))
                     prev[oi] = gi if prev[oi] is None else prev[oi] + gi
-                elif prev is None:
+                    continue
+                if edges is not None:
+                    edges.append(p)
+                if prev is None:
                     grads[p] = gi
                     heappush(heap, (-p.seq, p))
                 else:
                     grads[p] = prev + gi
-            if node is not None and not retain_graph:
+            if edges is not None:  # what the VJP needed goes; the structure stays
+                node.edges = tuple(edges)
                 node.args = node.arrays = node.out = None
                 node.attrs = _NO_ATTRS  # a Function's ctx, and what it saved, go too
             if not heap:
@@ -205,7 +222,23 @@ def _run(
             if extra is not None and "trace" in extra:
                 _check_finite(node, in_grads)
     finally:
-        _grad_mode.reset(token)
+        if token is not None:
+            _grad_mode.reset(token)
+
+
+_HELD = (Tensor, ndarray)  # the inputs an edge of which is not the input itself
+
+
+def _edge(a, seq: int):
+    """Node.edges' entry for an input that sent no gradient: what fed it (as the loop's
+    head finds it for the others), a leaf requiring grad itself, and by weak reference
+    what backward must not keep alive (a leaf without grad, an array constant)."""
+    if isinstance(a, Tensor):
+        p, oi = input_edge(a, seq)
+        if p is not None:
+            return p if p.n_out is None else (p, oi)
+        return a if a.requires_grad else weakref.ref(a)
+    return weakref.ref(a) if isinstance(a, ndarray) else a
 
 
 def _node_hooks(node, g, create_graph):
@@ -238,8 +271,9 @@ def _store_grad(t: Tensor, g, create_graph: bool, given: set | None = None) -> N
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
-    if g.dtype != t.dtype:
-        g = g.astype(t.dtype)
+    dtype = t._data.dtype
+    if g.dtype is not dtype and g.dtype != dtype:
+        g = g.astype(dtype)
     if t.grad is None:
         if g.base is not None or (given is not None and id(g) in given):
             g = g.copy()
@@ -266,8 +300,6 @@ def _roots(
     one each (`gradients`: one per root, None where implicit); retain_graph defaults to
     create_graph, as in PyTorch."""
     retain = create_graph if retain_graph is None else retain_graph
-    if grads is None and isinstance(tensors, Tensor):  # loss.backward(): once a step
-        return [tensors], [None], [_seed(tensors, None, name)], retain
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grads is None:
         grads = [None] * len(tensors)
@@ -286,9 +318,14 @@ def backward(
 ) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (torch.autograd.backward)."""
     # mt.compile's tracer reads grad_tensors, one per tensor, from this frame
-    tensors, grad_tensors, seeds, retain = _roots(
-        "backward", "tensor", "gradients", tensors, grad_tensors, retain_graph, create_graph
-    )
+    if grad_tensors is None and isinstance(tensors, Tensor):  # loss.backward(): each step
+        seeds = [_seed(tensors, None, "backward")]
+        tensors, grad_tensors = [tensors], [None]
+        retain = create_graph if retain_graph is None else retain_graph
+    else:
+        tensors, grad_tensors, seeds, retain = _roots(
+            "backward", "tensor", "gradients", tensors, grad_tensors, retain_graph, create_graph
+        )
     leaf_grads = _run(tensors, seeds, retain, create_graph)
     given: set = set()
     for t, g in leaf_grads.items():
@@ -323,7 +360,7 @@ def grad(
         "grad", "output", "grad_outputs", outputs, grad_outputs, retain_graph, create_graph
     )
     leaf_grads = _run(outputs, seeds, retain, create_graph, capture=inputs)
-    result = []
+    result: list = []
     for i, t in enumerate(inputs):
         g = leaf_grads.get(t)
         if g is None:

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
@@ -91,11 +91,11 @@ class Step:
     op: str
     line: str | None
     input_shapes: list
-    output_shape: tuple | list
-    grad_output: ndarray | list
+    output_shape: tuple | list | None  # a list for an op with several outputs
+    grad_output: ndarray | list | None
     grads: list
     outputs: list = field(default_factory=list)  # their names in the caller's locals
-    node: object = field(default=None, repr=False)
+    node: Any = field(default=None, repr=False)  # the graph's Node
 
     def source(self) -> str:
         """'file.py:12  code' of the line that made the op, or '?'."""
@@ -209,7 +209,7 @@ class BackwardTrace:
                     g.to = hit[0]
 
     # -- a block around forward and backward -------------------------------------------
-    def __enter__(self) -> Self:
+    def __enter__(self) -> BackwardTrace:
         self._tokens = (_explaining.set(self), _anomaly_mode.set(True))
         return self
 

@@ -12,6 +12,8 @@ from .views import version
 class FunctionCtx:
     """What a Function's forward leaves for its backward (PyTorch's ctx)."""
 
+    _out_meta: list  # (shape, dtype) of each output, set once forward has run
+
     def __init__(self, fn_name: str, needs_input_grad: tuple) -> None:
         self.needs_input_grad = needs_input_grad
         self._name = fn_name
@@ -78,7 +80,7 @@ class _FunctionOp:
                 f"{'s' if len(needs) != 1 else ''}; return one per input (None for inputs "
                 f"that need none)"
             )
-        checked = []
+        checked: list = []
         for i, (gi, a, need) in enumerate(zip(result, args, needs)):
             if gi is None or not need:
                 checked.append(None)

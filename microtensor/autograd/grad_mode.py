@@ -34,10 +34,9 @@ def is_grad_enabled() -> bool:
 class _Mode:
     """Context manager and decorator that sets a mode and restores it on exit."""
 
+    __slots__ = ("prev",)
     var: contextvars.ContextVar
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = mode
+    mode: bool
 
     def __enter__(self) -> None:
         self.prev = self.var.get()
@@ -56,18 +55,26 @@ class _Mode:
 
 
 class _GradMode(_Mode):
+    """Grad mode on or off for a block (the engine's own switch)."""
+
+    __slots__ = ("mode",)
     var = _grad_mode
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
 
 
 class _scoped(_Mode):
     """A mode for one block, of any ContextVar (what decorators wrap each call in)."""
+
+    __slots__ = ("var", "mode")
 
     def __init__(self, var: contextvars.ContextVar, mode: bool) -> None:
         self.var = var
         self.mode = mode
 
 
-class no_grad(_GradMode):
+class no_grad(_Mode):
     """Ops inside record no graph (evaluation, optimizer updates). Per thread.
 
     >>> import microtensor as mt
@@ -78,20 +85,26 @@ class no_grad(_GradMode):
     False
     """
 
-    def __init__(self) -> None:
-        super().__init__(False)
+    # no __init__ of its own, no __dict__: `with no_grad():` in a training loop makes it
+    # without a Python frame
+    __slots__ = ()
+    var = _grad_mode
+    mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_Mode):
     """Ops inside record a graph even within `no_grad`."""
 
-    def __init__(self) -> None:
-        super().__init__(True)
+    __slots__ = ()
+    var = _grad_mode
+    mode = True
 
 
 class set_grad_enabled(_GradMode):
     """Grad mode on or off, for a block, a function, or (called alone) from now on, in
     this thread."""
+
+    __slots__ = ()
 
     def __init__(self, mode: bool) -> None:
         super().__init__(bool(mode))
@@ -111,10 +124,11 @@ class detect_anomaly(_Mode):
     line that created it in the forward pass. Costs a stack capture per op, so it is off
     by default."""
 
+    __slots__ = ("mode",)
     var = _anomaly_mode
 
     def __init__(self, check_nan: bool = True) -> None:
-        super().__init__(check_nan)
+        self.mode = check_nan
 
 
 def is_anomaly_enabled() -> bool:

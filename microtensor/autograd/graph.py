@@ -14,10 +14,15 @@ import itertools
 import os
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..backend import ndarray, sum_to, xp
 from ..tensor import Tensor, _wrap, promote_result
 from .grad_mode import _anomaly_mode, _grad_on
+
+if TYPE_CHECKING:
+    from ..ops.base import Op
+    from .function import _FunctionOp
 
 _anomaly_on = _anomaly_mode.get
 
@@ -29,7 +34,7 @@ _clock = itertools.count(1)
 _last_change = [0]
 # microtensor.compile's recorder while it records a step, else None: apply hands it every
 # op (apply1 and apply2 defer to apply while it is set).
-tracer = None
+tracer: Any = None
 
 
 class Node:
@@ -44,7 +49,9 @@ class Node:
     later in-place op on that input never reroutes this node's gradient. `extra` is None
     on the fast path, else a dict of what few nodes need: hooks and retain_grad requests
     of outputs, "dirty" (the output was changed in place), "trace" (the user's line, in
-    anomaly mode).
+    anomaly mode). Backward without retain_graph frees args, arrays and out once the
+    VJP ran, and keeps in `edges` (None until then) the graph's structure, one entry per
+    input (backward._release), so that the graph can still be drawn.
     """
 
     __slots__ = (
@@ -57,8 +64,19 @@ class Node:
         "n_out",
         "seq",
         "extra",
+        "edges",
         "__weakref__",
     )
+    op: type[Op] | _FunctionOp
+    args: tuple | None  # None (with arrays and out) once backward has freed the graph
+    arrays: Sequence | None
+    needs: Sequence
+    attrs: dict
+    out: Any
+    n_out: int | None
+    seq: int
+    extra: dict | None
+    edges: tuple | None
 
     @property
     def name(self) -> str:
@@ -72,10 +90,10 @@ class Node:
         if not isinstance(op, type):  # an autograd.Function
             return f"{op.__name__}Backward"
         name = _TORCH_NAMES.get(op.__name__)
-        freed = self.arrays is None  # by backward: the inputs' dims and the index are gone
-        if op.__name__ == "MatMul" and not freed:
-            name = _MATMUL_NAMES.get(tuple(a.ndim for a in self.arrays), "UnsafeViewBackward0")
-        elif op.__name__ == "GetItem" and not freed:
+        arrays = self.arrays  # None once backward freed them: the dims and index are gone
+        if op.__name__ == "MatMul" and arrays is not None:
+            name = _MATMUL_NAMES.get(tuple(a.ndim for a in arrays), "UnsafeViewBackward0")
+        elif op.__name__ == "GetItem" and arrays is not None:
             name = _getitem_name(self.attrs["index"])
         elif name is None:
             name = "".join(w.capitalize() for w in op.name.split("_")) + "Backward0"
@@ -89,9 +107,14 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        """The nodes (or leaf tensors) feeding this one, as in PyTorch."""
+        """The nodes (or leaf tensors) feeding this one, as in PyTorch: before backward and
+        after it (from `edges`)."""
         if self.args is None:
-            return ()
+            return tuple(
+                e[0] if type(e) is tuple else e
+                for e, need in zip(self.edges or (), self.needs)
+                if need
+            )
         from .views import input_edge  # the history each input had when this node was made
 
         return tuple(
@@ -165,9 +188,9 @@ def _user_frame() -> str:
 def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out):
     """Make the node of one application of `op` and wrap its output(s) as tensors of that
     node: the one place a node is made (apply, apply1, apply2, in-place ops and
-    Functions all come here). Builds the node without an __init__ frame: this runs once
-    per recorded op."""
-    node = _new(Node)
+    Functions all come here). Runs once per recorded op, so it makes the node without an
+    __init__ frame and the output tensor without _wrap's (unless mt.compile records)."""
+    node = Node()
     node.op = op
     node.args = args
     node.arrays = arrays
@@ -176,11 +199,23 @@ def record(op, args: tuple, arrays: Sequence, needs: Sequence, attrs: dict, out)
     node.out = out if op.save_output else None
     node.seq = next(_clock)
     node.extra = {"trace": _user_frame()} if _anomaly_on() else None
+    node.edges = None
     if op.multi:
         node.n_out = len(out)
         return tuple(_wrap(o, node, i) for i, o in enumerate(out))
     node.n_out = None
-    return _wrap(out, node, 0)
+    if tracer is not None:  # mt.compile's watch knows tensors made in _wrap's frame
+        return _wrap(out, node, 0)
+    t = _new(Tensor)  # _wrap(out, node)
+    t._data = out if type(out) is ndarray else xp.asarray(out)
+    t.grad = None
+    t.requires_grad = True
+    t._node = node
+    t._oi = 0
+    t._version = 0
+    t._hooks = None
+    t._alias = None
+    return t
 
 
 _new = object.__new__
@@ -235,7 +270,8 @@ def apply(op, *args, **attrs):
         if not op.multi:
             return _wrap(out)
         return tuple(_wrap(o) for o in out)
-    return record(op, args, arrays, needs, attrs, out)
+    # tuples, which the cyclic collector stops tracking (arrays and flags only), not lists
+    return record(op, args, tuple(arrays), tuple(needs), attrs, out)
 
 
 _NO_ATTRS: dict = {}
@@ -243,17 +279,19 @@ _NO_ATTRS: dict = {}
 
 def unary(op) -> Callable:
     """The function of a one-input op without attributes (exp, relu, ...): apply()'s work
-    with `op` bound, in a single frame, since elementwise ops are the hot path."""
+    with `op` bound, in a single frame, since elementwise ops are the hot path. The op's
+    class attributes are read once, here (a class attribute read costs a type lookup)."""
+    forward, differentiable = op.forward, op.differentiable
 
     def run(a):
         if tracer is not None or not isinstance(a, Tensor):
             return apply(op, a)
         da = a._data
-        out = op.forward(da)
+        out = forward(da)
         dt = da.dtype
         if dt is not _F32 and dt is not _F64 and dt is not _F16:  # PyTorch's dtype, not numpy's
             out = _promoted(out, (da,))
-        if a.requires_grad and op.differentiable and _grad_on():
+        if a.requires_grad and differentiable and _grad_on():
             return record(op, (a,), (da,), (True,), _NO_ATTRS, out)
         return _wrap(out)
 
@@ -265,7 +303,8 @@ def unary(op) -> Callable:
 def binary(op) -> Callable:
     """The function of a two-input op without attributes (+, *, <, ...): apply()'s work
     with `op` bound, in a single frame, since arithmetic is the hot path (`a * b` is this
-    function, and so is mt.mul)."""
+    function, and so is mt.mul). The op's class attributes are read once, here."""
+    forward, differentiable = op.forward, op.differentiable
 
     def run(a, b):
         if tracer is not None:
@@ -279,7 +318,7 @@ def binary(op) -> Callable:
         else:
             db, rb = b, False
         try:
-            out = op.forward(da, db)
+            out = forward(da, db)
         except ValueError:
             return apply(op, a, b)  # again, for the error message naming the op and shapes
         # numpy's promotion differs from PyTorch's only where an input is not floating, or
@@ -302,7 +341,7 @@ def binary(op) -> Callable:
                 dt = da.dtype
                 if dt is not db.dtype or (dt is not _F32 and dt is not _F64 and dt is not _F16):
                     out = _promoted(out, (da, db))
-        if (ra or rb) and op.differentiable and _grad_on():
+        if (ra or rb) and differentiable and _grad_on():
             # constant tuples: no allocation for the GC to count
             needs = (True, True) if ra and rb else (True, False) if ra else (False, True)
             return record(op, (a, b), (da, db), needs, _NO_ATTRS, out)

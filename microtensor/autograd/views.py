@@ -33,6 +33,13 @@ class Alias:
     consumed it before. `no_grad` marks a view made with grad mode off."""
 
     __slots__ = ("owner", "base", "steps", "index", "views", "past", "no_grad")
+    owner: Tensor | None
+    base: Tensor | None
+    steps: tuple
+    index: ndarray | None
+    views: list | None
+    past: list | None
+    no_grad: bool
 
     def __init__(self, owner=None, base=None, steps=(), no_grad=False) -> None:
         self.owner = owner
@@ -61,7 +68,7 @@ def version(t: Tensor) -> int:
     return _owner(t)._version
 
 
-def input_edge(a: Tensor, seq: int) -> tuple:
+def input_edge(a: Tensor, seq: float) -> tuple:
     """(node, output index) of `a`'s history as it was when node number `seq` was made."""
     alias = a._alias
     if alias is not None and alias.past is not None:
@@ -129,8 +136,10 @@ def _set_history(t: Tensor, node, oi: int, stamp: int) -> None:
 def _rebuild_views(base: Tensor, stamp: int) -> None:
     """After base's history changed, each live view of it (made with grad on) takes the
     history of the same view of the new base (PyTorch regenerates a view's grad_fn)."""
+    alias = base._alias
+    assert alias is not None and alias.views is not None  # the caller saw live views
     live = []
-    for ref in base._alias.views:
+    for ref in alias.views:
         v = ref()
         if v is None:
             continue
@@ -142,7 +151,7 @@ def _rebuild_views(base: Tensor, stamp: int) -> None:
             t = apply(op, t, **attrs)
         if t._node is not None:
             _set_history(v, t._node, t._oi, stamp)
-    base._alias.views = live
+    alias.views = live
 
 
 def _mark_dirty(*tensors) -> None:
@@ -164,6 +173,10 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     after the change raises instead of using the new values."""
     recording = _grad_on()
     alias = t._alias
+    if graph.tracer is None and not (
+        recording and (t.requires_grad or alias is not None or _any_grad(args))
+    ):
+        return _write(op, t, args, attrs)
     base = alias.base if alias is not None else None
     if not t._data.flags.writeable:
         raise RuntimeError(
@@ -206,6 +219,8 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
         return t
     from ..ops import CopySlices  # the op table imports the engine, so not at the top
 
+    assert alias is not None  # t is a view: base came from its alias
+
     base_old = _wrap(base._data, base._node, base._oi)
     base_old.requires_grad = base.requires_grad
     node = record(
@@ -218,6 +233,57 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     )._node
     _set_history(base, node, 0, stamp)
     _rebuild_views(base, stamp)
+    return t
+
+
+def _any_grad(args: tuple) -> bool:
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
+    return False
+
+
+def _write(op, t: Tensor, args: tuple, attrs: dict) -> Tensor:
+    """apply_inplace when it records nothing (grad mode off, as in an optimizer's update,
+    or nothing involved requires grad): the op's result written into t's memory, t's
+    version bumped, and the nodes that saved t's memory as their output told; none of
+    the history work."""
+    d = t._data
+    arrays = [d]
+    for a in args:
+        arrays.append(a._data if isinstance(a, Tensor) else a)
+    written = False
+    if op.forward_ is not None:
+        try:  # `d -= b`: what d - b computes, cast into d
+            op.forward_(*arrays, **attrs)
+            written = True
+        except (TypeError, ValueError):  # refused before writing: the errors below
+            pass
+    if not written:
+        res = apply(op, t, *args, **attrs)._data
+        if res.shape != d.shape:
+            raise RuntimeError(
+                f"{op.name}_: the result has shape {res.shape}, which cannot be written "
+                f"into a tensor of shape {d.shape} in place"
+            )
+        if res.dtype is not d.dtype and not xp.can_cast(res.dtype, d.dtype, "same_kind"):
+            raise RuntimeError(
+                f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
+                f"dtype {d.dtype} in place; use the out-of-place {op.name}"
+            )
+        try:
+            xp.copyto(d, res)
+        except ValueError:  # numpy refuses to write a read-only array
+            raise RuntimeError(
+                f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, "
+                f"so several of its elements share one memory location; clone() it "
+                f"before changing it in place"
+            ) from None
+    alias = t._alias
+    if t._node is not None or alias is not None:
+        base = alias.base if alias is not None else None
+        _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
+    bump_version(t)
     return t
 
 

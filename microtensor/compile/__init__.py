@@ -37,25 +37,31 @@ eagerly):
   - for an optimizer stepped: its parameter groups and plan (parameters, state), each
     group's options but the learning rate (read live, so schedulers work), and equal
     step counts in each flat chunk;
-  - the values of an argument whose values the step reads in Python (cross_entropy
-    reads its class targets to pick their entries: a new batch records again).
-Fallbacks: `fn` runs eagerly, with a CompileWarning saying why, when a recording cannot be
-replayed faithfully: it reads a tensor's values in Python (`.item()`, `bool()`,
-`float()`, `.numpy()`, `.tolist()`, printing, `.data` used for more than its shape), so a
-branch or a number may depend on them; it draws random numbers (dropout in training
-mode, mt.rand, numpy.random); it assigns a tensor's `.data` or a tensor to a `.grad`; it
-leaves grad mode changed; it uses hooks or retain_grad, create_graph, autograd.grad, an
-autograd.Function, an in-place op on a tensor of the graph, or backward through a graph
-made before the call; it returns a numpy array. Several backward calls, `retain_graph`
-and explicit backward gradients are replayed. What no recorder sees is baked in, as with
+  - the values of an argument whose values the step reads in Python, but for class
+    targets of cross_entropy and nll_loss (without class weights or label smoothing):
+    those are an input of the replay (recipes.py), which guards only that they are in
+    range and how many count (ignore_index).
+Dropout's masks are drawn again by each replay from the default generator, in the order
+eager mode draws them, so a seeded run is the same compiled or not (recipes.py).
+Fallbacks: `fn` runs eagerly, with a CompileWarning saying why (also in `fallbacks`), when
+a recording cannot be replayed faithfully: it reads a tensor's values in Python
+(`.item()`, `bool()`, `float()`, `.numpy()`, `.tolist()`, printing, `.data` used for more
+than its shape), so a branch or a number may depend on them; it draws random numbers
+other than dropout's masks (mt.rand, a mt.Generator, numpy.random); it assigns a tensor's
+`.data` or a tensor to a `.grad`; it leaves grad mode changed; it uses hooks or
+retain_grad, create_graph, autograd.grad, an autograd.Function, an in-place op on a tensor
+of the graph, or backward through a graph made before the call; it returns a numpy
+array. Several backward calls, `retain_graph` and explicit backward gradients are
+replayed. What no recorder sees is baked in, as with
 jax.jit: other Python state the step reads (a global, a scheduler stepped inside it)
 keeps its recorded value, and its Python side effects (prints, appends) happen on the
 recording call only.
 """
 
 # The files: record.py (the watch kept while recording), tracer.py (the recording itself),
-# values.py (what a recording holds), lower.py, forward.py and vjp.py (the buffer forms),
-# passes.py and program.py (the replay written from a recording), function.py (the API).
+# recipes.py (dropout's masks and class targets, computed again by each replay), values.py
+# (what a recording holds), lower.py, forward.py and vjp.py (the buffer forms), passes.py
+# and program.py (the replay written from a recording), function.py (the API).
 from .function import CACHE_LIMIT, CompiledFunction, CompileWarning, compile  # noqa: F401
 
 __all__ = ["compile", "CompiledFunction", "CompileWarning"]

@@ -26,16 +26,18 @@ class CompileWarning(UserWarning):
 
 class CompiledFunction:
     """`fn`, recorded on its first call and replayed after; see microtensor.compile.
-    `records`, `replays` and `eager_calls` count what the calls did; `code` is the
-    replay of the latest recording, as Python."""
+    `records`, `replays` and `eager_calls` count what the calls did; `fallbacks` says
+    why calls ran eagerly (each CompileWarning's reason); `code` is the replay of the
+    latest recording, as Python."""
 
     def __init__(self, fn: Callable) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.name: str = getattr(fn, "__qualname__", type(fn).__name__)  # in messages
         self.records = self.replays = self.eager_calls = 0
         self.code: str | None = None
+        self.fallbacks: list[str] = []  # why calls ran eagerly, each reason once
         self._entries: list = []  # (replay or guard function, structure of the result)
-        self._warned: set = set()
 
     def __get__(self, obj, objtype=None):
         """As a method: the compiled function with the instance as first argument."""
@@ -66,10 +68,10 @@ class CompiledFunction:
         return self._record(flat, args, kwargs)
 
     def _warn(self, reason: str) -> None:
-        if reason not in self._warned:
-            self._warned.add(reason)
+        if reason not in self.fallbacks:
+            self.fallbacks.append(reason)
             warnings.warn(
-                f"mt.compile({self.__qualname__}): running eagerly: {reason}",
+                f"mt.compile({self.name}): running eagerly: {reason}",
                 CompileWarning,
                 stacklevel=4,
             )
@@ -89,31 +91,32 @@ class CompiledFunction:
         }
         rng = default_generator()
         rng_state = rng.bit_generator.state
-        legacy = xp.random.get_state()[1].copy()
+        legacy = _legacy_state()
         drawn = _random.draws[0]
         grad_mode = _grad_on()
+        tr.rng_state = rng_state
         with _recording(tr):
             result = self.fn(*args, **kwargs)
         self.records += 1
+        tr.settle_reads()
         if tr.pending:
             tr.unsupported("a gradient store the recorder did not see")
         if (
             default_generator() is not rng
-            or rng.bit_generator.state != rng_state
+            or rng.bit_generator.state != tr.rng_state
             or _random.draws[0] != drawn
-            or not (xp.random.get_state()[1] == legacy).all()
+            or _legacy_state() != legacy
         ):
             tr.unsupported(
-                "it draws random numbers (dropout in training mode, mt.rand, "
-                "a mt.Generator, numpy.random): a replay would repeat the "
-                "recorded draws"
+                "it draws random numbers other than dropout's (mt.rand, a mt.Generator, "
+                "numpy.random): a replay would repeat the recorded draws"
             )
         if _grad_on() is not grad_mode:
             tr.unsupported("it changes grad mode for its caller")
         program = None
         if not tr.reasons:
             try:
-                program = _Program(tr, result, self.__qualname__)
+                program = _Program(tr, result, self.name)
             except _Unreplayable as e:
                 tr.unsupported(str(e))
         if program is None:
@@ -124,6 +127,13 @@ class CompiledFunction:
         self._entries.insert(0, (program.run, _result(program.spec)))
         self.code = program.code
         return _detached(result)
+
+
+def _legacy_state() -> tuple:
+    """Where numpy.random's global stream stands (any draw moves `pos` or the key)."""
+    state = xp.random.get_state(legacy=False)
+    inner = state["state"]
+    return inner["key"].tobytes(), inner["pos"], state["has_gauss"], state["gauss"]
 
 
 def _guard_only(tr: _Tracer):
@@ -171,6 +181,9 @@ def _result(spec) -> Callable:
     copies), with the common case of one tensor spelled out."""
     if spec[0] == "tensor" and spec[1] == 0:
         return lambda arrays: _wrap(arrays[0].copy())
+    if spec[0] is tuple and all(s[0] == "tensor" for s in spec[1]):  # fit's (out, loss)
+        picks = [s[1] for s in spec[1]]
+        return lambda arrays: tuple([_wrap(arrays[i].copy()) for i in picks])
     return functools.partial(_rebuild, spec)
 
 

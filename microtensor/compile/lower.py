@@ -142,7 +142,7 @@ def _lower(instr: _Instr, in_arrs: list, out_arrs: list) -> None:
         ns[name] = obj
         return name
 
-    outs = [None if o is None else bind(xp.empty_like(o)) for o in out_arrs]
+    outs: list = [None if o is None else bind(xp.empty_like(o)) for o in out_arrs]
     counter = iter(range(1 << 30))
     e = _Emit(
         names,

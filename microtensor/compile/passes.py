@@ -12,9 +12,10 @@ from ..optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .values import _fixed, _flat, _Val, _values
 
 
-def _fold(instrs: list) -> list:
+def _fold(instrs: list, dynamic: set) -> list:
     """The instructions left when those that compute from constants only are done once:
-    their recorded results become constants (the backward of a mean or a sum, say)."""
+    their recorded results become constants (the backward of a mean or a sum, say); not
+    those with an attribute a replay computes (ids in `dynamic`)."""
     kept = []
     for ins in instrs:
         made = [v for v in ins.outs if v is not None and v.producer is ins]
@@ -22,6 +23,7 @@ def _fold(instrs: list) -> list:
             ins.kind in ("fwd", "vjp", "sum_to", "cast", "add", "seed")
             and made
             and all(_fixed(x) for x in _flat(ins.kind, ins.ins))
+            and not any(id(a) in dynamic for a in ins.attrs.values())
             and not any(v.root.written for v in made)
         ):
             for v in made:

@@ -13,9 +13,11 @@ from ..autograd import graph as _graph
 from ..autograd.grad_mode import _grad_on
 from ..autograd.graph import _ArrayNS
 from ..backend import ndarray, xp
+from ..random import default_generator
 from ..tensor import Tensor, _wrap, get_default_dtype
 from .lower import _DIRECT, _buffer, _Emit
 from .passes import _drop_overwritten_resets, _fold, _last_uses, _own_leaf, _parts, _reads_grad_only
+from .recipes import dropout_mask
 from .record import _data
 from .tracer import _Tracer
 from .values import _arr_of, _flat, _Instr, _plain_data, _Val, _values
@@ -38,6 +40,7 @@ class _Program:
             "default_dtype": get_default_dtype,
             "asarray": xp.asarray,
             "copyto": xp.copyto,
+            "default_generator": default_generator,
             **_DIRECT,
         }
         self.count = 0
@@ -45,7 +48,8 @@ class _Program:
         self.tr = tr
         self.spec, out_vals = self._outputs(result)
         self.out_vals = out_vals
-        instrs = _drop_overwritten_resets(self._live(_fold(tr.instrs), out_vals))
+        self.dynamic = {id(prep.index) for prep in tr.preps}  # attributes a replay computes
+        instrs = _drop_overwritten_resets(self._live(_fold(tr.instrs, self.dynamic), out_vals))
         self.guard: list = []
         self.body: list = []
         self._guards(tr)
@@ -72,7 +76,7 @@ class _Program:
         self.code = "\n".join([*(line for part in parts for line in part), *lines]) + "\n"
         exec(builtins.compile("\n".join(lines), f"<mt.compile {name}>", "exec"), self.ns)
         self.run = self.ns["replay"]
-        self.tr = None  # the recording is no longer needed
+        del self.tr  # the recording is no longer needed
 
     def _k(self, obj, prefix: str = "c") -> str:
         """A name in the replay's namespace bound to obj (one name per object)."""
@@ -87,7 +91,7 @@ class _Program:
         self.count += 1
         return f"d{self.count}"
 
-    def _stable(self, name: str):
+    def _stable(self, name: str | None):
         """The array a name always refers to, if it is one (not a local or an argument)."""
         arr = self.ns.get(name)
         return arr if isinstance(arr, ndarray) else None
@@ -115,7 +119,15 @@ class _Program:
         needed = {id(v) for v in out_vals}
         keep = []
         for ins in reversed(instrs):
-            effect = ins.kind in ("grad_none", "grad_assign", "grad_add", "step", "write", "fill")
+            effect = ins.kind in (
+                "grad_none",
+                "grad_assign",
+                "grad_add",
+                "step",
+                "write",
+                "fill",
+                "draw",  # kept: a replay draws what eager mode draws, in its order
+            )
             if effect or any(
                 v is not None and v.producer is ins and id(v) in needed for v in ins.outs
             ):
@@ -142,7 +154,7 @@ class _Program:
                 continue
             if v.kind == "input":
                 v.name = f"a{v.index}"
-            elif v.kind != "op":
+            elif v.kind not in ("op", "derived"):  # a derived value is named by its prep
                 v.name = self._k(v.arr)
         for i, ins in enumerate(instrs):
             for v in ins.outs:
@@ -162,6 +174,8 @@ class _Program:
                     tensor = _wrap(self.ns[leaf.name] if own else xp.empty_like(v.arr))
                     ins.attrs["tensor"] = self._k(tensor, "G")
                     v.name = leaf.name if own else self._k(_data(tensor), "g")
+                elif ins.kind == "draw":
+                    v.name = self._k(xp.empty_like(v.arr), "b")
                 elif ins.lower is not None:
                     v.name = self._shared(ins, v, last, i) if id(v) not in flat_views else None
                     v.name = v.name or self._k(
@@ -256,6 +270,13 @@ class _Program:
                 )
             else:
                 g.append(f"if args[{k}] is not {self._k(a)}: return MISS")
+        for n, prep in enumerate(tr.preps):  # recipes.class_targets of an argument
+            g.append(f"P{n} = {self._k(prep.fn)}(a{prep.arg}.reshape(-1))")
+            g.append(f"if P{n} is None: return MISS")
+            g.append(f"I{n}, W{n}, S{n} = P{n}")
+            g.append(f"if S{n} != {self._k(prep.total)}: return MISS")
+            self.bound[id(prep.index), "c"] = f"I{n}"
+            prep.weights.name = f"W{n}"
         g.append(f"if grad_on() is not {_grad_on()}: return MISS")
         g.append(f"if default_dtype() is not {self._k(get_default_dtype())}: return MISS")
         for v in tr.all_vals:
@@ -345,6 +366,13 @@ class _Program:
             b.append(f"np_add({ins.ins[1].name}, {ins.ins[0].name}, {ins.ins[1].name})")
         elif kind == "step":
             self._step(ins)
+        elif kind == "draw":
+            k, a = self._k, ins.attrs
+            draws, keep = a["buffers"]
+            b.append(
+                f"{k(dropout_mask)}(default_generator(), {k(a['p'])}, {k(a['factor'])}, "
+                f"{k(draws)}, {k(keep)}, {ins.outs[0].name})"
+            )
 
     def _step(self, ins: _Instr) -> None:
         """The optimizer's step: Optimizer._step_chunk and _step_one as the recording
@@ -416,6 +444,7 @@ class _Program:
         if x is None:
             return "None"
         if isinstance(x, _Val):
+            assert x.name is not None  # every value is named before any is referred to
             return x.name
         if isinstance(x, list):
             return "[" + ", ".join(self._ref(y) for y in x) + "]"
@@ -427,6 +456,8 @@ class _Program:
     def _baked(self, ins: _Instr, run: Callable) -> bool:
         """Whether the instruction's outputs are views of arrays a replay keeps (a reshape
         of a parameter or of a buffer): then they are made once, here, and bound."""
+        if any(id(a) in self.dynamic for a in ins.attrs.values()):
+            return False
         flat = _flat(ins.kind, ins.ins) if ins.kind == "vjp" else ins.ins
         arrays = []
         for x in _values(flat):

@@ -1,8 +1,9 @@
 """The watch kept while a step records: the engine's tracer hook (_Hooks), the array slot
-Tensor._data and Tensor.grad as properties that note reads and writes, Optimizer.step and zero_grad, and
-module calls, all installed by `_recording` while any thread records and handed to that
-thread's _Tracer. Kept apart from the tracer so that what is patched into the engine, and
-how it is put back, reads in one place."""
+Tensor._data and Tensor.grad as properties that note reads and writes, Optimizer.step and
+zero_grad, module calls and the library functions of recipes.py, all installed by
+`_recording` while any thread records and handed to that thread's _Tracer. Kept apart
+from the tracer so that what is patched into the engine, and how it is put back, reads
+in one place."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ _DATA, _GRAD = Tensor.__dict__["_data"], Tensor.__dict__["grad"]  # the slots th
 _data, _grad = _DATA.__get__, _GRAD.__get__
 _local = threading.local()  # this thread's recorder, while it records
 _install_lock = threading.Lock()
-_installed = {"count": 0}
+_installed: dict = {"count": 0}
+# (module, name, replacement): library functions replaced while any thread records, by
+# recipes.py (each runs the original when its thread does not record)
+_PATCHES: list = []
 _ENGINE_DIR = os.path.dirname(_graph.__file__)
 _COMPILE_DIR = os.path.dirname(__file__)  # a frame in any file of this package
 _METADATA = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"})
@@ -165,12 +169,20 @@ class _recording:
     def __enter__(self) -> None:
         with _install_lock:
             if not _installed["count"]:
-                _graph.tracer = _HOOKS
-                Tensor._data = property(_data_get, _data_set)
-                Tensor.grad = property(_grad_get, _grad_set)
-                Optimizer.step, Optimizer.zero_grad = _step, _zero_grad
-                _installed["call_hook"] = _module._call_hook
-                _module._call_hook = _CallHook(_module._call_hook)
+                patches = [
+                    (_graph, "tracer", _HOOKS),
+                    (Tensor, "_data", property(_data_get, _data_set)),
+                    (Tensor, "grad", property(_grad_get, _grad_set)),
+                    (Optimizer, "step", _step),
+                    (Optimizer, "zero_grad", _zero_grad),
+                    (_module, "_call_hook", _CallHook(_module._call_hook)),
+                    *_PATCHES,
+                ]
+                _installed["patched"] = [
+                    (obj, name, getattr(obj, name)) for obj, name, _ in patches
+                ]
+                for obj, name, value in patches:
+                    setattr(obj, name, value)
             _installed["count"] += 1
         _local.tracer = self.tracer
 
@@ -179,16 +191,13 @@ class _recording:
         with _install_lock:
             _installed["count"] -= 1
             if not _installed["count"]:
-                _module._call_hook = _installed.pop("call_hook")
-                Optimizer.step, Optimizer.zero_grad = _ORIGINAL_STEP, _ORIGINAL_ZERO_GRAD
-                Tensor.grad = _GRAD
-                Tensor._data = _DATA
-                _graph.tracer = None
+                for obj, name, original in reversed(_installed.pop("patched")):
+                    setattr(obj, name, original)
 
 
 # the code whose frames set ._data and .grad of a tensor being made (not a write of the step's)
 _TENSOR_INIT = Tensor.__init__.__code__
 _WRAP = _wrap.__code__
 _DETACH = Tensor.detach.__code__
-_DATA_VIEW = Tensor.data.fget.__code__  # wraps the array: reads no value
+_DATA_VIEW = Tensor.__dict__["data"].fget.__code__  # wraps the array: reads no value
 _FACTORY = getattr(sys.modules["microtensor.creation"], "_leaf", _wrap).__code__  # zeros...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from heapq import heappop, heappush
+from typing import Any
 
 from ..autograd import graph as _graph
 from ..autograd.backward import _run as _engine_run
@@ -18,6 +19,7 @@ from ..ops import Op
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .lower import _lower
+from .recipes import target_reader
 from .record import (
     _FACTORY,
     _ORIGINAL_STEP,
@@ -29,6 +31,8 @@ from .record import (
     _where,
 )
 from .values import _Instr, _Lit, _plain_data, _same_bits, _Val
+
+_ARRAYS: Any = _ArrayNS  # the VJPs' namespace on arrays, filled in by the ops
 
 
 class _Tracer:
@@ -45,6 +49,10 @@ class _Tracer:
         self.inputs = []
         self.value_guards: set = set()
         self.made: set = set()  # ids of arrays made inside the step (mt.tensor, zeros, ...)
+        self.made_arrays: list = []  # those arrays, in the order they were made
+        self.preps: list = []  # recipes._Prep: class targets computed in the guards
+        self.target_reads: dict = {}  # frame of a cross_entropy call -> arguments it read
+        self.rng_state = None  # the default generator's state after the draws recorded
         self.new_tensors: set = set()
         self.keep: list = []  # what the ids above refer to, alive while recording
         self.modules: dict = {}
@@ -53,6 +61,7 @@ class _Tracer:
         self.pending: dict = {}  # leaf -> value backward() is about to store as its .grad
         self.leaves: dict = {}  # tensors that received a gradient -> target
         self.seq0 = next(_graph._clock)
+        self.snapshots: dict = {}  # argument -> its bytes when recorded (function.py)
         for k, a in enumerate(flat):
             arr = _data(a) if isinstance(a, Tensor) else a if isinstance(a, ndarray) else None
             v = None
@@ -115,6 +124,33 @@ class _Tracer:
         k = self.arg_of.get(id(t))
         return ("arg", k) if k is not None else ("tensor", t)
 
+    def argument_of(self, arr) -> int | None:
+        """The argument whose array `arr` is, or views whole in C order (a reshape)."""
+        for v in self.inputs:
+            if v is None:
+                continue
+            a = v.arr
+            if arr is a:
+                return v.index
+            if (
+                arr.base is not None
+                and arr.base is (a if a.base is None else a.base)
+                and arr.size == a.size
+                and arr.dtype == a.dtype
+                and arr.flags.c_contiguous
+                and a.flags.c_contiguous
+                and arr.ctypes.data == a.ctypes.data
+            ):
+                return v.index
+        return None
+
+    def settle_reads(self) -> None:
+        """Guard the values of the arguments that cross_entropy or nll_loss read but
+        recipes._picked did not record as a prep."""
+        for ks in self.target_reads.values():
+            self.value_guards |= ks
+        self.target_reads.clear()
+
     # -- events from the engine and the watched attributes -----------------------------
     def apply(self, op, args, attrs):
         self.busy += 1
@@ -133,7 +169,8 @@ class _Tracer:
         return res
 
     def _record_op(self, op, args, attrs, res) -> None:
-        ins, arrays = [], []
+        ins: list = []
+        arrays = []
         for a in args:
             if isinstance(a, Tensor):
                 arr = _data(a)
@@ -190,8 +227,14 @@ class _Tracer:
         v = self.vals.get(id(arr))
         if k is None and v is not None and v.kind == "input":
             k = v.index
+        if k is None:
+            k = self.argument_of(arr)  # a reshape of an argument: its values, in its order
         if k is not None:
-            self.value_guards.add(k)  # specialise on the argument's values
+            reader = target_reader(frame)
+            if reader is not None:  # guarded unless recipes._picked records the targets
+                self.target_reads.setdefault(reader, set()).add(k)
+            else:
+                self.value_guards.add(k)  # specialise on the argument's values
             return
         if id(arr) in self.made and (v is None or not v.root.written):
             return  # a constant made inside the step (mt.tensor, mt.zeros...)
@@ -201,7 +244,7 @@ class _Tracer:
         code = frame.f_code
         if code is _TENSOR_INIT or (code is _WRAP and frame.f_back.f_code is _FACTORY):
             self.made.add(id(value))
-            self.keep.append(value)
+            self.made_arrays.append(value)
             self.new_tensors.add(id(t))
             self.keep.append(t)
         elif code is _WRAP:
@@ -374,7 +417,8 @@ class _Tracer:
             out = node.out
             if out is not None and id(out) not in self.vals:
                 return self.unsupported(f"{op.name}'s saved output was not recorded")
-            in_grads = op.vjp(_ArrayNS, garr, out, node.arrays, node.needs, **node.attrs)
+            vjp = op.vjp
+            in_grads = vjp(_ArrayNS, garr, out, node.arrays, node.needs, **node.attrs)
             ins = [
                 gval,
                 None if out is None else self.vals.get(id(out)),
@@ -402,7 +446,7 @@ class _Tracer:
                     gv = self._op_val("sum_to", [gv], gi2, [gi], shape=data.shape)
                     gi = gi2
                 if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi2 = _ArrayNS.cast(gi, data.dtype)
+                    gi2 = _ARRAYS.cast(gi, data.dtype)
                     gv = self._op_val("cast", [gv], gi2, [gi], dtype=data.dtype)
                     gi = gi2
                 if a._alias is not None and a._alias.past is not None:

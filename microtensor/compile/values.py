@@ -12,8 +12,9 @@ class _Val:
     """One value of the step: an array and where a replay finds it. `kind` is "input"
     (argument `index`), "live" (an array from outside the step, read where it lies each
     call), "made" (made inside the step by mt.tensor, mt.zeros...: a constant), "const"
-    (a backward seed) or "op" (computed by an instruction). An in-place write makes a
-    new version of its array: a value whose `root` is the first."""
+    (a backward seed), "derived" (computed from an argument in the guards: recipes.py)
+    or "op" (computed by an instruction). An in-place write makes a new version of its
+    array: a value whose `root` is the first."""
 
     __slots__ = ("kind", "arr", "index", "tensors", "root", "name", "init", "written", "producer")
 
@@ -21,7 +22,7 @@ class _Val:
         self.kind, self.arr, self.index = kind, arr, index
         self.tensors: list = []
         self.root = self if root is None else root
-        self.name = None
+        self.name: str | None = None  # how a replay refers to it (_Program._names)
         self.init = None
         self.written = False
         self.producer = None
@@ -39,8 +40,8 @@ class _Lit:
 class _Instr:
     """One step of the replay. kind: "fwd" (an op's forward), "vjp", "sum_to", "cast",
     "add" (the backward's reductions, casts and sums), "seed" (a backward gradient given),
-    "write" (an in-place op), "fill",
-    "grad_none", "grad_assign", "grad_add" (.grad reset, set, added into), "step"."""
+    "write" (an in-place op), "fill", "grad_none", "grad_assign", "grad_add" (.grad reset,
+    set, added into), "step", "draw" (dropout's mask: recipes.py)."""
 
     __slots__ = ("kind", "op", "ins", "outs", "attrs", "info", "lower", "fixed")
 
@@ -49,12 +50,18 @@ class _Instr:
         self.attrs = attrs or {}
         self.info = info
         self.lower = None  # a checked buffer form (see _LOWER), else the op's own code
-        self.fixed = ()  # which inputs were constants when the form was checked
+        self.fixed: tuple = ()  # which inputs were constants when the form was checked
 
 
 def _same_bits(a, b) -> bool:
     a, b = xp.asarray(a), xp.asarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    size = a.dtype.itemsize
+    if a.dtype.kind in "biuf" and size in (1, 2, 4, 8):  # as unsigned ints: no copy made
+        bits = xp.dtype(f"u{size}")
+        return bool(xp.equal(a.view(bits), b.view(bits)).all())
+    return a.tobytes() == b.tobytes()
 
 
 def _flat(kind: str, ins: list) -> list:

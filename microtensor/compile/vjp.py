@@ -207,9 +207,22 @@ def _getitem_vjp(e: _Emit, instr, ins, outs) -> bool:
     e(f"{e.o(0)}.fill(0)")
     if backend._is_basic(index):
         e(f"{e.o(0)}[{e.k(index)}] = {e.i(0)}")
+    elif _distinct(index):  # no element twice: adding at the index adds as add.at does
+        e(f"{e.o(0)}[{e.k(index)}] += {e.i(0)}")
     else:
         e(f"xp.add.at({e.o(0)}, {e.k(index)}, {e.i(0)})")
     return True
+
+
+def _distinct(index) -> bool:
+    """Whether an index of 1-D arrays of one length picks no element twice because one
+    of them is arange (cross_entropy's (arange(n), targets)): a replay keeps that part."""
+    return (
+        type(index) is tuple
+        and all(type(p) is ndarray and p.ndim == 1 for p in index)
+        and len({p.shape for p in index}) == 1
+        and any(p.dtype.kind in "iu" and (p == xp.arange(p.size)).all() for p in index)
+    )
 
 
 @_lowers("vjp", O.Unfold)

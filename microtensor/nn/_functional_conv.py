@@ -169,8 +169,9 @@ def conv2d(
     return out[0] if unbatched else out
 
 
-def _as_2d(v, name: str, op: str, fill) -> tuple:
-    """A 1-D convolution's int (or 1-tuple) setting as the 2-D one's pair (fill, v)."""
+def _as_2d(v, name: str, op: str, fill) -> tuple | str:
+    """A 1-D convolution's int (or 1-tuple) setting as the 2-D one's pair (fill, v); a
+    padding string ("same", "valid") as it is."""
     if isinstance(v, str):
         return v
     v = (v,) if isinstance(v, int) else tuple(v)

@@ -210,10 +210,10 @@ def _sizes(input: Tensor, output_size, spatial: int, op: str) -> tuple:
         raise ValueError(
             f"{op}: output_size must be an int or {spatial} of them, got {output_size!r}"
         )
-    sizes = tuple(n if o is None else int(o) for o, n in zip(sizes, input.shape[-spatial:]))
-    if any(o < 1 for o in sizes) or any(n < 1 for n in input.shape[-spatial:]):
-        raise ValueError(f"{op}: output_size {sizes} and input {input.shape} must be positive")
-    return sizes
+    out = tuple(n if o is None else int(o) for o, n in zip(sizes, input.shape[-spatial:]))
+    if any(o < 1 for o in out) or any(n < 1 for n in input.shape[-spatial:]):
+        raise ValueError(f"{op}: output_size {out} and input {input.shape} must be positive")
+    return out
 
 
 def _bands(n_in: int, n_out: int) -> tuple:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 from ..tensor import Tensor
 from .module import Module, Parameter, _layout
@@ -27,6 +27,9 @@ def _position(where: str, idx, n: int) -> int:
 class _Indexed(Module):
     """What Sequential and ModuleList share: modules under "0", "1", ..., indexable,
     iterable, and renumbered when one is inserted or deleted."""
+
+    # narrower than Module's: append, insert and [i] = take modules, never None
+    _modules: dict[str, Module]  # type: ignore[assignment]
 
     def _key(self, idx) -> str:
         """The registry key at position idx (negative counts from the end)."""
@@ -103,7 +106,11 @@ class Sequential(_Indexed):
     (['0', '1', 'head'], (4, 1))
     """
 
-    def __init__(self, *args: Module) -> None:
+    @overload
+    def __init__(self, *args: Module) -> None: ...
+    @overload
+    def __init__(self, arg: dict[str, Module], /) -> None: ...
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], dict):
             for name, module in args[0].items():
@@ -161,6 +168,9 @@ class _Keyed:
     ParameterDict's parameters)."""
 
     def _store(self) -> dict:
+        raise NotImplementedError
+
+    def __setitem__(self, key: str, value: Any) -> None:
         raise NotImplementedError
 
     def __getitem__(self, key: str):
@@ -228,6 +238,9 @@ class ModuleDict(_Keyed, Module):
 class ParameterList(Module):
     """Parameters under "0", "1", ...; a plain tensor added is made a Parameter."""
 
+    # narrower than Module's: every value added is made a Parameter, never None
+    _parameters: dict[str, Parameter]  # type: ignore[assignment]
+
     def __init__(self, values: Iterable[Tensor] | None = None) -> None:
         super().__init__()
         if values is not None:
@@ -267,6 +280,9 @@ class ParameterList(Module):
 
 class ParameterDict(_Keyed, Module):
     """Parameters under string keys; a plain tensor stored is made a Parameter."""
+
+    # narrower than Module's: every value stored is made a Parameter, never None
+    _parameters: dict[str, Parameter]  # type: ignore[assignment]
 
     def __init__(self, parameters: Mapping | Iterable | None = None) -> None:
         Module.__init__(self)

@@ -42,6 +42,8 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
+    weight: Tensor | None  # a buffer (register_buffer)
+
     def __init__(
         self, weight: Tensor | None = None, size_average=None, reduce=None, reduction: str = "mean"
     ) -> None:
@@ -92,6 +94,9 @@ class BCELoss(_WeightedLoss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    weight: Tensor | None  # buffers (register_buffer)
+    pos_weight: Tensor | None
+
     def __init__(
         self,
         weight: Tensor | None = None,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from ..autograd import bump_version
 from ..backend import xp
@@ -31,7 +32,9 @@ __all__ = ["Module", "Parameter", "RemovableHandle"]
 # Set by microtensor.viz.trace_modules() while it records which module each op ran
 # inside (to draw modules as clusters): a context manager factory called with
 # (module, args, kwargs) around each forward. None otherwise: a call pays one lookup.
-_call_hook = None
+_call_hook: Callable[[Module, tuple, dict], AbstractContextManager] | None = None
+
+_T = TypeVar("_T", bound=Tensor)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -79,6 +82,12 @@ class Module:
     """
 
     training: bool
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
+    _modules: dict[str, Module | None]
+    _forward_pre_hooks: OrderedDict[int, tuple[Callable, bool]]
+    _forward_hooks: OrderedDict[int, tuple[Callable, bool]]
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -280,8 +289,12 @@ class Module:
         raise AttributeError(f"{type(self).__name__} has no submodule {target!r}")
 
     def _named_members(
-        self, members: Callable, prefix: str, recurse: bool, remove_duplicate: bool
-    ) -> Iterator[tuple[str, Tensor]]:
+        self,
+        members: Callable[[Module], Iterable[tuple[str, _T | None]]],
+        prefix: str,
+        recurse: bool,
+        remove_duplicate: bool,
+    ) -> Iterator[tuple[str, _T]]:
         seen = set()
         modules = (
             self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
@@ -392,7 +405,7 @@ class Module:
     # -- state -----------------------------------------------------------------------
     def state_dict(
         self, *, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
-    ) -> OrderedDict[str, Tensor]:
+    ) -> dict[str, Tensor]:
         """Dotted name -> tensor: each module's parameters, then its persistent buffers,
         then its children's, as PyTorch orders them (a module or parameter registered
         under two names appears under both). The tensors share memory with the model;

@@ -33,6 +33,8 @@ from __future__ import annotations
 import importlib
 import operator
 import pkgutil
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import backend
 from ..autograd import _ArrayNS, _TensorNS, apply
@@ -44,6 +46,11 @@ from .elementwise import Cast, Mask, _sigmoid, check_clamp_bounds  # noqa: F401
 from .indexing import GetItem, normalize_index  # noqa: F401
 from .shape import BroadcastTo, Cat, Reshape, SumTo, transpose, unsqueeze
 from .windows import _pool_hits_tensor, _unpool_tensor
+
+if TYPE_CHECKING:  # the families' names are set through globals() below: mypy can't list them
+    # (no return annotation: an import cycle can reach this before `Any` would be resolved)
+    def __getattr__(name: str): ...
+
 
 # every module of this package but base is a family: a new file is a new family
 FAMILIES = tuple(
@@ -78,7 +85,7 @@ def _fill_namespaces() -> None:
     (_TensorNS, under create_graph). Ops with a `b_name` give their forward and
     themselves; the entries below are those with no op of their own, or a faster or
     writable array form."""
-    arrays = {
+    arrays: dict[str, Callable] = {
         "broadcast_to": backend.broadcast_to,  # writable: a gradient may be added into
         "unsqueeze": xp.expand_dims,
         "mT": lambda a: a.swapaxes(-1, -2),
@@ -93,7 +100,7 @@ def _fill_namespaces() -> None:
         "unpool": backend.unpool,
         "take": lambda a, index: a.reshape(-1)[index],
     }
-    tensors = {
+    tensors: dict[str, Callable] = {
         "sum_to": lambda a, shape: apply(SumTo, a, shape=shape),
         "broadcast_to": lambda a, shape: apply(BroadcastTo, a, shape=tuple(shape)),
         "unsqueeze": lambda a, dim: unsqueeze(a, dim),

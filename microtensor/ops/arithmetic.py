@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 
 from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, restore, silence, xp
@@ -38,7 +39,8 @@ class Add(Op):
         return g, g
 
 
-_add = binary(Add)  # `a + b`: the op function itself, no keyword handling in the way
+# `a + b`: the op function itself, no keyword handling in the way
+_add: Callable[..., Tensor] = binary(Add)
 
 
 class Sub(Op):
@@ -48,7 +50,7 @@ class Sub(Op):
         return g, (-g if needs[1] else None)
 
 
-_sub = binary(Sub)  # `a - b`
+_sub: Callable[..., Tensor] = binary(Sub)  # `a - b`
 
 
 class Mul(Op):
@@ -85,7 +87,8 @@ class Div(Op):
         return (ga if needs[0] else None), (-ga * a / b if needs[1] else None)
 
 
-_div = true_divide = method("true_divide")(binary(Div))  # `a / b`
+_div: Callable[..., Tensor] = method("true_divide")(binary(Div))  # `a / b`
+true_divide = _div
 
 
 class Neg(Op):

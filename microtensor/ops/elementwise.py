@@ -5,6 +5,7 @@ classification (no gradient)."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from ..autograd import apply, binary, unary
 from ..backend import ndarray, quiet, xp
@@ -12,6 +13,11 @@ from ..creation import _check_options
 from ..tensor import Tensor
 from .base import Op, _nondiff, _t, method
 from .indexing import nonzero
+
+if TYPE_CHECKING:  # the comparison and logic ops are set through globals() from a table below
+    # (no return annotation: an import cycle can reach this before `Any` would be resolved)
+    def __getattr__(name: str): ...
+
 
 __all__ = [
     "exp",

@@ -305,8 +305,8 @@ def einsum(equation: str, *operands) -> Tensor:
         )
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = [_t(o) for o in operands]
-    return apply(Einsum, *operands, equation=_explicit(equation, tuple(o.shape for o in operands)))
+    tensors = [_t(o) for o in operands]
+    return apply(Einsum, *tensors, equation=_explicit(equation, tuple(t.shape for t in tensors)))
 
 
 @functools.lru_cache(maxsize=256)  # a model calls the same few equations on the same shapes

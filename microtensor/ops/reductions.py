@@ -310,7 +310,8 @@ def count_nonzero(x: Tensor, dim=None, **aliases) -> Tensor:
     return apply(CountNonzero, x, dim=_dims(dim, x.ndim, "count_nonzero"))
 
 
-AminmaxResult = namedtuple("aminmax", ["min", "max"])
+# named as torch.return_types.<op> (the repr, __name__), not as the variable: mypy asks that
+AminmaxResult = namedtuple("aminmax", ["min", "max"])  # type: ignore[name-match]
 
 
 @method

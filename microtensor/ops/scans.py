@@ -116,8 +116,9 @@ def _running_extreme(a, dim: int, accumulate):
 
 CumArgMax = _nondiff("cumargmax", lambda a, dim: _running_extreme(a, dim, xp.maximum.accumulate))
 CumArgMin = _nondiff("cumargmin", lambda a, dim: _running_extreme(a, dim, xp.minimum.accumulate))
-CummaxResult = namedtuple("cummax", ["values", "indices"])
-CumminResult = namedtuple("cummin", ["values", "indices"])
+# named as torch.return_types.<op> (the repr, __name__), not as the variable: mypy asks that
+CummaxResult = namedtuple("cummax", ["values", "indices"])  # type: ignore[name-match]
+CumminResult = namedtuple("cummin", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _cum_extreme(op, result, name: str, x: Tensor, dim, aliases: dict):

@@ -15,10 +15,11 @@ from .reductions import _aliased, _Extremum, mean
 
 __all__ = ["sort", "argsort", "topk", "kthvalue", "median", "unique"]
 
-SortResult = namedtuple("sort", ["values", "indices"])
-TopkResult = namedtuple("topk", ["values", "indices"])
-KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
-MedianResult = namedtuple("median", ["values", "indices"])
+# named as torch.return_types.<op> (the repr, __name__), not as the variable: mypy asks that
+SortResult = namedtuple("sort", ["values", "indices"])  # type: ignore[name-match]
+TopkResult = namedtuple("topk", ["values", "indices"])  # type: ignore[name-match]
+KthvalueResult = namedtuple("kthvalue", ["values", "indices"])  # type: ignore[name-match]
+MedianResult = namedtuple("median", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _along(index, dim: int) -> tuple:

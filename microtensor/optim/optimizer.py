@@ -101,7 +101,7 @@ class Optimizer:
                 f"dicts; got a single Tensor (wrap it in a list)"
             )
         self._check_ordered(params)
-        groups = list(params)
+        groups: list = list(params)
         if not groups:
             raise ValueError(f"{self._name}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -221,7 +221,8 @@ class Optimizer:
             copyto(gv, p.grad._data)
         step += 1
         # values not copied in are stale: the update gets None, never a stale buffer
-        self._update(group, chunk.p if reads_values else None, chunk.g, chunk.tmp, chunk.st, step)
+        p_values = chunk.p if reads_values else None  # None: this update never reads p
+        self._update(group, p_values, chunk.g, chunk.tmp, chunk.st, step)  # type: ignore[arg-type]
         if reads_values:
             chunk.p -= chunk.tmp
         for p, pv, tv, st in zip(params, chunk.pviews, chunk.tviews, states):
@@ -233,10 +234,12 @@ class Optimizer:
         bump_version(*params)
 
     def _step_one(self, group: dict, p: Tensor, st: dict) -> None:
+        grad = p.grad
+        assert grad is not None  # the callers step only the parameters that have one
         step = st["step"] = st["step"] + 1
         data = p._data
         tmp = xp.empty_like(data)
-        self._update(group, data, p.grad._data.astype(data.dtype), tmp, st, step)
+        self._update(group, data, grad._data.astype(data.dtype), tmp, st, step)
         data -= tmp
         bump_version(p)
 
@@ -294,7 +297,9 @@ class Optimizer:
         return True
 
     def _build_plan(self, params: list, spec: dict) -> _Plan:
-        states, small, singles = [], {}, []
+        states: list = []
+        small: dict = {}
+        singles: list = []
         for p in params:
             st = self.state.get(p)
             if st is None:
@@ -352,7 +357,7 @@ class Optimizer:
                 f"{where}: the state dict has {len(saved_groups)} parameter "
                 f"groups, the optimizer has {len(self.param_groups)}"
             )
-        by_index = {}
+        by_index: dict = {}
         for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(

@@ -96,7 +96,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> lis
     differences (each input element nudged by ±eps in place). Grad mode stays on: the
     function may itself call autograd (as the higher-order checks' functions do)."""
     base = _outputs(fn, inputs)
-    jac = []
+    jac: list = []  # None for an input that needs no grad
     for x in inputs:
         if not (isinstance(x, Tensor) and x.requires_grad):
             jac.append(None)

@@ -275,6 +275,9 @@ def to_dot(
             if t._node is None:  # a leaf root is drawn as a leaf, under its output name
                 names.setdefault(id(t), name)
     walk = _Walk([t for t, _ in drawn])
+    for _, t in named.values():  # op outputs the caller holds: after backward, their only
+        if t._node is not None and id(t._node) in walk.by_id:  # tensors left to show
+            walk.tensor_of.setdefault((id(t._node), t._oi), t)
     if any(id(n) in reused for n in walk.ops):
         notes.append(
             "backward graph: the ops create_graph=True recorded for the gradients "
@@ -294,8 +297,8 @@ def to_dot(
     if walk.freed:
         n = len(walk.freed)
         notes.append(
-            f"{n} op{'s' * (n != 1)} drawn without inputs: backward() freed them; "
-            f"pass retain_graph=True to backward to draw the whole graph"
+            f"{n} op{'s' * (n != 1)} drawn with an input that no longer exists: backward() "
+            f"let go of it; pass retain_graph=True to backward to keep it"
         )
     if direction == "LR" and wrap is not None:
         _wrap(drawing, wrap)

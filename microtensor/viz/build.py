@@ -3,10 +3,11 @@ it becomes (_Builder, _Drawing: clusters, folds, truncation) and its text (_emit
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Sequence
 
-from ..autograd import _FunctionOp, input_edge
+from ..autograd import Node, _FunctionOp, input_edge
 from ..tensor import Tensor
 from .labels import (
     _CLUSTER,
@@ -36,8 +37,8 @@ class _Walk:
         self.tensor_of: dict = {}  # (id(node), oi) -> a Tensor holding that output
         self.inputs: dict = {}  # id(node) -> [(source key, oi)], key = id of node or leaf
         self.consts: dict = {}  # id(node) -> labels of the arguments, when some are constants
-        self.freed: set = set()  # ids of the nodes whose inputs backward freed
-        stack = []
+        self.freed: set = set()  # ids of the nodes with an input backward let go of
+        stack: list = []
         for t in roots:
             if t._node is None:
                 leaves.setdefault(id(t), t)
@@ -73,10 +74,11 @@ class _Walk:
 
     def _sources(self, node):
         """(node, output index, tensor) of each tensor input, (None, None, leaf) of a
-        leaf, (None, label, None) of a constant; nothing once backward freed the inputs
-        (the node is then drawn saying so)."""
+        leaf, (None, label, None) of a constant. Once backward freed the inputs, from the
+        structure it kept (Node.edges): (node, output index, None) of a tensor input, and
+        a leaf or constant that is no more is drawn as freed."""
         if node.args is None:
-            self.freed.add(id(node))
+            yield from self._edges(node)
             return
         for a in node.args:
             if not isinstance(a, Tensor):
@@ -84,6 +86,23 @@ class _Walk:
                 continue
             p, oi = input_edge(a, node.seq)  # as it was then, if changed in place since
             yield (p, oi, a) if p is not None else (None, None, a)
+
+    def _edges(self, node):
+        for e in node.edges:
+            if isinstance(e, weakref.ref):  # a leaf without grad, or an array constant
+                e = e()
+                if e is None:
+                    self.freed.add(id(node))
+                    yield None, "freed", None
+                    continue
+            if isinstance(e, Node):
+                yield e, 0, None
+            elif type(e) is tuple:  # (node, output index): one of several outputs
+                yield e[0], e[1], None
+            elif isinstance(e, Tensor):
+                yield None, None, e
+            else:
+                yield None, _const(e), None
 
 
 class _Drawing:
@@ -168,7 +187,7 @@ class _Builder:
                 )
             )
         if id(n) in w.freed:
-            lines.append("inputs freed by backward")
+            lines.append("an input freed by backward")
         bad = self.bad.get(id(n))
         if id(n) in self.reused:
             attrs.update(_REUSED)

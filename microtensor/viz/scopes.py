@@ -22,7 +22,7 @@ class _Call:
     def __init__(self, module, name, start, parent, inputs) -> None:
         self.module, self.name, self.start, self.parent = module, name, start, parent
         self.inputs = inputs  # ids of the tensors passed in: inputs, not the module's own
-        self.end = None
+        self.end: int | None = None  # set when the call returns
 
     @property
     def label(self) -> str:

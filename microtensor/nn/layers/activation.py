@@ -34,7 +34,7 @@ def _activation(name: str, function, doc: str, *options: tuple) -> type:
         for o in names:
             setattr(self, o, bound.arguments[o])
 
-    __init__.__signature__ = signature
+    __init__.__signature__ = signature  # type: ignore[attr-defined]  # inspect reads it
     if not names:
 
         def forward(self, input: Tensor) -> Tensor:
@@ -75,7 +75,7 @@ def _activation(name: str, function, doc: str, *options: tuple) -> type:
 
 
 _INPLACE = ("inplace", False)
-_TABLE = [
+_TABLE: list[tuple] = [
     ("ReLU", F.relu, "max(x, 0).", _INPLACE),
     ("ReLU6", F.relu6, "min(max(x, 0), 6).", _INPLACE),
     (

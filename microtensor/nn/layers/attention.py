@@ -75,6 +75,7 @@ class MultiheadAttention(Module):
                 init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
+        if self.out_proj.bias is not None:  # the two biases exist together (bias=True)
             init.zeros_(self.out_proj.bias)
 
     def _projections(self) -> list:

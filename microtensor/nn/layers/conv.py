@@ -4,6 +4,8 @@ shapes and initialisation; forward calls nn.functional."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...tensor import Tensor
 from .. import functional as F
 from ..module import Module
@@ -43,7 +45,7 @@ class _ConvNd(Module):
 
     n: int = 2
     transposed = False
-    function = staticmethod(F.conv2d)
+    function: Callable[..., Tensor] = staticmethod(F.conv2d)  # transposed ones take more
 
     def __init__(
         self,

@@ -97,6 +97,10 @@ class _BatchNorm(_Affine):
     cumulative average) when momentum is None; in eval it uses the running ones."""
 
     dims: tuple = ()
+    # buffers (register_buffer), None without track_running_stats
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(
         self,
@@ -124,7 +128,9 @@ class _BatchNorm(_Affine):
                 self.register_buffer(name, None)
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
+        if self.track_running_stats:  # then __init__ registered the three buffers
+            assert self.running_mean is not None and self.running_var is not None
+            assert self.num_batches_tracked is not None
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
             init.zeros_(self.num_batches_tracked)
@@ -138,6 +144,7 @@ class _BatchNorm(_Affine):
             )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
+            assert self.num_batches_tracked is not None  # registered with the statistics
             batches = int(self.num_batches_tracked.item()) + 1
             init.constant_(self.num_batches_tracked, batches)
             if self.momentum is None:

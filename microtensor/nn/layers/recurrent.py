@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 from ...creation import zeros
 from ...functional import stack
@@ -57,7 +58,12 @@ def _gru(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
     return n + z * (h - n)
 
 
-_STEPS = {"RNN_TANH": _rnn_tanh, "RNN_RELU": _rnn_relu, "LSTM": _lstm, "GRU": _gru}
+_STEPS: dict[str, Callable] = {
+    "RNN_TANH": _rnn_tanh,
+    "RNN_RELU": _rnn_relu,
+    "LSTM": _lstm,
+    "GRU": _gru,
+}
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -67,7 +73,7 @@ def _mode(nonlinearity: str, where: str) -> str:
     return f"RNN_{nonlinearity.upper()}"
 
 
-def _reset(module: Module) -> None:
+def _reset(module: _RNNBase | _CellBase) -> None:
     bound = 1 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
     for p in module.parameters():
         init.uniform_(p, -bound, bound)
@@ -120,7 +126,10 @@ class _RNNBase(Module):
         for layer in range(num_layers):
             size = input_size if layer == 0 else hidden_size * directions
             for suffix in ("", "_reverse")[:directions]:
-                shapes = {"weight_ih": (gates, size), "weight_hh": (gates, hidden_size)}
+                shapes: dict[str, tuple] = {
+                    "weight_ih": (gates, size),
+                    "weight_hh": (gates, hidden_size),
+                }
                 if bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 names = []
@@ -206,7 +215,7 @@ class _RNNBase(Module):
         h_n = stack([s[0] for s in finals]) if lstm else stack(finals)
         c_n = stack([s[1] for s in finals]) if lstm else None
         if not batched:
-            x, h_n, c_n = x[:, 0], h_n[:, 0], (c_n[:, 0] if lstm else None)
+            x, h_n, c_n = x[:, 0], h_n[:, 0], (None if c_n is None else c_n[:, 0])
         return (x, (h_n, c_n)) if lstm else (x, h_n)
 
     def extra_repr(self) -> str:

@@ -69,7 +69,8 @@ class LRScheduler:
     def _lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    _unsaved = ("optimizer",)  # attributes state_dict leaves out or saves its own way
+    # attributes state_dict leaves out or saves its own way
+    _unsaved: tuple[str, ...] = ("optimizer",)
 
     def state_dict(self) -> dict:
         """Everything but the optimizer (which saves its own state), copied."""

@@ -21,11 +21,12 @@ class _Seeded:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
 
-    def int(self, lo: int, hi: int) -> int:
-        return self.rng.randint(lo, hi)
-
     def distinct(self, n: int, hi: int) -> list:
         return self.rng.sample(range(hi + 1), n)
+
+    # last: below it, `int` in this class body would name the method, not the type
+    def int(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
 
 
 class _Drawn:
@@ -36,15 +37,16 @@ class _Drawn:
 
         self.draw, self.st = draw, st
 
-    def int(self, lo: int, hi: int) -> int:
-        return self.draw(self.st.integers(lo, hi))
-
     def distinct(self, n: int, hi: int) -> list:
         if n > 4:  # one draw, not n: long lists would overrun hypothesis's buffer
             return random.Random(self.draw(self.st.integers(0, 2**16))).sample(range(hi + 1), n)
         return self.draw(
             self.st.lists(self.st.integers(0, hi), min_size=n, max_size=n, unique=True)
         )
+
+    # last: below it, `int` in this class body would name the method, not the type
+    def int(self, lo: int, hi: int) -> int:
+        return self.draw(self.st.integers(lo, hi))
 
 
 class _Builder(_Ops, _InPlace):
@@ -190,8 +192,8 @@ class _Builder(_Ops, _InPlace):
             zero = c.int(0, ndim - 1)
             shapes[0] = tuple(0 if i == zero else n for i, n in enumerate(base))
         total = 0
-        for i, shape in enumerate(shapes):
-            shape = list(shape)
+        for i, drawn in enumerate(shapes):
+            shape = list(drawn)
             while math.prod(shape) > min(32, 64 - total):  # keeps finite differences cheap
                 shape[shape.index(max(shape))] -= 1
             n = math.prod(shape)

@@ -26,7 +26,10 @@ def _line_of(program: Program, error: BaseException) -> int | None:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == _FILENAME]
     if not frames:
         return None
-    i = frames[-1].lineno - program.first_line
+    lineno = frames[-1].lineno
+    if lineno is None:
+        return None
+    i = lineno - program.first_line
     return i if 0 <= i < len(program.body) else None
 
 
@@ -124,8 +127,8 @@ def check_program(program: Program, order: int = 2) -> str:
         raise AssertionError(
             _describe(program, f"grad(create_graph=True) raised {type(error).__name__}: {error}")
         ) from error
-    cg = [np.zeros(x.shape) if g is None else np.array(g._data) for x, g in zip(leaves, cg)]
-    wrong = _mismatch(program, "grad(create_graph=True)", cg, numeric)
+    cg_grads = [np.zeros(x.shape) if g is None else np.array(g._data) for x, g in zip(leaves, cg)]
+    wrong = _mismatch(program, "grad(create_graph=True)", cg_grads, numeric)
     if wrong:
         raise AssertionError(_describe(program, wrong))
     try:

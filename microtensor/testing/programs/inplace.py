@@ -6,6 +6,7 @@ means for the generator's model of storage and for what PyTorch will do. A mixin
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,9 +28,40 @@ from .values import (
     _Var,
 )
 
+if TYPE_CHECKING:
+    from .builder import _Drawn, _Seeded
+
 
 class _InPlace:
     """The in-place ops of `_Builder` (and the constants made to be changed in place)."""
+
+    if TYPE_CHECKING:  # the state and helpers of _Builder (builder.py) and of _Ops (ops.py)
+        c: _Seeded | _Drawn
+        ns: dict
+        vars: list
+        body: list
+        features: set
+        expect: str
+
+        def chance(self, percent: int) -> bool: ...
+        def pick(self, items: Any) -> Any: ...
+        def data(self, var: _Var) -> np.ndarray: ...
+        def new_name(self) -> str: ...
+        def may_raise(self) -> None: ...
+        def use(self, *vars_: _Var, consume: bool = ...) -> None: ...
+        def emit(
+            self,
+            expr: str,
+            inputs: list,
+            saves: str = ...,
+            view: bool = ...,
+            sure: bool | None = ...,
+        ) -> bool: ...
+        def threshold(self, a: np.ndarray) -> float | None: ...
+        def permutation(self, n: int) -> tuple: ...
+        def new_shape(self, shape: tuple) -> tuple: ...
+        def basic_index(self, shape: tuple, nonempty: bool = ...) -> str | None: ...
+        def array_index(self, shape: tuple, unique: bool = ...) -> tuple | None: ...
 
     def op_const(self) -> bool:
         """A tensor made inside the program, needing no grad: a target for in-place ops."""
@@ -130,7 +162,7 @@ class _InPlace:
         return o, None if o is None else self.data(o)
 
     def writeable(self, v: _Var) -> bool:
-        return not v.storage.leaf and self.data(v).size and self.data(v).flags.writeable
+        return not v.storage.leaf and self.data(v).size > 0 and self.data(v).flags.writeable
 
     def op_inplace(
         self,

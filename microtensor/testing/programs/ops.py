@@ -6,14 +6,38 @@ and emits its statement. A mixin of `_Builder` (builder.py), whose state it uses
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .values import _MARGIN, _SCALARS, _UNARY, _absmax, _absmin, _amin, _fmt
 
+if TYPE_CHECKING:
+    from .builder import _Drawn, _Seeded
+    from .values import _Var
+
 
 class _Ops:
     """The out-of-place ops of `_Builder` (and the indices and shapes they draw)."""
+
+    if TYPE_CHECKING:  # the state and helpers of _Builder (builder.py), which mixes this in
+        c: _Seeded | _Drawn
+        ns: dict
+        vars: list
+        features: set
+
+        def chance(self, percent: int) -> bool: ...
+        def pick(self, items: Any) -> Any: ...
+        def data(self, var: _Var) -> np.ndarray: ...
+        def emit(
+            self,
+            expr: str,
+            inputs: list,
+            saves: str = ...,
+            view: bool = ...,
+            sure: bool | None = ...,
+        ) -> bool: ...
+        def emit_multi(self, expr: str, src: _Var) -> bool: ...
 
     def threshold(self, a: np.ndarray) -> float | None:
         """A value at least _MARGIN from every element of `a` (for clamp and masks)."""
@@ -74,7 +98,7 @@ class _Ops:
         op = ops[self.c.int(0, len(ops) - 1)]
         return self.emit(f"{a.name} {op} {b.name}", [a, b], saves="both" if op == "**" else "input")
 
-    def dims(self, ndim: int) -> tuple:
+    def dims(self, ndim: int) -> int | tuple | None:
         """A dim or a tuple of dims (negative sometimes), or None for all."""
         if ndim == 0:
             return (None, 0, -1)[self.c.int(0, 2)]

@@ -4,6 +4,7 @@ it) and its source, plus the names of the outcomes a program may expect."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -30,7 +31,7 @@ def _literal(name: str, values: np.ndarray) -> str:
     return f"{name} = mt.tensor({values.tolist()}, dtype=mt.float64, requires_grad=True)"
 
 
-def _inplace_lines(body: tuple) -> frozenset:
+def _inplace_lines(body: Sequence[str]) -> frozenset:
     """Lines that change a tensor in place: x.op_(...), x op= y, x[i] = y."""
     found = set()
     for i, line in enumerate(body):
@@ -56,7 +57,7 @@ class Program:
     """
 
     leaves: dict
-    body: tuple
+    body: Sequence[str]  # kept as a tuple
     result: str
     expect: str = SUCCEEDS
     features: frozenset = field(default_factory=frozenset)

@@ -1,0 +1,271 @@
+"""fit(compile=True), the default, trains through mt.compile: on the reports' workloads it
+gives the weights and the History that compile=False gives, to the bit, while replaying
+its recorded step; where the step cannot be replayed it runs eagerly and says why."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import microtensor as mt
+from microtensor import nn
+from microtensor.compile import CompileWarning
+from microtensor.nn import functional as F
+from models import MLP, ConvNet, SoftmaxClassifier, digits, moons, xor_easy
+from models.training import History, fit
+
+
+@pytest.fixture(autouse=True)
+def _float32_default():
+    yield
+    mt.set_default_dtype(mt.float32)
+
+
+def _bits(net) -> list:
+    return [p.numpy(force=True).tobytes() for p in net.parameters()]
+
+
+def _both_ways(train) -> tuple:
+    """train(compile) -> (net, History), run with compile off and on: the two runs'
+    weights and Histories, and the compiled run's History, with warnings as errors (a
+    step that ran eagerly would warn)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eager_net, eager = train(False)
+        net, compiled = train(True)
+    return _bits(eager_net), eager, _bits(net), compiled
+
+
+def _assert_same(train, records: int = 1) -> History:
+    eager_bits, eager, bits, history = _both_ways(train)
+    assert bits == eager_bits
+    assert history == eager and history.records == eager.records
+    assert history.gradients == eager.gradients
+    info = history.compiled
+    assert (info["records"], info["eager_calls"], info["fallbacks"]) == (records, 0, [])
+    assert info["replays"] > 0 and eager.compiled == {}
+    return history
+
+
+def _lab1(sizes=(2, 5, 5, 1), optimizer=mt.optim.SGD, **options):
+    """Lab 1: the 2-5-5-1 sigmoid MLP, float64, full-batch gradient descent on the
+    weights only (the biases stay out of the optimizer, their .grad piling up)."""
+
+    def train(compile):
+        mt.manual_seed(0)
+        mt.set_default_dtype(mt.float64)
+        net = MLP(list(sizes), activations="sigmoid", output="sigmoid")
+        for layer in net.layers:
+            nn.init.normal_(layer.weight, 0.0, 1.0)
+        opt = optimizer([layer.weight for layer in net.layers], **options)
+        history = fit(
+            net,
+            xor_easy(),
+            loss=lambda p, y: F.l2_loss(p, y, reduction="sum"),
+            optimizer=opt,
+            epochs=100,
+            batch_size=None,
+            progress=False,
+            log_every=10,
+            compile=compile,
+        )
+        return net, history
+
+    return train
+
+
+def test_lab1_full_batch_sgd_trains_the_same_to_the_bit():
+    # 2 recordings: the biases' .grad is None on the first step, added into after
+    _assert_same(_lab1(lr=0.1), records=2)
+
+
+@pytest.mark.parametrize(
+    "optimizer, options",
+    [
+        (mt.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+        (mt.optim.Adam, {"lr": 0.05}),
+        (mt.optim.AdamW, {"lr": 0.05, "weight_decay": 0.1}),
+        (mt.optim.Adagrad, {"lr": 0.1}),
+        (mt.optim.RMSprop, {"lr": 0.01}),
+    ],
+    ids=["sgd-momentum", "adam", "adamw", "adagrad", "rmsprop"],
+)
+def test_every_optimizer_of_the_registry_trains_the_same_to_the_bit(optimizer, options):
+    _assert_same(_lab1(optimizer=optimizer, **options), records=2)
+
+
+def test_softmax_classifier_with_weight_decay_on_the_weights_only_trains_the_same():
+    """Reports 002/003: summed cross-entropy on moons, full batch, weight decay in the
+    weights' parameter group and none on the biases'."""
+
+    def train(compile):
+        mt.manual_seed(0)
+        mt.set_default_dtype(mt.float64)
+        net = SoftmaxClassifier([2, 10, 2], activations="tanh")
+        for layer in net.layers:
+            nn.init.normal_(layer.weight, 0.0, 1.0 / math.sqrt(layer.in_features))
+            nn.init.zeros_(layer.bias)
+        opt = mt.optim.SGD(
+            [
+                {"params": [layer.weight for layer in net.layers], "weight_decay": 0.01},
+                {"params": [layer.bias for layer in net.layers]},
+            ],
+            lr=0.01,
+        )
+        history = fit(
+            net,
+            moons(200),
+            loss=lambda o, y: F.cross_entropy(o, y, reduction="sum"),
+            optimizer=opt,
+            epochs=100,
+            batch_size=None,
+            progress=False,
+            log_every=10,
+            compile=compile,
+        )
+        return net, history
+
+    _assert_same(train)
+
+
+def _conv(optimizer, options, scheduler=None, **kw):
+    """The reports' conv net (two dropouts) on 230 digits: shuffled batches of 50 and a
+    last one of 30, cross-entropy on class targets that change with every batch."""
+    X_train, X_test, y_train, y_test = digits()
+
+    def train(compile):
+        mt.manual_seed(0)
+        net = ConvNet(in_shape=X_train.shape[1:], activation_name="relu", init="xavier")
+        opt = optimizer(net.parameters(), **options)
+        history = fit(
+            net,
+            (X_train[:230], y_train[:230]),
+            loss=F.cross_entropy,
+            optimizer=opt,
+            scheduler=None if scheduler is None else scheduler(opt),
+            epochs=4,
+            batch_size=50,
+            seed=3,
+            val_data=(X_test[:100], y_test[:100]),
+            progress=False,
+            compile=compile,
+            **kw,
+        )
+        return net, history
+
+    return train
+
+
+def test_conv_net_with_dropout_mini_batches_and_adam_trains_the_same_to_the_bit():
+    # 2 recordings: batches of 50 and the last one of 30 (a shape guard)
+    history = _assert_same(_conv(mt.optim.Adam, {"lr": 1e-3}), records=2)
+    assert history.compiled["replays"] == 4 * 5 - 2
+
+
+def test_conv_net_with_sgd_and_an_exponential_lr_trains_the_same_to_the_bit():
+    history = _assert_same(
+        _conv(
+            mt.optim.SGD,
+            {"lr": 0.05, "momentum": 0.9},
+            lambda opt: mt.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5),
+        ),
+        records=2,
+    )
+    assert history["lr"] == [0.05, 0.025, 0.0125, 0.00625]  # each epoch's, read by its replays
+
+
+def test_tracked_gradients_are_the_same_to_the_bit():
+    history = _assert_same(_conv(mt.optim.Adam, {"lr": 1e-3}, track_gradients=True), records=2)
+    assert set(history.gradients["grad_norm"]) == {
+        n for n, _ in ConvNet((1, 8, 8)).named_parameters()
+    }
+
+
+def test_a_loss_that_branches_on_a_value_trains_eagerly_with_the_reason_in_the_history():
+    def loss(out, y):  # a Python branch on the loss: no recording can take both ways
+        value = F.mse_loss(out, y)
+        return value * 2 if value.item() > 0.2 else value
+
+    def train(compile):
+        mt.manual_seed(0)
+        net = MLP([2, 4, 1], activations="tanh", output="sigmoid")
+        opt = mt.optim.SGD(net.parameters(), lr=0.5)
+        X, Y = xor_easy()
+        return net, fit(
+            net, (X, Y), loss=loss, optimizer=opt, epochs=30, batch_size=None,
+            progress=False, compile=compile,
+        )  # fmt: skip
+
+    eager_net, eager = train(False)
+    with pytest.warns(CompileWarning, match=r"reads a tensor's values in Python") as caught:
+        net, history = train(True)
+    assert len(caught) == 1  # once, not once per epoch
+    assert _bits(net) == _bits(eager_net) and history == eager
+    assert history.compiled["replays"] == 0 and history.compiled["eager_calls"] == 30
+    assert history.compiled["fallbacks"] == [str(caught[0].message).split("running eagerly: ")[1]]
+
+
+def test_a_random_draw_in_the_model_trains_eagerly_and_draws_as_eager_mode_does():
+    class Noisy(nn.Module):  # noise from mt.randn: not a dropout mask, so not redrawn
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.fc(x + 0.01 * mt.randn(*x.shape))
+
+    def train(compile):
+        mt.manual_seed(0)
+        net = Noisy()
+        opt = mt.optim.SGD(net.parameters(), lr=0.1)
+        X, Y = xor_easy()
+        return net, fit(
+            net, (X, Y), loss=F.mse_loss, optimizer=opt, epochs=5, batch_size=8,
+            progress=False, compile=compile,
+        )  # fmt: skip
+
+    eager_net, eager = train(False)
+    with pytest.warns(CompileWarning, match="draws random numbers other than dropout's"):
+        net, history = train(True)
+    assert _bits(net) == _bits(eager_net) and history == eager
+    assert history.compiled["replays"] == 0
+
+
+def test_fit_compiles_by_default():
+    mt.manual_seed(0)
+    net = MLP([2, 3, 1], activations="tanh")
+    history = fit(
+        net, xor_easy(), loss=F.mse_loss, optimizer=mt.optim.SGD(net.parameters(), lr=0.1),
+        epochs=3, batch_size=None, progress=False,
+    )  # fmt: skip
+    assert history.compiled == {"records": 1, "replays": 2, "eager_calls": 0, "fallbacks": []}
+
+
+def test_accuracy_is_sklearns_to_the_bit():
+    from sklearn.metrics import accuracy_score
+
+    from models.training import _score
+
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 1000, 4097):
+        y, p = rng.integers(0, 3, n), rng.integers(0, 3, n)
+        assert _score("accuracy", y, p, 3) == accuracy_score(y, p)
+
+
+@pytest.mark.parametrize("flags, compiled", [((), True), (("--no-compile",), False)])
+def test_train_command_compiles_unless_told_not_to(flags, compiled, tmp_path, monkeypatch):
+    import models.training
+    from models import cli
+
+    class Stop(Exception):
+        pass
+
+    def fit(*args, **kwargs):
+        assert kwargs["compile"] is compiled
+        raise Stop
+
+    monkeypatch.setattr(models.training, "fit", fit)
+    argv = ["train", "--model", "MLP", "--data", "xor_easy", "--out", str(tmp_path), *flags]
+    with pytest.raises(Stop):
+        cli.main(argv)
