@@ -1,10 +1,12 @@
-"""The benchmark suite: microtensor (eager and under mt.compile) against hand-written numpy,
-PyTorch and HIPS autograd.
+"""The benchmark suite: microtensor three ways (eager and idiomatic, eager with raw ops,
+under mt.compile) side by side with hand-written numpy, PyTorch eager, JAX jit and HIPS
+autograd.
 
-    python3 -m benchmarks                  # the full suite (~5-10 minutes on 2 cores)
+    python3 -m benchmarks                  # the full suite (about 15 minutes on 2 cores)
     python3 -m benchmarks --quick          # one round, 2 steps, 5 workloads: the smoke test
     python3 -m benchmarks --workloads mlp-2-5-5-1,conv-b64-f32 --rounds 7
-    python3 -m benchmarks --profile mlp-64-256-256-10-f32   # cProfile of microtensor's step
+    python3 -m benchmarks --impls eager-raw,compiled,jax-jit   # numpy and eager always run
+    python3 -m benchmarks --profile mlp-64-256-256-10-f32   # cProfile of the eager step
     python3 -m benchmarks --profile conv-b64-f32 --profile-impl compiled  # ... of mt.compile's
     python3 -m benchmarks --list           # the workloads and implementations
 
@@ -14,21 +16,23 @@ imports, threads, allocator state or warm caches, and a slow spell of the machin
 all implementations alike. Each process warms up, then times a few blocks of steps and
 reports the median; the suite reports, per pair, the median over rounds and the spread
 (min-max), the ratio to the hand-written numpy reference *of the same round* (median
-and spread of the per-round ratios), and the process's peak RSS (ru_maxrss) and how
-much of it came after the imports.
+and spread of the per-round ratios; likewise to PyTorch and to JAX), and the process's
+peak RSS (ru_maxrss) and how much of it came after the imports. The first table puts
+every implementation of a workload side by side.
 
 A training step is forward + loss + backward + optimizer step. Before timing, one
 process computes every implementation's gradients on the same weights and batch and
 prints their max abs difference from the numpy reference's; the exit status is 1 when
-microtensor's (eager or compiled) differ (or a job fails). After the rounds, one process
-checks that microtensor's RSS after 1e4 training steps is the RSS after 1e2 (graphs are
-freed).
+microtensor's (eager, eager-raw or compiled) differ (or a job fails). After the rounds,
+one process checks that eager microtensor's RSS after 1e4 training steps is the RSS after
+1e2 (graphs are freed).
 
 The environment is used as it is (OPENBLAS_*, OMP_*, MALLOC_* ... are printed in the
 header, with numpy's BLAS as threadpoolctl sees it); `--env NAME=VALUE` and `--unset
 NAME` change it for the timed processes, to compare. PyTorch runs with as many threads
-as numpy's BLAS. Peers that are not installed (pip install "microtensor[bench]") are
-skipped with a note. Nothing here asserts on speed.
+as numpy's BLAS; JAX is held to one CPU when numpy's BLAS has one thread. Peers that are not
+installed (pip install "microtensor[bench]") are skipped with a note. Nothing here
+asserts on speed.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ import time
 from pathlib import Path
 
 from .worker import RESULT_TAG
-from .workloads import IMPLS, PEERS, WORKLOADS
+from .workloads import IMPLS, LABELS, NOT_WRITTEN, PEERS, WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "suite.json"
@@ -79,6 +83,14 @@ QUICK_WORKLOADS = (
     "digits-epoch",
 )
 LINEAR_TOL = 1.5  # backward us/op at the largest N within this factor of the smallest N
+FLAT_TOL = 1.25  # forward us/op likewise: recording costs the same per op at any N
+RATIO_TO = ("numpy", "torch", "jax-jit")  # every time is also given as a ratio to these
+MT_IMPLS = ("eager", "eager-raw", "compiled")  # microtensor's: a gradient that differs fails
+
+
+def ratio_key(other: str) -> str:
+    """The summary's key of the ratio to `other`: ratio_numpy, ratio_torch, ratio_jax_jit."""
+    return "ratio_" + other.replace("-", "_")
 
 
 # ------------------------------------------------------------------------- environment
@@ -140,6 +152,7 @@ def environment(child_env: dict, changed: list) -> dict:
         "python": sys.version.split()[0],
         "numpy": _version("numpy"),
         "torch": _version("torch"),
+        "jax": _version("jax"),
         "autograd": _version("autograd"),
         "platform": platform.platform(),
         "cpu": _cpu_model(),
@@ -193,8 +206,9 @@ def stat(values: list) -> dict:
 
 
 def summarize(raw: dict, workloads: list) -> dict:
-    """Per workload and implementation: time, ratios to numpy (same round) and to torch
-    (same round), memory; for chains, forward/backward per op and overhead over numpy."""
+    """Per workload and implementation: time, CPU time, ratios to numpy, torch and jax-jit
+    (each taken within a round), memory; for chains, forward/backward per op and overhead
+    over numpy."""
     out = {}
     for name in workloads:
         w = WORKLOADS[name]
@@ -210,6 +224,7 @@ def summarize(raw: dict, workloads: list) -> dict:
                 continue
             d = {
                 "us": stat([r["us"] for r in ok]),
+                "cpu_us": stat([r["cpu_us"] for r in ok]),
                 "peak_rss_mib": max(r["peak_rss_kib"] for r in ok) / 1024,
                 "base_rss_mib": statistics.median(r["base_rss_kib"] for r in ok) / 1024,
                 "failed_rounds": len(rounds) - len(ok),
@@ -217,7 +232,7 @@ def summarize(raw: dict, workloads: list) -> dict:
             d["over_imports_mib"] = d["peak_rss_mib"] - d["base_rss_mib"]
             if ok[0].get("meta"):
                 d["meta"] = ok[0]["meta"]
-            for other in ("numpy", "torch"):
+            for other in RATIO_TO:
                 if other in runs and other != impl:
                     pairs = [
                         (a["us"], b["us"])
@@ -225,7 +240,7 @@ def summarize(raw: dict, workloads: list) -> dict:
                         if a is not None and b is not None
                     ]
                     if pairs:
-                        d[f"ratio_{other}"] = stat([a / b for a, b in pairs])
+                        d[ratio_key(other)] = stat([a / b for a, b in pairs])
             if w.kind == "chain":
                 d["fwd_us"] = stat([r["fwd_us"] for r in ok])
                 d["bwd_us"] = stat([r["bwd_us"] for r in ok])
@@ -242,55 +257,62 @@ def summarize(raw: dict, workloads: list) -> dict:
 
 
 def evaluate_targets(summary: dict) -> list:
+    """Each workload's target rows against the medians over rounds, then the chains'
+    growth from the smallest N to the largest (eager)."""
     rows = []
     for name, entry in summary.items():
-        w = WORKLOADS[name]
-        mt = entry["impls"].get("microtensor", {})
-        for key, limit in w.targets.items():
-            row = {"workload": name, "target": key, "limit": limit}
-            if key == "compiled":
-                value = entry["impls"].get("compiled", {}).get("ratio_numpy", {}).get("median")
-                row["what"] = f"mt.compile / hand-written numpy <= {limit:g}x"
-                row["met"] = None if value is None else value <= limit
-            elif key == "overhead_us":
-                value = mt.get("overhead_us", {}).get("median")
-                row["what"] = f"forward per op with recording - bare numpy <= {limit:g} us"
-                row["met"] = None if value is None else value <= limit
-            elif key == "numpy":
-                value = mt.get("ratio_numpy", {}).get("median")
-                row["what"] = f"microtensor / hand-written numpy <= {limit:g}x"
-                row["met"] = None if value is None else value <= limit
-            else:  # torch
-                value = mt.get("ratio_torch", {}).get("median")
-                row["what"] = (
-                    "microtensor / PyTorch < 1 (faster)"
-                    if limit == 1.0
-                    else f"microtensor / PyTorch <= {limit:g}x"
-                )
-                row["met"] = (
-                    None if value is None else (value < limit if limit == 1.0 else value <= limit)
-                )
-            row["value"] = value
-            rows.append(row)
-    chains = {
-        n: e["impls"]["microtensor"]["bwd_us"]["median"]
-        for n, e in summary.items()
-        if e["kind"] == "chain" and "bwd_us" in e["impls"].get("microtensor", {})
-    }
+        for impl, against, limit in WORKLOADS[name].targets:
+            d = entry["impls"].get(impl, {})
+            if against == "overhead_us":
+                value = d.get("overhead_us", {}).get("median")
+                what = f"{impl}: forward per op with recording - bare numpy <= {limit:g} µs"
+                met = value is not None and value <= limit
+            else:
+                value = d.get(ratio_key(against), {}).get("median")
+                faster = against != "numpy" and limit == 1.0
+                what = f"{impl} / {against} " + ("< 1 (faster)" if faster else f"<= {limit:g}x")
+                met = value is not None and (value < limit if faster else value <= limit)
+            rows.append(
+                {
+                    "workload": name,
+                    "impl": impl,
+                    "target": against,
+                    "limit": limit,
+                    "value": value,
+                    "what": what,
+                    "met": None if value is None else met,
+                }
+            )
+    chains = sorted(
+        (
+            n
+            for n, e in summary.items()
+            if e["kind"] == "chain" and "bwd_us" in e["impls"].get("eager", {})
+        ),
+        key=lambda n: WORKLOADS[n].n_ops,
+    )
     if len(chains) >= 2:
-        ns = sorted(chains, key=lambda n: WORKLOADS[n].n_ops)
-        growth = chains[ns[-1]] / chains[ns[0]]
-        rows.append(
-            {
-                "workload": f"{ns[0]} .. {ns[-1]}",
-                "target": "linear_backward",
-                "limit": LINEAR_TOL,
-                "value": growth,
-                "what": f"backward us/op at N={WORKLOADS[ns[-1]].n_ops:.0e} over "
-                f"N={WORKLOADS[ns[0]].n_ops:.0e} <= {LINEAR_TOL:g} (linear)",
-                "met": growth <= LINEAR_TOL,
-            }
-        )
+        first, last = chains[0], chains[-1]
+        n0, n1 = f"N={WORKLOADS[first].n_ops:.0e}", f"N={WORKLOADS[last].n_ops:.0e}"
+        for target, key, tol, what in (
+            ("linear_backward", "bwd_us", LINEAR_TOL, "backward"),
+            ("flat_forward", "fwd_us", FLAT_TOL, "forward"),
+        ):
+            growth = (
+                summary[last]["impls"]["eager"][key]["median"]
+                / summary[first]["impls"]["eager"][key]["median"]
+            )
+            rows.append(
+                {
+                    "workload": f"{first} .. {last}",
+                    "impl": "eager",
+                    "target": target,
+                    "limit": tol,
+                    "value": growth,
+                    "what": f"eager: {what} µs/op at {n1} over {n0} <= {tol:g}",
+                    "met": growth <= tol,
+                }
+            )
     return rows
 
 
@@ -301,8 +323,51 @@ def _fmt_time(us: float, unit: str) -> str:
     return f"{us:,.1f} µs" if us < 1e4 else f"{us / 1000:,.2f} ms"
 
 
+def _f2(x: float) -> str:
+    return f"{x:.2f}"
+
+
 def _span(s: dict, fmt) -> str:
+    """median (min–max) over rounds; the median alone after one round."""
+    if len(s["rounds"]) == 1:
+        return fmt(s["median"])
     return f"{fmt(s['median'])} ({fmt(s['min'])}–{fmt(s['max'])})"
+
+
+def _side_by_side(res: dict, steps: dict) -> list:
+    """One row per workload: numpy's time, every other implementation's ratio to it."""
+    meta = res["meta"]
+    columns = [i for i in IMPLS if i in meta["impls"] or i in meta["not_installed"]]
+    lines = [
+        "",
+        "## Training steps side by side: hand-written numpy's time per step, every other "
+        "implementation's time ÷ numpy's in the same round (median over rounds, min–max)",
+        "",
+        "; ".join(f"`{i}`: {LABELS[i]}" for i in columns),
+        "",
+        "| workload | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for name, e in steps.items():
+        cells = []
+        for impl in columns:
+            d = e["impls"].get(impl)
+            if impl not in WORKLOADS[name].impls:
+                cells.append("—")
+            elif impl in meta["not_installed"]:
+                cells.append("not installed")
+            elif d is None:
+                cells.append("")
+            elif "error" in d:
+                cells.append("FAILED")
+            elif impl == "numpy":
+                cells.append(_span(d["us"], functools.partial(_fmt_time, unit=e["unit"])))
+            else:
+                cells.append(
+                    _span(d["ratio_numpy"], lambda x: f"{x:.2f}x") if "ratio_numpy" in d else ""
+                )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def report(res: dict) -> str:
@@ -328,7 +393,8 @@ def report(res: dict) -> str:
         f"- machine: {env['cpu']}, {env['cpu_count']} CPUs ({env['affinity']} usable), "
         f"{env['platform']}",
         f"- python {env['python']}, numpy {env['numpy']}, torch {env['torch'] or 'absent'}, "
-        f"HIPS autograd {env['autograd'] or 'absent'}; numpy's BLAS: {blas_txt}",
+        f"jax {env['jax'] or 'absent'}, HIPS autograd {env['autograd'] or 'absent'}; "
+        f"numpy's BLAS: {blas_txt}",
         (
             f"- environment used as is: {env_txt}"
             if env["env_as_is"]
@@ -372,28 +438,34 @@ def report(res: dict) -> str:
         lines.append("- skipped: " + "; ".join(meta["skipped"]))
     lines += [
         "",
-        "## Gradients before timing (max abs difference from the hand-written "
-        "numpy reference, same weights and batch)",
+        "## Gradients and updates before timing (max abs difference from the hand-written "
+        "numpy reference, same weights and batch; MLPs and the conv net: also the weights "
+        "after two training steps)",
         "",
-        "| workload | implementation | max abs diff | max abs grad | loss diff | ok |",
-        "|---|---|---|---|---|---|",
+        "| workload | implementation | gradients: max abs diff | max abs grad | loss diff | "
+        "weights after the steps: max abs diff | ok |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, c in res["grad_check"].items():
         for impl, d in c["impls"].items():
+            weights = f"{d['weights_max_abs_diff']:.2e}" if "weights_max_abs_diff" in d else "—"
             lines.append(
                 f"| {name} | {impl} | {d['max_abs_diff']:.2e} | "
-                f"{c['max_abs_grad']:.2e} | {d['loss_abs_diff']:.1e} | "
+                f"{c['max_abs_grad']:.2e} | {d['loss_abs_diff']:.1e} | {weights} | "
                 f"{'yes' if d['ok'] else 'NO'} |"
             )
     steps = {n: e for n, e in res["summary"].items() if e["kind"] != "chain"}
     if steps:
+        lines += _side_by_side(res, steps)
         lines += [
             "",
-            "## Training steps (forward + loss + backward + optimizer step; digits: one epoch)",
+            "## Training steps, one row per implementation (forward + loss + backward + "
+            "optimizer step; digits: one epoch)",
             "",
             "| workload | implementation | time per step, median (min–max) | "
-            "× numpy, same round | × PyTorch, same round | peak RSS MiB (after imports) |",
-            "|---|---|---|---|---|---|",
+            "× numpy, same round | × PyTorch, same round | × JAX jit, same round | "
+            "CPU ÷ wall | peak RSS MiB (after imports) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name, e in steps.items():
             for impl in IMPLS:
@@ -401,18 +473,18 @@ def report(res: dict) -> str:
                 if d is None:
                     continue
                 if "error" in d:
-                    lines.append(f"| {name} | {impl} | FAILED | | | |")
+                    lines.append(f"| {name} | {impl} | FAILED | | | | | |")
                     continue
-                rn = (
-                    _span(d["ratio_numpy"], lambda x: f"{x:.2f}")
-                    if "ratio_numpy" in d
-                    else ("1" if impl == "numpy" else "")
-                )
-                rt = _span(d["ratio_torch"], lambda x: f"{x:.2f}") if "ratio_torch" in d else ""
+                ratios = [
+                    _span(d[ratio_key(o)], _f2) if ratio_key(o) in d else ("1" if impl == o else "")
+                    for o in RATIO_TO
+                ]
                 lines.append(
                     f"| {name} | {impl} | "
-                    f"{_span(d['us'], functools.partial(_fmt_time, unit=e['unit']))} | {rn} | "
-                    f"{rt} | {d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |"
+                    f"{_span(d['us'], functools.partial(_fmt_time, unit=e['unit']))} | "
+                    + " | ".join(ratios)
+                    + f" | {d['cpu_us']['median'] / d['us']['median']:.2f} | "
+                    f"{d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |"
                 )
     chains = {n: e for n, e in res["summary"].items() if e["kind"] == "chain"}
     if chains:
@@ -425,7 +497,6 @@ def report(res: dict) -> str:
             "forward − numpy µs/op | peak RSS MiB (after imports) |",
             "|---|---|---|---|---|---|",
         ]
-        f2 = lambda x: f"{x:.2f}"  # noqa: E731
         for name, e in chains.items():
             n = f"{WORKLOADS[name].n_ops:.0e}"
             for impl in IMPLS:
@@ -440,17 +511,17 @@ def report(res: dict) -> str:
                     if impl == "numpy"
                     else "in forward"
                     if impl == "compiled"
-                    else _span(d["bwd_us"], f2)
+                    else _span(d["bwd_us"], _f2)
                 )
-                over = _span(d["overhead_us"], f2) if "overhead_us" in d else "—"
+                over = _span(d["overhead_us"], _f2) if "overhead_us" in d else "—"
                 lines.append(
-                    f"| {n} | {impl} | {_span(d['fwd_us'], f2)} | {bwd} | {over} | "
+                    f"| {n} | {impl} | {_span(d['fwd_us'], _f2)} | {bwd} | {over} | "
                     f"{d['peak_rss_mib']:.0f} (+{d['over_imports_mib']:.0f}) |"
                 )
     if res["targets"]:
         lines += [
             "",
-            "## Targets (microtensor eager and compiled, medians over rounds)",
+            "## Targets (microtensor eager, eager-raw and compiled; medians over rounds)",
             "",
             "| workload | target | measured | met |",
             "|---|---|---|---|",
@@ -460,7 +531,13 @@ def report(res: dict) -> str:
             shown = (
                 "—"
                 if v is None
-                else (f"{v:.2f} µs" if t["target"] == "overhead_us" else f"{v:.2f}x")
+                else (
+                    f"{v:.2f} µs"
+                    if t["target"] == "overhead_us"
+                    else f"{v:.2f}"
+                    if t["target"] in ("linear_backward", "flat_forward")
+                    else f"{v:.2f}x"
+                )
             )
             met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
             lines.append(f"| {t['workload']} | {t['what']} | {shown} | {met} |")
@@ -468,7 +545,7 @@ def report(res: dict) -> str:
     if mem:
         lines += [
             "",
-            "## Memory: RSS of one process after many training steps (microtensor, no explicit gc)",
+            "## Memory: RSS of one process after many training steps (eager, no explicit gc)",
             "",
             "| workload | RSS after early steps | RSS after late steps | growth | "
             "gc.collect() found | live graph nodes | no growth |",
@@ -487,7 +564,7 @@ def report(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def profile_table(name: str, res: dict, impl: str = "microtensor") -> str:
+def profile_table(name: str, res: dict, impl: str = "eager") -> str:
     """cProfile's top functions by own time, per step and per call (µs)."""
     n = res["steps"]
     unit = "chain" if WORKLOADS[name].kind == "chain" else WORKLOADS[name].unit
@@ -596,9 +673,9 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-steps", type=int, default=200)
     ap.add_argument(
         "--profile-impl",
-        default="microtensor",
-        choices=("microtensor", "compiled"),
-        help="what --profile profiles (default microtensor: eager mode)",
+        default="eager",
+        choices=MT_IMPLS,
+        help="what --profile profiles (default eager)",
     )
     ap.add_argument("--list", action="store_true", help="list workloads and exit")
     args = ap.parse_args(argv)
@@ -606,7 +683,7 @@ def main(argv=None) -> int:
 
     if args.list:
         for w in WORKLOADS.values():
-            print(f"{w.name:28s} {', '.join(w.impls):38s} {w.title}")
+            print(f"{w.name:26s} {', '.join(w.impls):62s} {w.title}")
         return 0
     env, changed = _parse_env(args)
     names = list(WORKLOADS) if not args.workloads else args.workloads.split(",")
@@ -629,20 +706,24 @@ def main(argv=None) -> int:
             "steps 0 < early < late"
         )
 
-    wanted = set(IMPLS if not args.impls else args.impls.split(",")) | {"numpy", "microtensor"}
-    skipped = []
+    wanted = set(IMPLS if not args.impls else args.impls.split(",")) | {"numpy", "eager"}
+    if wanted - set(IMPLS):
+        ap.error(f"unknown implementation(s) {sorted(wanted - set(IMPLS))}; use --list")
+    skipped, not_installed = [], []
     for impl, module in PEERS.items():
         if impl in wanted and importlib.util.find_spec(module) is None:
             wanted.discard(impl)
+            not_installed.append(impl)
             skipped.append(f'{impl} is not installed (pip install "microtensor[bench]")')
     if "digits-epoch" in names and importlib.util.find_spec("sklearn") is None:
         names.remove("digits-epoch")
         skipped.append("digits-epoch needs scikit-learn (models.digits)")
-    skipped += (
-        ["conv nets have no HIPS autograd version (no strided-window primitive)"]
-        if "autograd" in wanted and any(WORKLOADS[n].kind in ("conv", "digits") for n in names)
-        else []
-    )
+    kinds = {WORKLOADS[n].kind for n in names}
+    skipped += [
+        f"{impl} has no {kind} version: {why}"
+        for (impl, kind), why in NOT_WRITTEN.items()
+        if impl in wanted and kind in kinds
+    ]
 
     with tempfile.TemporaryDirectory(prefix="mt-bench-") as tmp:
         data = save_digits(Path(tmp), env) if "digits-epoch" in names else None
@@ -663,10 +744,11 @@ def main(argv=None) -> int:
             )
             print(profile_table(args.profile, res, args.profile_impl))
             return 0
-        return _suite(args, names, wanted, skipped, env, changed, data, early, late, log)
+        peers = {"skipped": skipped, "not_installed": not_installed}
+        return _suite(args, names, wanted, peers, env, changed, data, early, late, log)
 
 
-def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -> int:
+def _suite(args, names, wanted, peers, env, changed, data, early, late, log) -> int:
     sources = sources_id()
     res = {"environment": environment(env, changed), "errors": []}
     log(res["environment"]["date_utc"] + f" — {len(names)} workloads, rounds={args.rounds}")
@@ -686,14 +768,22 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
     res["environment"].update(checked["info"])
     grad_ok = True
     for name, c in check.items():
-        tol = GRAD_TOL[WORKLOADS[name].dtype] * max(1.0, c["max_abs_grad"])
+        rel = GRAD_TOL[WORKLOADS[name].dtype]
         for impl, d in c["impls"].items():
-            d["ok"] = d["max_abs_diff"] <= tol
-            if impl in ("microtensor", "compiled") and not d["ok"]:
+            d["ok"] = d["max_abs_diff"] <= rel * max(1.0, c["max_abs_grad"]) and (
+                "weights_max_abs_diff" not in d
+                or d["weights_max_abs_diff"] <= rel * max(1.0, c["max_abs_weight"])
+            )
+            if impl in MT_IMPLS and not d["ok"]:
                 grad_ok = False
+            weights = (
+                f", weights after {c['check_steps']} steps {d['weights_max_abs_diff']:.2e}"
+                if "weights_max_abs_diff" in d
+                else ""
+            )
             log(
                 f"gradient check {name:26s} {impl:12s} max abs diff {d['max_abs_diff']:.2e} "
-                f"(max |grad| {c['max_abs_grad']:.2e}) {'OK' if d['ok'] else 'DIFFERS'}"
+                f"(max |grad| {c['max_abs_grad']:.2e}){weights} {'OK' if d['ok'] else 'DIFFERS'}"
             )
     res["grad_check"] = check
 
@@ -766,7 +856,7 @@ def _suite(args, names, wanted, skipped, env, changed, data, early, late, log) -
         "quick": args.quick,
         "workloads": names,
         "impls": sorted(wanted),
-        "skipped": skipped,
+        **peers,
         "sources": sources,
         "sources_unchanged": sources == sources_after,
         "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,

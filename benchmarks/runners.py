@@ -6,15 +6,21 @@ the same arrays. `build(name, impl, ...)` makes a runner:
   step()       one unit of work: a training step (forward, loss, backward, optimizer
                step), or for "digits-epoch" one epoch;
   grads()      (loss, gradients in PyTorch's layout) on the first batch, for the check;
+  weights()    the parameters in PyTorch's layout (MLPs and the conv net), to check the
+               update after a few steps;
 and, for the op chains, block(chains) -> (forward seconds, backward seconds, ops).
 
-Implementations: "numpy" (the hand-written references in references.py), "microtensor"
-(written as a user would: models.MLP / nn modules, nn.functional losses, mt.optim),
-"compiled" (that same training step under mt.compile: recorded on the first call,
-replayed after; for the op chains, forward and backward are one compiled call, timed as
-forward), and the optional peers "torch" (PyTorch CPU eager, the same thread count as
-numpy's BLAS) and "autograd" (HIPS autograd). Only the chosen implementation's library
-is imported, so a process pays only for its own.
+Implementations: "numpy" (the hand-written references in references.py); microtensor
+three ways: "eager" (idiomatic: models.MLP / nn modules, nn.functional losses,
+mt.optim), "eager-raw" (what a from-scratch user writes: weights as leaf tensors,
+`(h @ W + b).sigmoid()`, the loss from tensor ops, `loss.backward()`, then `W -= lr *
+W.grad` and `W.grad = None` under `mt.no_grad()`), "compiled" (the eager step under
+mt.compile: recorded on the first call, replayed after; for the op chains, forward and
+backward are one compiled call, timed as forward); and the optional peers "torch"
+(PyTorch CPU eager, the same thread count as numpy's BLAS), "jax-jit" (jax.jit of
+value_and_grad and the SGD or Adam update, one call per step, its results waited for;
+one CPU when numpy's BLAS has one thread) and "autograd" (HIPS autograd). Only the
+chosen implementation's library is imported, so a process pays only for its own.
 """
 
 from __future__ import annotations
@@ -162,6 +168,9 @@ class NumpyMLP(Runner):
         loss, g = self.net.grads(self.X, self.Y)
         return float(loss), ref.to_canonical(g)
 
+    def weights(self):
+        return ref.to_canonical(self.net.params)
+
 
 class NumpyConv(Runner):
     layers = CONV_LAYERS
@@ -180,6 +189,9 @@ class NumpyConv(Runner):
         loss, g = self.net.grads(self.X if X is None else X, self.Y if Y is None else Y)
         self.net.training = training
         return float(loss), self.net.to_canonical(g)
+
+    def weights(self):
+        return self.net.to_canonical(self.net.params)
 
 
 class NumpyDigits(NumpyConv):
@@ -217,7 +229,7 @@ class NumpyChain(Runner):
         return 0.0, [g]
 
 
-# -- microtensor --------------------------------------------------------------------------
+# -- microtensor, eager ---------------------------------------------------------------------
 def _mt(dtype):
     import microtensor as mt
 
@@ -236,7 +248,7 @@ def _load_mt(module, params) -> None:
         p.numpy(force=True)[...] = a
 
 
-class MtBase(Runner):
+class EagerBase(Runner):
     def grads(self):
         self.net.eval()
         for p in self.params:
@@ -249,8 +261,11 @@ class MtBase(Runner):
         self.net.train()
         return float(loss.item()), grads
 
+    def weights(self):
+        return [p.numpy(force=True) for p in self.params]
 
-class MtMLP(MtBase):
+
+class EagerMLP(EagerBase):
     def __init__(self, w, X, Y, params, seed):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
@@ -297,7 +312,7 @@ def _mt_small_convnet():
     return SmallConvNet()
 
 
-class MtConv(MtMLP):
+class EagerConv(EagerMLP):
     def __init__(self, w, X, Y, params, seed):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
@@ -312,7 +327,7 @@ class MtConv(MtMLP):
         self.loss_of = lambda x, y: F.cross_entropy(net(x), y)
 
 
-class MtDigits(MtBase):
+class EagerDigits(EagerBase):
     def __init__(self, w, X, Y, params, seed):
         mt = _mt(w.dtype)
         from microtensor.nn import functional as F
@@ -339,7 +354,7 @@ class MtDigits(MtBase):
             opt.step()
 
 
-class MtChain(Runner):
+class EagerChain(Runner):
     def __init__(self, w, x0, _, __, seed):
         self.mt = _mt(w.dtype)
         self.x0, self.n = x0, w.n_ops
@@ -424,19 +439,19 @@ class _Compiled:
         return float(loss.item()), grads
 
 
-class CompiledMLP(_Compiled, MtMLP):
+class CompiledMLP(_Compiled, EagerMLP):
     def __init__(self, w, X, Y, params, seed):
         super().__init__(w, X, Y, params, seed)
         self.compile_step()
 
 
-class CompiledConv(_Compiled, MtConv):
+class CompiledConv(_Compiled, EagerConv):
     def __init__(self, w, X, Y, params, seed):
         super().__init__(w, X, Y, params, seed)
         self.compile_step()
 
 
-class CompiledDigits(_Compiled, MtDigits):
+class CompiledDigits(_Compiled, EagerDigits):
     """One epoch of compiled batch steps. The batches' targets differ and dropout draws
     random numbers, so mt.compile runs these steps eagerly (and says why, once)."""
 
@@ -452,7 +467,7 @@ class CompiledDigits(_Compiled, MtDigits):
             self.train_step(mt.tensor(X[b]), mt.tensor(Y[b]))
 
 
-class CompiledChain(MtChain):
+class CompiledChain(EagerChain):
     """The chain and its backward as one compiled call, timed as forward."""
 
     def __init__(self, w, x0, _, __, seed):
@@ -486,6 +501,88 @@ class CompiledChain(MtChain):
         return 0.0, [x0.grad.numpy(force=True).copy()]
 
 
+# -- microtensor, eager, raw ops ---------------------------------------------------------
+def _raw_cross_entropy(logits, y, rows):
+    """Mean softmax cross-entropy from tensor ops: a stable log-softmax, then the targets'
+    entries."""
+    z = logits - logits.max(dim=1, keepdim=True).values
+    logp = z - z.exp().sum(dim=1, keepdim=True).log()
+    return -logp[rows, y].mean()
+
+
+class RawBase(Runner):
+    """Weights as leaf tensors, dense ones in the reports' layout (in, out); the SGD
+    update written by hand under no_grad."""
+
+    def leaves(self, w, X, Y, params) -> None:
+        mt = self.mt = _mt(w.dtype)
+        self.params = [mt.tensor(p, requires_grad=True) for p in ref.from_canonical(params)]
+        self.Xb, self.Yb, self.rows, self.lr = mt.tensor(X), mt.tensor(Y), mt.arange(len(X)), w.lr
+
+    def step(self):
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        lr = self.lr
+        with self.mt.no_grad():
+            for p in self.params:
+                p -= lr * p.grad
+                p.grad = None
+        return loss
+
+    def grads(self):
+        loss = self.loss_of(self.Xb, self.Yb)
+        loss.backward()
+        grads = [p.grad.numpy(force=True).copy() for p in self.params]
+        for p in self.params:
+            p.grad = None
+        return float(loss.item()), ref.to_canonical(grads)
+
+    def weights(self):
+        return ref.to_canonical([p.numpy(force=True) for p in self.params])
+
+
+class RawMLP(RawBase):
+    def __init__(self, w, X, Y, params, seed):
+        self.leaves(w, X, Y, params)
+        Ws, bs, rows = self.params[0::2], self.params[1::2], self.rows
+        last = len(Ws) - 1
+
+        def mse_sigmoid(x, y):
+            h = x
+            for W, b in zip(Ws, bs):
+                h = (h @ W + b).sigmoid()
+            return ((h - y) ** 2).mean()
+
+        def ce_relu(x, y):
+            h = x
+            for i, (W, b) in enumerate(zip(Ws, bs)):
+                h = h @ W + b
+                if i < last:
+                    h = h.relu()
+            return _raw_cross_entropy(h, y, rows)
+
+        self.loss_of = mse_sigmoid if w.loss == "mse" else ce_relu
+
+
+class RawConv(RawBase):
+    """The conv net through F.conv2d and F.max_pool2d (no modules), its dense layer as
+    `h @ W + b`."""
+
+    def __init__(self, w, X, Y, params, seed):
+        from microtensor.nn import functional as F
+
+        self.leaves(w, X, Y, params)
+        W1, b1, W2, b2, W3, b3 = self.params
+        rows = self.rows
+
+        def loss_of(x, y):
+            h = F.max_pool2d(F.conv2d(x, W1, b1), 2).relu()
+            h = F.max_pool2d(F.conv2d(h, W2, b2), 2).relu()
+            return _raw_cross_entropy(h.flatten(1) @ W3 + b3, y, rows)
+
+        self.loss_of = loss_of
+
+
 # -- PyTorch ------------------------------------------------------------------------------
 def _torch(dtype):
     import torch
@@ -513,6 +610,9 @@ class TorchBase(Runner):
         self.opt.zero_grad()
         self.net.train()
         return float(loss.item()), grads
+
+    def weights(self):
+        return [p.detach().numpy() for p in self.net.parameters()]
 
     def step(self):
         opt = self.opt
@@ -656,6 +756,194 @@ class TorchChain(Runner):
         return 0.0, [x0.grad.numpy().copy()]
 
 
+# -- JAX ------------------------------------------------------------------------------------
+def _jax(dtype):
+    """jax, with 64-bit arrays enabled for a float64 workload (in this worker process
+    only). XLA sizes its CPU thread pool by the process's CPU affinity, and no flag
+    caps it, so when numpy's BLAS has one thread this process is held to one CPU."""
+    if blas_threads()["num_threads"] == 1 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import jax
+
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _jax_meta(jax) -> dict:
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "jax": jax.__version__,
+        "jax_enable_x64": bool(jax.config.jax_enable_x64),
+        "cpus": len(cpus) if cpus else os.cpu_count(),
+    }
+
+
+def _jax_cross_entropy(jax, logits, y):
+    logp = jax.nn.log_softmax(logits)
+    return -jax.numpy.take_along_axis(logp, y[:, None], axis=1).mean()
+
+
+class JaxBase(Runner):
+    """A pure loss of (params, x, y); one jitted call per step returns the loss and the
+    updated parameters (their old buffers donated), and the step waits for both."""
+
+    def jit(self, jax, loss, params, X, Y, lr):
+        value_and_grad = jax.value_and_grad(loss)
+
+        def train_step(params, x, y):
+            value, grads = value_and_grad(params, x, y)
+            return value, [p - lr * g for p, g in zip(params, grads)]
+
+        self.jax = jax
+        self.train_step = jax.jit(train_step, donate_argnums=0)
+        self.value_and_grad = jax.jit(value_and_grad)
+        self.params = [jax.numpy.asarray(p) for p in params]
+        self.Xb, self.Yb = jax.numpy.asarray(X), jax.numpy.asarray(Y)
+        self.meta = _jax_meta(jax)
+
+    def step(self):
+        loss, self.params = self.train_step(self.params, self.Xb, self.Yb)
+        return self.jax.block_until_ready((loss, self.params))[0]
+
+    def grads(self):
+        loss, grads = self.value_and_grad(self.params, self.Xb, self.Yb)
+        return float(loss), self.to_canonical([np.asarray(g) for g in grads])
+
+    def weights(self):
+        return self.to_canonical([np.asarray(p) for p in self.params])
+
+
+class JaxMLP(JaxBase):
+    """Weights in the reports' layout (in, out)."""
+
+    to_canonical = staticmethod(ref.to_canonical)
+
+    def __init__(self, w, X, Y, params, seed):
+        jax = _jax(w.dtype)
+        n_layers, mse = len(params) // 2, w.loss == "mse"
+
+        def loss(params, x, y):
+            a = x
+            for i in range(n_layers):
+                a = a @ params[2 * i] + params[2 * i + 1]
+                if mse:
+                    a = jax.nn.sigmoid(a)
+                elif i < n_layers - 1:
+                    a = jax.nn.relu(a)
+            return ((a - y) ** 2).mean() if mse else _jax_cross_entropy(jax, a, y)
+
+        self.jit(jax, loss, ref.from_canonical(params), X, Y, w.lr)
+
+
+def _jax_convnet(jax, layers):
+    """forward(params, x, key, training) of a ConvNetRef layer list, in PyTorch's layouts."""
+    lax = jax.lax
+
+    def forward(params, x, key, training):
+        i = 0
+        for layer in layers:
+            kind = layer[0]
+            if kind == "conv":
+                pad = layer[1]
+                x = lax.conv_general_dilated(
+                    x,
+                    params[i],
+                    (1, 1),
+                    [(pad, pad)] * 2,
+                    dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                )
+                x = x + params[i + 1][None, :, None, None]
+                i += 2
+            elif kind == "pool":
+                x = lax.reduce_window(x, -np.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+            elif kind == "relu":
+                x = jax.nn.relu(x)
+            elif kind == "flatten":
+                x = x.reshape(x.shape[0], -1)
+            elif kind == "fc":
+                x = x @ params[i].T + params[i + 1]
+                i += 2
+            elif kind == "dropout" and training:
+                key, sub = jax.random.split(key)
+                keep = jax.random.bernoulli(sub, 1 - layer[1], x.shape)
+                x = jax.numpy.where(keep, x / (1 - layer[1]), 0)
+        return x
+
+    return forward
+
+
+class JaxConv(JaxBase):
+    to_canonical = staticmethod(list)
+
+    def __init__(self, w, X, Y, params, seed):
+        jax = _jax(w.dtype)
+        forward = _jax_convnet(jax, CONV_LAYERS)
+
+        def loss(params, x, y):
+            return _jax_cross_entropy(jax, forward(params, x, None, False), y)
+
+        self.jit(jax, loss, params, X, Y, w.lr)
+
+
+class JaxDigits(Runner):
+    """One epoch: per batch one jitted call of value_and_grad (dropout keyed by a PRNG
+    key the call splits and returns) and PyTorch's Adam update; batches indexed in numpy,
+    as a numpy data loader hands them over."""
+
+    def __init__(self, w, X, Y, params, seed):
+        jax = self.jax = _jax(w.dtype)
+        jnp = jax.numpy
+        forward = _jax_convnet(jax, DIGITS_LAYERS)
+        lr, (b1, b2), eps = w.lr, (0.9, 0.999), 1e-8
+
+        def loss(params, x, y, key, training):
+            return _jax_cross_entropy(jax, forward(params, x, key, training), y)
+
+        value_and_grad = jax.value_and_grad(loss)
+
+        def train_step(state, x, y):
+            params, m, v, t, key = state
+            key, sub = jax.random.split(key)
+            value, grads = value_and_grad(params, x, y, sub, True)
+            t = t + 1
+            m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads)]
+            v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads)]
+            step_size, root_bc2 = lr / (1 - b1**t), jnp.sqrt(1 - b2**t)
+            params = [
+                p - step_size * mi / (jnp.sqrt(vi) / root_bc2 + eps)
+                for p, mi, vi in zip(params, m, v)
+            ]
+            return value, (params, m, v, t, key)
+
+        self.train_step = jax.jit(train_step, donate_argnums=0)
+        self.value_and_grad = jax.jit(value_and_grad, static_argnums=4)
+        ps = [jnp.asarray(p) for p in params]
+        zeros = [jnp.zeros_like(p) for p in ps]
+        self.state = (
+            ps,
+            zeros,
+            [jnp.zeros_like(p) for p in ps],
+            jnp.zeros((), ps[0].dtype),
+            jax.random.key(seed),
+        )
+        self.X, self.Y, self.w, self.rng = X, Y, w, np.random.default_rng(seed)
+        self.meta = _jax_meta(jax)
+
+    def step(self):
+        X, Y, state, step = self.X, self.Y, self.state, self.train_step
+        for b in epoch_batches(len(X), self.rng, self.w.batch):
+            _, state = step(state, X[b], Y[b])
+        self.state = self.jax.block_until_ready(state)
+
+    def grads(self):
+        n = self.w.batch
+        loss, grads = self.value_and_grad(
+            self.state[0], self.X[:n], self.Y[:n], self.state[4], False
+        )
+        return float(loss), [np.asarray(g) for g in grads]
+
+
 # -- HIPS autograd ------------------------------------------------------------------------
 class AutogradMLP(Runner):
     """The network as a numpy function of a parameter list; value_and_grad differentiates
@@ -697,24 +985,37 @@ class AutogradMLP(Runner):
         loss, grads = self.value_and_grad(self.params, self.X, self.Y)
         return float(loss), ref.to_canonical(list(grads))
 
+    def weights(self):
+        return ref.to_canonical(self.params)
+
 
 _MLP = {
     "numpy": NumpyMLP,
-    "microtensor": MtMLP,
+    "eager": EagerMLP,
+    "eager-raw": RawMLP,
     "compiled": CompiledMLP,
     "torch": TorchMLP,
+    "jax-jit": JaxMLP,
     "autograd": AutogradMLP,
 }
-_CONV = {"numpy": NumpyConv, "microtensor": MtConv, "compiled": CompiledConv, "torch": TorchConv}
+_CONV = {
+    "numpy": NumpyConv,
+    "eager": EagerConv,
+    "eager-raw": RawConv,
+    "compiled": CompiledConv,
+    "torch": TorchConv,
+    "jax-jit": JaxConv,
+}
 _DIGITS = {
     "numpy": NumpyDigits,
-    "microtensor": MtDigits,
+    "eager": EagerDigits,
     "compiled": CompiledDigits,
     "torch": TorchDigits,
+    "jax-jit": JaxDigits,
 }
 _CHAIN = {
     "numpy": NumpyChain,
-    "microtensor": MtChain,
+    "eager": EagerChain,
     "compiled": CompiledChain,
     "torch": TorchChain,
 }

@@ -8,11 +8,13 @@ Modes:
            median per-step (per-op) time of the blocks, the process's peak RSS and its
            RSS after the imports.
   check    for each listed workload, the gradients of every listed implementation on
-           the same weights and batch, against the hand-written numpy reference.
-  memory   microtensor's RSS after `early` and after `late` training steps, the live
+           the same weights and batch, and (MLPs, conv net) its weights after CHECK_STEPS
+           training steps, against the hand-written numpy reference's.
+  memory   microtensor's eager RSS after `early` and after `late` training steps, the live
            graph nodes and what the garbage collector found (graphs must be freed by
            reference counting, so nothing grows).
-  profile  cProfile of `steps` microtensor steps (or op chains), top functions by own time.
+  profile  cProfile of `steps` steps (or op chains) of one implementation (eager unless
+           `impl` says), top functions by own time.
   digits   save models.digits()'s training set for the digits-epoch workload.
 
 The result is printed as one JSON line after RESULT_TAG on stdout.
@@ -32,6 +34,7 @@ import sys
 import time
 
 RESULT_TAG = "@@benchmark-result@@ "
+CHECK_STEPS = 2  # a compiled step records on the first call and replays from the second
 
 
 def rss_kib() -> int:
@@ -133,8 +136,29 @@ def run_time(spec: dict) -> dict:
     return res
 
 
+def _max_abs_diff(arrays, refs) -> float:
+    """max |a - r| over the lists, in float64; inf when their shapes differ."""
+    import numpy as np
+
+    if [np.shape(a) for a in arrays] != [np.shape(r) for r in refs]:
+        return float("inf")
+    return max(
+        float(np.max(np.abs(np.asarray(a, dtype=np.float64) - r))) for a, r in zip(arrays, refs)
+    )
+
+
+def _weights_after_steps(runner) -> list:
+    import numpy as np
+
+    for _ in range(CHECK_STEPS):
+        runner.step()
+    return [np.array(w, dtype=np.float64) for w in runner.weights()]
+
+
 def run_check(spec: dict) -> dict:
-    """max |grad - reference grad| per workload and implementation."""
+    """max |grad - reference grad| per workload and implementation, and for the MLPs and
+    the conv net max |weight - reference weight| after CHECK_STEPS steps (the digits
+    epoch draws dropout masks, each library its own)."""
     import numpy as np
 
     from .runners import build
@@ -143,28 +167,29 @@ def run_check(spec: dict) -> dict:
     out = {}
     for name in spec["workloads"]:
         w = WORKLOADS[name]
+        stepped = w.kind in ("mlp", "conv")
         impls = [i for i in w.impls if i in spec["impls"] or i == "numpy"]
-        ref_loss, ref_grads = build(name, "numpy", spec.get("seed", 0), spec.get("data")).grads()
+        reference = build(name, "numpy", spec.get("seed", 0), spec.get("data"))
+        ref_loss, ref_grads = reference.grads()
         scale = max(float(np.max(np.abs(g))) for g in ref_grads)
         res = {"max_abs_grad": scale, "impls": {}}
+        if stepped:
+            ref_weights = _weights_after_steps(reference)
+            res["max_abs_weight"] = max(float(np.max(np.abs(p))) for p in ref_weights)
+            res["check_steps"] = CHECK_STEPS
         for impl in impls:
             if impl == "numpy":
                 continue
-            loss, grads = build(name, impl, spec.get("seed", 0), spec.get("data")).grads()
-            shapes_ok = [g.shape for g in grads] == [g.shape for g in ref_grads]
-            diff = (
-                max(
-                    float(np.max(np.abs(np.asarray(g, dtype=np.float64) - r)))
-                    for g, r in zip(grads, ref_grads)
-                )
-                if shapes_ok
-                else float("inf")
-            )
+            runner = build(name, impl, spec.get("seed", 0), spec.get("data"))
+            loss, grads = runner.grads()
             res["impls"][impl] = {
-                "max_abs_diff": diff,
+                "max_abs_diff": _max_abs_diff(grads, ref_grads),
                 "loss_abs_diff": abs(loss - ref_loss),
                 "dtypes": sorted({str(np.asarray(g).dtype) for g in grads}),
             }
+            if stepped:
+                weights = _weights_after_steps(runner)
+                res["impls"][impl]["weights_max_abs_diff"] = _max_abs_diff(weights, ref_weights)
         out[name] = res
     return {"workloads": out, "info": _numpy_info()}
 
@@ -203,7 +228,7 @@ def run_memory(spec: dict) -> dict:
 
     out = {}
     for name in spec["workloads"]:
-        runner = build(name, "microtensor", spec.get("seed", 0), spec.get("data"))
+        runner = build(name, "eager", spec.get("seed", 0), spec.get("data"))
         gc.collect()  # cycles left by imports (enum classes, ...) are not the steps' garbage
         early, late = spec["early"], spec["late"]
         for _ in range(early):
@@ -251,7 +276,7 @@ def run_profile(spec: dict) -> dict:
     from .workloads import WORKLOADS
 
     runner = build(
-        spec["workload"], spec.get("impl", "microtensor"), spec.get("seed", 0), spec.get("data")
+        spec["workload"], spec.get("impl", "eager"), spec.get("seed", 0), spec.get("data")
     )
     chain = WORKLOADS[spec["workload"]].kind == "chain"
     work = (lambda: runner.block(1)) if chain else runner.step

@@ -6,16 +6,38 @@ How each implementation runs a workload is in runners.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["Workload", "WORKLOADS", "IMPLS", "PEERS"]
+__all__ = ["Workload", "WORKLOADS", "IMPLS", "LABELS", "PEERS", "NOT_WRITTEN"]
 
-IMPLS = ("numpy", "microtensor", "compiled", "torch", "autograd")
-PEERS = {"torch": "torch", "autograd": "autograd"}  # impl -> module it needs
+IMPLS = ("numpy", "eager", "eager-raw", "compiled", "torch", "jax-jit", "autograd")
+LABELS = {
+    "numpy": "hand-written numpy",
+    "eager": "microtensor eager, idiomatic (nn modules, F losses, optim)",
+    "eager-raw": "microtensor eager, raw ops (`h @ W + b`, the loss from ops, the update by hand)",
+    "compiled": "mt.compile of the idiomatic step",
+    "torch": "PyTorch eager",
+    "jax-jit": "jax.jit of value_and_grad and the update",
+    "autograd": "HIPS autograd",
+}
+PEERS = {"torch": "torch", "jax-jit": "jax", "autograd": "autograd"}  # impl -> module it needs
+STEP_IMPLS = ("numpy", "eager", "eager-raw", "compiled", "torch", "jax-jit")
+# why a workload kind has no version of an implementation, for the report
+NOT_WRITTEN = {
+    ("autograd", "conv"): "HIPS autograd has no strided-window primitive",
+    ("autograd", "digits"): "HIPS autograd has no strided-window primitive",
+    ("eager-raw", "digits"): "models.ConvNet's Adam and dropout are library code, not raw ops",
+    ("eager-raw", "chain"): "the chain is raw ops already (its eager row)",
+    ("jax-jit", "chain"): "jit compiles the whole chain into one call: no per-op cost",
+}
 
 
 @dataclass(frozen=True)
 class Workload:
+    """targets: (implementation, against, limit) rows; `against` is "numpy" (ratio to
+    hand-written numpy <= limit), a peer (ratio to it <= limit; < 1 for limit 1, faster),
+    or "overhead_us" (forward per op above bare numpy, in µs)."""
+
     name: str
     kind: str  # "mlp", "conv", "digits" or "chain"
     title: str
@@ -26,9 +48,17 @@ class Workload:
     batch: int = 0
     lr: float = 0.1
     n_ops: int = 0
-    impls: tuple = ("numpy", "microtensor", "compiled", "torch", "autograd")
+    impls: tuple = (*STEP_IMPLS, "autograd")
     unit: str = "step"
-    targets: dict = field(default_factory=dict)
+    targets: tuple = ()
+
+
+def _step_targets(compiled, eager, raw=None) -> tuple:
+    """Each mode's ratio to hand-written numpy, and compiled ahead of PyTorch and JAX."""
+    rows = [("compiled", "numpy", compiled), ("eager", "numpy", eager)]
+    if raw is not None:
+        rows.append(("eager-raw", "numpy", raw))
+    return (*rows, ("compiled", "torch", 1.0), ("compiled", "jax-jit", 1.0))
 
 
 def _mlp(name, sizes, batch, dtype, hidden, loss, lr, targets, title_extra=""):
@@ -59,7 +89,7 @@ WORKLOADS: dict[str, Workload] = {
             "sigmoid",
             "mse",
             0.1,
-            {"numpy": 1.5, "compiled": 0.8},
+            _step_targets(0.8, 1.3, 1.5),
         ),
         _mlp(
             "mlp-64-256-256-10-f32",
@@ -69,7 +99,7 @@ WORKLOADS: dict[str, Workload] = {
             "relu",
             "ce",
             0.01,
-            {"numpy": 1.1, "torch": 1.0, "compiled": 0.9},
+            _step_targets(0.9, 1.05, 1.1) + (("eager", "torch", 1.0),),
         ),
         _mlp(
             "mlp-64-256-256-10-f64",
@@ -79,7 +109,7 @@ WORKLOADS: dict[str, Workload] = {
             "relu",
             "ce",
             0.01,
-            {"numpy": 1.1, "torch": 1.0, "compiled": 0.9},
+            _step_targets(0.9, 1.05, 1.1) + (("eager", "torch", 1.0),),
         ),
         _mlp(
             "mlp-784-1024-1024-10-f32",
@@ -89,7 +119,7 @@ WORKLOADS: dict[str, Workload] = {
             "relu",
             "ce",
             0.01,
-            {"numpy": 1.05, "compiled": 1.0},
+            _step_targets(1.0, 1.02, 1.05),
         ),
         _mlp(
             "mlp-784-1024-1024-10-f64",
@@ -99,7 +129,7 @@ WORKLOADS: dict[str, Workload] = {
             "relu",
             "ce",
             0.01,
-            {"numpy": 1.05, "compiled": 1.0},
+            _step_targets(1.0, 1.02, 1.05),
         ),
         Workload(
             "conv-b64-f32",
@@ -109,8 +139,8 @@ WORKLOADS: dict[str, Workload] = {
             "float32",
             batch=64,
             lr=0.01,
-            impls=("numpy", "microtensor", "compiled", "torch"),
-            targets={"numpy": 1.0, "torch": 1.5, "compiled": 0.9},
+            impls=STEP_IMPLS,
+            targets=_step_targets(0.9, 1.0) + (("eager", "torch", 1.5),),
         ),
         *[
             Workload(
@@ -120,9 +150,9 @@ WORKLOADS: dict[str, Workload] = {
                 f"float64 tensor that requires grad, then backward",
                 "float64",
                 n_ops=10**e,
-                impls=("numpy", "microtensor", "compiled", "torch"),
+                impls=("numpy", "eager", "compiled", "torch"),
                 unit="op",
-                targets={"overhead_us": 1.0},
+                targets=(("eager", "overhead_us", 0.8),),
             )
             for e in (3, 4, 5)
         ],
@@ -135,7 +165,7 @@ WORKLOADS: dict[str, Workload] = {
             "float32",
             batch=32,
             lr=3e-3,
-            impls=("numpy", "microtensor", "compiled", "torch"),
+            impls=("numpy", "eager", "compiled", "torch", "jax-jit"),
             unit="epoch",
         ),
     ]
