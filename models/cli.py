@@ -272,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         "epoch (in history.json) and draw them in gradient_flow.png "
         "(not for CharMLP, CharRNN)",
     )
+    train.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run each training step through mt.compile: recorded on the first batch, "
+        "replayed after, the same weights to the bit as --no-compile, which runs it "
+        "eagerly; a step it cannot replay runs eagerly with a warning saying why "
+        "(default: --compile; CharMLP and CharRNN train eagerly)",
+    )
     lm = train.add_argument_group("language models (CharMLP, CharRNN)")
     lm.add_argument(
         "--steps",
@@ -374,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-run the experiments of a report in shared/seeds/ (000-004, or "
         "all) and write results.json, figures/*.png and report.md, which puts "
         "each of our numbers beside the report's with a verdict. `all` writes "
-        "each report under DIR/000 ... DIR/004 and a combined DIR/report.md.",
+        "each report under DIR/000 ... DIR/004 and a combined DIR/report.md; at full "
+        "scale it runs the five side by side, and each report's seeds over the cores.",
     )
     reproduce.add_argument(
         "report",
@@ -386,6 +396,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast", action="store_true", help="the reduced version (fewer epochs and sweep points)"
     )
     reproduce.add_argument("--out", type=Path, required=True, help="folder for the results")
+    reproduce.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="run every experiment over seeds 0..N-1: mean ± sd (default 5; 1 with --fast)",
+    )
+    reproduce.add_argument(
+        "--mnist",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder of the MNIST IDX files (train-images-idx3-ubyte[.gz], ...): reports "
+        "002/003 train on the real MNIST instead of the offline stand-in",
+    )
+    reproduce.add_argument(
+        "--track-gradients",
+        action="store_true",
+        help="record each layer's gradient per epoch and draw gradient-flow figures",
+    )
+    reproduce.add_argument(
+        "--reproduction",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with `all`: also write the run's record there (command, date, machine, "
+        "versions, every report), as models/experiments/reproduce/REPRODUCTION.md",
+    )
     reproduce.add_argument(
         "--quiet", action="store_true", help="no progress bar, no per-experiment lines"
     )
@@ -633,6 +671,7 @@ def _train(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             log_every=max(1, epochs // 200),
             track_gradients=args.track_gradients,
+            compile=args.compile,
         )
         test = evaluate(
             net, (X_test, targets[1]), loss=loss, metrics=[*metrics, "confusion_matrix"]
@@ -655,6 +694,8 @@ def _train(args: argparse.Namespace) -> int:
         "epochs": epochs,
         "batch_size": args.batch_size,
         "seed": args.seed,
+        "compile": args.compile,
+        "compiled": history.compiled,
         "history": history.to_dict(),
         "test": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in test.items()},
     }
@@ -904,32 +945,45 @@ def _graph(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------- reproduce
 def _reproduce(args: argparse.Namespace) -> int:
-    from .experiments.reproduce import reproduce, reproduce_all
+    """The data and the record's folder are checked before anything runs: a wrong --mnist
+    is one line and exit 1 at once, not a traceback some minutes into the run."""
+    from .datasets import load_mnist_idx
+    from .experiments.reproduce import counts_text, reproduce, reproduce_all
 
+    record = args.reproduction
+    if record is not None and args.report != "all":
+        raise CommandError("--reproduction records a run of all five reports: use `all`", 2)
+    if record is not None and not record.parent.is_dir():
+        raise CommandError(f"--reproduction {record}: no such folder {record.parent}")
+    if args.mnist is not None:
+        try:
+            load_mnist_idx(args.mnist)  # every file read once: the errors name the file
+        except (OSError, ValueError) as e:
+            raise CommandError(f"--mnist {args.mnist}: {e}") from None
     _writable_folder(args.out)
     progress, echo = not args.quiet, not args.quiet
+    options = dict(
+        fast=args.fast,
+        progress=progress,
+        echo=echo,
+        seeds=args.seeds,
+        mnist=args.mnist,
+        track_gradients=args.track_gradients,
+    )
     start = time.perf_counter()
     if args.report == "all":
-        combined = reproduce_all(args.out, fast=args.fast, progress=progress, echo=echo)
-        results = combined["reports"]
+        results = reproduce_all(args.out, record=record, **options)["reports"]
     else:
-        results = {
-            args.report: reproduce(
-                args.report, args.out, fast=args.fast, progress=progress, echo=echo
-            )
-        }
+        results = {args.report: reproduce(args.report, args.out, **options)}
     scale = "fast" if args.fast else "full"
     for report, r in results.items():
-        s = r["summary"]
+        seeds = len(r["seeds"])
         print(
-            f"report {report} ({scale}, {r['seconds']} s): {s['reproduced']} reproduced, "
-            f"{s['differs']} differ, {s['no number in report']} with no number in the "
-            f"report"
+            f"report {report} ({scale}, {seeds} seed{'s' * (seeds > 1)}, {r['seconds']} s): "
+            f"{counts_text(r)}"
         )
-    print(
-        f"wrote {args.out / 'report.md'} and {args.out / 'results.json'} "
-        f"({time.perf_counter() - start:.0f} s)"
-    )
+    written = [args.out / "report.md", args.out / "results.json"] + ([record] if record else [])
+    print(f"wrote {', '.join(map(str, written))} ({time.perf_counter() - start:.0f} s)")
     return 0
 
 

