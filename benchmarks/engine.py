@@ -19,13 +19,20 @@ What it measures
       forward      microtensor with graph recording on,
       backward     `y.backward(ones)` through that chain, graph teardown included,
     each in microseconds per op, and the ratios forward/numpy and (forward+backward)/numpy.
-    The chain's gradient is checked against a hand-written numpy backward first.
+    The chain's gradient is checked against a hand-written numpy backward first. Also
+    counted, once: the objects each recorded op leaves for Python's cyclic garbage
+    collector (gc-tracked and alive after a chain), whose full collections walk them all,
+    so that they make the per-op cost grow with the graph. With `--scaling`, the forward
+    of `x * 1.0001` is timed at 1e3, 1e4 and 1e5 ops, against numpy keeping its outputs.
 
 (b) One full training step of the reports' network: 2 inputs, two hidden layers of 5
     sigmoid units, 1 sigmoid output (sigmoid after every layer, with biases), MSE loss
     (mean over the batch), batch 100, plain SGD with lr 0.1, float64:
       microtensor  `@`, `+`, `.sigmoid()`, `((p - y) ** 2).mean()`, `loss.backward()`,
                    then `p.data -= lr * p.grad.data` under `mt.no_grad()` and `p.grad = None`;
+      microtensor_raw  the same forward and backward, then the update as PyTorch's
+                   from-scratch tutorials write it: `p -= lr * p.grad` and
+                   `p.grad.zero_()` under `mt.no_grad()` (in-place ops on tensors);
       numpy_hand   the same step written by hand as in the reports: sigmoid as
                    1/(1+np.exp(-z)), delta = (a - y) * a * (1 - a) (times 2/n for the mean),
                    dW = a_prev.T @ delta, delta_prev = (delta @ W.T) * a * (1 - a).
@@ -50,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import hashlib
 import io
 import json
@@ -169,6 +177,43 @@ def case_nograd(op, x0, n, reps):
     return {"no_grad": t / (n * reps) * 1e6}
 
 
+def tracked_per_op(op, x0, n) -> float:
+    """Objects a recorded op leaves tracked by the cyclic garbage collector (alive after a
+    chain of n ops, after a collection, which untracks the tuples it can)."""
+    x = mt.tensor(x0, requires_grad=True)
+    gc.collect()
+    before = len(gc.get_objects())
+    y = MT_CHAIN[op](x, n)
+    gc.collect()
+    left = len(gc.get_objects()) - before
+    del y
+    return left / n
+
+
+def scaling(x0, lengths=(1000, 10000, 100000), reps: int = 3, log=print) -> dict:
+    """Forward us/op of `x * 1.0001` chains of each length (median of `reps`), beside numpy
+    computing the same chain and keeping every output (as the graph keeps them)."""
+    out = {}
+    for n in lengths:
+        mt_us, np_us = [], []
+        for _ in range(reps):
+            x = mt.tensor(x0, requires_grad=True)
+            t0 = perf_counter()
+            y = _mt_mul(x, n)
+            mt_us.append((perf_counter() - t0) / n * 1e6)
+            del y
+            a, kept = x0.copy(), []
+            t0 = perf_counter()
+            for _ in range(n):
+                a = a * 1.0001
+                kept.append(a)
+            np_us.append((perf_counter() - t0) / n * 1e6)
+            del kept
+        out[str(n)] = {"microtensor_us": summary(mt_us), "numpy_keeping_us": summary(np_us)}
+        log(f"scaling: {n} ops done")
+    return out
+
+
 def case_recorded(op, x0, n, reps):
     fn = MT_CHAIN[op]
     seed = np.ones_like(x0)
@@ -219,6 +264,23 @@ def make_mt_step(X, Y, params0, lr=LR):
             for q in params:
                 q.data -= lr * q.grad.numpy(force=True)
                 q.grad = None
+        return loss
+
+    return step, params
+
+
+def make_mt_raw_step(X, Y, params0, lr=LR):
+    """The update as from-scratch code writes it: in-place ops on the parameters."""
+    Xt, Yt = mt.tensor(X), mt.tensor(Y)
+    params = [mt.tensor(p, requires_grad=True) for p in params0]  # copies
+
+    def step():
+        loss = mt_loss(Xt, Yt, params)
+        loss.backward()
+        with mt.no_grad():
+            for q in params:
+                q -= lr * q.grad
+                q.grad.zero_()
         return loss
 
     return step, params
@@ -323,7 +385,15 @@ def fmt(s, digits=2):
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
-def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=print) -> dict:
+def run(
+    rounds: int,
+    steps: int,
+    chain: int,
+    reps: int,
+    seed: int = SEED,
+    log=print,
+    scale: bool = False,
+) -> dict:
     mt.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x0 = rng.standard_normal(100)
@@ -345,6 +415,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
     )
 
     mt_step, mt_params = make_mt_step(X, Y, params0)
+    raw_step, raw_params = make_mt_raw_step(X, Y, params0)
     hand_step, hand_params = make_hand_step(X, Y, params0)
 
     cases = []
@@ -353,6 +424,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
         cases.append((("chain", op, "no_grad"), lambda op=op: case_nograd(op, x0, chain, reps)))
         cases.append((("chain", op, "recorded"), lambda op=op: case_recorded(op, x0, chain, reps)))
     cases.append((("step", "microtensor"), lambda: case_step(mt_step, steps)))
+    cases.append((("step", "microtensor_raw"), lambda: case_step(raw_step, steps)))
     cases.append((("step", "numpy_hand"), lambda: case_step(hand_step, steps)))
 
     # -- warm-up: every case once, smaller (the step cases keep the two models in lockstep)
@@ -362,6 +434,7 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
         case_nograd(op, x0, chain, 1)
         case_recorded(op, x0, chain, 1)
     case_step(mt_step, warm_steps)
+    case_step(raw_step, warm_steps)
     case_step(hand_step, warm_steps)
 
     raw = {key: [] for key, _ in cases}
@@ -389,14 +462,20 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
             "fwd_bwd_over_numpy": (statistics.median(fwd) + statistics.median(bwd))
             / statistics.median(nump),
             "grad_check_max_abs_diff": chain_check[op],
+            "gc_tracked_per_op": tracked_per_op(op, x0, chain),
         }
     mt_us = [t / steps * 1e6 for t in raw[("step", "microtensor")]]
+    raw_us = [t / steps * 1e6 for t in raw[("step", "microtensor_raw")]]
     hand_us = [t / steps * 1e6 for t in raw[("step", "numpy_hand")]]
     per_round = [a / b for a, b in zip(mt_us, hand_us)]
     ratio = statistics.median(mt_us) / statistics.median(hand_us)
     total_steps = warm_steps + rounds * steps
     after = max(
         float(np.max(np.abs(p.numpy(force=True) - q))) for p, q in zip(mt_params, hand_params)
+    )
+    raw_after = max(
+        float(np.max(np.abs(p.numpy(force=True) - q.numpy(force=True))))
+        for p, q in zip(raw_params, mt_params)
     )
     step = {
         "network": "2-5-5-1, sigmoid after every layer, biases, MSE (mean), SGD lr 0.1, "
@@ -407,6 +486,10 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
         "numpy_hand_us": summary(hand_us),
         "ratio": ratio,
         "ratio_rounds": summary(per_round),
+        "microtensor_raw_us": summary(raw_us),
+        "raw_ratio": statistics.median(raw_us) / statistics.median(hand_us),
+        "raw_ratio_rounds": summary([a / b for a, b in zip(raw_us, hand_us)]),
+        "raw_weights_max_abs_diff_vs_microtensor": raw_after,
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio <= TARGET_RATIO,
         "steps_taken": total_steps,
@@ -428,7 +511,10 @@ def run(rounds: int, steps: int, chain: int, reps: int, seed: int = SEED, log=pr
         "dtype": "float64",
         **source_id(),
     }
-    return {"meta": meta, "primitive": prim, "train_step": step}
+    res = {"meta": meta, "primitive": prim, "train_step": step}
+    if scale:
+        res["scaling"] = scaling(x0, log=log)
+    return res
 
 
 def report(res: dict) -> str:
@@ -444,14 +530,15 @@ def report(res: dict) -> str:
         f"round(s); us/op, median (min-max)",
         "",
         "| op | numpy | mt no_grad | mt forward (recording) | mt backward "
-        "| forward / numpy | (fwd+bwd) / numpy |",
-        "|---|---|---|---|---|---|---|",
+        "| forward / numpy | (fwd+bwd) / numpy | gc-tracked objects left per op |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for d in prim.values():
         lines.append(
             f"| `{d['code']}` | {fmt(d['numpy_us'])} | {fmt(d['no_grad_us'])} | "
             f"{fmt(d['forward_us'])} | {fmt(d['backward_us'])} | "
-            f"{d['forward_over_numpy']:.1f}x | {d['fwd_bwd_over_numpy']:.1f}x |"
+            f"{d['forward_over_numpy']:.1f}x | {d['fwd_bwd_over_numpy']:.1f}x | "
+            f"{d['gc_tracked_per_op']:.2f} |"
         )
     check = step["grad_check"]
     lines += [
@@ -468,12 +555,27 @@ def report(res: dict) -> str:
         "|---|---|---|",
         f"| microtensor | {fmt(step['microtensor_us'], 1)} | {step['ratio']:.2f}x "
         f"(rounds {step['ratio_rounds']['min']:.2f}-{step['ratio_rounds']['max']:.2f}) |",
+        f"| microtensor_raw | {fmt(step['microtensor_raw_us'], 1)} | {step['raw_ratio']:.2f}x "
+        f"(rounds {step['raw_ratio_rounds']['min']:.2f}-"
+        f"{step['raw_ratio_rounds']['max']:.2f}) |",
         f"| numpy_hand | {fmt(step['numpy_hand_us'], 1)} | 1.00x |",
         "",
         f"ratio microtensor / numpy_hand = {step['ratio']:.2f}x; target <= "
         f"{step['target_ratio']:.1f}x: {'met' if step['meets_target'] else 'NOT met'}",
         "",
     ]
+    if "scaling" in res:
+        lines += [
+            "### (c) per-op forward cost against the graph's length: `x * 1.0001` chains; "
+            "us/op, median (min-max)",
+            "",
+            "| ops | microtensor | numpy keeping its outputs | difference |",
+            "|---|---|---|---|",
+        ]
+        for n, d in res["scaling"].items():
+            a, b = d["microtensor_us"], d["numpy_keeping_us"]
+            lines.append(f"| {int(n):,} | {fmt(a)} | {fmt(b)} | {a['median'] - b['median']:.2f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -511,6 +613,11 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     ap.add_argument(
+        "--scaling",
+        action="store_true",
+        help="also time the forward of 1e3, 1e4 and 1e5-op chains (flat per-op cost?)",
+    )
+    ap.add_argument(
         "--profile",
         action="store_true",
         help="also print a cProfile of the microtensor training step",
@@ -528,6 +635,7 @@ def main(argv=None) -> int:
         args.reps,
         args.seed,
         log=lambda s: print(s, file=sys.stderr, flush=True),
+        scale=args.scaling,
     )
     res["meta"]["quick"] = args.quick
     print(report(res))

@@ -51,7 +51,7 @@ class Node:
     of outputs, "dirty" (the output was changed in place), "trace" (the user's line, in
     anomaly mode). Backward without retain_graph frees args, arrays and out once the
     VJP ran, and keeps in `edges` (None until then) the graph's structure, one entry per
-    input (backward._release), so that the graph can still be drawn.
+    input (backward._run, backward._edge), so that the graph can still be drawn.
     """
 
     __slots__ = (

@@ -179,11 +179,7 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
         return _write(op, t, args, attrs)
     base = alias.base if alias is not None else None
     if not t._data.flags.writeable:
-        raise RuntimeError(
-            f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
-            f"several of its elements share one memory location; clone() it before "
-            f"changing it in place"
-        )
+        raise _broadcast_view(op, t)
     if recording:
         _check_inplace_target(op, t, base, alias)
     grad_args = any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -192,17 +188,8 @@ def apply_inplace(op, t: Tensor, *args, **attrs) -> Tensor:
     old.requires_grad = t.requires_grad
     args = tuple(old if a is t else a for a in args)  # x.mul_(x) reads x's old value
     res = apply(op, old, *args, **attrs)
-    if res.shape != t.shape:
-        raise RuntimeError(
-            f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
-            f"tensor of shape {t.shape} in place"
-        )
+    _check_result(op, res._data, t._data)
     if res.dtype != t.dtype:
-        if not xp.can_cast(res.dtype, t.dtype, casting="same_kind"):
-            raise RuntimeError(
-                f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
-                f"dtype {t.dtype} in place; use the out-of-place {op.name}"
-            )
         res = res.to(t.dtype)
     _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
     xp.copyto(t._data, res._data)
@@ -261,30 +248,40 @@ def _write(op, t: Tensor, args: tuple, attrs: dict) -> Tensor:
             pass
     if not written:
         res = apply(op, t, *args, **attrs)._data
-        if res.shape != d.shape:
-            raise RuntimeError(
-                f"{op.name}_: the result has shape {res.shape}, which cannot be written "
-                f"into a tensor of shape {d.shape} in place"
-            )
-        if res.dtype is not d.dtype and not xp.can_cast(res.dtype, d.dtype, "same_kind"):
-            raise RuntimeError(
-                f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
-                f"dtype {d.dtype} in place; use the out-of-place {op.name}"
-            )
+        _check_result(op, res, d)
         try:
             xp.copyto(d, res)
         except ValueError:  # numpy refuses to write a read-only array
-            raise RuntimeError(
-                f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, "
-                f"so several of its elements share one memory location; clone() it "
-                f"before changing it in place"
-            ) from None
+            raise _broadcast_view(op, t) from None
     alias = t._alias
     if t._node is not None or alias is not None:
         base = alias.base if alias is not None else None
         _mark_dirty(t, _owner(t), *(() if base is None else (base,)))
     bump_version(t)
     return t
+
+
+def _check_result(op, res: ndarray, d: ndarray) -> None:
+    """An in-place op's result must fit the tensor's memory `d`: its shape, and a dtype
+    that casts to d's within its kind."""
+    if res.shape != d.shape:
+        raise RuntimeError(
+            f"{op.name}_: the result has shape {res.shape}, which cannot be written into a "
+            f"tensor of shape {d.shape} in place"
+        )
+    if res.dtype is not d.dtype and not xp.can_cast(res.dtype, d.dtype, casting="same_kind"):
+        raise RuntimeError(
+            f"{op.name}_: the result type {res.dtype} can't be cast to the tensor's "
+            f"dtype {d.dtype} in place; use the out-of-place {op.name}"
+        )
+
+
+def _broadcast_view(op, t: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"{op.name}_: the tensor of shape {t.shape} is a broadcast (expand) view, so "
+        f"several of its elements share one memory location; clone() it before "
+        f"changing it in place"
+    )
 
 
 def _check_inplace_target(op, t: Tensor, base, alias) -> None:
