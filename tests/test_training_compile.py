@@ -3,6 +3,7 @@ gives the weights and the History that compile=False gives, to the bit, while re
 its recorded step; where the step cannot be replayed it runs eagerly and says why."""
 
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -23,7 +24,9 @@ def _float32_default():
 
 
 def _bits(net) -> list:
-    return [p.numpy(force=True).tobytes() for p in net.parameters()]
+    arrays = [p.numpy(force=True) for p in net.parameters()]
+    assert all(np.isfinite(a).all() for a in arrays)  # NaN's bits would compare equal
+    return [a.tobytes() for a in arrays]
 
 
 def _both_ways(train) -> tuple:
@@ -129,14 +132,14 @@ def test_softmax_classifier_with_weight_decay_on_the_weights_only_trains_the_sam
     _assert_same(train)
 
 
-def _conv(optimizer, options, scheduler=None, **kw):
+def _conv(optimizer, options, scheduler=None, activation="relu", init="xavier", **kw):
     """The reports' conv net (two dropouts) on 230 digits: shuffled batches of 50 and a
     last one of 30, cross-entropy on class targets that change with every batch."""
     X_train, X_test, y_train, y_test = digits()
 
     def train(compile):
         mt.manual_seed(0)
-        net = ConvNet(in_shape=X_train.shape[1:], activation_name="relu", init="xavier")
+        net = ConvNet(in_shape=X_train.shape[1:], activation_name=activation, init=init)
         opt = optimizer(net.parameters(), **options)
         history = fit(
             net,
@@ -180,6 +183,61 @@ def test_tracked_gradients_are_the_same_to_the_bit():
     assert set(history.gradients["grad_norm"]) == {
         n for n, _ in ConvNet((1, 8, 8)).named_parameters()
     }
+
+
+def _poisoned(new):
+    """numpy's `new` (np.empty or np.empty_like) with its memory filled: zeros for
+    mt.compile's check of a buffer form at record time (lower._lower), as fresh memory
+    often is, so that a form reading a buffer before writing it can pass its check; NaN
+    (integers: the dtype's largest value) everywhere else, the replay's buffers included,
+    so that such a read shows in the weights."""
+    from microtensor.compile import lower
+
+    check = lower._lower.__code__
+
+    def make(*args, **kw):
+        a = new(*args, **kw)
+        frame, in_check = sys._getframe(1), False
+        while frame is not None and not in_check:
+            in_check, frame = frame.f_code is check, frame.f_back
+        if in_check:
+            a.fill(0)
+        elif a.dtype.kind in "fc":
+            a.fill(np.nan)
+        elif a.dtype.kind in "iu":
+            a.fill(np.iinfo(a.dtype).max)
+        else:
+            a.fill(1)
+        return a
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "activation, init, optimizer, options",
+    [
+        ("relu", "xavier", mt.optim.Adam, {"lr": 0.005}),
+        ("sigmoid", "he", mt.optim.SGD, {"lr": 0.01}),
+        ("tanh", "xavier", mt.optim.Adagrad, {"lr": 0.01}),
+        ("leaky_relu", "he", mt.optim.Adam, {"lr": 0.005}),
+    ],
+    ids=["relu-adam", "sigmoid-sgd", "tanh-adagrad", "leaky_relu-adam"],
+)
+def test_a_replay_writes_every_buffer_before_it_reads_it(
+    activation, init, optimizer, options, monkeypatch
+):
+    """Report 003's four conv nets, every np.empty buffer (the replay's own and eager
+    mode's) holding NaN until written: the weights stay finite and equal."""
+    monkeypatch.setattr(np, "empty", _poisoned(np.empty))
+    monkeypatch.setattr(np, "empty_like", _poisoned(np.empty_like))
+    _assert_same(_conv(optimizer, options, activation=activation, init=init), records=2)
+
+
+@pytest.mark.parametrize("optimizer", [mt.optim.SGD, mt.optim.Adam], ids=["sgd", "adam"])
+def test_a_lab1_replay_writes_every_buffer_before_it_reads_it(optimizer, monkeypatch):
+    monkeypatch.setattr(np, "empty", _poisoned(np.empty))
+    monkeypatch.setattr(np, "empty_like", _poisoned(np.empty_like))
+    _assert_same(_lab1(optimizer=optimizer, lr=0.1), records=2)
 
 
 def test_a_loss_that_branches_on_a_value_trains_eagerly_with_the_reason_in_the_history():

@@ -481,6 +481,9 @@ class Fill(Op):
     def forward(a, value):
         return xp.full_like(a, value)
 
+    def forward_(a, value):  # zero_() under no_grad (an optimizer's) without a new array
+        xp.copyto(a, value, casting="unsafe")
+
     def vjp(B, g, out, args, needs, value):
         return (None,)
 

@@ -779,9 +779,6 @@ def train_convnet(
         seed=seed,
         val_data=(X_test, y_test),
         progress=False,
-        # eager: a compiled conv-net replay after other runs in the same process once in a
-        # few runs reads a NaN into leaky ReLU's VJP (an uninitialised buffer, not found yet)
-        compile=False,
         track_gradients=gradient_flow is not None,
     )
     _draw_gradient_flow(history, gradient_flow)
