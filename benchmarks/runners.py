@@ -452,8 +452,9 @@ class CompiledConv(_Compiled, EagerConv):
 
 
 class CompiledDigits(_Compiled, EagerDigits):
-    """One epoch of compiled batch steps. The batches' targets differ and dropout draws
-    random numbers, so mt.compile runs these steps eagerly (and says why, once)."""
+    """One epoch of compiled batch steps: the targets are an input of the recording and
+    dropout's mask is drawn again by each replay, so each batch shape (the full batches,
+    the last smaller one) is recorded once and replayed after."""
 
     def __init__(self, w, X, Y, params, seed):
         super().__init__(w, X, Y, params, seed)
