@@ -779,8 +779,8 @@ def train_convnet(
         seed=seed,
         val_data=(X_test, y_test),
         progress=False,
-        # eager: in about one full test-suite run in 25, a compiled conv-net replay hands
-        # leaky ReLU's VJP a gradient holding a signaling NaN (garbage memory, not found yet)
+        # eager: now and then, inside the full test suite, a compiled conv-net replay has
+        # handed leaky ReLU's VJP a gradient holding a signaling NaN (not found yet)
         compile=False,
         track_gradients=gradient_flow is not None,
     )
