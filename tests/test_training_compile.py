@@ -185,12 +185,20 @@ def test_tracked_gradients_are_the_same_to_the_bit():
     }
 
 
+# float dtype -> (the unsigned integer of its size, the bits of a signaling NaN)
+_SIGNALING = {
+    np.dtype(np.float32): (np.uint32, 0x7FA00000),
+    np.dtype(np.float64): (np.uint64, 0x7FF4000000000000),
+}
+
+
 def _poisoned(new):
     """numpy's `new` (np.empty or np.empty_like) with its memory filled: zeros for
     mt.compile's check of a buffer form at record time (lower._lower), as fresh memory
-    often is, so that a form reading a buffer before writing it can pass its check; NaN
-    (integers: the dtype's largest value) everywhere else, the replay's buffers included,
-    so that such a read shows in the weights."""
+    often is, so that a form reading a buffer before writing it can pass its check;
+    everywhere else, the replay's buffers included, signaling NaN (other floats: NaN;
+    integers: the dtype's largest value), so that such a read shows: arithmetic on a
+    signaling NaN warns even where the value would not matter."""
     from microtensor.compile import lower
 
     check = lower._lower.__code__
@@ -202,6 +210,8 @@ def _poisoned(new):
             in_check, frame = frame.f_code is check, frame.f_back
         if in_check:
             a.fill(0)
+        elif a.dtype in _SIGNALING:  # any arithmetic on it warns (an error in _both_ways)
+            a.view(_SIGNALING[a.dtype][0])[...] = _SIGNALING[a.dtype][1]
         elif a.dtype.kind in "fc":
             a.fill(np.nan)
         elif a.dtype.kind in "iu":
