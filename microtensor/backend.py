@@ -237,7 +237,10 @@ def im2col(x: ndarray, kernel, stride, padding, dilation) -> ndarray:
     """(N, C, H, W) -> (N, C*kh*kw, L) columns of every window, as torch.nn.functional.unfold."""
     cols = windows(x, kernel, stride, padding, dilation)
     n, c, kh, kw, oh, ow = cols.shape
-    return cols.reshape(n, c * kh * kw, oh * ow)
+    out = cols.reshape(n, c * kh * kw, oh * ow)
+    # a reshape that could keep the windows as a view (a single window row or column)
+    # gives a read-only view of x whose elements overlap: PyTorch's unfold is a new tensor
+    return out if out.flags.writeable else out.copy()
 
 
 def col2im(cols: ndarray, size, kernel, stride, padding, dilation) -> ndarray:

@@ -281,8 +281,13 @@ def test_pool_layers_equal_their_functions():
 def test_unfold_matches_the_nested_loop_reference(config, data):
     shape, kernel, stride, padding, dilation = config
     x = data.draw(values(shape))
-    cols = F.unfold(mt.tensor(x), kernel, dilation=dilation, padding=padding, stride=stride)
-    assert_allclose(cols.numpy(force=True), unfold_reference(x, kernel, stride, padding, dilation))
+    xt = mt.tensor(x)
+    cols = F.unfold(xt, kernel, dilation=dilation, padding=padding, stride=stride)
+    expected = unfold_reference(x, kernel, stride, padding, dilation)
+    assert_allclose(cols.numpy(force=True), expected)
+    cols.add_(1.0)  # a new tensor, as PyTorch's, even where the windows could stay a view of x
+    assert_allclose(cols.numpy(force=True), expected + 1)
+    assert_allclose(xt.numpy(force=True), x)
 
 
 @given(window_configs(), st.data())
