@@ -6,8 +6,9 @@ eagerly and compiled on the same leaf values, four times (the recording, a repla
 new values): each call's result and every gradient have eager mode's bits, or raise
 eager mode's error, whether the step replays or runs eagerly (saying why). Random conv
 nets (any kernel, stride, padding and dilation of the convolution and of max pooling,
-every activation, dropout, two losses, five optimizers, float32 and float64) train four
-steps both ways to the same bits, every step after the first replayed."""
+every activation, dropout, a hidden layer or none, two losses, five optimizers, float32
+and float64, a last batch of another size) train six steps both ways to the same bits,
+every step replayed but the first of each batch size."""
 
 import warnings
 
@@ -94,6 +95,8 @@ def conv_models(draw):
         pool = (pk, ps, pp, pd)
     return {
         "shape": (n, c, h, w),
+        "last": draw(st.integers(1, n)),  # the batch size of a last, partial batch
+        "hidden": draw(st.sampled_from((0, 3))),  # units of a hidden linear layer
         "conv": (draw(st.integers(1, 4)), k, s, p, d),
         "activation": draw(st.sampled_from(ACTIVATIONS)),
         "pool": pool,
@@ -105,7 +108,7 @@ def conv_models(draw):
     }
 
 
-def _train(m: dict, compiled: bool, steps: int = 4) -> tuple:
+def _train(m: dict, compiled: bool, steps: int = 6) -> tuple:
     """The parameters' and losses' bytes after `steps` steps on new batches, and the step."""
     mt.manual_seed(0)
     n, c, h, w = m["shape"]
@@ -117,8 +120,10 @@ def _train(m: dict, compiled: bool, steps: int = 4) -> tuple:
         if m["pool"] is not None:
             x = F.max_pool2d(x, *m["pool"])
     assume(bool(x.isfinite().all()))  # no pooling window wholly in the padding (-inf)
-    fc = nn.Linear(x[0].numel(), m["classes"], dtype=m["dtype"])
-    params = [*conv.parameters(), *fc.parameters()]
+    hidden = m["hidden"] or m["classes"]
+    fc = nn.Linear(x[0].numel(), hidden, dtype=m["dtype"])
+    fc2 = nn.Linear(hidden, m["classes"], dtype=m["dtype"]) if m["hidden"] else None
+    params = [*conv.parameters(), *fc.parameters(), *(fc2.parameters() if fc2 else [])]
     opt = m["optimizer"](params, lr=0.01)
 
     def step(xb, yb):
@@ -127,6 +132,8 @@ def _train(m: dict, compiled: bool, steps: int = 4) -> tuple:
         if m["pool"] is not None:
             h = F.max_pool2d(h, *m["pool"])
         out = fc(F.dropout(h, m["dropout"]).flatten(1))
+        if fc2 is not None:
+            out = fc2(F.dropout(_activation(m["activation"], out), m["dropout"]))
         loss = F.cross_entropy(out, yb) if yb.ndim == 1 else F.mse_loss(out, yb)
         loss.backward()
         opt.step()
@@ -134,10 +141,11 @@ def _train(m: dict, compiled: bool, steps: int = 4) -> tuple:
 
     run = mt.compile(step) if compiled else step
     losses = []
-    for i in range(steps):
+    for i in range(steps):  # full batches, and every third a last, partial one
         g = mt.Generator().manual_seed(i)
-        xb = mt.randn(*m["shape"], generator=g, dtype=m["dtype"])
-        yb = mt.randint(0, m["classes"], (n,), generator=g)
+        size = m["last"] if i % 3 == 2 else n
+        xb = mt.randn(size, c, h, w, generator=g, dtype=m["dtype"])
+        yb = mt.randint(0, m["classes"], (size,), generator=g)
         if m["loss"] == "mse_loss":  # one-hot rows, made outside the step (a guard reads none)
             yb = F.one_hot(yb, m["classes"]).to(m["dtype"])
         losses.append(run(xb, yb).numpy(force=True).tobytes())
@@ -156,6 +164,8 @@ UNFOLD_AS_A_VIEW = {
     "loss": "cross_entropy",
     "dtype": mt.float32,
     "optimizer": mt.optim.SGD,
+    "last": 1,
+    "hidden": 0,
 }
 
 
@@ -163,11 +173,12 @@ UNFOLD_AS_A_VIEW = {
 @example(UNFOLD_AS_A_VIEW)
 def test_a_compiled_conv_net_trains_to_eager_modes_bits(model):
     """Random conv nets (any window arithmetic the buffer forms of unfold, col2im and max
-    pooling must get right) trained four steps on new batches both ways: the same bits,
-    every step replayed after the first."""
+    pooling must get right) trained six steps on new batches both ways: the same bits,
+    every step replayed but the first of each batch size."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a step that ran eagerly would warn
         eager_params, eager_losses, _ = _train(model, compiled=False)
         params, losses, run = _train(model, compiled=True)
     assert losses == eager_losses and params == eager_params
-    assert (run.records, run.replays) == (1, 3)
+    records = 1 if model["last"] == model["shape"][0] else 2  # one per batch size
+    assert (run.records, run.replays) == (records, 6 - records)
