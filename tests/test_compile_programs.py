@@ -76,30 +76,37 @@ def _activation(name: str, x):
     return x if name == "none" else getattr(F, name)(x)
 
 
+def _window(draw, size: tuple, kmax: int, smax: int) -> tuple:
+    """(kernel, stride, padding, dilation) of a window that fits `size` at least once."""
+    k, s, d = draw(st.integers(1, kmax)), draw(st.integers(1, smax)), draw(st.integers(1, 2))
+    p = draw(st.integers(0, k // 2))
+    assume(min(conv_out_size(x, k, s, p, d) for x in size) >= 1)
+    return k, s, p, d
+
+
 @st.composite
 def conv_models(draw):
-    """A small conv net's layout: a convolution (any kernel, stride, padding, dilation),
-    an activation, an optional max pool (any window) and dropout, a linear layer and a
-    loss, with the batch, image size, dtype and optimizer."""
+    """A small conv net's layout, the reports' ConvNet's in general: one or two blocks of
+    a convolution (any kernel, stride, padding and dilation), dropout, a max pool (any
+    window) or none and an activation; one linear layer, or two with the activation and
+    dropout between; a loss; the batch, a last batch of another size, the image size,
+    the dtype and the optimizer."""
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    h, w = draw(st.integers(3, 9)), draw(st.integers(3, 9))
-    k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    p = draw(st.integers(0, k // 2))
-    oh, ow = conv_out_size(h, k, s, p, d), conv_out_size(w, k, s, p, d)
-    assume(oh >= 1 and ow >= 1)
-    pool = None
-    if draw(st.booleans()):
-        pk, ps, pd = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
-        pp = draw(st.integers(0, pk // 2))
-        assume(min(conv_out_size(oh, pk, ps, pp, pd), conv_out_size(ow, pk, ps, pp, pd)) >= 1)
-        pool = (pk, ps, pp, pd)
+    shape = (n, c, draw(st.integers(3, 9)), draw(st.integers(3, 9)))
+    size, blocks = shape[2:], []
+    for _ in range(draw(st.integers(1, 2))):
+        conv = _window(draw, size, 3, 2)
+        size = tuple(conv_out_size(x, *conv) for x in size)
+        pool = _window(draw, size, 3, 3) if draw(st.booleans()) else None
+        if pool is not None:
+            size = tuple(conv_out_size(x, *pool) for x in size)
+        blocks.append((draw(st.integers(1, 4)), conv, pool))
     return {
-        "shape": (n, c, h, w),
+        "shape": shape,
         "last": draw(st.integers(1, n)),  # the batch size of a last, partial batch
+        "blocks": blocks,  # (out channels, conv window, pool window or None)
         "hidden": draw(st.sampled_from((0, 3))),  # units of a hidden linear layer
-        "conv": (draw(st.integers(1, 4)), k, s, p, d),
         "activation": draw(st.sampled_from(ACTIVATIONS)),
-        "pool": pool,
         "dropout": draw(st.sampled_from((0.0, 0.3))),
         "classes": draw(st.integers(2, 4)),
         "loss": draw(st.sampled_from(("cross_entropy", "mse_loss"))),
@@ -112,26 +119,33 @@ def _train(m: dict, compiled: bool, steps: int = 6) -> tuple:
     """The parameters' and losses' bytes after `steps` steps on new batches, and the step."""
     mt.manual_seed(0)
     n, c, h, w = m["shape"]
-    out_c, k, s, p, d = m["conv"]
-    conv = nn.Conv2d(c, out_c, k, stride=s, padding=p, dilation=d, dtype=m["dtype"])
-    x = mt.zeros(m["shape"], dtype=m["dtype"])
-    with mt.no_grad():
-        x = conv(x)
-        if m["pool"] is not None:
-            x = F.max_pool2d(x, *m["pool"])
+    convs, channels = [], c
+    for out_c, (k, s, p, d), _ in m["blocks"]:
+        convs.append(
+            nn.Conv2d(channels, out_c, k, stride=s, padding=p, dilation=d, dtype=m["dtype"])
+        )
+        channels = out_c
+
+    def features(x):
+        for conv, (_, _, pool) in zip(convs, m["blocks"]):
+            x = F.dropout(conv(x), m["dropout"])
+            if pool is not None:
+                x = F.max_pool2d(x, *pool)
+            x = _activation(m["activation"], x)
+        return x.flatten(1)
+
+    with mt.no_grad(), np.errstate(all="ignore"):
+        x = features(mt.zeros(m["shape"], dtype=m["dtype"]))
     assume(bool(x.isfinite().all()))  # no pooling window wholly in the padding (-inf)
     hidden = m["hidden"] or m["classes"]
-    fc = nn.Linear(x[0].numel(), hidden, dtype=m["dtype"])
+    fc = nn.Linear(x.shape[1], hidden, dtype=m["dtype"])
     fc2 = nn.Linear(hidden, m["classes"], dtype=m["dtype"]) if m["hidden"] else None
-    params = [*conv.parameters(), *fc.parameters(), *(fc2.parameters() if fc2 else [])]
+    params = [q for layer in (*convs, fc, fc2) if layer is not None for q in layer.parameters()]
     opt = m["optimizer"](params, lr=0.01)
 
     def step(xb, yb):
         opt.zero_grad()
-        h = _activation(m["activation"], conv(xb))
-        if m["pool"] is not None:
-            h = F.max_pool2d(h, *m["pool"])
-        out = fc(F.dropout(h, m["dropout"]).flatten(1))
+        out = fc(features(xb))
         if fc2 is not None:
             out = fc2(F.dropout(_activation(m["activation"], out), m["dropout"]))
         loss = F.cross_entropy(out, yb) if yb.ndim == 1 else F.mse_loss(out, yb)
@@ -156,9 +170,8 @@ def _train(m: dict, compiled: bool, steps: int = 6) -> tuple:
 # layout no replay buffer has, so the weight gradient's matmul took another kernel there
 UNFOLD_AS_A_VIEW = {
     "shape": (1, 1, 5, 3),
-    "conv": (1, 3, 1, 0, 1),
+    "blocks": [(1, (3, 1, 0, 1), None)],
     "activation": "relu",
-    "pool": None,
     "dropout": 0.0,
     "classes": 2,
     "loss": "cross_entropy",
