@@ -254,6 +254,33 @@ def test_a_lab1_replay_writes_every_buffer_before_it_reads_it(optimizer, poisone
     _assert_same(_lab1(optimizer=optimizer, lr=0.1), records=2)
 
 
+def test_making_a_replay_computes_nothing_on_its_unwritten_buffers(poisoned_empty):
+    """A replay's buffers hold garbage until it runs (signaling NaNs here). Making the
+    replay once ran each op without a buffer form (leaky ReLU's forward and VJP) on them,
+    to see whether it gave a view, and numpy warned whenever the garbage held a signaling
+    NaN (now and then in the full suite's reproductions). Warnings as errors hid it (the
+    probe's error was swallowed), so they are recorded here."""
+    mt.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 5), nn.LeakyReLU(), nn.Linear(5, 5), nn.LeakyReLU())
+    opt = mt.optim.Adam(net.parameters(), lr=0.01)
+    x, y = mt.randn(100, 2), mt.randint(0, 5, (100,))
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = mt.compile(step)
+        for _ in range(3):
+            run(x, y)
+    assert [str(w.message) for w in caught] == []
+    assert (run.records, run.replays) == (1, 2)
+
+
 def test_a_loss_that_branches_on_a_value_trains_eagerly_with_the_reason_in_the_history():
     def loss(out, y):  # a Python branch on the loss: no recording can take both ways
         value = F.mse_loss(out, y)

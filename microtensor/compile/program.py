@@ -455,18 +455,26 @@ class _Program:
 
     def _baked(self, ins: _Instr, run: Callable) -> bool:
         """Whether the instruction's outputs are views of arrays a replay keeps (a reshape
-        of a parameter or of a buffer): then they are made once, here, and bound."""
+        of a parameter or of a buffer): then they are made once, here, and bound. Only an
+        op whose recorded outputs were views of its recorded inputs is run here: the
+        buffers hold no values yet, and arithmetic on their garbage would warn (a
+        signaling NaN in it) or cost time for nothing."""
         if any(id(a) in self.dynamic for a in ins.attrs.values()):
             return False
         flat = _flat(ins.kind, ins.ins) if ins.kind == "vjp" else ins.ins
-        arrays = []
+        arrays, recorded = [], []
         for x in _values(flat):
             arr = self._stable(x.name)
             if arr is None:
                 return False
             arrays.append(arr)
+            recorded.append(x.arr)
         made = [v for v in ins.outs if v is not None and v.producer is ins]
-        if not made or any(v.root.written for v in made):
+        if (
+            not made
+            or any(v.root.written for v in made)
+            or not all(any(xp.may_share_memory(v.arr, a) for a in recorded) for v in made)
+        ):
             return False
         try:
             results = run(
