@@ -779,9 +779,6 @@ def train_convnet(
         seed=seed,
         val_data=(X_test, y_test),
         progress=False,
-        # eager: now and then, inside the full test suite, a compiled conv-net replay has
-        # handed leaky ReLU's VJP a gradient holding a signaling NaN (not found yet)
-        compile=False,
         track_gradients=gradient_flow is not None,
     )
     _draw_gradient_flow(history, gradient_flow)
