@@ -6,7 +6,7 @@ eagerly and compiled on the same leaf values, four times (the recording, a repla
 new values): each call's result and every gradient have eager mode's bits, or raise
 eager mode's error, whether the step replays or runs eagerly (saying why). Random conv
 nets (any kernel, stride, padding and dilation of the convolution and of max pooling,
-every activation, dropout, a hidden layer or none, two losses, five optimizers, float32
+seven activations, dropout, a hidden layer or none, two losses, five optimizers, float32
 and float64, a last batch of another size) train six steps both ways to the same bits,
 every step replayed but the first of each batch size."""
 
